@@ -1,0 +1,157 @@
+// Catalog: the indexed, queryable view of a store, kept in RocksDB under <root>/catalog.
+//
+// The catalog is derived data: everything in it comes from run journals and run folders, so a
+// deleted catalog is rebuilt by the next Refresh(). Exactly one process may hold it open (RocksDB
+// allows one read-write process); that process is the indexer: it calls Refresh() to ingest new
+// journal records (incrementally, from a per-run offset stored atomically with the data it
+// produced, so re-ingesting is idempotent) and to mark crashed runs. A second Open() anywhere
+// fails with StatusCode::kBusy.
+//
+// Thread safety: all methods may be called concurrently from any threads. Queries run under a
+// shared lock; Refresh() and deletions take it exclusively for one run's worth of work at a time.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "runtrack/metric_point.h"
+#include "runtrack/run.h"
+#include "runtrack/status.h"
+
+namespace runtrack {
+
+struct CatalogOptions {
+  // Read at most this many journal bytes per run per Refresh() pass, so one huge journal does not
+  // hold the catalog lock for long; Refresh() loops until every journal is drained.
+  uint64_t max_ingest_bytes_per_step = 16u << 20;
+};
+
+struct ArtifactRef {
+  std::string name;
+  std::string type;
+  int version = 0;
+};
+
+// One row of a run listing.
+struct RunSummary {
+  std::string id;
+  std::string project;
+  std::string name;
+  RunStatus status = RunStatus::kRunning;
+  std::string exit_reason;                 // set for crashed runs: "process_not_found"
+  double created_at = 0;                   // Unix seconds
+  double updated_at = 0;                   // wall time of the newest record ingested
+  std::optional<double> ended_at;
+  std::optional<double> deleted_at;        // set while the run is soft-deleted
+  int64_t pid = 0;
+  std::string hostname;
+  std::vector<std::string> tags;
+  std::string best_metric_name;            // the primary metric; empty when none is set
+  std::string best_metric_mode;            // "max" / "min"
+  std::optional<double> best_metric_value; // over finite points of the primary metric
+  std::optional<int64_t> best_metric_step;
+  int artifacts_created_count = 0;
+  int artifacts_used_count = 0;
+};
+
+struct MetricInfo {
+  std::string name;
+  uint64_t count = 0;              // points stored, duplicates of a step included
+  uint64_t non_finite_count = 0;   // NaN / +-Inf points
+  int64_t first_step = 0, last_step = 0;  // of the first and last point logged
+  int64_t min_step = 0, max_step = 0;     // smallest and largest step seen
+  std::optional<double> min, max;  // over finite values
+  double last_value = 0;
+};
+
+struct RunDetail {
+  RunSummary run;
+  boost::json::object config;
+  boost::json::object summary;
+  std::vector<MetricInfo> metrics;  // sorted by name
+  std::optional<int64_t> min_step, max_step;  // over all metrics
+  uint64_t log_bytes = 0;
+  std::vector<ArtifactRef> artifacts_created, artifacts_used;
+  bool journal_corrupt = false;    // ingestion stopped at a corrupt record
+};
+
+// Filters are ANDed; an empty/unset filter matches everything.
+struct RunQuery {
+  std::string project;
+  std::string name;
+  std::vector<RunStatus> statuses;      // any of
+  std::vector<std::string> tags;        // all of
+  std::string search;                   // case-insensitive substring of id, project, name or a tag
+  std::optional<double> created_after;  // inclusive, Unix seconds
+  std::optional<double> created_before; // inclusive
+  std::optional<double> best_metric_min;  // inclusive; runs without a best value never match
+  std::optional<double> best_metric_max;
+  bool include_deleted = false;
+  bool deleted_only = false;
+  // created_at (default), updated_at, best_metric_value or status; anything else is an error.
+  std::string sort_by = "created_at";
+  bool descending = true;
+  uint64_t offset = 0;
+  uint64_t limit = 0;  // 0 = no limit
+};
+
+struct RunPage {
+  uint64_t total = 0;  // rows matching the filters, before offset/limit
+  std::vector<RunSummary> runs;
+};
+
+struct IndexReport {
+  uint64_t runs_discovered = 0;
+  uint64_t runs_updated = 0;
+  uint64_t points_ingested = 0;
+  uint64_t runs_marked_crashed = 0;
+  uint64_t corrupt_journals = 0;
+};
+
+class Catalog {
+ public:
+  // Opens (creating if needed) <root>/catalog and loads the run index. `root` must be a store root
+  // (see Store::Open).
+  static Result<std::unique_ptr<Catalog>> Open(const std::filesystem::path& root,
+                                                const CatalogOptions& options = {});
+  ~Catalog();
+
+  const std::filesystem::path& root() const;
+
+  // Ingests every journal's new records and marks crashed runs (lock free, no final status) as
+  // failed with exit_reason "process_not_found". A live run is never marked.
+  Result<IndexReport> Refresh();
+
+  Result<RunPage> ListRuns(const RunQuery& query) const;
+  Result<RunDetail> GetRun(std::string_view run_id) const;
+  // All points of one metric, or those with step_min <= step <= step_max, sorted by step; when a
+  // step was logged more than once the later value wins.
+  Result<MetricSeries> ReadMetric(std::string_view run_id, std::string_view metric,
+                                  std::optional<int64_t> step_min = std::nullopt,
+                                  std::optional<int64_t> step_max = std::nullopt) const;
+  // The run's text log from byte `offset` on.
+  Result<std::string> ReadLog(std::string_view run_id, uint64_t offset = 0) const;
+
+  // Soft delete hides a run from listings (it stays on disk and restorable); the mark is also
+  // written to <run dir>/deleted so a rebuilt catalog keeps it.
+  Status SoftDelete(std::string_view run_id);
+  Status Restore(std::string_view run_id);
+  // Removes the run's folder (journal, media) and every catalog entry. A run that is still
+  // running is refused with FailedPrecondition.
+  Status PermanentDelete(std::string_view run_id);
+
+  class Impl;
+
+ private:
+  explicit Catalog(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace runtrack

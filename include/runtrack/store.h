@@ -1,0 +1,70 @@
+// Store: a store root on disk and the factory for Runs.
+//
+//   <root>/runs/<run_id>/{journal,lock,media/}   one folder per run, written by its process
+//   <root>/catalog/                              RocksDB catalog, owned by one Catalog at a time
+//   <root>/artifacts/, <root>/blobs/             artifact versions and their chunks
+//
+// Opening a Store never opens the catalog, so any number of training processes may open the same
+// root and create runs concurrently without coordinating.
+//
+// Thread safety: a Store is immutable after Open(); CreateRun may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "runtrack/run.h"
+#include "runtrack/status.h"
+
+namespace runtrack {
+
+struct StoreOptions {
+  // Create the root and its layout if missing; otherwise a missing root is NotFound.
+  bool create_if_missing = true;
+};
+
+struct FlushPolicy {
+  // The background flusher writes at least this often ...
+  std::chrono::milliseconds flush_interval{200};
+  // ... and as soon as this many bytes are waiting.
+  size_t flush_bytes = 1u << 20;
+};
+
+struct RunOptions {
+  std::string project = "default";
+  std::string name = "default";
+  // Empty: a fresh `YYYYMMDD_HHMMSS_<6 hex>` id. Given: must match ^[0-9]{8}_[0-9]{6}_[a-f0-9]{6}$
+  // and not exist yet.
+  std::string run_id;
+  boost::json::object config;
+  std::vector<std::string> tags;
+  FlushPolicy flush;
+};
+
+// The root a Store uses when none is given: $RUNICORN_DIR if set and non-empty, else ./.runicorn.
+std::filesystem::path DefaultStoreRoot();
+
+class Store {
+ public:
+  // `root` empty means DefaultStoreRoot(). Creates <root>/runs; fails with IOError when the root
+  // cannot be created or written.
+  static Result<std::unique_ptr<Store>> Open(std::filesystem::path root = {},
+                                             const StoreOptions& options = {});
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path runs_dir() const { return root_ / "runs"; }
+  std::filesystem::path run_dir(const std::string& run_id) const { return runs_dir() / run_id; }
+
+  Result<std::unique_ptr<Run>> CreateRun(const RunOptions& options) const;
+
+ private:
+  explicit Store(std::filesystem::path root) : root_(std::move(root)) {}
+  std::filesystem::path root_;
+};
+
+}  // namespace runtrack

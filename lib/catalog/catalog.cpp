@@ -1,0 +1,207 @@
+#include <algorithm>
+#include <system_error>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include "catalog/catalog_impl.h"
+#include "catalog/journal_ingestor.h"
+#include "catalog/keys.h"
+#include "catalog/stored_point.h"
+#include "journal/journal_reader.h"
+#include "util/files.h"
+#include "util/validation.h"
+
+namespace runtrack {
+namespace fs = std::filesystem;
+using catalog::RunRecord;
+
+Status RocksStatus(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
+    return Status::Busy(fmt::format("{}: the catalog is open in another process (a viewer or "
+                                    "indexer); use that process or its HTTP API ({})",
+                                    what, s.ToString()));
+  if (s.IsCorruption()) return Status::Corruption(fmt::format("{}: {}", what, s.ToString()));
+  if (s.IsNotFound()) return Status::NotFound(fmt::format("{}: {}", what, s.ToString()));
+  return Status::IOError(fmt::format("{}: {}", what, s.ToString()));
+}
+
+Catalog::Catalog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Catalog::~Catalog() = default;
+const fs::path& Catalog::root() const { return impl_->root; }
+
+Result<std::unique_ptr<Catalog>> Catalog::Open(const fs::path& root, const CatalogOptions& options) {
+  std::error_code ec;
+  if (!fs::is_directory(root / "runs", ec))
+    return Status::NotFound(fmt::format("{} is not a store root (no runs/ folder)", root.string()));
+  auto impl = std::make_unique<Impl>();
+  impl->root = fs::absolute(root, ec);
+  impl->options = options;
+
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.IncreaseParallelism(2);
+  db_options.compression = rocksdb::kLZ4Compression;
+  auto supported = rocksdb::GetSupportedCompressions();
+  if (std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) == supported.end())
+    db_options.compression = rocksdb::kNoCompression;
+  rocksdb::DB* db = nullptr;
+  RUNTRACK_RETURN_IF_ERROR(RocksStatus(
+      rocksdb::DB::Open(db_options, (impl->root / "catalog").string(), &db), "open catalog"));
+  impl->db.reset(db);
+
+  std::string format;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), std::string(catalog::kFormatKey), &format);
+  if (s.IsNotFound()) {
+    RUNTRACK_RETURN_IF_ERROR(RocksStatus(
+        db->Put(rocksdb::WriteOptions(), std::string(catalog::kFormatKey), std::string(catalog::kFormatVersion)),
+        "write catalog format"));
+  } else if (!s.ok()) {
+    return RocksStatus(s, "read catalog format");
+  } else if (format != catalog::kFormatVersion) {
+    return Status::Corruption(fmt::format("catalog format {} is not supported (expected {}); delete "
+                                          "{} to rebuild it from the journals",
+                                          format, catalog::kFormatVersion,
+                                          (impl->root / "catalog").string()));
+  }
+  RUNTRACK_RETURN_IF_ERROR(impl->LoadIndex());
+  return std::unique_ptr<Catalog>(new Catalog(std::move(impl)));
+}
+
+std::shared_ptr<const RunRecord> Catalog::Impl::Find(std::string_view id) const {
+  std::shared_lock lock(mu);
+  auto it = runs.find(id);
+  return it == runs.end() ? nullptr : it->second;
+}
+
+void Catalog::Impl::Publish(std::shared_ptr<const RunRecord> record) {
+  std::unique_lock lock(mu);
+  runs[record->summary_row.id] = std::move(record);
+}
+
+Status Catalog::Impl::Commit(rocksdb::WriteBatch* batch) {
+  return RocksStatus(db->Write(rocksdb::WriteOptions(), batch), "write catalog");
+}
+
+Status Catalog::Impl::LoadIndex() {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  std::string prefix(1, catalog::kRunPrefix);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    boost::system::error_code ec;
+    auto parsed = boost::json::parse(it->value().ToStringView(), ec);
+    auto record = std::make_shared<RunRecord>();
+    if (ec || !parsed.is_object() || !catalog::FromJson(parsed.get_object(), record.get())) {
+      continue;  // an unreadable record is rebuilt from its journal by the next Refresh()
+    }
+    runs[record->summary_row.id] = std::move(record);
+  }
+  return RocksStatus(it->status(), "load catalog");
+}
+
+Status Catalog::Impl::LoadTail(std::string_view run_id, catalog::SeriesState& series) const {
+  series.tail.clear();
+  series.tail_loaded = true;
+  if (series.count % catalog::kChunkPoints == 0) return Status::Ok();
+  auto chunk = static_cast<uint32_t>(series.count / catalog::kChunkPoints);
+  std::string data;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), catalog::ChunkKey(run_id, series.id, chunk), &data);
+  if (!s.ok()) return RocksStatus(s, fmt::format("read tail chunk of {}/{}", run_id, series.name));
+  catalog::DecodeChunk(data, &series.tail);
+  if (series.tail.size() != series.count % catalog::kChunkPoints)
+    return Status::Corruption(fmt::format("tail chunk of {}/{} holds {} points, expected {}", run_id,
+                                          series.name, series.tail.size(),
+                                          series.count % catalog::kChunkPoints));
+  return Status::Ok();
+}
+
+Status Catalog::Impl::IngestRun(std::string_view id, IndexReport* report) {
+  fs::path journal = run_dir(id) / "journal";
+  bool updated = false;
+  for (;;) {
+    std::shared_ptr<const RunRecord> current = Find(id);
+    auto next = current ? std::make_shared<RunRecord>(*current) : std::make_shared<RunRecord>();
+    if (!current) {
+      next->summary_row.id = std::string(id);
+      std::error_code ec;
+      if (fs::exists(run_dir(id) / "deleted", ec)) {
+        auto marker = util::ReadFile(run_dir(id) / "deleted");
+        double at = 0;
+        if (marker.ok()) at = std::atof(marker->c_str());
+        next->summary_row.deleted_at = at;
+      }
+    }
+    rocksdb::WriteBatch batch;
+    catalog::JournalIngestor ingestor(next.get(), &batch, [&](catalog::SeriesState& s) {
+      return LoadTail(id, s);
+    });
+    auto outcome = journal::ReadJournal(
+        journal, next->journal_offset,
+        [&](journal::RecordType type, std::string_view payload) { return ingestor.Apply(type, payload); },
+        options.max_ingest_bytes_per_step);
+    if (!outcome.ok()) {
+      if (outcome.status().code() == StatusCode::kCorruption) {
+        ++report->corrupt_journals;
+        return Status::Ok();  // not a journal we can read; leave it alone
+      }
+      return outcome.status();
+    }
+    if (outcome->next_offset == next->journal_offset && !(outcome->corrupt && !next->journal_corrupt))
+      break;  // nothing new
+    if (outcome->corrupt) next->journal_corrupt = true;
+    RUNTRACK_RETURN_IF_ERROR(ingestor.Finish(outcome->next_offset));
+    RUNTRACK_RETURN_IF_ERROR(Commit(&batch));
+    if (!current) ++report->runs_discovered;
+    report->points_ingested += ingestor.points_ingested();
+    updated = true;
+    Publish(std::move(next));
+    if (outcome->corrupt || outcome->torn_tail) break;
+  }
+  if (updated) ++report->runs_updated;
+  return Status::Ok();
+}
+
+Status Catalog::Impl::MarkIfCrashed(std::string_view id, IndexReport* report) {
+  std::shared_ptr<const RunRecord> current = Find(id);
+  if (!current || current->summary_row.status != RunStatus::kRunning) return Status::Ok();
+  util::FileLock probe;
+  RUNTRACK_ASSIGN_OR_RETURN(bool free, util::FileLock::TryAcquire(run_dir(id) / "lock", &probe));
+  if (!free) return Status::Ok();  // the writer is alive
+  // The writer is gone; whatever it wrote before dying is final. Read it before judging.
+  RUNTRACK_RETURN_IF_ERROR(IngestRun(id, report));
+  current = Find(id);
+  if (!current || current->summary_row.status != RunStatus::kRunning) return Status::Ok();
+  auto next = std::make_shared<RunRecord>(*current);
+  next->summary_row.status = RunStatus::kFailed;
+  next->summary_row.exit_reason = "process_not_found";
+  next->summary_row.ended_at = next->summary_row.updated_at;
+  rocksdb::WriteBatch batch;
+  batch.Put(catalog::RunKey(id), boost::json::serialize(catalog::ToJson(*next)));
+  RUNTRACK_RETURN_IF_ERROR(Commit(&batch));
+  Publish(std::move(next));
+  ++report->runs_marked_crashed;
+  return Status::Ok();
+}
+
+Result<IndexReport> Catalog::Refresh() {
+  std::lock_guard writer(impl_->writer_mu);
+  IndexReport report;
+  std::error_code ec;
+  fs::directory_iterator dir(impl_->root / "runs", ec);
+  if (ec) return Status::IOError(fmt::format("list runs: {}", ec.message()));
+  for (const auto& entry : dir) {
+    std::string id = entry.path().filename().string();
+    if (!util::IsValidRunId(id)) continue;  // not ours: never touch it
+    std::shared_ptr<const RunRecord> current = impl_->Find(id);
+    if (current && current->summary_row.status != RunStatus::kRunning) continue;  // final
+    if (!fs::exists(entry.path() / "journal", ec)) continue;  // still being created
+    RUNTRACK_RETURN_IF_ERROR(impl_->IngestRun(id, &report));
+    RUNTRACK_RETURN_IF_ERROR(impl_->MarkIfCrashed(id, &report));
+  }
+  return report;
+}
+
+}  // namespace runtrack

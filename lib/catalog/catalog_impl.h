@@ -1,0 +1,46 @@
+// Catalog::Impl: the RocksDB handle plus the in-memory run index every query reads.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+#include <rocksdb/db.h>
+
+#include "catalog/run_record.h"
+#include "runtrack/catalog.h"
+
+namespace runtrack {
+
+class Catalog::Impl {
+ public:
+  std::filesystem::path root;
+  CatalogOptions options;
+  std::unique_ptr<rocksdb::DB> db;
+
+  // Guards `runs`. Records are immutable once published: Refresh() ingests into a copy and swaps
+  // the pointer, so readers holding a shared_ptr never see a half-applied journal pass.
+  mutable std::shared_mutex mu;
+  std::map<std::string, std::shared_ptr<const catalog::RunRecord>, std::less<>> runs;
+
+  // Serialises Refresh() and deletions against each other (they read-modify-write records).
+  std::mutex writer_mu;
+
+  std::filesystem::path run_dir(std::string_view id) const { return root / "runs" / std::string(id); }
+  std::shared_ptr<const catalog::RunRecord> Find(std::string_view id) const;
+  void Publish(std::shared_ptr<const catalog::RunRecord> record);
+
+  Status Commit(rocksdb::WriteBatch* batch);
+  Status LoadIndex();
+  // Ingests the run's journal to its end (or to the first torn/corrupt record).
+  Status IngestRun(std::string_view id, IndexReport* report);
+  Status MarkIfCrashed(std::string_view id, IndexReport* report);
+  Status LoadTail(std::string_view run_id, catalog::SeriesState& series) const;
+};
+
+Status RocksStatus(const rocksdb::Status& s, std::string_view what);
+
+}  // namespace runtrack

@@ -1,0 +1,50 @@
+// JournalIngestor: applies journal records to a RunRecord and stages the catalog writes they
+// imply (point chunks, log text, the record itself) in one RocksDB WriteBatch, so a pass over a
+// journal lands atomically together with the new journal offset.
+#pragma once
+
+#include <functional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <rocksdb/write_batch.h>
+
+#include "catalog/run_record.h"
+#include "journal/journal_format.h"
+#include "runtrack/status.h"
+
+namespace runtrack::catalog {
+
+class JournalIngestor {
+ public:
+  // Loads the stored points of a series' last, partly filled chunk into `series.tail`.
+  using TailLoader = std::function<Status(SeriesState& series)>;
+
+  JournalIngestor(RunRecord* record, rocksdb::WriteBatch* batch, TailLoader load_tail)
+      : record_(record), batch_(batch), load_tail_(std::move(load_tail)) {}
+
+  // Applies one record. Records with a valid checksum but an undecodable body are skipped (and
+  // counted), never fatal: the rest of the journal is still worth indexing.
+  Status Apply(journal::RecordType type, std::string_view payload);
+  // Stages tail chunks, new log text and the record (with `journal_offset`) into the batch.
+  Status Finish(uint64_t journal_offset);
+
+  uint64_t points_ingested() const { return points_; }
+  uint64_t records_skipped() const { return skipped_; }
+
+ private:
+  Status ApplyPoints(std::string_view payload);
+  void ApplyJson(journal::RecordType type, std::string_view payload);
+  void Touch(double wall_time);
+
+  RunRecord* record_;
+  rocksdb::WriteBatch* batch_;
+  TailLoader load_tail_;
+  std::set<uint32_t> touched_series_;
+  std::string new_text_;
+  uint64_t points_ = 0;
+  uint64_t skipped_ = 0;
+};
+
+}  // namespace runtrack::catalog

@@ -1,0 +1,63 @@
+// RunRecord: everything the catalog knows about one run except its points and log text.
+// Persisted as JSON under the run's "r" key together with the journal offset it reflects.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "runtrack/catalog.h"
+#include "runtrack/metric_point.h"
+
+namespace runtrack::catalog {
+
+struct SeriesState {
+  uint32_t id = 0;
+  std::string name;
+  uint64_t count = 0;
+  uint64_t non_finite = 0;
+  int64_t first_step = 0, last_step = 0, min_step = 0, max_step = 0;
+  double min = std::numeric_limits<double>::infinity();   // finite values only
+  double max = -std::numeric_limits<double>::infinity();
+  int64_t min_at = 0, max_at = 0;                          // steps of the first min / max
+  double last_value = 0;
+  bool strictly_increasing = true;  // every step greater than the one before
+
+  // Not persisted: the points of the last, partly filled chunk (loaded on demand).
+  std::vector<MetricPoint> tail;
+  bool tail_loaded = false;
+
+  void Add(const MetricPoint& p);
+  bool has_finite() const { return max >= min; }
+};
+
+struct RunRecord {
+  RunSummary summary_row;  // id, project, name, status, times, tags, best metric, counts
+  boost::json::object config;
+  boost::json::object summary;
+  std::map<uint32_t, std::string> stage_names;
+  std::map<uint32_t, SeriesState> series;  // by journal metric id
+  std::vector<ArtifactRef> produced, used;
+  std::string primary_metric;
+  MetricMode primary_mode = MetricMode::kMax;
+  uint64_t journal_offset = 0;
+  uint64_t log_bytes = 0;
+  bool journal_corrupt = false;
+  bool has_start = false;  // the kRunStart record was ingested
+
+  const SeriesState* FindSeries(std::string_view name) const;
+  // Recomputes best_metric_* of summary_row from the primary metric's series.
+  void UpdateBest();
+};
+
+boost::json::object ToJson(const RunRecord& record);
+// Fails only on a structurally wrong document (the catalog then rebuilds that run).
+bool FromJson(const boost::json::object& json, RunRecord* record);
+
+}  // namespace runtrack::catalog

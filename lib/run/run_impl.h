@@ -1,0 +1,46 @@
+// Run::Impl: the state behind a Run handle (see include/runtrack/run.h for the contract).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "journal/journal_writer.h"
+#include "runtrack/run.h"
+#include "util/files.h"
+
+namespace runtrack {
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using NameTable = std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>>;
+
+class Run::Impl {
+ public:
+  Impl(std::string id, std::string project, std::string name, std::filesystem::path dir,
+       util::FileLock lock, std::unique_ptr<journal::JournalWriter> writer)
+      : id(std::move(id)), project(std::move(project)), name(std::move(name)), dir(std::move(dir)),
+        lock(std::move(lock)), writer(std::move(writer)) {}
+
+  const std::string id, project, name;
+  const std::filesystem::path dir;
+  util::FileLock lock;
+  std::unique_ptr<journal::JournalWriter> writer;
+
+  // Everything below is guarded by the writer's buffer mutex (touched only inside Append()).
+  NameTable metric_ids;
+  NameTable stage_ids;
+  uint32_t next_name_id = 1;
+  int64_t step_counter = 0;
+  bool finished = false;
+
+  // Returns the id of `name`, first queuing a kName record when it is new. Requires the mutex.
+  uint32_t Intern(journal::PendingRecords& out, NameTable& table, journal::NameKind kind,
+                  std::string_view name);
+};
+
+}  // namespace runtrack

@@ -1,0 +1,122 @@
+#include "runtrack/store.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <ctime>
+#include <random>
+
+#include <fmt/format.h>
+
+#include <boost/json/serialize.hpp>
+
+#include "run/run_impl.h"
+#include "util/files.h"
+#include "util/validation.h"
+
+namespace runtrack {
+namespace fs = std::filesystem;
+
+fs::path DefaultStoreRoot() {
+  const char* env = std::getenv("RUNICORN_DIR");
+  if (env != nullptr && *env != '\0') return fs::path(env);
+  return fs::path(".runicorn");
+}
+
+Result<std::unique_ptr<Store>> Store::Open(fs::path root, const StoreOptions& options) {
+  if (root.empty()) root = DefaultStoreRoot();
+  std::error_code ec;
+  fs::path absolute = fs::absolute(root, ec);
+  if (ec) return Status::IOError(fmt::format("resolve store root {}: {}", root.string(), ec.message()));
+  if (!fs::exists(absolute / "runs", ec)) {
+    if (!options.create_if_missing)
+      return Status::NotFound(fmt::format("no store at {}", absolute.string()));
+    RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(absolute / "runs"));
+  }
+  if (::access((absolute / "runs").c_str(), W_OK | X_OK) != 0)
+    return util::ErrnoStatus("store root is not writable:", absolute / "runs");
+  return std::unique_ptr<Store>(new Store(absolute));
+}
+
+namespace {
+
+std::string NewRunId() {
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char stamp[16];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d_%H%M%S", &local);
+  return fmt::format("{}_{:06x}", stamp, rng() & 0xFFFFFF);
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "";
+  return buf;
+}
+
+Status ValidateRunOptions(const RunOptions& o) {
+  RUNTRACK_RETURN_IF_ERROR(util::CheckLabel("project", o.project));
+  RUNTRACK_RETURN_IF_ERROR(util::CheckLabel("run name", o.name));
+  for (const std::string& tag : o.tags) RUNTRACK_RETURN_IF_ERROR(util::CheckLabel("tag", tag));
+  if (!o.run_id.empty()) RUNTRACK_RETURN_IF_ERROR(util::CheckRunId(o.run_id));
+  return Status::Ok();
+}
+
+// Claims <runs>/<id> with mkdir, which succeeds for exactly one creator.
+Result<std::string> ClaimRunDir(const fs::path& runs_dir, const std::string& requested) {
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    std::string id = requested.empty() ? NewRunId() : requested;
+    if (::mkdir((runs_dir / id).c_str(), 0755) == 0) return id;
+    if (errno != EEXIST) return util::ErrnoStatus("create run directory", runs_dir / id);
+    if (!requested.empty()) return Status::AlreadyExists(fmt::format("run {} already exists", id));
+  }
+  return Status::Internal("could not find a free run id after 64 attempts");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Run>> Store::CreateRun(const RunOptions& options) const {
+  RUNTRACK_RETURN_IF_ERROR(ValidateRunOptions(options));
+  RUNTRACK_ASSIGN_OR_RETURN(std::string id, ClaimRunDir(runs_dir(), options.run_id));
+  fs::path dir = run_dir(id);
+  auto cleanup = [&](Status s) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);  // nothing partial stays behind
+    return s;
+  };
+
+  // The lock is taken before the journal exists, so an indexer that sees a journal and a free
+  // lock knows the writer is gone.
+  auto lock = util::FileLock::Acquire(dir / "lock");
+  if (!lock.ok()) return cleanup(lock.status());
+  auto writer = journal::JournalWriter::Create(
+      dir / "journal", {options.flush.flush_interval, options.flush.flush_bytes});
+  if (!writer.ok()) return cleanup(writer.status());
+
+  boost::json::array tags;
+  for (const std::string& t : options.tags) tags.emplace_back(t);
+  boost::json::object start{{"id", id},
+                            {"project", options.project},
+                            {"name", options.name},
+                            {"created_at", util::NowSeconds()},
+                            {"config", options.config},
+                            {"tags", std::move(tags)},
+                            {"pid", static_cast<int64_t>(::getpid())},
+                            {"hostname", HostName()}};
+  std::string payload = boost::json::serialize(start);
+  (*writer)->Append([&](journal::PendingRecords& out) {
+    out.Add(journal::RecordType::kRunStart, std::move(payload));
+  });
+  Status flushed = (*writer)->Flush(/*sync=*/false);  // make the run visible right away
+  if (!flushed.ok()) return cleanup(flushed);
+
+  auto impl = std::make_unique<Run::Impl>(id, options.project, options.name, dir,
+                                          std::move(lock).value(), std::move(writer).value());
+  return std::make_unique<Run>(std::move(impl));
+}
+
+}  // namespace runtrack
