@@ -86,14 +86,19 @@ Status Run::Log(int64_t step, std::string_view metric, double value) {
       result = AlreadyFinished(impl_->id);
       return;
     }
-    auto it = impl_->metric_ids.find(metric);
     uint32_t id;
-    if (it != impl_->metric_ids.end()) {
+    if (metric == impl_->last_metric) {  // loops usually log one name over and over
+      id = impl_->last_metric_id;
+    } else if (auto it = impl_->metric_ids.find(metric); it != impl_->metric_ids.end()) {
       id = it->second;
     } else {
       result = util::CheckMetricName(metric);
       if (!result.ok()) return;
       id = impl_->Intern(out, impl_->metric_ids, NameKind::kMetric, metric);
+    }
+    if (id != impl_->last_metric_id) {
+      impl_->last_metric.assign(metric);
+      impl_->last_metric_id = id;
     }
     impl_->step_counter = step;
     out.AddPoint(PackedPoint{id, 0, step, now, value});

@@ -35,6 +35,8 @@ class Run::Impl {
   NameTable metric_ids;
   NameTable stage_ids;
   uint32_t next_name_id = 1;
+  std::string last_metric;       // one-entry cache in front of metric_ids for Log(step, name, v)
+  uint32_t last_metric_id = 0;   // 0 is never a real id
   int64_t step_counter = 0;
   bool finished = false;
 
