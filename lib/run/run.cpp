@@ -87,7 +87,7 @@ Status Run::Log(int64_t step, std::string_view metric, double value) {
       return;
     }
     uint32_t id;
-    if (metric == impl_->last_metric) {  // loops usually log one name over and over
+    if (impl_->last_metric_id != 0 && metric == impl_->last_metric) {  // loops log one name over and over
       id = impl_->last_metric_id;
     } else if (auto it = impl_->metric_ids.find(metric); it != impl_->metric_ids.end()) {
       id = it->second;
