@@ -1,0 +1,31 @@
+// Reads one file, cuts it with FastCDC, hashes and stores each chunk, and computes the whole-file
+// digest: the write half of Log().
+//
+// The whole-file SHA-256 runs on a helper thread over each buffered segment while the calling
+// thread cuts, hashes and stores that segment's chunks, so the two hashes cost about one on a
+// machine with two cores. The helper is joined before IngestFile returns: no thread outlives it
+// (processes may fork after a Log()).
+#pragma once
+
+#include <filesystem>
+#include <set>
+
+#include "artifacts/chunk_store.h"
+#include "artifacts/fastcdc.h"
+#include "artifacts/manifest.h"
+
+namespace runtrack::artifacts {
+
+struct IngestStats {
+  uint64_t bytes_read = 0;
+  uint64_t bytes_written = 0;  // new chunk bytes
+  uint64_t chunks = 0;
+  uint64_t new_chunks = 0;
+};
+
+// Fills `record` (everything but `path`). NotFound if the file vanished, InvalidArgument if it is
+// no longer a regular file.
+Status IngestFile(const std::filesystem::path& source, const FastCdc& cdc, ChunkStore& store,
+                  FileRecord* record, std::set<std::filesystem::path>* dirty_dirs, IngestStats* stats);
+
+}  // namespace runtrack::artifacts

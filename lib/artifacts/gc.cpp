@@ -1,0 +1,109 @@
+// ArtifactStore::Gc: removes chunks no retained manifest references.
+//
+// Safe against concurrent writers without a lock because of the order of operations: the live
+// set is read first, then blobs/ is scanned, and only chunks whose mtime is older than the grace
+// period are removed. A writer's new chunks are fresh; chunks it reuses are touched by
+// ChunkStore::Put before its manifest is published; so a chunk a manifest published after the
+// live-set read refers to is never old enough to go.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+#include <unordered_set>
+
+#include "artifacts/file_util.h"
+#include "artifacts/sha256.h"
+#include "artifacts/store_reader.h"
+
+namespace runtrack {
+using namespace artifacts;
+
+namespace {
+
+bool IsFanoutDir(const std::string& s) {
+  return s.size() == 2 && IsSha256Hex(s + std::string(62, '0'));
+}
+
+double MtimeSeconds(const struct stat& st) {
+  return static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) * 1e-9;
+}
+
+constexpr ArtifactType kAllTypes[] = {ArtifactType::kModel, ArtifactType::kDataset, ArtifactType::kConfig,
+                                      ArtifactType::kCode, ArtifactType::kCustom};
+
+// A permanent delete that crashed between writing its tombstone and removing the manifest.
+void FinishPurges(const Layout& layout) {
+  for (ArtifactType t : kAllTypes) {
+    auto names = ListNames(layout, t);
+    if (!names.ok()) continue;
+    for (const auto& name : *names) {
+      auto entries = ScanVersions(layout.name_dir(t, name));
+      if (!entries.ok()) continue;
+      for (const auto& e : *entries) {
+        if (e.state != VersionState::kPurged) continue;
+        fs::path manifest = layout.version_dir(t, name, e.version) / Layout::kManifest;
+        ::unlink(manifest.c_str());
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Result<GcReport> ArtifactStore::Gc(std::chrono::seconds grace_period) {
+  try {
+    if (grace_period.count() < 0) return Status::InvalidArgument("grace period must not be negative");
+    Layout layout(root_);
+    FinishPurges(layout);
+    RUNTRACK_ASSIGN_OR_RETURN(auto retained, ScanRetained(layout));
+    std::unordered_set<std::string> live;
+    for (const auto& rv : retained) {
+      if (!rv.load_status.ok()) {
+        return Status::Corruption("gc refused: cannot read " + rv.ref.name + ":v" + std::to_string(rv.version) +
+                                  " (" + rv.load_status.message() + "), so its chunks are unknown");
+      }
+      for (const auto& f : rv.manifest.files) {
+        for (const auto& c : f.chunks) live.insert(c.sha256);
+      }
+    }
+    const double cutoff = NowSeconds() - static_cast<double>(grace_period.count());
+    GcReport report;
+    std::error_code ec;
+    for (fs::directory_iterator d(layout.blobs_dir(), ec); !ec && d != fs::directory_iterator(); d.increment(ec)) {
+      if (!IsFanoutDir(d->path().filename().string())) continue;
+      std::error_code ec2;
+      for (fs::directory_iterator it(d->path(), ec2); !ec2 && it != fs::directory_iterator(); it.increment(ec2)) {
+        const fs::path& p = it->path();
+        std::string file = p.filename().string();
+        struct stat st {};
+        if (::lstat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        const bool is_tmp = file.rfind(".tmp-", 0) == 0;
+        if (!is_tmp && !IsSha256Hex(file)) continue;  // not ours: leave it alone
+        if (!is_tmp && live.count(file) != 0) {
+          report.chunks_kept++;
+          continue;
+        }
+        if (MtimeSeconds(st) >= cutoff) {
+          if (!is_tmp) report.chunks_in_grace++;
+          continue;
+        }
+        if (::unlink(p.c_str()) != 0) {
+          if (errno == ENOENT) continue;  // another GC got there first
+          return ErrnoStatus("unlink", p, errno);
+        }
+        report.bytes_freed += static_cast<uint64_t>(st.st_size);
+        if (!is_tmp) report.chunks_removed++;
+      }
+      if (ec2) return Status::IOError("list " + d->path().string() + ": " + ec2.message());
+    }
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      return Status::IOError("list " + layout.blobs_dir().string() + ": " + ec.message());
+    }
+    return report;
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("gc failed: ") + e.what());
+  }
+}
+
+}  // namespace runtrack

@@ -1,0 +1,15 @@
+// Validation of everything that reaches a path from outside (names, aliases, run ids, paths inside
+// an artifact) plus the artifact-type names. The public validators live in runtrack/artifacts.h;
+// these are the shared pieces.
+#pragma once
+
+#include <string_view>
+
+namespace runtrack::artifacts {
+
+bool IsValidUtf8(std::string_view s);
+bool HasControlChar(std::string_view s);
+// "v" followed by 1..9 decimal digits without a leading zero; stores the number in *out.
+bool ParseVersionToken(std::string_view token, int* out);
+
+}  // namespace runtrack::artifacts

@@ -1,0 +1,146 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "artifact_test_util.h"
+#include "artifacts/fastcdc.h"
+#include "artifacts/manifest.h"
+
+using namespace artifact_test;
+using runtrack::ArtifactType;
+
+namespace {
+
+std::vector<size_t> Cut(const runtrack::artifacts::FastCdc& cdc, const std::string& data) {
+  std::vector<size_t> sizes;
+  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+  size_t pos = 0;
+  while (pos < data.size()) {
+    size_t n = cdc.FindCut(p + pos, data.size() - pos);
+    sizes.push_back(n);
+    pos += n;
+  }
+  return sizes;
+}
+
+std::vector<std::string> ChunksOf(const fs::path& root, const std::string& type, const std::string& name, int v) {
+  auto m = runtrack::artifacts::ParseManifest(
+      ReadFile(root / "artifacts" / type / name / ("v" + std::to_string(v)) / "manifest.json"));
+  REQUIRE(m.ok());
+  std::vector<std::string> out;
+  for (const auto& f : m->files)
+    for (const auto& c : f.chunks) out.push_back(c.sha256);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("fastcdc cuts within min and max and is deterministic") {
+  runtrack::ChunkingOptions o;
+  runtrack::artifacts::FastCdc cdc(o);
+  std::string data = RandomBytes(48u << 20, 42);
+  auto a = Cut(cdc, data);
+  auto b = Cut(cdc, data);
+  CHECK(a == b);
+  for (size_t i = 0; i + 1 < a.size(); ++i) {
+    CHECK(a[i] >= o.min_size);
+    CHECK(a[i] <= o.max_size);
+  }
+  double mean = static_cast<double>(data.size()) / static_cast<double>(a.size());
+  std::printf("fastcdc: %zu chunks over 48 MiB, mean %.0f KiB\n", a.size(), mean / 1024);
+  CHECK(mean > 0.75 * o.avg_size);
+  CHECK(mean < 1.5 * o.avg_size);
+}
+
+TEST_CASE("fastcdc rejects inconsistent sizes") {
+  CHECK_FALSE(runtrack::artifacts::FastCdc::Validate({1024, 1024, 4096}).ok());
+  CHECK_FALSE(runtrack::artifacts::FastCdc::Validate({32, 1024, 4096}).ok());
+  CHECK_FALSE(runtrack::artifacts::FastCdc::Validate({1024, 8192, 4096}).ok());
+  CHECK(runtrack::artifacts::FastCdc::Validate({512 * 1024, 1 << 20, 8 << 20}).ok());
+  ScratchDir dir;
+  auto s = runtrack::ArtifactStore::Open(dir / "store", {{4096, 1024, 8192}, false});
+  CHECK(s.status().code() == runtrack::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("one byte inserted near the start still shares at least 90% of the chunks") {
+  ScratchDir dir;
+  auto store = OpenStore(dir / "store");
+  std::string original = RandomBytes(64u << 20, 9);
+  std::string edited = original;
+  edited.insert(edited.begin() + 1000, 'X');
+  LogText(store, dir.path(), "blob", ArtifactType::kModel, original);
+  LogText(store, dir.path(), "blob", ArtifactType::kModel, edited);
+  auto v1 = ChunksOf(dir / "store", "model", "blob", 1);
+  auto v2 = ChunksOf(dir / "store", "model", "blob", 2);
+  std::set<std::string> old(v1.begin(), v1.end());
+  size_t shared = std::count_if(v2.begin(), v2.end(), [&](const auto& c) { return old.count(c) != 0; });
+  double fraction = static_cast<double>(shared) / static_cast<double>(v2.size());
+  std::printf("insertion: %zu of %zu chunks shared (%.1f%%)\n", shared, v2.size(), 100 * fraction);
+  CHECK(fraction >= 0.90);
+  auto h = store.Use("blob:v2", "");
+  REQUIRE(h.ok());
+  auto back = h->ReadFile("data.bin");
+  REQUIRE(back.ok());
+  CHECK(*back == edited);
+}
+
+TEST_CASE("ten checkpoints with 80% frozen tensors store at most 1.3x their unique bytes") {
+  ScratchDir dir;
+  auto store = OpenStore(dir / "store");
+  // A ~64 MiB "model": tensors of mixed sizes at fixed offsets, like a state_dict on disk.
+  const std::vector<size_t> pattern = {4u << 20, 512u << 10, 2u << 20, 1u << 20, 6u << 20, 256u << 10, 3u << 20};
+  std::vector<size_t> tensors;
+  size_t total = 0;
+  for (size_t i = 0; total < (64u << 20); ++i) {
+    size_t t = std::min(pattern[i % pattern.size()], (64u << 20) - total);
+    tensors.push_back(t);
+    total += t;
+  }
+  std::vector<uint64_t> seeds(tensors.size());
+  for (size_t i = 0; i < seeds.size(); ++i) seeds[i] = 100 + i;
+
+  uint64_t unique_bytes = total;
+  uint64_t next_seed = 100000;
+  for (int version = 1; version <= 10; ++version) {
+    if (version > 1) {
+      // Re-train ~20% of the bytes: a different random subset of tensors each time.
+      std::vector<size_t> order(tensors.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::string shuffle = RandomBytes(order.size() * 8, 777 + version);
+      for (size_t i = order.size() - 1; i > 0; --i) {
+        uint64_t r;
+        std::memcpy(&r, &shuffle[i * 8], 8);
+        std::swap(order[i], order[r % (i + 1)]);
+      }
+      uint64_t changed = 0;
+      for (size_t idx : order) {
+        if (changed + tensors[idx] > total / 5) continue;
+        seeds[idx] = next_seed++;
+        changed += tensors[idx];
+      }
+      unique_bytes += changed;
+    }
+    std::string model;
+    model.reserve(total);
+    for (size_t i = 0; i < tensors.size(); ++i) model += RandomBytes(tensors[i], seeds[i]);
+    WriteFile(dir / "model.pth", model);
+    auto a = MakeArtifact("resnet", ArtifactType::kModel);
+    REQUIRE(a.AddFile(dir / "model.pth").ok());
+    auto v = store.Log(a, kRunA);
+    REQUIRE(v.ok());
+    CHECK(*v == version);
+  }
+  auto stats = store.Stats();
+  REQUIRE(stats.ok());
+  double ratio = static_cast<double>(stats->stored_bytes) / static_cast<double>(unique_bytes);
+  std::printf("dedup: logical %.1f MiB, unique %.1f MiB, stored %.1f MiB -> stored/unique %.3f, "
+              "space saved %.1f%% (dedup_ratio %.3f)\n",
+              stats->total_size_bytes / 1048576.0, unique_bytes / 1048576.0, stats->stored_bytes / 1048576.0, ratio,
+              100.0 * stats->space_saved_bytes / stats->total_size_bytes, stats->dedup_ratio);
+  CHECK(stats->total_size_bytes == 10ull * total);
+  CHECK(ratio <= 1.3);
+  CHECK(stats->dedup_ratio >= 0.65);
+  CHECK(stats->blob_pool_bytes == stats->stored_bytes);
+}
