@@ -21,6 +21,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "runtrack/downsample.h"
 #include "runtrack/metric_point.h"
 #include "runtrack/run.h"
 #include "runtrack/status.h"
@@ -136,6 +137,11 @@ class Catalog {
   Result<MetricSeries> ReadMetric(std::string_view run_id, std::string_view metric,
                                   std::optional<int64_t> step_min = std::nullopt,
                                   std::optional<int64_t> step_max = std::nullopt) const;
+  // One metric downsampled for a chart (see downsample.h): O(target points) per query once the
+  // series' LOD pyramid is built; the first query of a series since Open() builds it from the
+  // stored points (O(length)), after which ingestion keeps it current.
+  Result<DownsampleResult> DownsampleMetric(std::string_view run_id, std::string_view metric,
+                                            const DownsampleOptions& options) const;
   // The run's text log from byte `offset` on.
   Result<std::string> ReadLog(std::string_view run_id, uint64_t offset = 0) const;
 

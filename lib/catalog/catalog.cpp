@@ -153,11 +153,18 @@ Status Catalog::Impl::IngestRun(std::string_view id, IndexReport* report) {
       break;  // nothing new
     if (outcome->corrupt) next->journal_corrupt = true;
     RUNTRACK_RETURN_IF_ERROR(ingestor.Finish(outcome->next_offset));
-    RUNTRACK_RETURN_IF_ERROR(Commit(&batch));
+    {
+      std::unique_lock lod(lod_mu);
+      RUNTRACK_RETURN_IF_ERROR(Commit(&batch));
+      for (const auto& [series, points] : ingestor.new_points()) {
+        auto it = pyramids.find({std::string(id), series});
+        if (it != pyramids.end()) it->second->Append(points);
+      }
+      Publish(std::move(next));
+    }
     if (!current) ++report->runs_discovered;
     report->points_ingested += ingestor.points_ingested();
     updated = true;
-    Publish(std::move(next));
     if (outcome->corrupt || outcome->torn_tail) break;
   }
   if (updated) ++report->runs_updated;

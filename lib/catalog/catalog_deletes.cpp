@@ -71,6 +71,8 @@ Status Catalog::PermanentDelete(std::string_view run_id) {
   batch.Delete(catalog::RunKey(run_id));
   RUNTRACK_RETURN_IF_ERROR(impl_->Commit(&batch));
   {
+    std::unique_lock lod(impl_->lod_mu);
+    std::erase_if(impl_->pyramids, [&](const auto& entry) { return entry.first.first == run_id; });
     std::unique_lock lock(impl_->mu);
     impl_->runs.erase(impl_->runs.find(run_id));
   }

@@ -11,6 +11,7 @@
 #include <rocksdb/db.h>
 
 #include "catalog/run_record.h"
+#include "metrics/lod_pyramid.h"
 #include "runtrack/catalog.h"
 
 namespace runtrack {
@@ -26,6 +27,13 @@ class Catalog::Impl {
   mutable std::shared_mutex mu;
   std::map<std::string, std::shared_ptr<const catalog::RunRecord>, std::less<>> runs;
 
+  // LOD pyramids of the series queried so far, keyed by (run id, series id); built from stored
+  // points on first use, then extended by every ingest pass. `lod_mu` is taken exclusively around
+  // commit + pyramid append + publish of an ingest pass and while building a pyramid, so a pyramid
+  // always covers exactly the committed points; queries hold it shared. Order: lod_mu, then mu.
+  mutable std::shared_mutex lod_mu;
+  mutable std::map<std::pair<std::string, uint32_t>, std::unique_ptr<LodPyramid>> pyramids;
+
   // Serialises Refresh() and deletions against each other (they read-modify-write records).
   std::mutex writer_mu;
 
@@ -38,6 +46,11 @@ class Catalog::Impl {
   // Ingests the run's journal to its end (or to the first torn/corrupt record).
   Status IngestRun(std::string_view id, IndexReport* report);
   Status MarkIfCrashed(std::string_view id, IndexReport* report);
+  // Reads points [begin, end) by arrival ordinal from the stored chunks of a series.
+  Status ReadOrdinals(std::string_view run_id, uint32_t series, uint64_t begin, uint64_t end,
+                      std::vector<MetricPoint>* out) const;
+  // Returns the series' pyramid, building it from stored points if needed. Requires lod_mu held
+  // exclusively when building; see catalog_downsample.cpp.
   Status LoadTail(std::string_view run_id, catalog::SeriesState& series) const;
 };
 

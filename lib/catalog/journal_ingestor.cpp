@@ -51,6 +51,7 @@ Status JournalIngestor::Apply(RecordType type, std::string_view payload) {
 Status JournalIngestor::ApplyPoints(std::string_view payload) {
   size_t n = payload.size() / sizeof(journal::PackedPoint);
   SeriesState* series = nullptr;
+  std::vector<MetricPoint>* fresh = nullptr;
   for (size_t i = 0; i < n; ++i) {
     journal::PackedPoint packed;
     std::memcpy(&packed, payload.data() + i * sizeof packed, sizeof packed);
@@ -60,10 +61,12 @@ Status JournalIngestor::ApplyPoints(std::string_view payload) {
       series = &it->second;
       if (!series->tail_loaded) RUNTRACK_RETURN_IF_ERROR(load_tail_(*series));
       touched_series_.insert(series->id);
+      fresh = &new_points_[series->id];
     }
     MetricPoint p{packed.step, packed.wall_time, packed.value, packed.stage_id};
     series->Add(p);
     series->tail.push_back(p);
+    fresh->push_back(p);
     if (series->tail.size() == kChunkPoints) {
       uint32_t chunk = static_cast<uint32_t>((series->count - 1) / kChunkPoints);
       batch_->Put(ChunkKey(record_->summary_row.id, series->id, chunk), EncodeChunk(series->tail));

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <vector>
 #include <set>
 #include <string>
 #include <string_view>
@@ -31,6 +33,8 @@ class JournalIngestor {
   Status Finish(uint64_t journal_offset);
 
   uint64_t points_ingested() const { return points_; }
+  // The points this pass added, per series id, in arrival order (feeds the LOD pyramids).
+  const std::map<uint32_t, std::vector<MetricPoint>>& new_points() const { return new_points_; }
   uint64_t records_skipped() const { return skipped_; }
 
  private:
@@ -42,6 +46,7 @@ class JournalIngestor {
   rocksdb::WriteBatch* batch_;
   TailLoader load_tail_;
   std::set<uint32_t> touched_series_;
+  std::map<uint32_t, std::vector<MetricPoint>> new_points_;
   std::string new_text_;
   uint64_t points_ = 0;
   uint64_t skipped_ = 0;

@@ -3,13 +3,16 @@
 //   writer         vs write(2) of the same number of bytes in 1 MiB blocks
 //   indexer        vs only reading + checksumming the journal (ReadJournal with an empty callback)
 //   list runs      filtered page of 50 vs an unfiltered page of 50, over 10,000 runs
+//   chart query    DownsampleMetric (N = 1000) vs reading the whole series back
 //
 //   ./build/tests/bench_core --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -212,12 +215,68 @@ void BM_ListSearchPage(benchmark::State& state) {
 }
 BENCHMARK(BM_ListSearchPage)->Unit(benchmark::kMicrosecond);
 
+// Chart queries through the catalog (RocksDB reads included) on one series of 10^6 / 10^7 points.
+// Baseline: reading the whole series back (what Runicorn does on every request before it
+// downsamples).
+struct SeriesFixture {
+  fs::path root;
+  std::unique_ptr<Catalog> catalog;
+  std::string run_id;
+  explicit SeriesFixture(int64_t n) : root(ScratchRoot(fmt::format("series{}", n).c_str())) {
+    auto store = std::move(Store::Open(root)).value();
+    auto run = MakeRun(*store);
+    run_id = run->id();
+    for (int64_t i = 0; i < n; ++i) (void)run->Log(i, "y", std::sin(i / 1000.0) + (i % 7) * 0.01);
+    (void)run->Finish();
+    catalog = std::move(Catalog::Open(root)).value();
+    (void)catalog->Refresh();
+    (void)catalog->DownsampleMetric(run_id, "y", {});  // build the pyramid outside the timing
+  }
+  ~SeriesFixture() {
+    catalog.reset();
+    fs::remove_all(root);
+  }
+};
+std::map<int64_t, std::unique_ptr<SeriesFixture>> series_fixtures;
+SeriesFixture& Series(int64_t n) {
+  auto& f = series_fixtures[n];
+  if (!f) f = std::make_unique<SeriesFixture>(n);
+  return *f;
+}
+
+void BM_BaselineReadWholeSeries(benchmark::State& state) {
+  SeriesFixture& f = Series(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(f.catalog->ReadMetric(f.run_id, "y"));
+}
+BENCHMARK(BM_BaselineReadWholeSeries)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond);
+
+void BM_CatalogDownsample(benchmark::State& state) {
+  SeriesFixture& f = Series(state.range(0));
+  DownsampleOptions o;
+  o.method = state.range(1) == 0 ? DownsampleMethod::kLttb : DownsampleMethod::kM4;
+  o.target_points = 1000;
+  if (state.range(2) == 10) {  // a 10% range in the middle
+    o.step_min = state.range(0) * 45 / 100;
+    o.step_max = state.range(0) * 55 / 100;
+  }
+  for (auto _ : state) {
+    auto r = f.catalog->DownsampleMetric(f.run_id, "y", o);
+    if (!r.ok()) state.SkipWithError("query failed");
+    benchmark::DoNotOptimize(r);
+  }
+}
+// Args: series length, method (0 lttb, 1 m4), range percent.
+BENCHMARK(BM_CatalogDownsample)
+    ->ArgsProduct({{1'000'000, 10'000'000}, {0, 1}, {100, 10}})
+    ->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   delete list_fixture;
+  series_fixtures.clear();
   benchmark::Shutdown();
   return 0;
 }
