@@ -35,6 +35,9 @@
 
 namespace runtrack {
 
+class Artifact;
+class ArtifactHandle;
+
 enum class RunStatus { kRunning, kFinished, kFailed, kInterrupted };
 
 // "running", "finished", "failed", "interrupted".
@@ -83,6 +86,13 @@ class Run {
   // Records that this run produced / used an artifact version (lineage; see artifacts.h).
   Status RecordArtifact(std::string_view relation, std::string_view name, std::string_view type,
                         int version);
+
+  // Stores `artifact` as its next version in this run's store (see artifacts.h) and records that
+  // this run produced it. Returns the version number. Blocks while files are chunked and hashed.
+  Result<int> LogArtifact(const Artifact& artifact);
+  // Resolves "name", "name:latest", "name:vN" or "name:<alias>", records that this run used it,
+  // and returns a handle to download or read its files.
+  Result<ArtifactHandle> UseArtifact(std::string_view spec);
 
   // Writes everything logged so far to the journal and fsyncs it; blocks until done.
   Status Flush();
