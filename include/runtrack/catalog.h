@@ -77,6 +77,8 @@ struct RunDetail {
   boost::json::object config;
   boost::json::object summary;
   std::vector<MetricInfo> metrics;  // sorted by name
+  // Names of the stages points were logged with: MetricPoint::stage indexes this ("" at 0).
+  std::vector<std::string> stages = {""};
   std::optional<int64_t> min_step, max_step;  // over all metrics
   uint64_t log_bytes = 0;
   std::vector<ArtifactRef> artifacts_created, artifacts_used;

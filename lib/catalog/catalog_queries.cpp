@@ -31,6 +31,14 @@ void ResolveDuplicateSteps(std::vector<MetricPoint>* points) {
   points->resize(out);
 }
 
+// Stage ids share the journal's name-id space, so the table has gaps (filled with "").
+std::vector<std::string> StageNames(const RunRecord& r) {
+  uint32_t max_stage = r.stage_names.empty() ? 0 : r.stage_names.rbegin()->first;
+  std::vector<std::string> names(max_stage + 1, "");
+  for (const auto& [id, name] : r.stage_names) names[id] = name;
+  return names;
+}
+
 }  // namespace
 
 Result<RunPage> Catalog::ListRuns(const RunQuery& query) const {
@@ -57,6 +65,7 @@ Result<RunDetail> Catalog::GetRun(std::string_view run_id) const {
   d.artifacts_created = r->produced;
   d.artifacts_used = r->used;
   d.journal_corrupt = r->journal_corrupt;
+  d.stages = StageNames(*r);
   for (const auto& [id, s] : r->series) {
     MetricInfo m;
     m.name = s.name;
@@ -94,9 +103,7 @@ Result<MetricSeries> Catalog::ReadMetric(std::string_view run_id, std::string_vi
                                         util::IsValidUtf8(metric) ? metric : "<binary>"));
   MetricSeries out;
   out.name = s->name;
-  uint32_t max_stage = r->stage_names.empty() ? 0 : r->stage_names.rbegin()->first;
-  out.stages.assign(max_stage + 1, "");
-  for (const auto& [id, name] : r->stage_names) out.stages[id] = name;
+  out.stages = StageNames(*r);
 
   // Chunks are read through a snapshot-free iterator: the published record's count bounds what
   // we return, so points committed after the record was published are cut off consistently.

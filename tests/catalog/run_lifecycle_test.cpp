@@ -67,6 +67,7 @@ TEST_CASE("a finished run is indexed with its metrics, summary, config and logs"
   CHECK(loss->points[2].value == 0.25);
   CHECK(loss->stages[loss->points[2].stage] == "eval");
   CHECK(loss->stages[loss->points[0].stage] == "");
+  CHECK(detail->stages[loss->points[2].stage] == "eval");
   CHECK(loss->points[0].wall_time > 1.6e9);
 
   auto range = catalog->ReadMetric(run->id(), "loss", 2, 10);
