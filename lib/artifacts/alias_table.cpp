@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <system_error>
 
-#include "artifacts/file_util.h"
+#include "util/files.h"
 #include "runtrack/artifacts.h"
 
 namespace runtrack::artifacts {
@@ -21,7 +21,7 @@ Result<std::map<std::string, int>> ReadAliases(const fs::path& aliases_dir) {
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     std::string alias = it->path().filename().string();
     if (!ValidateAliasName(alias).ok()) continue;  // also skips ".tmp-*" files of a writer
-    auto text = ReadWholeFile(it->path());
+    auto text = util::ReadFile(it->path());
     if (!text.ok()) continue;  // removed meanwhile
     int v = 0;
     try {
@@ -35,15 +35,15 @@ Result<std::map<std::string, int>> ReadAliases(const fs::path& aliases_dir) {
 }
 
 Status WriteAlias(const fs::path& aliases_dir, const std::string& alias, int version, bool sync) {
-  RUNTRACK_RETURN_IF_ERROR(MakeDirs(aliases_dir));
-  return WriteFileAtomic(aliases_dir / alias, std::to_string(version) + "\n", sync);
+  RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(aliases_dir));
+  return util::WriteFileAtomic(aliases_dir / alias, std::to_string(version) + "\n", sync);
 }
 
 Status RemoveAliasFile(const fs::path& aliases_dir, const std::string& alias) {
   fs::path p = aliases_dir / alias;
   if (::unlink(p.c_str()) != 0) {
     if (errno == ENOENT) return Status::NotFound("alias '" + alias + "' does not exist");
-    return ErrnoStatus("unlink", p, errno);
+    return util::ErrnoStatus("unlink", p, errno);
   }
   return Status::Ok();
 }

@@ -8,7 +8,7 @@
 #include <memory>
 #include <thread>
 
-#include "artifacts/file_util.h"
+#include "util/files.h"
 #include "artifacts/handle_impl.h"
 #include "artifacts/sha256.h"
 
@@ -30,7 +30,7 @@ Status ReadChunk(const artifacts::Layout& layout, const FileRecord& f, const Chu
     if (errno == ENOENT) {
       return Status::NotFound("chunk " + c.sha256 + " of file '" + f.path + "' is missing from the store");
     }
-    return artifacts::ErrnoStatus("open", p, errno);
+    return util::ErrnoStatus("open", p, errno);
   }
   uint64_t got = 0;
   Status s;
@@ -38,7 +38,7 @@ Status ReadChunk(const artifacts::Layout& layout, const FileRecord& f, const Chu
     ssize_t r = ::read(fd, buf + got, c.size - got);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
-      s = artifacts::ErrnoStatus("read", p, errno);
+      s = util::ErrnoStatus("read", p, errno);
       break;
     }
     if (r == 0) break;
@@ -109,20 +109,20 @@ const std::vector<ArtifactReferenceInfo>& ArtifactHandle::references() const {
 
 Status ArtifactHandle::Download(const fs::path& dir) const {
   try {
-    RUNTRACK_RETURN_IF_ERROR(artifacts::MakeDirs(dir));
+    RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(dir));
     for (const auto& f : impl_->manifest.files) {
       // The manifest parser already refused unsafe paths; check again at the point of use.
       RUNTRACK_RETURN_IF_ERROR(ValidateArtifactPath(f.path));
       fs::path target = dir / fs::path(f.path);
-      RUNTRACK_RETURN_IF_ERROR(artifacts::MakeDirs(target.parent_path()));
-      fs::path tmp = target.parent_path() / artifacts::UniqueTmpName(target.filename().string());
+      RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(target.parent_path()));
+      fs::path tmp = target.parent_path() / util::UniqueTmpName(target.filename().string());
       int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-      if (fd < 0) return artifacts::ErrnoStatus("create", tmp, errno);
+      if (fd < 0) return util::ErrnoStatus("create", tmp, errno);
       Status s = Assemble(impl_->layout, f, [&](const uint8_t* data, uint64_t n) {
-        return artifacts::WriteAll(fd, data, n, tmp);
+        return util::WriteAll(fd, data, n, tmp);
       });
       ::close(fd);
-      if (s.ok() && ::rename(tmp.c_str(), target.c_str()) != 0) s = artifacts::ErrnoStatus("rename", tmp, errno);
+      if (s.ok() && ::rename(tmp.c_str(), target.c_str()) != 0) s = util::ErrnoStatus("rename", tmp, errno);
       if (!s.ok()) {
         ::unlink(tmp.c_str());
         return s;

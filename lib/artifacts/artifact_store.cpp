@@ -10,7 +10,7 @@
 
 #include "artifacts/alias_table.h"
 #include "artifacts/chunk_ingest.h"
-#include "artifacts/file_util.h"
+#include "util/files.h"
 #include "artifacts/handle_impl.h"
 #include "artifacts/lineage_index.h"
 #include "artifacts/names.h"
@@ -46,8 +46,8 @@ Result<ArtifactStore> ArtifactStore::Open(const fs::path& root, ArtifactStoreOpt
   RUNTRACK_RETURN_IF_ERROR(FastCdc::Validate(options.chunking));
   if (root.empty()) return Status::InvalidArgument("store root is empty");
   Layout layout(root);
-  RUNTRACK_RETURN_IF_ERROR(MakeDirs(layout.artifacts_dir()));
-  RUNTRACK_RETURN_IF_ERROR(MakeDirs(layout.blobs_dir()));
+  RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(layout.artifacts_dir()));
+  RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(layout.blobs_dir()));
   return ArtifactStore(root, options);
   RUNTRACK_ARTIFACTS_GUARD_END("open artifact store")
 }
@@ -97,14 +97,14 @@ Result<int> ArtifactStore::Log(const Artifact& artifact, std::string_view produc
   // 2. Claim the number as late as possible, so versions number in order of completion and a
   //    crash while chunking burns no number.
   RUNTRACK_ASSIGN_OR_RETURN(m.version, ClaimVersion(layout.name_dir(m.type, name)));
-  m.created_at = NowSeconds();
+  m.created_at = util::NowSeconds();
   if (!producing_run_id.empty()) {
     RUNTRACK_RETURN_IF_ERROR(RecordProduced(layout, m.created_by_run, m.type, name, m.version));
   }
   // 3. Publish: the rename of manifest.json is the moment the version exists.
   std::string text = SerializeManifest(&m);
   RUNTRACK_RETURN_IF_ERROR(
-      WriteFileAtomic(layout.version_dir(m.type, name, m.version) / Layout::kManifest, text, options_.sync));
+      util::WriteFileAtomic(layout.version_dir(m.type, name, m.version) / Layout::kManifest, text, options_.sync));
   return m.version;
   RUNTRACK_ARTIFACTS_GUARD_END("log artifact")
 }
@@ -220,16 +220,16 @@ Status ArtifactStore::Delete(std::string_view name, int version, DeleteMode mode
     if (state == VersionState::kDeleted) {
       return Status::FailedPrecondition(Spec(ref.name, version) + " is already deleted");
     }
-    RUNTRACK_RETURN_IF_ERROR(TouchFile(dir / Layout::kDeletedMarker));
-    return options_.sync ? SyncDir(dir) : Status::Ok();
+    RUNTRACK_RETURN_IF_ERROR(util::TouchFile(dir / Layout::kDeletedMarker));
+    return options_.sync ? util::SyncDir(dir) : Status::Ok();
   }
   // Tombstone first: from here on every reader treats the version as gone, even if we crash
   // before the manifest is removed (Gc() finishes the job).
-  RUNTRACK_RETURN_IF_ERROR(WriteFileAtomic(dir / Layout::kPurgedTombstone,
-                                           "purged_at " + std::to_string(NowSeconds()) + "\n", options_.sync));
+  RUNTRACK_RETURN_IF_ERROR(util::WriteFileAtomic(dir / Layout::kPurgedTombstone,
+                                           "purged_at " + std::to_string(util::NowSeconds()) + "\n", options_.sync));
   for (const char* leftover : {Layout::kManifest, Layout::kDeletedMarker}) {
     fs::path p = dir / leftover;
-    if (::unlink(p.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("unlink", p, errno);
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT) return util::ErrnoStatus("unlink", p, errno);
   }
   // User aliases may not dangle; "latest" is computed and moves by itself.
   fs::path aliases_dir = layout.aliases_dir(ref.type, ref.name);
@@ -260,8 +260,8 @@ Status ArtifactStore::Restore(std::string_view name, int version) {
     return VersionNotFound(ref, version, entries);
   }
   fs::path marker = dir / Layout::kDeletedMarker;
-  if (::unlink(marker.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("unlink", marker, errno);
-  return options_.sync ? SyncDir(dir) : Status::Ok();
+  if (::unlink(marker.c_str()) != 0 && errno != ENOENT) return util::ErrnoStatus("unlink", marker, errno);
+  return options_.sync ? util::SyncDir(dir) : Status::Ok();
   RUNTRACK_ARTIFACTS_GUARD_END("restore artifact version")
 }
 

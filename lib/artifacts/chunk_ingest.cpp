@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "artifacts/file_util.h"
+#include "util/files.h"
 #include "artifacts/sha256.h"
 
 namespace runtrack::artifacts {
@@ -30,9 +30,9 @@ Status IngestFile(const std::filesystem::path& source, const FastCdc& cdc, Chunk
                   FileRecord* record, std::set<std::filesystem::path>* dirty_dirs, IngestStats* stats) {
   Fd in;
   in.fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in.fd < 0) return ErrnoStatus("open", source, errno);
+  if (in.fd < 0) return util::ErrnoStatus("open", source, errno);
   struct stat st {};
-  if (::fstat(in.fd, &st) != 0) return ErrnoStatus("stat", source, errno);
+  if (::fstat(in.fd, &st) != 0) return util::ErrnoStatus("stat", source, errno);
   if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(source.string() + " is not a regular file");
   ::posix_fadvise(in.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
@@ -51,7 +51,7 @@ Status IngestFile(const std::filesystem::path& source, const FastCdc& cdc, Chunk
       ssize_t r = ::read(in.fd, buf.get() + len, capacity - len);
       if (r < 0) {
         if (errno == EINTR) continue;
-        return ErrnoStatus("read", source, errno);
+        return util::ErrnoStatus("read", source, errno);
       }
       if (r == 0) eof = true;
       len += static_cast<size_t>(r);

@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-#include "artifacts/file_util.h"
+#include "util/files.h"
 
 namespace runtrack::artifacts {
 
@@ -17,22 +17,22 @@ Result<bool> ChunkStore::Put(const std::string& hex, const void* data, size_t n,
   if (::stat(path.c_str(), &st) == 0 && static_cast<size_t>(st.st_size) == n) {
     // Reused: mark it recently wanted so a concurrent Gc() keeps it through its grace period.
     if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) == 0) return false;
-    if (errno != ENOENT) return ErrnoStatus("utimensat", path, errno);
+    if (errno != ENOENT) return util::ErrnoStatus("utimensat", path, errno);
     // Removed by a Gc() between stat and utimensat: write it again below.
   }
   // A wrong-sized file is a chunk torn by a crash without sync: the rename below replaces it.
   fs::path dir = path.parent_path();
-  fs::path tmp = dir / UniqueTmpName(hex);
+  fs::path tmp = dir / util::UniqueTmpName(hex);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0 && errno == ENOENT) {
-    RUNTRACK_RETURN_IF_ERROR(MakeDirs(dir));
+    RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(dir));
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   }
-  if (fd < 0) return ErrnoStatus("create", tmp, errno);
-  Status s = WriteAll(fd, data, n, tmp);
-  if (s.ok() && sync_ && ::fdatasync(fd) != 0) s = ErrnoStatus("fdatasync", tmp, errno);
+  if (fd < 0) return util::ErrnoStatus("create", tmp, errno);
+  Status s = util::WriteAll(fd, data, n, tmp);
+  if (s.ok() && sync_ && ::fdatasync(fd) != 0) s = util::ErrnoStatus("fdatasync", tmp, errno);
   ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = ErrnoStatus("rename", tmp, errno);
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = util::ErrnoStatus("rename", tmp, errno);
   if (!s.ok()) {
     ::unlink(tmp.c_str());
     return s;
@@ -43,7 +43,7 @@ Result<bool> ChunkStore::Put(const std::string& hex, const void* data, size_t n,
 
 Status ChunkStore::SyncDirs(const std::set<fs::path>& dirty_dirs) const {
   if (!sync_) return Status::Ok();
-  for (const auto& dir : dirty_dirs) RUNTRACK_RETURN_IF_ERROR(SyncDir(dir));
+  for (const auto& dir : dirty_dirs) RUNTRACK_RETURN_IF_ERROR(util::SyncDir(dir));
   return Status::Ok();
 }
 

@@ -12,7 +12,7 @@
 #include <system_error>
 #include <unordered_set>
 
-#include "artifacts/file_util.h"
+#include "util/files.h"
 #include "artifacts/sha256.h"
 #include "artifacts/store_reader.h"
 
@@ -67,7 +67,7 @@ Result<GcReport> ArtifactStore::Gc(std::chrono::seconds grace_period) {
         for (const auto& c : f.chunks) live.insert(c.sha256);
       }
     }
-    const double cutoff = NowSeconds() - static_cast<double>(grace_period.count());
+    const double cutoff = util::NowSeconds() - static_cast<double>(grace_period.count());
     GcReport report;
     std::error_code ec;
     for (fs::directory_iterator d(layout.blobs_dir(), ec); !ec && d != fs::directory_iterator(); d.increment(ec)) {
@@ -90,7 +90,7 @@ Result<GcReport> ArtifactStore::Gc(std::chrono::seconds grace_period) {
         }
         if (::unlink(p.c_str()) != 0) {
           if (errno == ENOENT) continue;  // another GC got there first
-          return ErrnoStatus("unlink", p, errno);
+          return util::ErrnoStatus("unlink", p, errno);
         }
         report.bytes_freed += static_cast<uint64_t>(st.st_size);
         if (!is_tmp) report.chunks_removed++;

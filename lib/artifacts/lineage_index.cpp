@@ -3,14 +3,14 @@
 #include <algorithm>
 #include <system_error>
 
-#include "artifacts/file_util.h"
+#include "util/files.h"
 
 namespace runtrack::artifacts {
 namespace {
 
 Status Mark(const fs::path& dir, const std::string& entry) {
-  RUNTRACK_RETURN_IF_ERROR(MakeDirs(dir));
-  return TouchFile(dir / entry);
+  RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(dir));
+  return util::TouchFile(dir / entry);
 }
 
 std::vector<std::string> Entries(const fs::path& dir) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "runtrack/artifacts.h"
+#include "util/validation.h"
 
 namespace runtrack {
 namespace artifacts {
@@ -108,15 +109,7 @@ Status ValidateAliasName(std::string_view alias) {
 }
 
 Status ValidateRunId(std::string_view id) {
-  // ^[0-9]{8}_[0-9]{6}_[a-f0-9]{6}$ without std::regex (slow, and locale-dependent).
-  bool ok = id.size() == 22 && id[8] == '_' && id[15] == '_';
-  for (size_t i = 0; ok && i < id.size(); ++i) {
-    char c = id[i];
-    if (i == 8 || i == 15) continue;
-    if (i < 15) ok = c >= '0' && c <= '9';
-    else ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  }
-  if (!ok) {
+  if (!util::IsValidRunId(id)) {
     return Status::InvalidArgument("run id " + Quoted(artifacts::HasControlChar(id) ? "<binary>" : id) +
                                    " does not match YYYYMMDD_HHMMSS_xxxxxx (6 lower-case hex)");
   }

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <system_error>
 
-#include "artifacts/file_util.h"
+#include "util/files.h"
 #include "artifacts/names.h"
 
 namespace runtrack::artifacts {
@@ -63,7 +63,7 @@ Result<NameRef> ResolveName(const Layout& layout, std::string_view name) {
 
 Result<Manifest> LoadManifest(const Layout& layout, const NameRef& ref, int version) {
   fs::path path = layout.version_dir(ref.type, ref.name, version) / Layout::kManifest;
-  RUNTRACK_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+  RUNTRACK_ASSIGN_OR_RETURN(std::string text, util::ReadFile(path));
   auto m = ParseManifest(text);
   if (!m.ok()) return Status::Corruption(ref.name + ":v" + std::to_string(version) + ": " + m.status().message());
   if (m->name != ref.name || m->version != version || m->type != ref.type) {

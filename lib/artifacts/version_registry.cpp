@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <system_error>
 
-#include "artifacts/file_util.h"
+#include "util/files.h"
 #include "artifacts/names.h"
 
 namespace runtrack::artifacts {
@@ -41,13 +41,13 @@ Result<std::vector<VersionEntry>> ScanVersions(const fs::path& name_dir) {
 }
 
 Result<int> ClaimVersion(const fs::path& name_dir) {
-  RUNTRACK_RETURN_IF_ERROR(MakeDirs(name_dir));
+  RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(name_dir));
   RUNTRACK_ASSIGN_OR_RETURN(auto entries, ScanVersions(name_dir));
   int next = entries.empty() ? 1 : entries.back().version + 1;
   for (;; ++next) {
     fs::path dir = name_dir / ("v" + std::to_string(next));
     if (::mkdir(dir.c_str(), 0755) == 0) return next;
-    if (errno != EEXIST) return ErrnoStatus("mkdir", dir, errno);
+    if (errno != EEXIST) return util::ErrnoStatus("mkdir", dir, errno);
     // Another writer won this number; the next one up may be free.
   }
 }

@@ -5,73 +5,100 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <random>
-
-#include <fmt/format.h>
+#include <system_error>
 
 namespace runtrack::util {
 namespace fs = std::filesystem;
 
-Status ErrnoStatus(std::string_view what, const fs::path& path) {
-  return Status::IOError(fmt::format("{} {}: {}", what, path.string(), std::strerror(errno)));
+Status ErrnoStatus(std::string_view op, const fs::path& path, int err) {
+  std::string msg = std::string(op) + " " + path.string() + ": " + std::strerror(err);
+  if (err == ENOENT) return Status::NotFound(std::move(msg));
+  return Status::IOError(std::move(msg));
+}
+
+std::string UniqueTmpName(std::string_view stem) {
+  static std::atomic<uint64_t> counter{0};
+  return ".tmp-" + std::string(stem) + "-" + std::to_string(::getpid()) + "-" +
+         std::to_string(counter.fetch_add(1));
+}
+
+Status WriteAll(int fd, const void* data, size_t n, const fs::path& path_for_errors) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("write", path_for_errors, errno);
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::Ok();
+}
+
+Status WriteFileAtomic(const fs::path& path, std::string_view content, bool sync) {
+  fs::path tmp = path.parent_path() / UniqueTmpName(path.filename().string());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("create", tmp, errno);
+  Status s = WriteAll(fd, content.data(), content.size(), tmp);
+  if (s.ok() && sync && ::fdatasync(fd) != 0) s = ErrnoStatus("fdatasync", tmp, errno);
+  ::close(fd);
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = ErrnoStatus("rename", tmp, errno);
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (sync) return SyncDir(path.parent_path());
+  return Status::Ok();
+}
+
+Status TouchFile(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("create", path, errno);
+  ::close(fd);
+  return Status::Ok();
+}
+
+Status SyncDir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("open", dir, errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoStatus("fsync", dir, err);
+  return Status::Ok();
 }
 
 Result<std::string> ReadFile(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound(fmt::format("{} does not exist", path.string()));
-    return ErrnoStatus("open", path);
-  }
+  if (fd < 0) return ErrnoStatus("open", path, errno);
+  struct stat st {};
   std::string out;
-  char buf[1 << 16];
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
+  char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
+    ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r < 0) {
       if (errno == EINTR) continue;
-      Status s = ErrnoStatus("read", path);
+      int err = errno;
       ::close(fd);
-      return s;
+      return ErrnoStatus("read", path, err);
     }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    if (r == 0) break;
+    out.append(buf, static_cast<size_t>(r));
   }
   ::close(fd);
   return out;
 }
 
-static Status WriteAll(int fd, std::string_view data, const fs::path& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("write", path);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::Ok();
-}
-
-Status WriteFileAtomic(const fs::path& path, std::string_view data) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  fs::path tmp = path;
-  tmp += fmt::format(".tmp.{}.{:x}", ::getpid(), rng());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("create", tmp);
-  Status s = WriteAll(fd, data, tmp);
-  if (s.ok() && ::fsync(fd) != 0) s = ErrnoStatus("fsync", tmp);
-  ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = ErrnoStatus("rename", tmp);
-  if (!s.ok()) ::unlink(tmp.c_str());
-  return s;
-}
-
 Status CreateDirectories(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return Status::IOError(fmt::format("create directory {}: {}", dir.string(), ec.message()));
+  if (ec && !fs::is_directory(dir)) return Status::IOError("mkdir " + dir.string() + ": " + ec.message());
   return Status::Ok();
 }
 

@@ -1,24 +1,38 @@
-// Small POSIX file helpers shared by the journal, the store and the catalog.
+// Small POSIX file helpers shared by every module: errno -> Status, atomic publication of small
+// files (tmp + fdatasync + rename + directory fsync), whole-file reads, flock-based locks.
+// Thread-safe (no shared state beyond an atomic counter).
 #pragma once
 
+#include <cerrno>
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "runtrack/status.h"
 
 namespace runtrack::util {
 
-// "open <path>: Permission denied" from errno.
-Status ErrnoStatus(std::string_view what, const std::filesystem::path& path);
+// "<op> <path>: <strerror(err)>": NotFound for ENOENT, IOError otherwise.
+Status ErrnoStatus(std::string_view op, const std::filesystem::path& path, int err = errno);
 
+// A name no other process or thread will pick: ".tmp-<stem>-<pid>-<counter>".
+std::string UniqueTmpName(std::string_view stem);
+
+// Writes all of `n` bytes, retrying on EINTR and short writes.
+Status WriteAll(int fd, const void* data, size_t n, const std::filesystem::path& path_for_errors);
+
+// Writes `content` to a temporary file beside `path`, optionally fdatasyncs it, renames it over
+// `path` and (with `sync`) fsyncs the directory: readers see the old file or the whole new one.
+Status WriteFileAtomic(const std::filesystem::path& path, std::string_view content, bool sync = true);
+
+// Creates `path` (empty) if absent; ok if it exists.
+Status TouchFile(const std::filesystem::path& path);
+// fsync a directory so a rename or creation inside it survives a crash.
+Status SyncDir(const std::filesystem::path& dir);
+// The whole file; NotFound when it does not exist.
 Result<std::string> ReadFile(const std::filesystem::path& path);
-
-// Writes `data` to a temporary file beside `path`, fsyncs it and renames it over `path`, so readers
-// see either the old or the new content, never a mix.
-Status WriteFileAtomic(const std::filesystem::path& path, std::string_view data);
-
-// Creates `dir` and its parents; an existing directory is fine.
+// mkdir -p; an existing directory is fine.
 Status CreateDirectories(const std::filesystem::path& dir);
 
 // An exclusive flock(2) on a file, held until destruction. flock locks belong to the open file
