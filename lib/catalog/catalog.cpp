@@ -10,6 +10,7 @@
 #include "catalog/catalog_impl.h"
 #include "catalog/journal_ingestor.h"
 #include "catalog/keys.h"
+#include "catalog/run_listing.h"
 #include "catalog/stored_point.h"
 #include "journal/journal_reader.h"
 #include "util/files.h"
@@ -78,7 +79,8 @@ std::shared_ptr<const RunRecord> Catalog::Impl::Find(std::string_view id) const 
   return it == runs.end() ? nullptr : it->second;
 }
 
-void Catalog::Impl::Publish(std::shared_ptr<const RunRecord> record) {
+void Catalog::Impl::Publish(std::shared_ptr<RunRecord> record) {
+  record->search_text = catalog::SearchText(record->summary_row);
   std::unique_lock lock(mu);
   runs[record->summary_row.id] = std::move(record);
 }
@@ -97,6 +99,7 @@ Status Catalog::Impl::LoadIndex() {
     if (ec || !parsed.is_object() || !catalog::FromJson(parsed.get_object(), record.get())) {
       continue;  // an unreadable record is rebuilt from its journal by the next Refresh()
     }
+    record->search_text = catalog::SearchText(record->summary_row);
     runs[record->summary_row.id] = std::move(record);
   }
   return RocksStatus(it->status(), "load catalog");

@@ -39,7 +39,7 @@ class Catalog::Impl {
 
   std::filesystem::path run_dir(std::string_view id) const { return root / "runs" / std::string(id); }
   std::shared_ptr<const catalog::RunRecord> Find(std::string_view id) const;
-  void Publish(std::shared_ptr<const catalog::RunRecord> record);
+  void Publish(std::shared_ptr<catalog::RunRecord> record);
 
   Status Commit(rocksdb::WriteBatch* batch);
   Status LoadIndex();

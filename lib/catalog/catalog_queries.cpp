@@ -43,10 +43,12 @@ std::vector<std::string> StageNames(const RunRecord& r) {
 
 Result<RunPage> Catalog::ListRuns(const RunQuery& query) const {
   RUNTRACK_RETURN_IF_ERROR(catalog::CheckRunQuery(query));
+  const std::string needle = catalog::ToLower(query.search);
   std::shared_lock lock(impl_->mu);
   std::vector<const RunSummary*> rows;
   for (const auto& [id, record] : impl_->runs)
-    if (catalog::MatchesRunQuery(record->summary_row, query)) rows.push_back(&record->summary_row);
+    if (catalog::MatchesRunQuery(record->summary_row, record->search_text, query, needle))
+      rows.push_back(&record->summary_row);
   RunPage page;
   page.total = rows.size();
   for (const RunSummary* row : catalog::SortAndPage(std::move(rows), query)) page.runs.push_back(*row);

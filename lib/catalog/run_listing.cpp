@@ -8,20 +8,23 @@
 namespace runtrack::catalog {
 namespace {
 
-bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
-  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                        [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
-                                                    std::tolower(static_cast<unsigned char>(b)); });
-  return it != haystack.end();
-}
-
 bool HasTag(const RunSummary& row, const std::string& tag) {
   return std::find(row.tags.begin(), row.tags.end(), tag) != row.tags.end();
 }
 
+enum class SortField { kCreatedAt, kUpdatedAt, kBestMetricValue, kStatus };
+
+SortField ParseSortField(std::string_view field) {
+  if (field == "updated_at") return SortField::kUpdatedAt;
+  if (field == "best_metric_value") return SortField::kBestMetricValue;
+  if (field == "status") return SortField::kStatus;
+  return SortField::kCreatedAt;  // CheckRunQuery has rejected anything else
+}
+
 // Orders rows by the sort field; rows without a best value sort after all others either way.
+// Ties are broken by run id so pages are stable.
 struct RowOrder {
-  std::string_view field;
+  SortField field;
   bool descending;
 
   bool operator()(const RunSummary* a, const RunSummary* b) const {
@@ -30,14 +33,16 @@ struct RowOrder {
     return a->id < b->id;
   }
   int Compare(const RunSummary& a, const RunSummary& b) const {
-    if (field == "best_metric_value") {
-      if (a.best_metric_value.has_value() != b.best_metric_value.has_value())
-        return (a.best_metric_value.has_value() ? -1 : 1) * (descending ? -1 : 1);
-      if (!a.best_metric_value) return 0;
-      return Three(*a.best_metric_value, *b.best_metric_value);
+    switch (field) {
+      case SortField::kBestMetricValue:
+        if (a.best_metric_value.has_value() != b.best_metric_value.has_value())
+          return (a.best_metric_value.has_value() ? -1 : 1) * (descending ? -1 : 1);
+        if (!a.best_metric_value) return 0;
+        return Three(*a.best_metric_value, *b.best_metric_value);
+      case SortField::kUpdatedAt: return Three(a.updated_at, b.updated_at);
+      case SortField::kStatus: return Three(RunStatusName(a.status), RunStatusName(b.status));
+      case SortField::kCreatedAt: break;
     }
-    if (field == "updated_at") return Three(a.updated_at, b.updated_at);
-    if (field == "status") return Three(RunStatusName(a.status), RunStatusName(b.status));
     return Three(a.created_at, b.created_at);
   }
   template <typename T>
@@ -58,7 +63,20 @@ Status CheckRunQuery(const RunQuery& q) {
   return Status::Ok();
 }
 
-bool MatchesRunQuery(const RunSummary& row, const RunQuery& q) {
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string SearchText(const RunSummary& row) {
+  std::string text = row.id + '\n' + row.project + '\n' + row.name;
+  for (const std::string& tag : row.tags) text += '\n' + tag;
+  return ToLower(text);
+}
+
+bool MatchesRunQuery(const RunSummary& row, std::string_view search_text, const RunQuery& q,
+                     std::string_view needle) {
   bool deleted = row.deleted_at.has_value();
   if (q.deleted_only ? !deleted : (deleted && !q.include_deleted)) return false;
   if (!q.project.empty() && row.project != q.project) return false;
@@ -74,17 +92,13 @@ bool MatchesRunQuery(const RunSummary& row, const RunQuery& q) {
     if (q.best_metric_min && *row.best_metric_value < *q.best_metric_min) return false;
     if (q.best_metric_max && *row.best_metric_value > *q.best_metric_max) return false;
   }
-  if (!q.search.empty()) {
-    bool hit = ContainsIgnoreCase(row.id, q.search) || ContainsIgnoreCase(row.project, q.search) ||
-               ContainsIgnoreCase(row.name, q.search);
-    for (size_t i = 0; !hit && i < row.tags.size(); ++i) hit = ContainsIgnoreCase(row.tags[i], q.search);
-    if (!hit) return false;
-  }
+  // Fields are joined with '\n', so a needle without one matches inside a single field.
+  if (!needle.empty() && search_text.find(needle) == std::string_view::npos) return false;
   return true;
 }
 
 std::vector<const RunSummary*> SortAndPage(std::vector<const RunSummary*> rows, const RunQuery& q) {
-  RowOrder order{q.sort_by, q.descending};
+  RowOrder order{ParseSortField(q.sort_by), q.descending};
   size_t begin = std::min<uint64_t>(q.offset, rows.size());
   size_t end = q.limit == 0 ? rows.size() : std::min<uint64_t>(rows.size(), begin + q.limit);
   // Only the rows up to the end of the page need to be in order.

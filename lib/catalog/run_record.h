@@ -50,6 +50,7 @@ struct RunRecord {
   uint64_t log_bytes = 0;
   bool journal_corrupt = false;
   bool has_start = false;  // the kRunStart record was ingested
+  std::string search_text; // not persisted: SearchText(summary_row), set when published
 
   const SeriesState* FindSeries(std::string_view name) const;
   // Recomputes best_metric_* of summary_row from the primary metric's series.
