@@ -116,6 +116,9 @@ struct IndexReport {
   uint64_t points_ingested = 0;
   uint64_t runs_marked_crashed = 0;
   uint64_t corrupt_journals = 0;
+  // Runs that could not be indexed this pass (e.g. an unreadable journal); the others still were.
+  uint64_t runs_failed = 0;
+  std::string last_error;
 };
 
 class Catalog {

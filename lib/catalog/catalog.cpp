@@ -208,8 +208,13 @@ Result<IndexReport> Catalog::Refresh() {
     std::shared_ptr<const RunRecord> current = impl_->Find(id);
     if (current && current->summary_row.status != RunStatus::kRunning) continue;  // final
     if (!fs::exists(entry.path() / "journal", ec)) continue;  // still being created
-    RUNTRACK_RETURN_IF_ERROR(impl_->IngestRun(id, &report));
-    RUNTRACK_RETURN_IF_ERROR(impl_->MarkIfCrashed(id, &report));
+    // One run that cannot be read must not stop the others from being indexed.
+    Status s = impl_->IngestRun(id, &report);
+    if (s.ok()) s = impl_->MarkIfCrashed(id, &report);
+    if (!s.ok()) {
+      ++report.runs_failed;
+      report.last_error = s.ToString();
+    }
   }
   return report;
 }

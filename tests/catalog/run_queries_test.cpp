@@ -254,3 +254,20 @@ TEST_CASE("queries reject malformed run ids and report unknown ones") {
   IndexReport report = Index(*catalog);
   CHECK(report.runs_discovered == 0);
 }
+
+TEST_CASE("a run whose journal cannot be read does not stop the others from being indexed") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  auto good = NewRun(*store);
+  REQUIRE(good->Log(1, "x", 1).ok());
+  REQUIRE(good->Finish().ok());
+  // A run folder whose "journal" is a directory: reading it fails with an I/O error.
+  fs::path broken = dir.path() / "runs" / "20250101_000000_badbad";
+  fs::create_directories(broken / "journal");
+  auto catalog = OpenCatalog(dir.path());
+  IndexReport report = Index(*catalog);
+  CHECK(report.runs_failed == 1);
+  CHECK(report.last_error.find("20250101_000000_badbad") != std::string::npos);
+  CHECK(report.runs_discovered == 1);
+  CHECK(catalog->GetRun(good->id())->metrics[0].count == 1);
+}
