@@ -8,7 +8,11 @@ packages=(
   librocksdb-dev libboost1.81-dev libboost-json1.81-dev
   libfmt-dev catch2 libbenchmark-dev libssl-dev zlib1g-dev
   python3-dev pybind11-dev python3-pytest python3-numpy python3-requests
+  chromium nodejs
 )
+# npm: Debian's package, unless the installed nodejs already ships it (NodeSource's does, and
+# conflicts with Debian's npm).
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -17,12 +21,14 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup-deps: all packages present"
-  exit 0
+else
+  echo "setup-deps: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "setup-deps: installing ${missing[*]}"
-sudo_cmd=""
-[ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo_cmd apt-get update -qq
-$sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The web UI's npm packages (uPlot) and the browser tests' (playwright-core), from their lockfiles.
+"$(dirname "${BASH_SOURCE[0]}")/setup-web.sh"
