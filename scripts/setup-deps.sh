@@ -9,6 +9,7 @@ packages=(
   libfmt-dev catch2 libbenchmark-dev libssl-dev zlib1g-dev
   python3-dev pybind11-dev python3-pytest python3-numpy python3-requests
   chromium nodejs
+  wrk hyperfine
 )
 # npm: Debian's package, unless the installed nodejs already ships it (NodeSource's does, and
 # conflicts with Debian's npm).

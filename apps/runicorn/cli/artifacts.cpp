@@ -1,0 +1,207 @@
+// `runicorn artifacts ...` and `runicorn gc`.
+#include <chrono>
+#include <cstdio>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "cli/cli.h"
+#include "server/handlers.h"
+#include "server/params.h"
+
+namespace runicorn::cli {
+namespace bj = boost::json;
+using server::Request;
+using server::Response;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: runicorn artifacts list [--type T] [--json]\n"
+    "       runicorn artifacts versions NAME [--deleted] [--json]\n"
+    "       runicorn artifacts info NAME VERSION [--json]          (VERSION: 3 or v3)\n"
+    "       runicorn artifacts alias set NAME VERSION ALIAS | alias remove NAME ALIAS | alias list NAME\n"
+    "       runicorn artifacts delete NAME VERSION [--permanent] | restore NAME VERSION\n"
+    "       runicorn artifacts stats [--json]\n"
+    "  common: [--storage DIR]\n";
+
+int Usage() {
+  std::fputs(kUsage, stderr);
+  return kExitUsage;
+}
+
+Request Req(std::map<std::string, std::string> params, std::vector<std::pair<std::string, std::string>> query = {},
+            std::string body = {}) {
+  Request r;
+  r.method = "CLI";
+  r.path_params = std::move(params);
+  for (auto& [k, v] : query) r.query.Add(k, v);
+  r.body = std::move(body);
+  return r;
+}
+
+std::string VersionText(std::string v) {
+  if (!v.empty() && (v[0] == 'v' || v[0] == 'V')) v.erase(0, 1);
+  return v;
+}
+
+}  // namespace
+
+int RunArtifacts(const std::vector<std::string>& argv) {
+  auto args = Args::Parse(argv, {"json", "deleted", "permanent"});
+  if (!args.ok() || args->positional().empty() ||
+      !args->Unknown({"json", "deleted", "permanent", "type", "storage"}).empty())
+    return Usage();
+  const auto& pos = args->positional();
+  const std::string& sub = pos[0];
+  const bool as_json = args->Has("json");
+  auto need = [&](size_t n) { return pos.size() == n; };
+  static const std::set<std::string> kSubs = {"list", "versions", "info", "alias", "delete", "restore", "stats"};
+  if (!kSubs.count(sub)) return Usage();
+  if ((sub == "list" || sub == "stats") && !need(1)) return Usage();
+  if (sub == "versions" && !need(2)) return Usage();
+  if ((sub == "info" || sub == "delete" || sub == "restore") && !need(3)) return Usage();
+  if (sub == "alias" && !((pos.size() == 5 && pos[1] == "set") || (pos.size() == 4 && pos[1] == "remove") ||
+                          (pos.size() == 3 && pos[1] == "list")))
+    return Usage();
+
+  int code = 0;
+  auto ctx = OpenStore(*args, &code);
+  if (!ctx.ok()) return code;
+  const server::AppContext& c = **ctx;
+  Response r;
+  if (sub == "list") {
+    std::vector<std::pair<std::string, std::string>> q;
+    if (auto t = args->Get("type")) q.emplace_back("type", *t);
+    r = server::HandleListArtifacts(c, Req({}, q));
+  } else if (sub == "stats") {
+    r = server::HandleArtifactStats(c, Req({}));
+  } else if (sub == "versions") {
+    r = server::HandleArtifactVersions(c, Req({{"name", pos[1]}}, {{"include_deleted", args->Has("deleted") ? "true" : "false"}}));
+  } else if (sub == "info") {
+    r = server::HandleArtifactVersion(c, Req({{"name", pos[1]}, {"version", VersionText(pos[2])}}));
+  } else if (sub == "delete") {
+    r = server::HandleDeleteArtifactVersion(
+        c, Req({{"name", pos[1]}, {"version", VersionText(pos[2])}}, {{"permanent", args->Has("permanent") ? "true" : "false"}}));
+  } else if (sub == "restore") {
+    r = server::HandleRestoreArtifactVersion(c, Req({{"name", pos[1]}, {"version", VersionText(pos[2])}}));
+  } else if (pos[1] == "set") {
+    auto v = server::ParseInt64(VersionText(pos[3]));
+    if (!v.ok()) return Usage();
+    r = server::HandleSetArtifactAlias(c, Req({{"name", pos[2]}, {"alias", pos[4]}}, {},
+                                              bj::serialize(bj::object{{"version", *v}})));
+  } else if (pos[1] == "remove") {
+    r = server::HandleDeleteArtifactAlias(c, Req({{"name", pos[2]}, {"alias", pos[3]}}));
+  } else {
+    r = server::HandleArtifactAliases(c, Req({{"name", pos[2]}}));
+  }
+  if (int e = ReportIfError(r)) return e;
+  bj::value v = bj::parse(r.body);
+  if (as_json) return PrintJson(v), kExitOk;
+
+  if (sub == "list") {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& a : v.as_array()) {
+      const auto& o = a.as_object();
+      std::string aliases;
+      for (const auto& [k, ver] : o.at("aliases").as_object())
+        aliases += fmt::format("{}{}=v{}", aliases.empty() ? "" : ",", std::string(k), FormatValue(ver));
+      rows.push_back({FormatValue(o.at("name")), FormatValue(o.at("type")), FormatValue(o.at("num_versions")),
+                      "v" + FormatValue(o.at("latest_version")), FormatBytes(o.at("size_bytes").to_number<uint64_t>()),
+                      FormatTime(o.at("updated_at").to_number<double>()), aliases});
+    }
+    PrintTable({"NAME", "TYPE", "VERSIONS", "LATEST", "SIZE", "UPDATED", "ALIASES"}, rows);
+  } else if (sub == "versions") {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& x : v.as_array()) {
+      const auto& o = x.as_object();
+      std::string aliases;
+      for (const auto& a : o.at("aliases").as_array()) aliases += (aliases.empty() ? "" : ",") + FormatValue(a);
+      rows.push_back({"v" + FormatValue(o.at("version")), FormatValue(o.at("status")),
+                      FormatBytes(o.at("size_bytes").to_number<uint64_t>()), FormatValue(o.at("num_files")),
+                      FormatValue(o.at("created_by_run")), FormatTime(o.at("created_at").to_number<double>()), aliases});
+    }
+    PrintTable({"VERSION", "STATUS", "SIZE", "FILES", "CREATED BY", "CREATED", "ALIASES"}, rows);
+  } else if (sub == "stats") {
+    const auto& o = v.as_object();
+    std::printf("artifacts        %s\nversions         %s (%s soft-deleted)\nfiles            %s\n",
+                FormatValue(o.at("total_artifacts")).c_str(), FormatValue(o.at("total_versions")).c_str(),
+                FormatValue(o.at("deleted_versions")).c_str(), FormatValue(o.at("total_files")).c_str());
+    std::printf("logical size     %s\nstored (dedup)   %s\nsaved            %s (ratio %.3f)\nblob pool        %s\n",
+                FormatBytes(o.at("total_size_bytes").to_number<uint64_t>()).c_str(),
+                FormatBytes(o.at("dedup_pool_size_bytes").to_number<uint64_t>()).c_str(),
+                FormatBytes(o.at("space_saved_bytes").to_number<uint64_t>()).c_str(),
+                o.at("dedup_ratio").is_null() ? 0.0 : o.at("dedup_ratio").to_number<double>(),
+                FormatBytes(o.at("blob_pool_bytes").to_number<uint64_t>()).c_str());
+  } else if (sub == "info") {
+    for (const auto& [k, val] : v.as_object()) std::printf("%-16s %s\n", std::string(k).c_str(), FormatValue(val).c_str());
+  } else if (v.is_object() && v.as_object().contains("message")) {
+    std::puts(v.as_object().at("message").as_string().c_str());
+  } else {
+    PrintJson(v);
+  }
+  return kExitOk;
+}
+
+int RunGc(const std::vector<std::string>& argv) {
+  constexpr const char* kUsage = "usage: runicorn gc [--dry-run] [--grace-seconds N] [--json] [--storage DIR]\n";
+  auto args = Args::Parse(argv, {"dry-run", "json"});
+  if (!args.ok() || !args->positional().empty() || !args->Unknown({"dry-run", "json", "grace-seconds", "storage"}).empty()) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  int64_t grace = 3600;
+  if (auto g = args->Get("grace-seconds")) {
+    auto v = server::ParseInt64(*g);
+    if (!v.ok() || *v < 0) {
+      std::fputs(kUsage, stderr);
+      return kExitUsage;
+    }
+    grace = *v;
+  }
+  // gc only touches artifacts/ and blobs/ (plain files), so it does not need the catalog and works
+  // while a viewer is running.
+  std::filesystem::path root = ResolveStorage(*args);
+  auto store = runtrack::ArtifactStore::Open(root);
+  if (!store.ok()) {
+    std::fprintf(stderr, "runicorn gc: %s\n", store.status().ToString().c_str());
+    return ExitCodeFor(store.status());
+  }
+  bj::object out;
+  if (args->Has("dry-run")) {
+    // What a collection could free is what the stats call garbage: blob pool minus referenced chunks.
+    auto stats = store->Stats();
+    if (!stats.ok()) {
+      std::fprintf(stderr, "runicorn gc: %s\n", stats.status().ToString().c_str());
+      return ExitCodeFor(stats.status());
+    }
+    uint64_t garbage = stats->blob_pool_bytes > stats->stored_bytes ? stats->blob_pool_bytes - stats->stored_bytes : 0;
+    out = bj::object{{"dry_run", true},
+                     {"blob_pool_bytes", stats->blob_pool_bytes},
+                     {"referenced_bytes", stats->stored_bytes},
+                     {"unreferenced_bytes", garbage},
+                     {"grace_seconds", grace}};
+    if (args->Has("json")) return PrintJson(out), kExitOk;
+    std::printf("dry run: %s in the blob pool, %s referenced, up to %s reclaimable (chunks younger than %llds are kept)\n",
+                FormatBytes(stats->blob_pool_bytes).c_str(), FormatBytes(stats->stored_bytes).c_str(),
+                FormatBytes(garbage).c_str(), static_cast<long long>(grace));
+    return kExitOk;
+  }
+  auto report = store->Gc(std::chrono::seconds(grace));
+  if (!report.ok()) {
+    std::fprintf(stderr, "runicorn gc: %s\n", report.status().ToString().c_str());
+    return ExitCodeFor(report.status());
+  }
+  out = bj::object{{"dry_run", false},
+                   {"bytes_freed", report->bytes_freed},
+                   {"chunks_removed", report->chunks_removed},
+                   {"chunks_kept", report->chunks_kept},
+                   {"chunks_in_grace", report->chunks_in_grace}};
+  if (args->Has("json")) return PrintJson(out), kExitOk;
+  std::printf("freed %s: %llu chunks removed, %llu kept, %llu unreferenced but within the grace period\n",
+              FormatBytes(report->bytes_freed).c_str(), static_cast<unsigned long long>(report->chunks_removed),
+              static_cast<unsigned long long>(report->chunks_kept), static_cast<unsigned long long>(report->chunks_in_grace));
+  return kExitOk;
+}
+
+}  // namespace runicorn::cli

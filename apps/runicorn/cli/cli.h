@@ -1,0 +1,77 @@
+// Shared pieces of the `runicorn` subcommands: argument parsing, storage resolution, exit codes,
+// tables. Commands reuse the HTTP handlers (server/handlers.h) so the CLI's --json output is the
+// API's JSON, byte for byte.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "runtrack/status.h"
+#include "server/app_context.h"
+#include "server/http_types.h"
+
+namespace runicorn::cli {
+
+// Exit codes: scripts can tell "nothing there" from "you called it wrong" from "try later".
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitError = 1,      // the operation failed (I/O, corruption, a server-side fault)
+  kExitUsage = 2,      // bad command line or invalid argument
+  kExitBusy = 3,       // the catalog is held by another process (a running viewer)
+  kExitNotFound = 4,   // the run / artifact / version does not exist
+  kExitConflict = 5,   // refused in the current state (e.g. deleting a running run)
+};
+
+// `--flag value`, `--flag=value`, bare boolean flags (listed in `booleans`) and positionals.
+class Args {
+ public:
+  static runtrack::Result<Args> Parse(const std::vector<std::string>& argv, const std::set<std::string>& booleans);
+  const std::vector<std::string>& positional() const { return positional_; }
+  std::optional<std::string> Get(const std::string& name) const;
+  bool Has(const std::string& name) const { return values_.count(name) > 0; }
+  // Names of flags given but not in `known` (reported as a usage error).
+  std::vector<std::string> Unknown(const std::set<std::string>& known) const;
+
+ private:
+  std::vector<std::string> positional_;
+  std::map<std::string, std::string> values_;
+};
+
+// --storage, then $RUNICORN_DIR, then the saved user_root_dir (POST /api/config/user_root_dir,
+// `runicorn config`), then ./.runicorn — Runicorn's order.
+std::filesystem::path ResolveStorage(const Args& args);
+std::filesystem::path UserConfigFile();
+
+// Opens the store's catalog (and ingests journals) for a CLI command; prints and returns the
+// exit code on failure.
+runtrack::Result<std::unique_ptr<server::AppContext>> OpenStore(const Args& args, int* exit_code);
+
+int ExitCodeFor(const runtrack::Status& status);
+int ExitCodeForHttp(unsigned http_status);
+// Prints a handler's error response ({"detail"}) to stderr and returns its exit code; 0 for 2xx.
+int ReportIfError(const server::Response& response);
+
+void PrintTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+std::string FormatTime(double unix_seconds);
+std::string FormatBytes(uint64_t bytes);
+std::string FormatValue(const boost::json::value& v);  // numbers compact, null as "-"
+void PrintJson(const boost::json::value& v);
+
+// Subcommands.
+int RunViewer(const std::vector<std::string>& argv);
+int RunRuns(const std::vector<std::string>& argv);
+int RunExport(const std::vector<std::string>& argv);
+int RunArtifacts(const std::vector<std::string>& argv);
+int RunGc(const std::vector<std::string>& argv);
+int RunConfig(const std::vector<std::string>& argv);
+int RunDemo(const std::vector<std::string>& argv);
+int RunSimulate(const std::vector<std::string>& argv);
+
+}  // namespace runicorn::cli

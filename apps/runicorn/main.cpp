@@ -1,0 +1,54 @@
+// `runicorn`: the viewer server and the command-line tools over one store.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/cli.h"
+#include "server/app_context.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: runicorn <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  viewer      serve the store over HTTP + WebSocket (REST API of Runicorn v0.5, web UI)\n"
+    "  runs        list | show | delete | restore runs\n"
+    "  export      write one run's metrics as JSON or CSV\n"
+    "  artifacts   list | versions | info | alias | delete | restore | stats\n"
+    "  gc          remove artifact chunks no version references (--dry-run to preview)\n"
+    "  config      --show the effective configuration, --set-user-root DIR\n"
+    "  demo        write a demo store (or, with --runs N, a benchmark store)\n"
+    "  simulate    run a simulated live training run\n"
+    "  version     print the version\n"
+    "\n"
+    "storage: --storage DIR, else $RUNICORN_DIR, else the saved user root, else ./.runicorn\n"
+    "exit codes: 0 ok, 1 error, 2 usage/invalid argument, 3 catalog busy, 4 not found, 5 conflict\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+      std::strcmp(argv[1], "help") == 0) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? runicorn::cli::kExitUsage : runicorn::cli::kExitOk;
+  }
+  std::string command = argv[1];
+  std::vector<std::string> rest(argv + 2, argv + argc);
+  using namespace runicorn::cli;
+  if (command == "viewer") return RunViewer(rest);
+  if (command == "runs") return RunRuns(rest);
+  if (command == "export") return RunExport(rest);
+  if (command == "artifacts") return RunArtifacts(rest);
+  if (command == "gc") return RunGc(rest);
+  if (command == "config") return RunConfig(rest);
+  if (command == "demo") return RunDemo(rest);
+  if (command == "simulate") return RunSimulate(rest);
+  if (command == "version" || command == "--version") {
+    std::printf("runicorn %s\n", runicorn::server::RunicornVersion().c_str());
+    return kExitOk;
+  }
+  std::fprintf(stderr, "runicorn: unknown command '%s'\n\n%s", command.c_str(), kUsage);
+  return kExitUsage;
+}

@@ -1,0 +1,168 @@
+// /api/v2/experiments (v2_api.md): server-side filters, sort, pagination.
+//
+// Unlike Runicorn's v2 (DESIGN.md bug list): `tags` is applied, best_metric_min/max filter the page
+// as well as `total` (both come from the one catalog query), and order_by is checked against a
+// whitelist before anything runs (422 otherwise).
+#include <chrono>
+#include <filesystem>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "server/errors.h"
+#include "server/handlers.h"
+#include "server/json_codec.h"
+#include "server/metric_table.h"
+#include "server/params.h"
+
+namespace runicorn::server {
+namespace bj = boost::json;
+
+namespace {
+
+constexpr size_t kMaxBatchDelete = 1000;
+
+double MillisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+Response Invalid(std::string_view name, const runtrack::Status& s) {
+  return Response::Error(422, fmt::format("Invalid query parameter '{}': {}", name, s.message()));
+}
+
+}  // namespace
+
+Response HandleV2ListExperiments(const AppContext& ctx, const Request& req) {
+  auto start = std::chrono::steady_clock::now();
+  const QueryParams& qp = req.query;
+  runtrack::RunQuery q;
+  if (const auto* v = qp.Get("project")) q.project = *v;
+  if (const auto* v = qp.Get("name")) q.name = *v;
+  if (const auto* v = qp.Get("search")) q.search = *v;
+  for (const auto& s : GetList(qp, "status")) {
+    auto st = runtrack::ParseRunStatus(s);
+    if (!st.ok()) return Invalid("status", st.status());
+    q.statuses.push_back(*st);
+  }
+  q.tags = GetList(qp, "tags");
+  RUNICORN_ASSIGN_PARAM_OR_422(q.created_after, GetDouble(qp, "created_after"));
+  RUNICORN_ASSIGN_PARAM_OR_422(q.created_before, GetDouble(qp, "created_before"));
+  RUNICORN_ASSIGN_PARAM_OR_422(q.best_metric_min, GetDouble(qp, "best_metric_min"));
+  RUNICORN_ASSIGN_PARAM_OR_422(q.best_metric_max, GetDouble(qp, "best_metric_max"));
+  RUNICORN_ASSIGN_PARAM_OR_422(auto include_deleted, GetBool(qp, "include_deleted"));
+  q.include_deleted = include_deleted.value_or(false);
+  RUNICORN_ASSIGN_PARAM_OR_422(auto page, GetInt(qp, "page", 1, 1000000000));
+  RUNICORN_ASSIGN_PARAM_OR_422(auto per_page, GetInt(qp, "per_page", 1, 1000));
+  RUNICORN_ASSIGN_PARAM_OR_422(auto order_desc, GetBool(qp, "order_desc"));
+  const int64_t page_no = page.value_or(1), page_size = per_page.value_or(50);
+  q.sort_by = "created_at";
+  if (const auto* v = qp.Get("order_by")) {
+    static constexpr std::string_view kOrderBy[] = {"created_at", "updated_at", "best_metric_value", "status"};
+    if (std::find(std::begin(kOrderBy), std::end(kOrderBy), *v) == std::end(kOrderBy))
+      return Response::Error(422, "Invalid query parameter 'order_by': expected one of created_at, updated_at, "
+                                  "best_metric_value, status");
+    q.sort_by = *v;
+  }
+  q.descending = order_desc.value_or(true);
+  q.offset = static_cast<uint64_t>(page_no - 1) * static_cast<uint64_t>(page_size);
+  q.limit = static_cast<uint64_t>(page_size);
+  auto result = ctx.catalog->ListRuns(q);
+  if (!result.ok()) {
+    // Contradictory ranges (min > max, after > before) are a parameter problem.
+    if (result.status().code() == runtrack::StatusCode::kInvalidArgument)
+      return Response::Error(422, result.status().message());
+    return ErrorResponse(result.status());
+  }
+  bj::array experiments;
+  experiments.reserve(result->runs.size());
+  for (const auto& r : result->runs) experiments.push_back(json::Experiment(r, ctx.root));
+  const uint64_t total = result->total;
+  return Response::Json(bj::object{{"experiments", std::move(experiments)},
+                                   {"total", total},
+                                   {"page", page_no},
+                                   {"per_page", page_size},
+                                   {"has_next", q.offset + q.limit < total},
+                                   {"has_prev", page_no > 1},
+                                   {"query_time_ms", MillisSince(start)}});
+}
+
+Response HandleV2GetExperiment(const AppContext& ctx, const Request& req) {
+  const std::string& id = req.Param("exp_id");
+  RUNICORN_RETURN_IF_ERROR(CheckRunIdParam(id));
+  auto detail = ctx.catalog->GetRun(id);
+  if (!detail.ok() && detail.status().code() == runtrack::StatusCode::kNotFound)
+    return Response::Error(404, fmt::format("Experiment {} not found", id));
+  RUNICORN_RETURN_IF_ERROR(detail.status());
+  bj::object exp = json::Experiment(detail->run, ctx.root);
+  exp["config"] = json::Sanitized(detail->config);
+  exp["summary"] = json::Sanitized(detail->summary);
+  uint64_t points = 0;
+  bj::array names;
+  for (const auto& m : detail->metrics) {
+    points += m.count;
+    names.emplace_back(m.name);
+  }
+  bj::value step_range = nullptr;
+  if (detail->min_step) step_range = bj::object{{"min", *detail->min_step}, {"max", *detail->max_step}};
+  // Files the run folder holds (journal, lock, media/...), counted without following symlinks.
+  uint64_t file_count = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(ctx.run_dir(id), ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+    if (it->is_regular_file(ec)) ++file_count;
+  return Response::Json(bj::object{
+      {"experiment", std::move(exp)},
+      {"metrics_summary",
+       bj::object{{"total_data_points", points}, {"available_metrics", std::move(names)}, {"step_range", step_range}}},
+      {"environment_available", false},
+      {"file_count", file_count}});
+}
+
+Response HandleV2MetricsFast(const AppContext& ctx, const Request& req) {
+  auto start = std::chrono::steady_clock::now();
+  const std::string& id = req.Param("exp_id");
+  RUNICORN_RETURN_IF_ERROR(CheckRunIdParam(id));
+  RUNICORN_ASSIGN_PARAM_OR_422(MetricTableQuery q, ParseMetricTableQuery(req.query));
+  auto table = QueryMetricTable(*ctx.catalog, id, q);
+  if (!table.ok()) {
+    if (table.status().code() == runtrack::StatusCode::kNotFound)
+      return Response::Error(404, fmt::format("Experiment {} not found", id));
+    return ErrorResponse(table.status());
+  }
+  bj::object o = json::MetricRowsTable(table->rows, "global_step");
+  std::vector<std::string> applied(table->rows.columns.begin() + 1, table->rows.columns.end());
+  bj::value range = nullptr;
+  if (q.step_min || q.step_max)
+    range = bj::object{{"min", q.step_min ? bj::value(*q.step_min) : bj::value(nullptr)},
+                       {"max", q.step_max ? bj::value(*q.step_max) : bj::value(nullptr)}};
+  o["total_points"] = table->points_in_range;
+  o["applied_filters"] = bj::object{{"metrics", json::Strings(applied)},
+                                    {"step_range", range},
+                                    {"downsampled", table->downsampled},
+                                    {"method", q.downsample ? runtrack::DownsampleMethodName(q.method)
+                                                            : std::string_view("none")}};
+  o["missing_metrics"] = json::Strings(table->missing_metrics);
+  o["query_time_ms"] = MillisSince(start);
+  return Response::Json(o);
+}
+
+Response HandleV2BatchDelete(const AppContext& ctx, const Request& req) {
+  RUNICORN_ASSIGN_OR_RESPOND(bj::object body, ParseJsonObject(req.body));
+  const bj::value* ids_v = body.if_contains("exp_ids");
+  if (ids_v != nullptr && ids_v->is_array() && ids_v->as_array().size() > kMaxBatchDelete)
+    return Response::Error(400, "Cannot delete more than 1000 experiments at once");
+  RUNICORN_ASSIGN_OR_RESPOND(auto ids, GetStringList(body, "exp_ids", kMaxBatchDelete));
+  if (const bj::value* reason = body.if_contains("reason"); reason && !reason->is_string() && !reason->is_null())
+    return Response::Error(400, "reason must be a string");
+  for (const auto& id : ids) RUNICORN_RETURN_IF_ERROR(CheckRunIdParam(id));
+  bj::object results;
+  int deleted = 0, failed = 0;
+  for (const auto& id : ids) {
+    bool ok = ctx.catalog->SoftDelete(id).ok();
+    results[id] = ok;
+    ok ? ++deleted : ++failed;
+  }
+  return Response::Json(bj::object{{"deleted", deleted}, {"failed", failed}, {"results", std::move(results)}});
+}
+
+}  // namespace runicorn::server

@@ -1,0 +1,57 @@
+// HttpServer: Boost.Beast over Asio in the shape of Beast's advanced server example — one
+// listener accepting connections, one session per connection (HTTP keep-alive, optional upgrade to
+// a WebSocket session), every limit and timeout set in ServerOptions, a pool of threads running
+// one io_context. Sessions only turn bytes into a Request, call Api::Handle and write the Response.
+//
+// Shutdown() is graceful: the acceptor closes, idle keep-alive connections are closed, requests in
+// flight finish and are answered with "Connection: close", WebSockets get a close frame; after
+// `drain_timeout` whatever is left is cut. The caller then stops the indexer and closes the catalog.
+//
+// Thread safety: Start/Shutdown/Wait from one controlling thread; everything else runs on the pool.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "runtrack/status.h"
+#include "server/api.h"
+
+namespace runicorn::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 23300;                    // 0: an ephemeral port (tests)
+  int threads = 2;
+  uint64_t body_limit = 1u << 20;           // bytes; larger bodies get 413
+  uint32_t header_limit = 16u << 10;        // bytes; larger headers get 431
+  std::chrono::seconds read_timeout{30};    // a request must arrive within this
+  std::chrono::seconds idle_timeout{60};    // keep-alive connections idle longer are closed
+  std::chrono::milliseconds stream_poll{100};  // WebSocket sources are polled this often
+  std::chrono::seconds drain_timeout{5};
+  bool insecure = false;                    // allow a non-loopback bind without a token
+};
+
+class HttpServer {
+ public:
+  // Binds and starts serving. InvalidArgument for a non-loopback host without a token unless
+  // options.insecure; IOError when the address cannot be bound.
+  static runtrack::Result<std::unique_ptr<HttpServer>> Start(const Api& api, const ServerOptions& options,
+                                                             bool has_token);
+  ~HttpServer();
+
+  uint16_t port() const;
+  // Begins a graceful shutdown and returns at once (safe from a signal-handling callback).
+  void Shutdown();
+  // Blocks until every pool thread has returned (after Shutdown, within drain_timeout).
+  void Wait();
+
+  class Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace runicorn::server

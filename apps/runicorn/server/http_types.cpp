@@ -1,0 +1,28 @@
+#include "server/http_types.h"
+
+#include <boost/json/serialize.hpp>
+
+namespace runicorn::server {
+
+Response Response::Json(const boost::json::value& value, unsigned status) {
+  Response r;
+  r.status = status;
+  r.body = boost::json::serialize(value);
+  return r;
+}
+
+Response Response::Error(unsigned status, std::string_view detail) {
+  boost::json::object o;
+  o["detail"] = detail;
+  return Json(o, status);
+}
+
+Response Response::Text(std::string body, std::string content_type, unsigned status) {
+  Response r;
+  r.status = status;
+  r.content_type = std::move(content_type);
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace runicorn::server

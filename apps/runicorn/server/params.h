@@ -1,0 +1,42 @@
+// Typed access to query parameters and JSON bodies. Every failure is an InvalidArgument whose
+// message names the parameter and what was expected; handlers answer it with 422 (a malformed
+// parameter) or 400 (a malformed body), never with a 500.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "runtrack/status.h"
+#include "server/http_types.h"
+
+namespace runicorn::server {
+
+// Absent -> nullopt. Present but not a base-10 integer in [min, max] -> error.
+runtrack::Result<std::optional<int64_t>> GetInt(const QueryParams& q, std::string_view name,
+                                                int64_t min, int64_t max);
+// Absent -> nullopt. Present but not a finite number -> error.
+runtrack::Result<std::optional<double>> GetDouble(const QueryParams& q, std::string_view name);
+// true/false, 1/0, yes/no, on/off (case-insensitive), as FastAPI accepts them.
+runtrack::Result<std::optional<bool>> GetBool(const QueryParams& q, std::string_view name);
+// Comma-separated list; items trimmed, empty items dropped. Absent -> empty.
+std::vector<std::string> GetList(const QueryParams& q, std::string_view name);
+
+// Parses "lo,hi" or "lo:hi"; either bound may be empty (open). lo > hi is an error.
+runtrack::Result<std::pair<std::optional<int64_t>, std::optional<int64_t>>> ParseStepRange(
+    std::string_view text, std::string_view name);
+
+runtrack::Result<int64_t> ParseInt64(std::string_view text);
+
+// The body as a JSON object; "Invalid JSON body" / "JSON body must be an object" otherwise.
+runtrack::Result<boost::json::object> ParseJsonObject(std::string_view body);
+// body[field] as a list of strings; `required`: missing is an error. At most `max_items`.
+runtrack::Result<std::vector<std::string>> GetStringList(const boost::json::object& body,
+                                                         std::string_view field, size_t max_items);
+
+}  // namespace runicorn::server

@@ -1,0 +1,76 @@
+// Per-client, per-route-class request limits (fixed windows), as Runicorn's viewer does them.
+//
+// Every /api/ response carries X-RateLimit-Limit / -Remaining / -Reset (seconds until the window
+// restarts); a request over the limit gets 429 with Retry-After. Defaults are Runicorn's documented
+// limits (runs_api.md, v2_api.md, metrics_api.md, config_api.md, README "60 per minute"); a JSON
+// file given to `runicorn viewer --rate-limits FILE` overrides them:
+//
+//   {"enabled": true, "window_seconds": 60, "default": 60,
+//    "classes": {"runs_list": 100, "metrics": {"limit": 600, "window_seconds": 60}}}
+//
+// Thread safety: Check() may be called from any thread (one mutex per shard of clients).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <array>
+
+#include "runtrack/status.h"
+
+namespace runicorn::server {
+
+struct RateLimit {
+  uint32_t limit = 60;
+  uint32_t window_seconds = 60;
+};
+
+struct RateLimitConfig {
+  bool enabled = true;
+  RateLimit default_limit;
+  std::map<std::string, RateLimit, std::less<>> classes;
+
+  // Runicorn's documented defaults for every route class the router uses.
+  static RateLimitConfig Defaults();
+  // Defaults overridden by the JSON document in `path`; InvalidArgument names the bad field.
+  static runtrack::Result<RateLimitConfig> FromFile(const std::filesystem::path& path);
+  static runtrack::Result<RateLimitConfig> FromJson(std::string_view text);
+  const RateLimit& For(std::string_view rate_class) const;
+};
+
+class RateLimiter {
+ public:
+  explicit RateLimiter(RateLimitConfig config) : config_(std::move(config)) {}
+
+  struct Decision {
+    bool allowed = true;
+    bool limited = false;        // false when limiting is disabled: no headers then
+    uint32_t limit = 0;
+    uint32_t remaining = 0;
+    uint32_t reset_seconds = 0;  // until the current window ends (>= 1)
+  };
+  // Counts one request of `client` in `rate_class` at `now` and says whether it may proceed.
+  Decision Check(std::string_view rate_class, std::string_view client,
+                 std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+
+  const RateLimitConfig& config() const { return config_; }
+
+ private:
+  struct Window {
+    std::chrono::steady_clock::time_point start;
+    uint32_t count = 0;
+  };
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, Window> windows;  // key: class + '\0' + client
+  };
+  RateLimitConfig config_;
+  std::array<Shard, 16> shards_;
+};
+
+}  // namespace runicorn::server

@@ -1,0 +1,292 @@
+#include "server/sessions.h"
+
+#include <cctype>
+#include <deque>
+#include <optional>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "server/url.h"
+
+namespace runicorn::server::detail {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+
+uint64_t SessionRegistry::Add(std::weak_ptr<Member> member) {
+  std::lock_guard lock(mu_);
+  uint64_t id = next_++;
+  members_.emplace(id, std::move(member));
+  return id;
+}
+
+void SessionRegistry::Remove(uint64_t id) {
+  std::lock_guard lock(mu_);
+  members_.erase(id);
+}
+
+void SessionRegistry::StopAll() {
+  std::vector<std::shared_ptr<Member>> live;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, weak] : members_)
+      if (auto m = weak.lock()) live.push_back(std::move(m));
+  }
+  for (auto& m : live) m->Stop();
+}
+
+size_t SessionRegistry::size() const {
+  std::lock_guard lock(mu_);
+  return members_.size();
+}
+
+namespace {
+
+bool IsHttpParseError(const beast::error_code& ec) {
+  return ec.category() == beast::http::make_error_code(http::error::bad_target).category();
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket session: accepts the upgrade, then pumps its StreamSource every stream_poll until the
+// client goes away or the server shuts down. Incoming messages are read (to see close frames and
+// answer pings) and ignored.
+class WsSession : public std::enable_shared_from_this<WsSession>, public SessionRegistry::Member {
+ public:
+  WsSession(tcp::socket socket, std::unique_ptr<StreamSource> source, std::shared_ptr<SharedState> state)
+      : ws_(std::move(socket)), timer_(ws_.get_executor()), source_(std::move(source)), state_(std::move(state)) {}
+  ~WsSession() override { state_->registry.Remove(reg_id_); }
+
+  void Start(http::request<http::string_body> req) {
+    reg_id_ = state_->registry.Add(weak_from_this());
+    beast::get_lowest_layer(ws_).expires_never();
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "runicorn"); }));
+    ws_.read_message_max(64 * 1024);
+    ws_.async_accept(req, beast::bind_front_handler(&WsSession::OnAccept, shared_from_this()));
+  }
+
+  void Stop() override {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      self->closing_ = true;
+      self->timer_.cancel();
+      self->CloseIfIdle();
+    });
+  }
+
+ private:
+  void OnAccept(beast::error_code ec) {
+    if (ec) return;
+    DoRead();
+    Tick();
+  }
+
+  void DoRead() {
+    ws_.async_read(read_buf_, beast::bind_front_handler(&WsSession::OnRead, shared_from_this()));
+  }
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec) {  // closed by the peer, or failed: stop polling, let the handlers drain
+      closing_ = true;
+      close_sent_ = true;
+      timer_.cancel();
+      return;
+    }
+    read_buf_.consume(read_buf_.size());
+    DoRead();
+  }
+
+  void Tick() {
+    if (closing_) return CloseIfIdle();
+    if (!writing_ && queue_.empty()) {
+      auto messages = source_->Poll();
+      if (!messages.ok()) {
+        closing_ = true;
+        close_reason_ = messages.status().message().substr(0, 120);  // a close reason is <= 123 bytes
+        return CloseIfIdle();
+      }
+      for (auto& m : *messages) queue_.push_back(std::move(m));
+      if (!queue_.empty()) WriteNext();
+    }
+    timer_.expires_after(state_->options.stream_poll);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec != net::error::operation_aborted) self->Tick();
+    });
+  }
+
+  void WriteNext() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(queue_.front()), beast::bind_front_handler(&WsSession::OnWrite, shared_from_this()));
+  }
+  void OnWrite(beast::error_code ec, size_t) {
+    writing_ = false;
+    if (ec) {
+      closing_ = true;
+      close_sent_ = true;
+      timer_.cancel();
+      return;
+    }
+    queue_.pop_front();
+    if (!queue_.empty() && !close_sent_) return WriteNext();
+    if (closing_) CloseIfIdle();
+  }
+
+  // Sends the close frame once no write is in flight (a WebSocket allows one write at a time).
+  void CloseIfIdle() {
+    if (writing_ || close_sent_) return;
+    close_sent_ = true;
+    websocket::close_reason reason(close_reason_.empty() ? websocket::close_code::going_away
+                                                         : websocket::close_code::policy_error);
+    reason.reason = close_reason_;
+    ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {});
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  net::steady_timer timer_;
+  std::unique_ptr<StreamSource> source_;
+  std::shared_ptr<SharedState> state_;
+  uint64_t reg_id_ = 0;
+  beast::flat_buffer read_buf_;
+  std::deque<std::string> queue_;
+  bool writing_ = false, closing_ = false, close_sent_ = false;
+  std::string close_reason_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// HTTP session: reads one request at a time (keep-alive), answers it, and hands the connection to
+// a WsSession when the API accepts a WebSocket upgrade.
+class HttpSession : public std::enable_shared_from_this<HttpSession>, public SessionRegistry::Member {
+ public:
+  HttpSession(tcp::socket socket, std::shared_ptr<SharedState> state)
+      : stream_(std::move(socket)), state_(std::move(state)) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) client_ip_ = ep.address().to_string();
+  }
+  ~HttpSession() override { state_->registry.Remove(reg_id_); }
+
+  void Run() {
+    reg_id_ = state_->registry.Add(weak_from_this());
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&HttpSession::DoRead, shared_from_this()));
+  }
+
+  // Closes the connection now if it is between requests; otherwise the request in flight is
+  // answered with "Connection: close".
+  void Stop() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->waiting_ && self->parser_ && !self->parser_->got_some()) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.socket().close(ec);
+      }
+    });
+  }
+
+ private:
+  void DoRead() {
+    if (state_->registry.shutting_down) return DoClose();
+    parser_.emplace();
+    parser_->header_limit(state_->options.header_limit);
+    parser_->body_limit(state_->options.body_limit);
+    waiting_ = true;
+    stream_.expires_after(state_->options.read_timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    waiting_ = false;
+    if (ec == http::error::end_of_stream) return DoClose();
+    if (ec == http::error::body_limit) return SendError(413, "Request body too large");
+    if (ec == http::error::header_limit) return SendError(431, "Request header fields too large");
+    if (ec && IsHttpParseError(ec)) return SendError(400, "Malformed HTTP request");
+    if (ec) return;  // timeout, reset or shutdown: nothing to answer
+
+    http::request<http::string_body>& breq = parser_->get();
+    Request req;
+    req.method = std::string(breq.method_string());
+    req.target = std::string(breq.target());
+    auto parsed = ParseTarget(req.target);
+    if (!parsed.ok()) return Send(Response::Error(400, parsed.status().message()), breq.keep_alive(), false);
+    req.segments = std::move(parsed->segments);
+    req.query = std::move(parsed->query);
+    for (const auto& field : breq) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers[std::move(name)] = std::string(field.value());
+    }
+    req.body = std::move(breq.body());
+    req.client_ip = client_ip_;
+    const bool head = breq.method() == http::verb::head;
+    const bool upgrade = websocket::is_upgrade(breq);
+
+    Api::Outcome outcome = state_->api.Handle(std::move(req), upgrade);
+    if (outcome.stream) {
+      auto ws = std::make_shared<WsSession>(stream_.release_socket(), std::move(outcome.stream), state_);
+      ws->Start(parser_->release());
+      return;
+    }
+    Send(std::move(outcome.response), breq.keep_alive(), head);
+  }
+
+  void SendError(unsigned status, std::string_view detail) {
+    Response r = Response::Error(status, detail);
+    r.AddHeader("Access-Control-Allow-Origin", "*");
+    Send(std::move(r), false, false);  // the rest of the request was not read: close afterwards
+  }
+
+  void Send(Response r, bool keep_alive, bool head) {
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
+    res->set(http::field::server, "runicorn");
+    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
+    for (auto& [name, value] : r.headers) res->insert(name, value);
+    res->keep_alive(keep_alive && !state_->registry.shutting_down);
+    res->body() = std::move(r.body);
+    res->prepare_payload();
+    if (head) {
+      // HEAD: the headers a GET would have, no body.
+      auto length = res->body().size();
+      res->body().clear();
+      res->content_length(length);
+    }
+    res_ = res;
+    http::async_write(stream_, *res_, beast::bind_front_handler(&HttpSession::OnWrite, shared_from_this(), res->need_eof()));
+  }
+
+  void OnWrite(bool close, beast::error_code ec, size_t) {
+    if (ec) return;
+    res_.reset();
+    if (close) return DoClose();
+    DoRead();
+  }
+
+  void DoClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::shared_ptr<SharedState> state_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http::response<http::string_body>> res_;
+  std::string client_ip_;
+  uint64_t reg_id_ = 0;
+  bool waiting_ = false;
+};
+
+}  // namespace
+
+void StartHttpSession(tcp::socket socket, std::shared_ptr<SharedState> state) {
+  std::make_shared<HttpSession>(std::move(socket), std::move(state))->Run();
+}
+
+}  // namespace runicorn::server::detail
