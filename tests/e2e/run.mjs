@@ -164,6 +164,8 @@ test('a run page updates when a writer process logs new points', async () => {
   const writer = startWriter(storage, 20, 20);
   const id = await writer.ready();
   try {
+    // The viewer indexes the new run within its refresh interval.
+    await eventually(async () => (await fetch(`${viewer.base}/api/runs/${id}`)).status === 200);
     await open(`#/runs/${id}`);
     const before = await eventually(async () => {
       const c = await chartData(page);

@@ -15,7 +15,17 @@ const LIVE_POLL_MS = 2000;
 export async function renderRun(main, runId, route) {
   const root = el('div.run-page');
   main.append(root);
-  const detail = await get(`/api/runs/${enc(runId)}`);
+  // A run that was just created may not be indexed yet: retry a 404 for a few seconds.
+  let detail;
+  for (let attempt = 0; ; attempt++) {
+    try { detail = await get(`/api/runs/${enc(runId)}`); break; } catch (e) {
+      if (e.status !== 404 || attempt >= 10) throw e;
+      root.replaceChildren(el('div.muted', `Run ${runId} not found (yet); retrying…`));
+      await new Promise((r) => setTimeout(r, 500));
+      if (!root.isConnected) return undefined;
+    }
+  }
+  root.replaceChildren();
   const metrics = detail.metric_names || (detail.metric_info || []).map((m) => m.name);
   const state = {
     xMode: route.query.get('x') || 'step',
