@@ -61,6 +61,14 @@ export async function request(path, { method = 'GET', body, signal } = {}) {
       const entered = await promptToken();
       if (entered) continue;
     }
+    if (res.status === 429 && attempt < 3) {
+      // Over the server's rate limit: wait as told (bounded) and try again.
+      const wait = Math.min(30, Math.max(1, +res.headers.get('Retry-After') || 2));
+      setConn(false, `rate limited, retrying in ${wait}s`);
+      await new Promise((r) => setTimeout(r, wait * 1000));
+      if (signal && signal.aborted) throw new DOMException('aborted', 'AbortError');
+      continue;
+    }
     if (!res.ok) {
       let detail = '';
       try { detail = (await res.json()).detail; } catch { /* not JSON */ }

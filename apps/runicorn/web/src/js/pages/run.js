@@ -10,7 +10,7 @@ import { get, enc, metricSeries, wsUrl } from '../api.js';
 import { MetricChart } from '../chart.js';
 import { el, fmtTime, fmtDuration, fmtNum, statusBadge, jsonBlock, colorFor, debounce } from '../util.js';
 
-const LIVE_POLL_MS = 2000;
+const LIVE_POLL_MS = 3000;
 
 export async function renderRun(main, runId, route) {
   const root = el('div.run-page');
@@ -128,24 +128,44 @@ export async function renderRun(main, runId, route) {
     return entry;
   }
 
-  async function loadChart(entry) {
+  // One request for several charts (the server downsamples each metric on its own and joins the
+  // chosen steps), so a page of many charts stays within the metrics rate limit.
+  async function loadCharts(entries) {
+    entries = entries.filter(Boolean);
+    if (!entries.length) return;
     const ac = new AbortController();
     aborts.add(ac);
     try {
-      const points = entry.chart.pixelWidth();
-      const d = await metricSeries(runId, [entry.metric], { points, xAxis: state.xMode, stepRange: state.zoom, signal: ac.signal });
+      const points = Math.max(...entries.map((e) => e.chart.pixelWidth()));
+      const d = await metricSeries(runId, entries.map((e) => e.metric), { points, xAxis: state.xMode, stepRange: state.zoom, signal: ac.signal });
       if (disposed) return;
-      let times = d.times;
-      if (times && state.xMode !== 'step') times = absoluteTimes(entry, d.steps, times);
-      entry.chart.setData(d.steps, times, [d.series[entry.metric]], { zoomed: !!state.zoom });
-      entry.loaded = true;
-      entry.note.textContent = d.total != null ? `${fmtNum(d.steps.length)} of ${fmtNum(d.total)} pts` : '';
+      for (const entry of entries) {
+        const all = d.series[entry.metric];
+        const steps = [], values = [], rawTimes = d.times ? [] : null;
+        for (let i = 0; i < d.steps.length; i++) {
+          if (Number.isNaN(all[i])) continue;  // a row chosen for another metric
+          steps.push(d.steps[i]);
+          values.push(all[i]);
+          if (rawTimes) rawTimes.push(d.times[i]);
+        }
+        const times = rawTimes && state.xMode !== 'step' ? absoluteTimes(entry, steps, rawTimes) : null;
+        entry.chart.setData(steps, times, [values], { zoomed: !!state.zoom });
+        entry.loaded = true;
+        const info = (detail.metric_info || []).find((m) => m.name === entry.metric);
+        entry.note.textContent = `${fmtNum(steps.length)} pts` + (info && !state.zoom ? ` of ${fmtNum(info.count)}` : '');
+      }
     } catch (e) {
-      if (e.name !== 'AbortError') entry.note.textContent = `error: ${e.message}`;
+      if (e.name !== 'AbortError') for (const entry of entries) entry.note.textContent = `error: ${e.message}`;
     } finally {
       aborts.delete(ac);
     }
   }
+  const loadChart = (entry) => loadCharts([entry]);
+  // First paint: the first two charts on their own, the rest together.
+  const loadAll = () => {
+    const list = [...charts.values()];
+    return Promise.all(list.length > 3 ? [loadCharts(list.slice(0, 2)), loadCharts(list.slice(2))] : [loadCharts(list)]);
+  };
 
   // /metrics gives seconds since the first row of each answer. The unzoomed answer starts at the
   // series' first point, so its times are the reference; a zoomed answer is shifted by the
@@ -176,10 +196,8 @@ export async function renderRun(main, runId, route) {
 
   function reloadAll() {
     for (const ac of aborts) ac.abort();
-    for (const c of charts.values()) {
-      c.chart.setOptions({ xMode: state.xMode });
-      loadChart(c);
-    }
+    for (const c of charts.values()) c.chart.setOptions({ xMode: state.xMode });
+    loadAll();
   }
 
   function setZoom(range) {
@@ -198,10 +216,18 @@ export async function renderRun(main, runId, route) {
   let polling = false;
   let metricsWs = null;
   let metricsWsLive = false;
-  const reloadTimers = new Map();
+  // Charts to re-query (time axes, or grown past ~3 points per pixel): batched, at most every 3 s.
+  const pendingReload = new Set();
+  let reloadTimer = 0;
   function reloadSoon(entry) {
-    if (reloadTimers.has(entry.metric)) return;
-    reloadTimers.set(entry.metric, setTimeout(() => { reloadTimers.delete(entry.metric); if (!disposed) loadChart(entry); }, 1000));
+    pendingReload.add(entry);
+    if (reloadTimer) return;
+    reloadTimer = setTimeout(() => {
+      reloadTimer = 0;
+      const list = [...pendingReload];
+      pendingReload.clear();
+      if (!disposed && !state.zoom) loadCharts(list);
+    }, 3000);
   }
   function onPoints(msg) {
     if (state.zoom) return;
@@ -333,7 +359,7 @@ export async function renderRun(main, runId, route) {
   openLogs();
 
   // ---- start -------------------------------------------------------------------------------
-  await Promise.all([...charts.values()].map(loadChart));
+  await loadAll();
   if (state.status === 'running') {
     openMetricsWs();
     pollTimer = setTimeout(poll, LIVE_POLL_MS);
@@ -345,7 +371,7 @@ export async function renderRun(main, runId, route) {
     for (const ac of aborts) ac.abort();
     if (ws) ws.close();
     if (metricsWs) metricsWs.close();
-    for (const t of reloadTimers.values()) clearTimeout(t);
+    clearTimeout(reloadTimer);
     for (const c of charts.values()) c.chart.destroy();
   };
 }
