@@ -107,6 +107,16 @@ test('runs table lists the runs and filters them on the server', async () => {
   assert.deepEqual(new Set(await runRows()), new Set([made.runs.train, made.runs.bert]));
   await page.fill('input[name=tags]', '');
   await eventually(async () => (await runRows()).length === all.length);
+
+  // Server-side sort and pagination: oldest first, two per page.
+  await open('#/runs?order_by=created_at&order_desc=false&per_page=2');
+  await eventually(async () => (await runRows()).length === 2);
+  const first = await runRows();
+  assert.match(await page.textContent('.pager'), /Page 1 of 3/);
+  await page.click('.pager button:has-text("Next")');
+  await eventually(async () => { const r = await runRows(); return r.length === 2 && r[0] !== first[0]; });
+  assert.match(await page.textContent('.pager'), /Page 2 of 3/);
+  assert.match(page.url(), /page=2/);
 });
 
 test('soft delete moves a run to the recycle bin and restore brings it back', async () => {
@@ -150,6 +160,20 @@ test('run page draws one chart per metric, each with one series, and the back bu
   const smoothed = (await chartData(page)).find((c) => c.metric === 'loss').ys[0];
   assert.notDeepEqual(smoothed, rawLoss);
   assert.equal(smoothed.length, rawLoss.length);
+
+  // Log scale rebuilds the y scale as logarithmic; relative time re-queries with time on x.
+  await page.check('input[name=log-scale]');
+  assert.equal(await page.evaluate(() => document.querySelector('.chart[data-metric="loss"] .chart-body')._chart.u.scales.y.distr), 3);
+  await page.uncheck('input[name=log-scale]');
+  await page.selectOption('select[name=x-axis]', 'relative_time');
+  const rel = await eventually(async () => {
+    const c = (await chartData(page)).find((x) => x.metric === 'loss');
+    return c.x.length === 500 && c.x[0] === 0 && c.x[499] < 400 && c;
+  });
+  assert.ok(rel.x.every((v, i) => i === 0 || v >= rel.x[i - 1]));
+  await page.selectOption('select[name=x-axis]', 'step');
+  await eventually(async () => (await chartData(page)).every((c) => c.x[499] === 500));
+  assert.match(page.url(), /smooth=0.9/);
 
   // Log search filters the tail.
   await page.fill('input[name=log-search]', 'step 300 ');
@@ -282,5 +306,39 @@ test('deep links and hash navigation keep the back button working', async () => 
   await page.waitForSelector('table.versions-table');
   await page.goBack();
   await eventually(() => page.url().endsWith('#/artifacts'));
+  assert.deepEqual(pageErrors, []);
+});
+
+test('with --token the page asks for the token once, keeps it for the tab, and sends it', async () => {
+  // One viewer per store (it holds the catalog): a second store for the secured viewer.
+  const store2 = tempDir('runicorn-e2e-token-store-');
+  const made2 = fixture('populate', store2);
+  const secured = await startViewer(store2, ['--token', 'e2e-secret-token']);
+  const b = await launchBrowser();
+  try {
+    const p = await b.context.newPage();
+    p.on('pageerror', (e) => pageErrors.push(e.message));
+    assert.equal((await fetch(`${secured.base}/api/runs`)).status, 401);
+    await p.goto(`${secured.base}/#/runs/${made2.runs.train}`);
+    await p.waitForSelector('#token-dialog[open]');
+    await p.fill('#token-input', 'e2e-secret-token');
+    await p.click('#token-dialog button[value=ok]');
+    await eventually(async () => (await chartData(p)).length === 3 && (await chartData(p)).every((c) => c.x.length === 500));
+    assert.equal(await p.evaluate(() => sessionStorage.getItem('runicorn.token')), 'e2e-secret-token');
+    // The log WebSocket carries the token as ?token=.
+    await eventually(async () => (await p.textContent('.logs')).includes('step 500 loss='));
+    await p.goto(`${secured.base}/#/runs`);
+    await eventually(async () => (await p.$$('table.runs-table tbody tr[data-run-id]')).length > 0);
+    assert.equal(await p.$('#token-dialog[open]'), null);
+    fs.mkdirSync(env.artifacts, { recursive: true });
+    await p.screenshot({ path: path.join(env.artifacts, 'runs-with-token.png') });
+  } finally {
+    await b.close();
+    await secured.stop();
+    fs.rmSync(store2, { recursive: true, force: true });
+  }
+});
+
+test('no page raised an uncaught error', () => {
   assert.deepEqual(pageErrors, []);
 });
