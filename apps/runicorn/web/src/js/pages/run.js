@@ -239,10 +239,13 @@ export async function renderRun(main, runId, route) {
     if (entry.chart.pointCount() > 3 * entry.chart.pixelWidth()) reloadSoon(entry);
   }
   function openMetricsWs() {
+    // Resume after the oldest "last step" held, so nothing logged since the charts loaded is
+    // missed (points a chart already holds are dropped by append). No chart with points: the
+    // server's default, only new points (never the whole history of a long run).
     let after = Infinity;
     for (const c of charts.values()) {
       const st = c.chart.steps;
-      after = Math.min(after, st.length ? st[st.length - 1] : -1);
+      if (st.length) after = Math.min(after, st[st.length - 1]);
     }
     const params = isFinite(after) ? { after_step: String(after) } : {};
     metricsWs = new WebSocket(wsUrl(`/api/runs/${enc(runId)}/metrics/ws`, params));
@@ -308,7 +311,7 @@ export async function renderRun(main, runId, route) {
   // ---- log tail ----------------------------------------------------------------------------
   const logBox = el('div.logs');
   const logSearch = el('input', { type: 'search', placeholder: 'search logs', name: 'log-search' });
-  const logInfo = el('span.muted');
+  const logInfo = el('span.muted', 'no log lines yet');
   const lines = [];
   const MAX_LINES = 20000;
   root.append(el('h2', 'Logs'), el('div.row', logSearch, logInfo), el('div.spacer'), logBox);
