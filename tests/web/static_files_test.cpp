@@ -95,7 +95,7 @@ TEST_CASE("vendor and content-hashed files are cached for a year, the rest reval
   CHECK(r.content_type == "text/css; charset=utf-8");
 }
 
-TEST_CASE("a matching If-None-Match answers 304 without a body; a changed file does not match") {
+TEST_CASE("a matching If-None-Match answers 304 without a body, a changed file does not match") {
   WebRoot w;
   StaticFiles files(w.root);
   auto first = files.Serve("GET", "/app.js");
@@ -115,7 +115,7 @@ TEST_CASE("a matching If-None-Match answers 304 without a body; a changed file d
   CHECK(changed.etag != first.etag);
 }
 
-TEST_CASE("HEAD gives the headers and length without the body; other methods are 405") {
+TEST_CASE("HEAD gives the headers and length without the body, other methods are 405") {
   WebRoot w;
   StaticFiles files(w.root);
   auto head = files.Serve("HEAD", "/app.js");
@@ -191,7 +191,7 @@ TEST_CASE("missing files and directories are 404") {
   CHECK(missing_root.Serve("GET", "/").status == 404);
 }
 
-TEST_CASE("a symlink that leaves the root is refused; one inside the root is served") {
+TEST_CASE("a symlink that leaves the root is refused, one inside the root is served") {
   WebRoot w;
   std::filesystem::create_symlink(w.dir.path() / "secret.txt", w.root / "escape.txt");
   std::filesystem::create_symlink(w.root / "app.js", w.root / "alias.js");
