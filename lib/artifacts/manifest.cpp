@@ -1,3 +1,4 @@
+#include "util/json.h"
 #include "artifacts/manifest.h"
 
 #include <boost/json.hpp>
@@ -105,7 +106,7 @@ std::string SerializeManifest(Manifest* m) {
   }
   o["references"] = std::move(refs);
 
-  std::string body = json::serialize(o);  // "{...}"
+  std::string body = util::SerializeJson(o);  // "{...}"
   std::string hex = Sha256Hex(body);
   m->manifest_digest = "sha256:" + hex;
   body.pop_back();  // drop '}' and splice the digest in as the last member

@@ -7,6 +7,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include "util/json.h"
 #include "catalog/catalog_impl.h"
 #include "catalog/journal_ingestor.h"
 #include "catalog/keys.h"
@@ -189,7 +190,7 @@ Status Catalog::Impl::MarkIfCrashed(std::string_view id, IndexReport* report) {
   next->summary_row.exit_reason = "process_not_found";
   next->summary_row.ended_at = next->summary_row.updated_at;
   rocksdb::WriteBatch batch;
-  batch.Put(catalog::RunKey(id), boost::json::serialize(catalog::ToJson(*next)));
+  batch.Put(catalog::RunKey(id), util::SerializeJson(catalog::ToJson(*next)));
   RUNTRACK_RETURN_IF_ERROR(Commit(&batch));
   Publish(std::move(next));
   ++report->runs_marked_crashed;

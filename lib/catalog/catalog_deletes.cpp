@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <rocksdb/write_batch.h>
 
+#include "util/json.h"
 #include "catalog/catalog_impl.h"
 #include "catalog/keys.h"
 #include "util/files.h"
@@ -25,7 +26,7 @@ Result<std::shared_ptr<const RunRecord>> FindExisting(const Catalog::Impl& impl,
 // Stores `next` and publishes it.
 Status Save(Catalog::Impl& impl, std::shared_ptr<RunRecord> next) {
   rocksdb::WriteBatch batch;
-  batch.Put(catalog::RunKey(next->summary_row.id), boost::json::serialize(catalog::ToJson(*next)));
+  batch.Put(catalog::RunKey(next->summary_row.id), util::SerializeJson(catalog::ToJson(*next)));
   RUNTRACK_RETURN_IF_ERROR(impl.Commit(&batch));
   impl.Publish(std::move(next));
   return Status::Ok();

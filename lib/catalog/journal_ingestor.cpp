@@ -1,3 +1,4 @@
+#include "util/json.h"
 #include "catalog/journal_ingestor.h"
 
 #include <boost/json.hpp>
@@ -163,7 +164,7 @@ Status JournalIngestor::Finish(uint64_t journal_offset) {
   }
   record_->UpdateBest();
   record_->journal_offset = journal_offset;
-  batch_->Put(RunKey(id), json::serialize(ToJson(*record_)));
+  batch_->Put(RunKey(id), util::SerializeJson(ToJson(*record_)));
   return Status::Ok();
 }
 

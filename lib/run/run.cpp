@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "util/json.h"
 #include "run/run_impl.h"
 #include "util/validation.h"
 
@@ -66,7 +67,7 @@ Run::~Run() {
                                {"ended_at", util::NowSeconds()}};
     impl_->writer->Append([&](PendingRecords& out) {
       impl_->finished = true;
-      out.Add(RecordType::kStatus, boost::json::serialize(status));
+      out.Add(RecordType::kStatus, util::SerializeJson(status));
     });
     (void)impl_->writer->Close();
   }
@@ -142,7 +143,7 @@ namespace {
 
 // Queues one JSON record unless the run is finished.
 Status AppendJson(Run::Impl& impl, RecordType type, const boost::json::object& body) {
-  std::string payload = boost::json::serialize(body);
+  std::string payload = util::SerializeJson(body);
   Status result;
   impl.writer->Append([&](PendingRecords& out) {
     if (impl.finished) {
@@ -202,7 +203,7 @@ Status Run::Flush() {
 Status Run::Finish(RunStatus status) {
   if (status == RunStatus::kRunning)
     return Status::InvalidArgument("a run cannot finish with status 'running'");
-  std::string body = boost::json::serialize(
+  std::string body = util::SerializeJson(
       boost::json::object{{"status", RunStatusName(status)}, {"ended_at", util::NowSeconds()}});
   Status result;
   impl_->writer->Append([&](PendingRecords& out) {

@@ -1,3 +1,4 @@
+#include "util/json.h"
 #include "runtrack/store.h"
 
 #include <sys/stat.h>
@@ -107,7 +108,7 @@ Result<std::unique_ptr<Run>> Store::CreateRun(const RunOptions& options) const {
                             {"tags", std::move(tags)},
                             {"pid", static_cast<int64_t>(::getpid())},
                             {"hostname", HostName()}};
-  std::string payload = boost::json::serialize(start);
+  std::string payload = util::SerializeJson(start);
   (*writer)->Append([&](journal::PendingRecords& out) {
     out.Add(journal::RecordType::kRunStart, std::move(payload));
   });

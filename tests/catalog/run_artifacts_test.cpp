@@ -1,4 +1,7 @@
+#include <cmath>
 #include <fstream>
+
+#include <boost/json/serialize.hpp>
 
 #include "catalog/catalog_support.h"
 #include "runtrack/artifacts.h"
@@ -53,4 +56,21 @@ TEST_CASE("runs that log and use artifacts show them in the catalog and in linea
   }
   CHECK(produced);
   CHECK(used);
+}
+
+TEST_CASE("an artifact whose metadata holds NaN stays listed, the NaN stored as null") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  fs::path file = dir.path() / "w.bin";
+  std::ofstream(file) << "weights";
+  auto run = NewRun(*store);
+  auto model = Artifact::Create("net", ArtifactType::kModel);
+  REQUIRE(model->AddFile(file).ok());
+  model->AddMetadata({{"val_loss", std::nan("")}, {"epochs", 2}});
+  REQUIRE(run->LogArtifact(*model).ok());
+  auto artifacts = ArtifactStore::Open(dir.path());
+  auto versions = artifacts->ListVersions("net");
+  REQUIRE(versions.ok());
+  REQUIRE(versions->size() == 1);
+  CHECK(boost::json::serialize((*versions)[0].metadata) == R"({"val_loss":null,"epochs":2})");
 }

@@ -251,3 +251,20 @@ TEST_CASE("the default root comes from RUNICORN_DIR") {
   ::unsetenv("RUNICORN_DIR");
   CHECK(DefaultStoreRoot() == fs::path(".runicorn"));
 }
+
+TEST_CASE("NaN and infinities inside config and summary become null, never a lost record") {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  RunOptions options;
+  options.project = "p";
+  options.config = {{"lr", std::nan("")}, {"nested", {{"x", std::numeric_limits<double>::infinity()}}}, {"ok", 1}};
+  auto run = NewRun(*store, options);
+  REQUIRE(run->Summary({{"best", std::nan("")}, {"epochs", 3}}).ok());
+  REQUIRE(run->Finish().ok());
+  auto catalog = OpenCatalog(dir.path());
+  Index(*catalog);
+  auto detail = catalog->GetRun(run->id());
+  CHECK(detail->run.project == "p");
+  CHECK(boost::json::serialize(detail->config) == R"({"lr":null,"nested":{"x":null},"ok":1})");
+  CHECK(boost::json::serialize(detail->summary) == R"({"best":null,"epochs":3})");
+}
