@@ -157,7 +157,7 @@ TEST_CASE("oversized bodies are 413, oversized headers 431, malformed HTTP 400",
   CHECK(c.Raw(chunked).rfind("HTTP/1.1 413", 0) == 0);
 }
 
-TEST_CASE("keep-alive serves many requests on one connection; shutdown closes idle ones", "[server][lifecycle]") {
+TEST_CASE("keep-alive serves many requests on one connection, and shutdown closes idle ones", "[server][lifecycle]") {
   auto srv = std::make_unique<TestServer>();
   HttpClient c(srv->port());
   for (int i = 0; i < 50; ++i) REQUIRE(c.Get("/api/health").status == 200);
@@ -212,7 +212,7 @@ TEST_CASE("router: literal beats parameter, v{version} prefix params, 404/405", 
   CHECK(r.Find("GET", {"api"}).kind == rs::Router::Match::kNotFound);
 }
 
-TEST_CASE("target parsing decodes after splitting; params are typed", "[server][url]") {
+TEST_CASE("target parsing decodes after splitting and params are typed", "[server][url]") {
   auto t = rs::ParseTarget("/api/runs/..%2F..%2Fetc/x?a=1&b=hello+world&c=%3D&d&a=2");
   REQUIRE(t.ok());
   CHECK(t->segments == std::vector<std::string>{"api", "runs", "../../etc", "x"});

@@ -97,7 +97,7 @@ TEST_CASE("log and metric streams deliver a live writer's output in order, nothi
   metrics.Close();
 }
 
-TEST_CASE("metric stream after_step replays stored points; bad requests fail before the upgrade", "[server][websocket]") {
+TEST_CASE("metric stream after_step replays stored points and bad requests fail before the upgrade", "[server][websocket]") {
   TestServer srv;
   std::string id = MakeRun(srv.store(), "p", "n", 30);
   srv.Sync();
