@@ -30,16 +30,6 @@ int Usage() {
   return kExitUsage;
 }
 
-Request Req(std::map<std::string, std::string> params, std::vector<std::pair<std::string, std::string>> query = {},
-            std::string body = {}) {
-  Request r;
-  r.method = "CLI";
-  r.path_params = std::move(params);
-  for (auto& [k, v] : query) r.query.Add(k, v);
-  r.body = std::move(body);
-  return r;
-}
-
 std::string VersionText(std::string v) {
   if (!v.empty() && (v[0] == 'v' || v[0] == 'V')) v.erase(0, 1);
   return v;
@@ -73,27 +63,27 @@ int RunArtifacts(const std::vector<std::string>& argv) {
   if (sub == "list") {
     std::vector<std::pair<std::string, std::string>> q;
     if (auto t = args->Get("type")) q.emplace_back("type", *t);
-    r = server::HandleListArtifacts(c, Req({}, q));
+    r = server::HandleListArtifacts(c, CliRequest({}, q));
   } else if (sub == "stats") {
-    r = server::HandleArtifactStats(c, Req({}));
+    r = server::HandleArtifactStats(c, CliRequest({}));
   } else if (sub == "versions") {
-    r = server::HandleArtifactVersions(c, Req({{"name", pos[1]}}, {{"include_deleted", args->Has("deleted") ? "true" : "false"}}));
+    r = server::HandleArtifactVersions(c, CliRequest({{"name", pos[1]}}, {{"include_deleted", args->Has("deleted") ? "true" : "false"}}));
   } else if (sub == "info") {
-    r = server::HandleArtifactVersion(c, Req({{"name", pos[1]}, {"version", VersionText(pos[2])}}));
+    r = server::HandleArtifactVersion(c, CliRequest({{"name", pos[1]}, {"version", VersionText(pos[2])}}));
   } else if (sub == "delete") {
     r = server::HandleDeleteArtifactVersion(
-        c, Req({{"name", pos[1]}, {"version", VersionText(pos[2])}}, {{"permanent", args->Has("permanent") ? "true" : "false"}}));
+        c, CliRequest({{"name", pos[1]}, {"version", VersionText(pos[2])}}, {{"permanent", args->Has("permanent") ? "true" : "false"}}));
   } else if (sub == "restore") {
-    r = server::HandleRestoreArtifactVersion(c, Req({{"name", pos[1]}, {"version", VersionText(pos[2])}}));
+    r = server::HandleRestoreArtifactVersion(c, CliRequest({{"name", pos[1]}, {"version", VersionText(pos[2])}}));
   } else if (pos[1] == "set") {
     auto v = server::ParseInt64(VersionText(pos[3]));
     if (!v.ok()) return Usage();
-    r = server::HandleSetArtifactAlias(c, Req({{"name", pos[2]}, {"alias", pos[4]}}, {},
+    r = server::HandleSetArtifactAlias(c, CliRequest({{"name", pos[2]}, {"alias", pos[4]}}, {},
                                               bj::serialize(bj::object{{"version", *v}})));
   } else if (pos[1] == "remove") {
-    r = server::HandleDeleteArtifactAlias(c, Req({{"name", pos[2]}, {"alias", pos[3]}}));
+    r = server::HandleDeleteArtifactAlias(c, CliRequest({{"name", pos[2]}, {"alias", pos[3]}}));
   } else {
-    r = server::HandleArtifactAliases(c, Req({{"name", pos[2]}}));
+    r = server::HandleArtifactAliases(c, CliRequest({{"name", pos[2]}}));
   }
   if (int e = ReportIfError(r)) return e;
   bj::value v = bj::parse(r.body);

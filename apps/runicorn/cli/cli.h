@@ -58,6 +58,11 @@ int ExitCodeForHttp(unsigned http_status);
 // Prints a handler's error response ({"detail"}) to stderr and returns its exit code; 0 for 2xx.
 int ReportIfError(const server::Response& response);
 
+// A request as the HTTP layer would build it, so CLI commands can call the API's handlers.
+server::Request CliRequest(std::map<std::string, std::string> path_params,
+                           std::vector<std::pair<std::string, std::string>> query = {},
+                           std::string body = {});
+
 void PrintTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 std::string FormatTime(double unix_seconds);
 std::string FormatBytes(uint64_t bytes);

@@ -185,4 +185,15 @@ std::string FormatValue(const bj::value& v) {
 
 void PrintJson(const bj::value& v) { std::cout << bj::serialize(v) << "\n"; }
 
+server::Request CliRequest(std::map<std::string, std::string> path_params,
+                           std::vector<std::pair<std::string, std::string>> query, std::string body) {
+  server::Request r;
+  r.method = "CLI";
+  r.path_params = std::move(path_params);
+  for (auto& [k, v] : query) r.query.Add(k, v);
+  r.body = std::move(body);
+  r.client_ip = "cli";
+  return r;
+}
+
 }  // namespace runicorn::cli

@@ -19,17 +19,6 @@ using server::Response;
 
 namespace {
 
-Request MakeRequest(std::map<std::string, std::string> params, std::vector<std::pair<std::string, std::string>> query = {},
-                    std::string body = {}) {
-  Request r;
-  r.method = "CLI";
-  r.path_params = std::move(params);
-  for (auto& [k, v] : query) r.query.Add(k, v);
-  r.body = std::move(body);
-  r.client_ip = "cli";
-  return r;
-}
-
 bj::value ParseBody(const Response& r) { return bj::parse(r.body); }
 
 int Usage(const char* text) {
@@ -65,12 +54,12 @@ int RunRuns(const std::vector<std::string>& argv) {
   if (sub == "list") {
     Response r;
     if (args->Has("deleted")) {
-      r = server::HandleRecycleBin(c, MakeRequest({}));
+      r = server::HandleRecycleBin(c, CliRequest({}));
     } else {
       std::vector<std::pair<std::string, std::string>> q;
       for (const char* f : {"project", "name", "status"})
         if (auto v = args->Get(f)) q.emplace_back(f, *v);
-      r = server::HandleListRuns(c, MakeRequest({}, q));
+      r = server::HandleListRuns(c, CliRequest({}, q));
     }
     if (int e = ReportIfError(r)) return e;
     bj::value v = ParseBody(r);
@@ -90,7 +79,7 @@ int RunRuns(const std::vector<std::string>& argv) {
     return kExitOk;
   }
   if (sub == "show") {
-    Response r = server::HandleGetRun(c, MakeRequest({{"run_id", ids[0]}}));
+    Response r = server::HandleGetRun(c, CliRequest({{"run_id", ids[0]}}));
     if (int e = ReportIfError(r)) return e;
     bj::value v = ParseBody(r);
     if (as_json) return PrintJson(v), kExitOk;
@@ -117,9 +106,9 @@ int RunRuns(const std::vector<std::string>& argv) {
   bj::object body{{"run_ids", server::json::Strings(ids)}};
   Response r;
   if (sub == "restore") {
-    r = server::HandleRestore(c, MakeRequest({}, {}, bj::serialize(body)));
+    r = server::HandleRestore(c, CliRequest({}, {}, bj::serialize(body)));
   } else if (!args->Has("permanent")) {
-    r = server::HandleSoftDelete(c, MakeRequest({}, {}, bj::serialize(body)));
+    r = server::HandleSoftDelete(c, CliRequest({}, {}, bj::serialize(body)));
   } else {
     // Permanent delete of named runs (the API only empties the whole recycle bin).
     bj::object results;
@@ -167,7 +156,7 @@ int RunExport(const std::vector<std::string>& argv) {
   if (!ctx.ok()) return code;
   std::vector<std::pair<std::string, std::string>> q;
   if (auto m = args->Get("metrics")) q.emplace_back("metrics", *m);
-  Request req = MakeRequest({{"run_id", *args->Get("run-id")}}, q);
+  Request req = CliRequest({{"run_id", *args->Get("run-id")}}, q);
   Response r = format == "csv" ? server::HandleExportCsv(**ctx, req) : server::HandleExportJson(**ctx, req);
   if (int e = ReportIfError(r)) return e;
   if (auto out = args->Get("output")) {
@@ -196,7 +185,7 @@ int RunConfig(const std::vector<std::string>& argv) {
     ctx.root = ResolveStorage(*args);
     std::error_code ec;
     std::filesystem::path abs = std::filesystem::absolute(*root, ec);
-    Response r = server::HandleSetUserRootDir(ctx, MakeRequest({}, {}, bj::serialize(bj::object{{"path", abs.string()}})));
+    Response r = server::HandleSetUserRootDir(ctx, CliRequest({}, {}, bj::serialize(bj::object{{"path", abs.string()}})));
     if (int e = ReportIfError(r)) return e;
     std::printf("user_root_dir = %s (saved in %s)\n", abs.string().c_str(), ctx.config_file.string().c_str());
     return kExitOk;
@@ -206,7 +195,7 @@ int RunConfig(const std::vector<std::string>& argv) {
   ctx.config_file = UserConfigFile();
   ctx.root = std::filesystem::absolute(ResolveStorage(*args));
   ctx.version = server::RunicornVersion();
-  Response r = server::HandleGetConfig(ctx, MakeRequest({}));
+  Response r = server::HandleGetConfig(ctx, CliRequest({}));
   bj::value v = ParseBody(r);
   const char* env = std::getenv("RUNICORN_DIR");
   v.as_object()["RUNICORN_DIR"] = env ? bj::value(env) : bj::value(nullptr);
