@@ -45,6 +45,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -251,6 +252,12 @@ struct ArtifactStats {
   std::map<std::string, ArtifactTypeStats> by_type;  // keyed by type name
 };
 
+// Progress of a long operation: `done` of `total` units (bytes for Download, fan-out directories
+// blobs/00..ff for Gc). Called on the calling thread, once at the start (done = 0), once at the
+// end (done = total) and at most every few MiB or one directory in between, so a callback may
+// redraw a progress bar every time.
+using ProgressCallback = std::function<void(uint64_t done, uint64_t total)>;
+
 struct GcReport {
   uint64_t bytes_freed = 0;
   uint64_t chunks_removed = 0;
@@ -267,9 +274,11 @@ class ArtifactHandle {
   const std::vector<ArtifactReferenceInfo>& references() const;
 
   // Writes every file below `dir` (created if needed), byte-exact, each first to a temporary name
-  // and renamed only after its size and SHA-256 match the manifest. Corruption names the file and
-  // the bad chunk; NotFound if a chunk is missing. Existing files of the same name are replaced.
-  Status Download(const std::filesystem::path& dir) const;
+  // and renamed only after every one of its chunks matched its SHA-256 name and size (with the
+  // manifest's own digest, that pins the whole file). Corruption names the file and the bad
+  // chunk; NotFound if a chunk is missing. Existing files of the same name are replaced. Large
+  // files are assembled by several threads, all joined before it returns.
+  Status Download(const std::filesystem::path& dir, const ProgressCallback& progress = {}) const;
   // The whole content of one file, verified like Download.
   Result<std::string> ReadFile(std::string_view path) const;
 
@@ -316,7 +325,9 @@ class ArtifactStore {
   // Removes chunks that no retained manifest references and whose modification time is older
   // than `grace_period`, plus stale temporary files. Corruption (and removes nothing) if any
   // manifest cannot be read, since its chunks would be unknown.
-  Result<GcReport> Gc(std::chrono::seconds grace_period = std::chrono::hours(1));
+  // `progress` counts the fan-out directories of blobs/ examined.
+  Result<GcReport> Gc(std::chrono::seconds grace_period = std::chrono::hours(1),
+                      const ProgressCallback& progress = {});
 
   // Names with at least one ready version, sorted by name, optionally of one type.
   Result<std::vector<ArtifactSummary>> ListArtifacts(std::optional<ArtifactType> type = std::nullopt);

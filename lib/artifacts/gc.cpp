@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <system_error>
 #include <unordered_set>
+#include <vector>
 
 #include "util/files.h"
 #include "artifacts/sha256.h"
@@ -51,7 +52,7 @@ void FinishPurges(const Layout& layout) {
 
 }  // namespace
 
-Result<GcReport> ArtifactStore::Gc(std::chrono::seconds grace_period) {
+Result<GcReport> ArtifactStore::Gc(std::chrono::seconds grace_period, const ProgressCallback& progress) {
   try {
     if (grace_period.count() < 0) return Status::InvalidArgument("grace period must not be negative");
     Layout layout(root_);
@@ -70,10 +71,18 @@ Result<GcReport> ArtifactStore::Gc(std::chrono::seconds grace_period) {
     const double cutoff = util::NowSeconds() - static_cast<double>(grace_period.count());
     GcReport report;
     std::error_code ec;
+    std::vector<fs::path> fanout_dirs;
     for (fs::directory_iterator d(layout.blobs_dir(), ec); !ec && d != fs::directory_iterator(); d.increment(ec)) {
-      if (!IsFanoutDir(d->path().filename().string())) continue;
+      if (IsFanoutDir(d->path().filename().string())) fanout_dirs.push_back(d->path());
+    }
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      return Status::IOError("list " + layout.blobs_dir().string() + ": " + ec.message());
+    }
+    if (progress) progress(0, fanout_dirs.size());
+    for (size_t i = 0; i < fanout_dirs.size(); ++i) {
+      const fs::path& dir = fanout_dirs[i];
       std::error_code ec2;
-      for (fs::directory_iterator it(d->path(), ec2); !ec2 && it != fs::directory_iterator(); it.increment(ec2)) {
+      for (fs::directory_iterator it(dir, ec2); !ec2 && it != fs::directory_iterator(); it.increment(ec2)) {
         const fs::path& p = it->path();
         std::string file = p.filename().string();
         struct stat st {};
@@ -95,10 +104,8 @@ Result<GcReport> ArtifactStore::Gc(std::chrono::seconds grace_period) {
         report.bytes_freed += static_cast<uint64_t>(st.st_size);
         if (!is_tmp) report.chunks_removed++;
       }
-      if (ec2) return Status::IOError("list " + d->path().string() + ": " + ec2.message());
-    }
-    if (ec && ec != std::errc::no_such_file_or_directory) {
-      return Status::IOError("list " + layout.blobs_dir().string() + ": " + ec.message());
+      if (ec2) return Status::IOError("list " + dir.string() + ": " + ec2.message());
+      if (progress) progress(i + 1, fanout_dirs.size());
     }
     return report;
   } catch (const std::exception& e) {
