@@ -1,103 +1,47 @@
-// ArtifactHandle: re-assembles files from their chunks and verifies them before they become
-// visible under their real names.
+// ArtifactHandle: re-assembles files from their chunks (file_assembler.h) and publishes each
+// under its real name only once all of its chunks are verified.
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <memory>
-#include <thread>
 
 #include "util/files.h"
+#include "artifacts/file_assembler.h"
 #include "artifacts/handle_impl.h"
-#include "artifacts/sha256.h"
 
 namespace runtrack {
 namespace fs = std::filesystem;
-using artifacts::ChunkRef;
-using artifacts::FileRecord;
+using artifacts::AssemblySink;
 
 namespace {
 
-// Chunks smaller than this are hashed inline; a helper thread would cost more than it saves.
-constexpr uint64_t kParallelChunk = 256 * 1024;
+// Download reports progress at most this often.
+constexpr uint64_t kProgressStep = 4u << 20;
 
-// Reads one whole chunk into `buf` (which must hold c.size bytes).
-Status ReadChunk(const artifacts::Layout& layout, const FileRecord& f, const ChunkRef& c, uint8_t* buf) {
-  fs::path p = layout.blob_path(c.sha256);
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) {
-      return Status::NotFound("chunk " + c.sha256 + " of file '" + f.path + "' is missing from the store");
-    }
-    return util::ErrnoStatus("open", p, errno);
+// Chunks go through the assembling thread's scratch buffer into a temporary file.
+class FileSink : public AssemblySink {
+ public:
+  FileSink(int fd, const fs::path& path) : fd_(fd), path_(path) {}
+  uint8_t* Buffer(uint8_t* scratch, uint64_t) override { return scratch; }
+  Status Place(uint64_t offset, const uint8_t* data, uint64_t n) override {
+    return util::PwriteAll(fd_, data, n, offset, path_);
   }
-  uint64_t got = 0;
-  Status s;
-  while (got < c.size) {
-    ssize_t r = ::read(fd, buf + got, c.size - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      s = util::ErrnoStatus("read", p, errno);
-      break;
-    }
-    if (r == 0) break;
-    got += static_cast<uint64_t>(r);
-  }
-  char extra;
-  if (s.ok() && (got != c.size || ::read(fd, &extra, 1) != 0)) {
-    s = Status::Corruption("chunk " + c.sha256 + " of file '" + f.path + "' has the wrong size");
-  }
-  ::close(fd);
-  return s;
-}
 
-// After a whole-file digest mismatch: name the first chunk whose bytes do not match its name.
-Status ExplainMismatch(const artifacts::Layout& layout, const FileRecord& f) {
-  std::unique_ptr<uint8_t[]> buf;
-  uint64_t cap = 0;
-  for (const auto& c : f.chunks) {
-    if (c.size > cap) {
-      cap = c.size;
-      buf.reset(new uint8_t[cap]);
-    }
-    RUNTRACK_RETURN_IF_ERROR(ReadChunk(layout, f, c, buf.get()));
-    if (artifacts::ToHex(artifacts::Sha256Of(buf.get(), c.size)) != c.sha256) {
-      return Status::Corruption("chunk " + c.sha256 + " of file '" + f.path + "' does not match its digest");
-    }
-  }
-  return Status::Corruption("file '" + f.path + "' does not match its digest " + f.digest);
-}
+ private:
+  int fd_;
+  const fs::path& path_;
+};
 
-// Streams the chunks of `f` into `sink(data, n)` while hashing them on a helper thread, then
-// checks the whole-file digest. The sink runs on the calling thread.
-template <typename Sink>
-Status Assemble(const artifacts::Layout& layout, const FileRecord& f, Sink&& sink) {
-  uint64_t cap = 0;
-  for (const auto& c : f.chunks) cap = std::max(cap, c.size);
-  std::unique_ptr<uint8_t[]> bufs[2] = {std::unique_ptr<uint8_t[]>(new uint8_t[cap ? cap : 1]),
-                                        std::unique_ptr<uint8_t[]>(new uint8_t[cap ? cap : 1])};
-  artifacts::Sha256 hash;
-  std::thread helper;
-  Status status;
-  for (size_t i = 0; i < f.chunks.size() && status.ok(); ++i) {
-    const ChunkRef& c = f.chunks[i];
-    uint8_t* buf = bufs[i % 2].get();  // the helper may still be hashing the other buffer
-    status = ReadChunk(layout, f, c, buf);
-    if (helper.joinable()) helper.join();
-    if (!status.ok()) break;
-    if (c.size >= kParallelChunk) {
-      helper = std::thread([&hash, buf, n = c.size] { hash.Update(buf, n); });
-    } else {
-      hash.Update(buf, c.size);
-    }
-    status = sink(buf, c.size);
-  }
-  if (helper.joinable()) helper.join();
-  RUNTRACK_RETURN_IF_ERROR(status);
-  if ("sha256:" + artifacts::ToHex(hash.Final()) != f.digest) return ExplainMismatch(layout, f);
-  return Status::Ok();
-}
+// Chunks are read straight into their place in memory.
+class MemorySink : public AssemblySink {
+ public:
+  explicit MemorySink(char* base) : base_(reinterpret_cast<uint8_t*>(base)) {}
+  uint8_t* Buffer(uint8_t*, uint64_t offset) override { return base_ + offset; }
+  Status Place(uint64_t, const uint8_t*, uint64_t) override { return Status::Ok(); }
+
+ private:
+  uint8_t* base_;
+};
 
 }  // namespace
 
@@ -107,9 +51,20 @@ const std::vector<ArtifactReferenceInfo>& ArtifactHandle::references() const {
   return impl_->manifest.references;
 }
 
-Status ArtifactHandle::Download(const fs::path& dir) const {
+Status ArtifactHandle::Download(const fs::path& dir, const ProgressCallback& progress) const {
   try {
     RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(dir));
+    uint64_t total = 0;
+    for (const auto& f : impl_->manifest.files) total += f.size;
+    uint64_t finished_files_bytes = 0, reported = 0;
+    if (progress) progress(0, total);
+    auto on_file_progress = [&](uint64_t file_done) {
+      uint64_t done = finished_files_bytes + file_done;
+      if (progress && done - reported >= kProgressStep && done < total) {
+        progress(done, total);
+        reported = done;
+      }
+    };
     for (const auto& f : impl_->manifest.files) {
       // The manifest parser already refused unsafe paths; check again at the point of use.
       RUNTRACK_RETURN_IF_ERROR(ValidateArtifactPath(f.path));
@@ -118,16 +73,17 @@ Status ArtifactHandle::Download(const fs::path& dir) const {
       fs::path tmp = target.parent_path() / util::UniqueTmpName(target.filename().string());
       int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (fd < 0) return util::ErrnoStatus("create", tmp, errno);
-      Status s = Assemble(impl_->layout, f, [&](const uint8_t* data, uint64_t n) {
-        return util::WriteAll(fd, data, n, tmp);
-      });
-      ::close(fd);
+      FileSink sink(fd, tmp);
+      Status s = artifacts::AssembleFile(impl_->layout, f, sink, on_file_progress);
+      if (::close(fd) != 0 && s.ok()) s = util::ErrnoStatus("close", tmp, errno);
       if (s.ok() && ::rename(tmp.c_str(), target.c_str()) != 0) s = util::ErrnoStatus("rename", tmp, errno);
       if (!s.ok()) {
         ::unlink(tmp.c_str());
         return s;
       }
+      finished_files_bytes += f.size;
     }
+    if (progress) progress(total, total);
     return Status::Ok();
   } catch (const std::exception& e) {
     return Status::Internal(std::string("download failed: ") + e.what());
@@ -138,12 +94,9 @@ Result<std::string> ArtifactHandle::ReadFile(std::string_view path) const {
   try {
     for (const auto& f : impl_->manifest.files) {
       if (f.path != path) continue;
-      std::string out;
-      out.reserve(f.size);
-      RUNTRACK_RETURN_IF_ERROR(Assemble(impl_->layout, f, [&](const uint8_t* data, uint64_t n) {
-        out.append(reinterpret_cast<const char*>(data), n);
-        return Status::Ok();
-      }));
+      std::string out(f.size, '\0');
+      MemorySink sink(out.data());
+      RUNTRACK_RETURN_IF_ERROR(artifacts::AssembleFile(impl_->layout, f, sink, {}));
       return out;
     }
     std::string names;

@@ -6,22 +6,145 @@
 
 #include <cerrno>
 #include <cstring>
+#include <latch>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "util/files.h"
+#include "util/task_group.h"
 #include "artifacts/sha256.h"
 
 namespace runtrack::artifacts {
 namespace {
 
-// Below this many bytes per segment a helper thread costs more than it saves.
-constexpr size_t kParallelThreshold = 4 << 20;
+// Bytes read per segment, and segments in flight: one being read, two being stored.
+constexpr size_t kSegmentBytes = 16u << 20;
+constexpr size_t kRingSize = 3;
+// Files smaller than this are ingested on the calling thread: starting workers costs more.
+constexpr uint64_t kParallelThreshold = 4u << 20;
 
 struct Fd {
   int fd = -1;
   ~Fd() { if (fd >= 0) ::close(fd); }
+};
+
+// One chunk's outcome, written only by the job that hashed and stored it.
+struct ChunkResult {
+  ChunkRef ref;
+  bool written = false;
+  Status status;
+};
+
+// A buffer of file bytes and the chunks cut from it. `pending` counts the chunk jobs still
+// reading the buffer; it must reach zero before the buffer is refilled.
+struct Segment {
+  std::unique_ptr<uint8_t[]> data;
+  size_t len = 0;
+  std::vector<ChunkResult> results;
+  std::unique_ptr<std::latch> pending;
+};
+
+class Ingestor {
+ public:
+  Ingestor(const FastCdc& cdc, ChunkStore& store, FileRecord* record, std::set<std::filesystem::path>* dirty_dirs,
+           IngestStats* stats)
+      : cdc_(cdc), store_(store), record_(record), dirty_dirs_(dirty_dirs), stats_(stats) {}
+
+  Status Run(int fd, const std::filesystem::path& source, uint64_t file_size) {
+    // Each segment holds at least two maximal chunks, so every refill yields at least one cut.
+    const size_t capacity = std::max(kSegmentBytes, 2 * cdc_.max_size());
+    for (auto& seg : ring_) seg.data.reset(new uint8_t[capacity]);
+    // Declared after the ring, so it is destroyed (its jobs finished) before the buffers are.
+    util::TaskGroup workers(file_size >= kParallelThreshold ? util::TaskGroup::DefaultWorkers() : 0);
+
+    size_t carry_off = 0, carry_len = 0;  // the undecided tail of the previous segment
+    bool eof = false;
+    size_t i = 0;
+    for (;; ++i) {
+      Segment& seg = ring_[i % kRingSize];
+      RUNTRACK_RETURN_IF_ERROR(Collect(seg));
+      seg.len = 0;
+      if (carry_len > 0) {
+        std::memcpy(seg.data.get(), ring_[(i + kRingSize - 1) % kRingSize].data.get() + carry_off, carry_len);
+        seg.len = carry_len;
+      }
+      while (!eof && seg.len < capacity) {
+        ssize_t r = ::read(fd, seg.data.get() + seg.len, capacity - seg.len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return util::ErrnoStatus("read", source, errno);
+        if (r == 0) eof = true;
+        seg.len += static_cast<size_t>(r);
+      }
+      size_t decided = Submit(seg, eof, workers);
+      // The workers hash and store the chunks meanwhile.
+      file_hash_.Update(seg.data.get(), decided);
+      record_->size += decided;
+      carry_off = decided;
+      carry_len = seg.len - decided;
+      if (eof && carry_len == 0) break;
+    }
+    // The segments still in flight, oldest first.
+    for (size_t k = 1; k <= kRingSize; ++k) RUNTRACK_RETURN_IF_ERROR(Collect(ring_[(i + k) % kRingSize]));
+    record_->digest = "sha256:" + ToHex(file_hash_.Final());
+    if (stats_ != nullptr) stats_->bytes_read += record_->size;
+    return Status::Ok();
+  }
+
+ private:
+  // Cuts every chunk of `seg` whose end is decided (all of them at end of file; otherwise those
+  // that leave at least max_size bytes behind, since a later byte could still move the cut) and
+  // hands each to a worker. Returns the number of bytes cut.
+  size_t Submit(Segment& seg, bool eof, util::TaskGroup& workers) {
+    std::vector<std::pair<size_t, size_t>> cuts;  // (offset, length)
+    size_t pos = 0;
+    while (pos < seg.len && (eof || seg.len - pos >= cdc_.max_size())) {
+      size_t n = cdc_.FindCut(seg.data.get() + pos, seg.len - pos);
+      cuts.emplace_back(pos, n);
+      pos += n;
+    }
+    seg.results.assign(cuts.size(), ChunkResult{});
+    seg.pending = std::make_unique<std::latch>(static_cast<std::ptrdiff_t>(cuts.size()));
+    for (size_t k = 0; k < cuts.size(); ++k) {
+      workers.Submit([this, &seg, k, data = seg.data.get() + cuts[k].first, n = cuts[k].second] {
+        ChunkResult& r = seg.results[k];
+        r.ref = ChunkRef{ToHex(Sha256Of(data, n)), n};
+        auto written = store_.Put(r.ref.sha256, data, n, nullptr);
+        if (written.ok()) r.written = *written;
+        else r.status = written.status();
+        seg.pending->count_down();
+      });
+    }
+    return pos;
+  }
+
+  // Waits for the jobs of `seg` and appends its chunks to the record, in file order.
+  Status Collect(Segment& seg) {
+    if (!seg.pending) return Status::Ok();
+    seg.pending->wait();
+    seg.pending.reset();
+    for (auto& r : seg.results) {
+      RUNTRACK_RETURN_IF_ERROR(r.status);
+      if (r.written && dirty_dirs_ != nullptr) dirty_dirs_->insert(store_.PathOf(r.ref.sha256).parent_path());
+      if (stats_ != nullptr) {
+        stats_->chunks++;
+        if (r.written) {
+          stats_->new_chunks++;
+          stats_->bytes_written += r.ref.size;
+        }
+      }
+      record_->chunks.push_back(std::move(r.ref));
+    }
+    seg.results.clear();
+    return Status::Ok();
+  }
+
+  const FastCdc& cdc_;
+  ChunkStore& store_;
+  FileRecord* record_;
+  std::set<std::filesystem::path>* dirty_dirs_;
+  IngestStats* stats_;
+  Sha256 file_hash_;
+  Segment ring_[kRingSize];
 };
 
 }  // namespace
@@ -35,70 +158,10 @@ Status IngestFile(const std::filesystem::path& source, const FastCdc& cdc, Chunk
   if (::fstat(in.fd, &st) != 0) return util::ErrnoStatus("stat", source, errno);
   if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(source.string() + " is not a regular file");
   ::posix_fadvise(in.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-
-  // The buffer holds at least two maximal chunks, so each refill yields at least one cut.
-  const size_t capacity = std::max<size_t>(32u << 20, 2 * cdc.max_size());
-  std::unique_ptr<uint8_t[]> buf(new uint8_t[capacity]);
-  size_t len = 0;
-  bool eof = false;
-  Sha256 file_hash;
-  Sha256 chunk_hash;
   record->size = 0;
   record->chunks.clear();
-
-  while (!eof || len > 0) {
-    while (!eof && len < capacity) {
-      ssize_t r = ::read(in.fd, buf.get() + len, capacity - len);
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return util::ErrnoStatus("read", source, errno);
-      }
-      if (r == 0) eof = true;
-      len += static_cast<size_t>(r);
-    }
-    // Cut every chunk whose end is decided: all of them at end of file, otherwise only those that
-    // leave at least max_size bytes behind (a later byte could still move the cut).
-    std::vector<std::pair<size_t, size_t>> cuts;  // (offset, length)
-    size_t pos = 0;
-    while (pos < len && (eof || len - pos >= cdc.max_size())) {
-      size_t n = cdc.FindCut(buf.get() + pos, len - pos);
-      cuts.emplace_back(pos, n);
-      pos += n;
-    }
-    std::thread helper;
-    if (pos >= kParallelThreshold) {
-      helper = std::thread([&file_hash, data = buf.get(), pos] { file_hash.Update(data, pos); });
-    } else {
-      file_hash.Update(buf.get(), pos);
-    }
-    Status status;
-    for (const auto& [off, n] : cuts) {
-      chunk_hash.Update(buf.get() + off, n);
-      std::string hex = ToHex(chunk_hash.Final());
-      auto written = store.Put(hex, buf.get() + off, n, dirty_dirs);
-      if (!written.ok()) {
-        status = written.status();
-        break;
-      }
-      record->chunks.push_back(ChunkRef{std::move(hex), n});
-      if (stats != nullptr) {
-        stats->chunks++;
-        if (*written) {
-          stats->new_chunks++;
-          stats->bytes_written += n;
-        }
-      }
-    }
-    if (helper.joinable()) helper.join();
-    RUNTRACK_RETURN_IF_ERROR(status);
-    record->size += pos;
-    std::memmove(buf.get(), buf.get() + pos, len - pos);
-    len -= pos;
-    if (eof && len == 0) break;
-  }
-  if (stats != nullptr) stats->bytes_read += record->size;
-  record->digest = "sha256:" + ToHex(file_hash.Final());
-  return Status::Ok();
+  Ingestor ingestor(cdc, store, record, dirty_dirs, stats);
+  return ingestor.Run(in.fd, source, static_cast<uint64_t>(st.st_size));
 }
 
 }  // namespace runtrack::artifacts

@@ -1,10 +1,11 @@
 // Reads one file, cuts it with FastCDC, hashes and stores each chunk, and computes the whole-file
 // digest: the write half of Log().
 //
-// The whole-file SHA-256 runs on a helper thread over each buffered segment while the calling
-// thread cuts, hashes and stores that segment's chunks, so the two hashes cost about one on a
-// machine with two cores. The helper is joined before IngestFile returns: no thread outlives it
-// (processes may fork after a Log()).
+// A pipeline: the calling thread reads the file in segments, cuts each segment and feeds the
+// whole-file SHA-256 (inherently sequential), while worker threads hash and store the segment's
+// chunks (independent of each other). Segments rotate through a small ring, so reading segment
+// i overlaps storing i-1 and i-2. Workers are joined before IngestFile returns: no thread outlives
+// it (processes may fork after a Log()). Small files run on the calling thread alone.
 #pragma once
 
 #include <filesystem>

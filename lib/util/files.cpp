@@ -40,6 +40,21 @@ Status WriteAll(int fd, const void* data, size_t n, const fs::path& path_for_err
   return Status::Ok();
 }
 
+Status PwriteAll(int fd, const void* data, size_t n, uint64_t offset, const fs::path& path_for_errors) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(offset));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("write", path_for_errors, errno);
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+    offset += static_cast<uint64_t>(w);
+  }
+  return Status::Ok();
+}
+
 Status WriteFileAtomic(const fs::path& path, std::string_view content, bool sync) {
   fs::path tmp = path.parent_path() / UniqueTmpName(path.filename().string());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cerrno>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -21,6 +22,8 @@ std::string UniqueTmpName(std::string_view stem);
 
 // Writes all of `n` bytes, retrying on EINTR and short writes.
 Status WriteAll(int fd, const void* data, size_t n, const std::filesystem::path& path_for_errors);
+// The same at file offset `offset` (pwrite), so several threads can fill one file.
+Status PwriteAll(int fd, const void* data, size_t n, uint64_t offset, const std::filesystem::path& path_for_errors);
 
 // Writes `content` to a temporary file beside `path`, optionally fdatasyncs it, renames it over
 // `path` and (with `sync`) fsyncs the directory: readers see the old file or the whole new one.

@@ -1,0 +1,39 @@
+// Re-assembles one file of a manifest from its chunks, verifying every chunk against its SHA-256
+// name as it is read: the read half of ArtifactHandle::Download and ReadFile.
+//
+// Chunks are independent, so a large file is assembled by several threads at once, each reading,
+// verifying and placing whole chunks at their offsets. Per-chunk verification is complete: the
+// manifest (itself checked against its manifest_digest when loaded) fixes the order and sizes of
+// the chunks, so a file whose every chunk matches its name is the file that was logged. The
+// whole-file digest is therefore not recomputed; it would be a second SHA-256 pass over every
+// byte, and a sequential one.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "artifacts/layout.h"
+#include "artifacts/manifest.h"
+#include "runtrack/status.h"
+
+namespace runtrack::artifacts {
+
+// Where the bytes of a file go. Buffer and Place are called from several threads at once, for
+// disjoint ranges of the file.
+class AssemblySink {
+ public:
+  virtual ~AssemblySink() = default;
+  // Memory to read the `n` bytes at `offset` into: `scratch` (the calling thread's own, n bytes
+  // or more) or the final destination.
+  virtual uint8_t* Buffer(uint8_t* scratch, uint64_t offset) = 0;
+  // Called with the buffer once its bytes are verified.
+  virtual Status Place(uint64_t offset, const uint8_t* data, uint64_t n) = 0;
+};
+
+// Corruption (naming the file and the chunk) for a chunk that does not match its name or size,
+// NotFound for a missing chunk; the error of the earliest failing chunk wins. `on_progress` runs
+// on the calling thread only, with the bytes of this file done so far.
+Status AssembleFile(const Layout& layout, const FileRecord& file, AssemblySink& sink,
+                    const std::function<void(uint64_t bytes_done)>& on_progress);
+
+}  // namespace runtrack::artifacts
