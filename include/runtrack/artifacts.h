@@ -253,9 +253,9 @@ struct ArtifactStats {
 };
 
 // Progress of a long operation: `done` of `total` units (bytes for Download, fan-out directories
-// blobs/00..ff for Gc). Called on the calling thread, once at the start (done = 0), once at the
-// end (done = total) and at most every few MiB or one directory in between, so a callback may
-// redraw a progress bar every time.
+// blobs/00..ff for Gc). Called on the calling thread at the start (done = 0), at the end
+// (done = total; one call in all when total is 0) and at most every few MiB or one directory in
+// between, with `done` strictly growing, so a callback may redraw a progress bar every time.
 using ProgressCallback = std::function<void(uint64_t done, uint64_t total)>;
 
 struct GcReport {

@@ -83,7 +83,7 @@ Status ArtifactHandle::Download(const fs::path& dir, const ProgressCallback& pro
       }
       finished_files_bytes += f.size;
     }
-    if (progress) progress(total, total);
+    if (progress && total > 0) progress(total, total);
     return Status::Ok();
   } catch (const std::exception& e) {
     return Status::Internal(std::string("download failed: ") + e.what());

@@ -108,3 +108,24 @@ TEST_CASE("stats report logical, stored and saved bytes by type") {
   CHECK(e->total_size_bytes == 0);
   CHECK(e->dedup_ratio == 0.0);
 }
+
+TEST_CASE("gc reports progress once per blob fan-out directory") {
+  ScratchDir dir;
+  auto store = OpenStore(dir / "store", {{64 * 1024, 128 * 1024, 512 * 1024}, false});
+  LogText(store, dir.path(), "m", ArtifactType::kModel, RandomBytes(4 << 20, 5));
+  size_t fanout_dirs = 0;
+  for (auto& e : fs::directory_iterator(dir / "store/blobs")) fanout_dirs += e.is_directory() ? 1 : 0;
+  REQUIRE(fanout_dirs > 1);
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  auto report = store.Gc(std::chrono::seconds(0), [&](uint64_t done, uint64_t total) { calls.emplace_back(done, total); });
+  REQUIRE(report.ok());
+  CHECK(report->bytes_freed == 0);
+  REQUIRE(calls.size() == fanout_dirs + 1);
+  for (size_t i = 0; i < calls.size(); ++i) CHECK(calls[i] == std::make_pair(uint64_t{i}, uint64_t{fanout_dirs}));
+
+  // An empty store: one call, 0 of 0.
+  auto empty = OpenStore(dir / "empty");
+  calls.clear();
+  REQUIRE(empty.Gc(std::chrono::seconds(0), [&](uint64_t d, uint64_t t) { calls.emplace_back(d, t); }).ok());
+  CHECK(calls == std::vector<std::pair<uint64_t, uint64_t>>{{0, 0}});
+}

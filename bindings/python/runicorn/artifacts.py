@@ -120,8 +120,8 @@ class LoadedArtifact:
                 "total_size": sum(f["size"] for f in files), "total_files": len(files)}
 
     def download(self, target_dir: Optional[os.PathLike | str] = None) -> Path:
-        """Writes every file (verified against its SHA-256) below `target_dir`, default a new
-        temporary folder, and returns that folder."""
+        """Writes every file (each chunk verified against its SHA-256) below `target_dir`,
+        default a new temporary folder, and returns that folder."""
         if target_dir is None:
             target = Path(tempfile.mkdtemp(prefix=f"runicorn-{self.name}-v{self.version}-"))
         else:
