@@ -22,6 +22,9 @@ constexpr size_t kSegmentBytes = 16u << 20;
 constexpr size_t kRingSize = 3;
 // Files smaller than this are ingested on the calling thread: starting workers costs more.
 constexpr uint64_t kParallelThreshold = 4u << 20;
+// With fdatasync per chunk the workers mostly wait for the device, not the CPU: more of them keep
+// more flushes in flight.
+constexpr unsigned kSyncingWorkers = 8;
 
 struct Fd {
   int fd = -1;
@@ -55,7 +58,10 @@ class Ingestor {
     const size_t capacity = std::max(kSegmentBytes, 2 * cdc_.max_size());
     for (auto& seg : ring_) seg.data.reset(new uint8_t[capacity]);
     // Declared after the ring, so it is destroyed (its jobs finished) before the buffers are.
-    util::TaskGroup workers(file_size >= kParallelThreshold ? util::TaskGroup::DefaultWorkers() : 0);
+    const unsigned threads = file_size < kParallelThreshold ? 0
+                             : store_.syncs()                ? kSyncingWorkers
+                                                             : util::TaskGroup::DefaultWorkers();
+    util::TaskGroup workers(threads);
 
     size_t carry_off = 0, carry_len = 0;  // the undecided tail of the previous segment
     bool eof = false;

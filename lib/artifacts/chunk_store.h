@@ -27,6 +27,7 @@ class ChunkStore {
   Status SyncDirs(const std::set<fs::path>& dirty_dirs) const;
 
   fs::path PathOf(const std::string& hex) const { return layout_.blob_path(hex); }
+  bool syncs() const { return sync_; }
 
  private:
   const Layout& layout_;
