@@ -16,7 +16,7 @@ constexpr const char* kUsage =
     "  viewer      serve the store over HTTP + WebSocket (REST API of Runicorn v0.5, web UI)\n"
     "  runs        list | show | delete | restore runs\n"
     "  export      write one run's metrics as JSON or CSV\n"
-    "  artifacts   list | versions | info | alias | delete | restore | stats\n"
+    "  artifacts   list | versions | info | alias | delete | restore | stats | download\n"
     "  gc          remove artifact chunks no version references (--dry-run to preview)\n"
     "  config      --show the effective configuration, --set-user-root DIR\n"
     "  demo        write a demo store (or, with --runs N, a benchmark store)\n"
@@ -24,6 +24,8 @@ constexpr const char* kUsage =
     "  version     print the version\n"
     "\n"
     "storage: --storage DIR, else $RUNICORN_DIR, else the saved user root, else ./.runicorn\n"
+    "progress: export, gc and artifacts download draw a bar on stderr when it is a terminal (not with\n"
+    "  --json); --progress forces it, --no-progress turns it off\n"
     "exit codes: 0 ok, 1 error, 2 usage/invalid argument, 3 catalog busy, 4 not found, 5 conflict\n";
 
 }  // namespace

@@ -1,4 +1,4 @@
-// `runicorn artifacts ...` and `runicorn gc`.
+// `runicorn artifacts ...` (download: artifact_download.cpp) and `runicorn gc`.
 #include <chrono>
 #include <cstdio>
 
@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli.h"
+#include "cli/progress_bar.h"
 #include "server/handlers.h"
 #include "server/params.h"
 
@@ -23,6 +24,8 @@ constexpr const char* kUsage =
     "       runicorn artifacts alias set NAME VERSION ALIAS | alias remove NAME ALIAS | alias list NAME\n"
     "       runicorn artifacts delete NAME VERSION [--permanent] | restore NAME VERSION\n"
     "       runicorn artifacts stats [--json]\n"
+    "       runicorn artifacts download NAME[:VERSION] --output DIR [--json] [--progress | --no-progress]\n"
+    "                                   (VERSION: 3, v3, latest or an alias; default latest)\n"
     "  common: [--storage DIR]\n";
 
 int Usage() {
@@ -38,10 +41,11 @@ std::string VersionText(std::string v) {
 }  // namespace
 
 int RunArtifacts(const std::vector<std::string>& argv) {
-  auto args = Args::Parse(argv, {"json", "deleted", "permanent"});
-  if (!args.ok() || args->positional().empty() ||
-      !args->Unknown({"json", "deleted", "permanent", "type", "storage"}).empty())
-    return Usage();
+  auto args = Args::Parse(argv, {"json", "deleted", "permanent", "progress", "no-progress"});
+  if (!args.ok() || args->positional().empty()) return Usage();
+  // download opens only the artifact files, not the catalog, and has flags of its own.
+  if (args->positional()[0] == "download") return RunArtifactDownload(*args);
+  if (!args->Unknown({"json", "deleted", "permanent", "type", "storage"}).empty()) return Usage();
   const auto& pos = args->positional();
   const std::string& sub = pos[0];
   const bool as_json = args->Has("json");
@@ -134,9 +138,11 @@ int RunArtifacts(const std::vector<std::string>& argv) {
 }
 
 int RunGc(const std::vector<std::string>& argv) {
-  constexpr const char* kUsage = "usage: runicorn gc [--dry-run] [--grace-seconds N] [--json] [--storage DIR]\n";
-  auto args = Args::Parse(argv, {"dry-run", "json"});
-  if (!args.ok() || !args->positional().empty() || !args->Unknown({"dry-run", "json", "grace-seconds", "storage"}).empty()) {
+  constexpr const char* kUsage =
+      "usage: runicorn gc [--dry-run] [--grace-seconds N] [--json] [--progress | --no-progress] [--storage DIR]\n";
+  auto args = Args::Parse(argv, {"dry-run", "json", "progress", "no-progress"});
+  if (!args.ok() || !args->positional().empty() ||
+      !args->Unknown({"dry-run", "json", "grace-seconds", "storage", "progress", "no-progress"}).empty()) {
     std::fputs(kUsage, stderr);
     return kExitUsage;
   }
@@ -177,7 +183,11 @@ int RunGc(const std::vector<std::string>& argv) {
                 FormatBytes(garbage).c_str(), static_cast<long long>(grace));
     return kExitOk;
   }
-  auto report = store->Gc(std::chrono::seconds(grace));
+  auto report = [&] {
+    // The bar's line ends (destructor) before a result or an error is printed.
+    ProgressBar bar(ProgressOutput(*args), "scanning blobs", ProgressUnit::kCount);
+    return store->Gc(std::chrono::seconds(grace), bar.Callback());
+  }();
   if (!report.ok()) {
     std::fprintf(stderr, "runicorn gc: %s\n", report.status().ToString().c_str());
     return ExitCodeFor(report.status());

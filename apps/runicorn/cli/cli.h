@@ -3,6 +3,7 @@
 // API's JSON, byte for byte.
 #pragma once
 
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -49,6 +50,11 @@ class Args {
 std::filesystem::path ResolveStorage(const Args& args);
 std::filesystem::path UserConfigFile();
 
+// Where a command's progress bar goes: nowhere with --no-progress (even with --progress), stderr
+// with --progress, and otherwise stderr only when it is a terminal and --json was not asked for (a
+// script reading the JSON wants a quiet stderr too). nullptr disables the bar (see ProgressBar).
+std::FILE* ProgressOutput(const Args& args);
+
 // Opens the store's catalog (and ingests journals) for a CLI command; prints and returns the
 // exit code on failure.
 runtrack::Result<std::unique_ptr<server::AppContext>> OpenStore(const Args& args, int* exit_code);
@@ -74,6 +80,7 @@ int RunViewer(const std::vector<std::string>& argv);
 int RunRuns(const std::vector<std::string>& argv);
 int RunExport(const std::vector<std::string>& argv);
 int RunArtifacts(const std::vector<std::string>& argv);
+int RunArtifactDownload(const Args& args);  // `artifacts download`; positional()[0] is "download"
 int RunGc(const std::vector<std::string>& argv);
 int RunConfig(const std::vector<std::string>& argv);
 int RunDemo(const std::vector<std::string>& argv);

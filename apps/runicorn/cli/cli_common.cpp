@@ -1,5 +1,7 @@
 #include "cli/cli.h"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -71,6 +73,12 @@ std::filesystem::path ResolveStorage(const Args& args) {
         return std::string(r->as_string());
   }
   return runtrack::DefaultStoreRoot();
+}
+
+std::FILE* ProgressOutput(const Args& args) {
+  if (args.Has("no-progress")) return nullptr;
+  if (args.Has("progress")) return stderr;
+  return !args.Has("json") && ::isatty(::fileno(stderr)) ? stderr : nullptr;
 }
 
 int ExitCodeFor(const runtrack::Status& s) {

@@ -1,5 +1,6 @@
 // `runicorn runs`, `export`, `artifacts`, `gc`, `config`: each calls the same handler the HTTP API
 // uses, so `--json` prints exactly the API's JSON and the tables show the same data.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli.h"
+#include "cli/progress_bar.h"
 #include "server/handlers.h"
 #include "server/json_codec.h"
 #include "server/params.h"
@@ -24,6 +26,22 @@ bj::value ParseBody(const Response& r) { return bj::parse(r.body); }
 int Usage(const char* text) {
   std::fputs(text, stderr);
   return kExitUsage;
+}
+
+// Writes `body` to `path` in slices so the bar can follow a multi-GiB export.
+bool WriteWithProgress(const std::string& path, std::string_view body, std::FILE* progress_out) {
+  constexpr size_t kSlice = 4 << 20;
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) return false;
+  ProgressBar bar(progress_out, "writing " + path, ProgressUnit::kBytes);
+  bar.Update(0, body.size());
+  for (size_t at = 0; f && at < body.size(); at += kSlice) {
+    const size_t n = std::min(kSlice, body.size() - at);
+    f.write(body.data() + at, static_cast<std::streamsize>(n));
+    bar.Update(at + n, body.size());
+  }
+  f.close();
+  return !f.fail();
 }
 
 constexpr const char* kRunsUsage =
@@ -144,10 +162,11 @@ int RunRuns(const std::vector<std::string>& argv) {
 
 int RunExport(const std::vector<std::string>& argv) {
   constexpr const char* kUsage =
-      "usage: runicorn export --run-id ID [--format json|csv] [--output FILE] [--metrics a,b] [--storage DIR]\n";
-  auto args = Args::Parse(argv, {});
+      "usage: runicorn export --run-id ID [--format json|csv] [--output FILE] [--metrics a,b]\n"
+      "                       [--progress | --no-progress] [--storage DIR]\n";
+  auto args = Args::Parse(argv, {"progress", "no-progress"});
   if (!args.ok() || !args->Get("run-id") || !args->positional().empty() ||
-      !args->Unknown({"run-id", "format", "output", "metrics", "storage"}).empty())
+      !args->Unknown({"run-id", "format", "output", "metrics", "storage", "progress", "no-progress"}).empty())
     return Usage(kUsage);
   std::string format = args->Get("format").value_or("json");
   if (format != "json" && format != "csv") return Usage(kUsage);
@@ -157,12 +176,16 @@ int RunExport(const std::vector<std::string>& argv) {
   std::vector<std::pair<std::string, std::string>> q;
   if (auto m = args->Get("metrics")) q.emplace_back("metrics", *m);
   Request req = CliRequest({{"run_id", *args->Get("run-id")}}, q);
-  Response r = format == "csv" ? server::HandleExportCsv(**ctx, req) : server::HandleExportJson(**ctx, req);
+  std::FILE* progress_out = ProgressOutput(*args);
+  Response r = [&] {
+    // The bar's line ends (destructor) before an error or the export is printed.
+    ProgressBar bar(progress_out, "reading metrics", ProgressUnit::kCount);
+    return format == "csv" ? server::ExportCsv(**ctx, req, bar.Callback())
+                           : server::ExportJson(**ctx, req, bar.Callback());
+  }();
   if (int e = ReportIfError(r)) return e;
   if (auto out = args->Get("output")) {
-    std::ofstream f(*out, std::ios::binary | std::ios::trunc);
-    f.write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
-    if (!f) {
+    if (!WriteWithProgress(*out, r.body, progress_out)) {
       std::fprintf(stderr, "runicorn export: cannot write %s\n", out->c_str());
       return kExitError;
     }

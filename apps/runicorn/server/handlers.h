@@ -8,6 +8,7 @@
 #include "runtrack/status.h"
 #include "server/app_context.h"
 #include "server/http_types.h"
+#include "server/metric_table.h"
 
 namespace runicorn::server {
 
@@ -37,6 +38,10 @@ Response HandleMetricsStep(const AppContext& ctx, const Request& req);
 // Exports (handlers_export.cpp)
 Response HandleExportCsv(const AppContext& ctx, const Request& req);
 Response HandleExportJson(const AppContext& ctx, const Request& req);
+// The same responses, reporting progress while the metrics are read: `runicorn export`'s bar.
+// (Separate names because a route's handler takes exactly (ctx, req).)
+Response ExportCsv(const AppContext& ctx, const Request& req, const MetricReadProgress& progress);
+Response ExportJson(const AppContext& ctx, const Request& req, const MetricReadProgress& progress);
 
 // v2 (handlers_v2.cpp)
 Response HandleV2ListExperiments(const AppContext& ctx, const Request& req);

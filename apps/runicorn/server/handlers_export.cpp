@@ -27,23 +27,27 @@ std::string CsvField(std::string_view s) {
 }
 
 runtrack::Result<MetricTable> ExportTable(const AppContext& ctx, const std::string& id, const Request& req,
-                                          Response* error) {
+                                          const MetricReadProgress& progress, Response* error) {
   auto q = ParseMetricTableQuery(req.query);
   if (!q.ok()) {
     *error = Response::Error(422, q.status().message());
     return q.status();
   }
   q->downsample.reset();  // an export is exact
-  return QueryMetricTable(*ctx.catalog, id, *q);
+  return QueryMetricTable(*ctx.catalog, id, *q, progress);
 }
 
 }  // namespace
 
-Response HandleExportCsv(const AppContext& ctx, const Request& req) {
+Response HandleExportCsv(const AppContext& ctx, const Request& req) { return ExportCsv(ctx, req, {}); }
+
+Response HandleExportJson(const AppContext& ctx, const Request& req) { return ExportJson(ctx, req, {}); }
+
+Response ExportCsv(const AppContext& ctx, const Request& req, const MetricReadProgress& progress) {
   const std::string& id = req.Param("run_id");
   RUNICORN_RETURN_IF_ERROR(CheckRunIdParam(id));
   Response error;
-  auto table = ExportTable(ctx, id, req, &error);
+  auto table = ExportTable(ctx, id, req, progress, &error);
   if (!table.ok()) return error.status != 200 ? error : ErrorResponse(table.status());
   const auto& rows = table->rows;
   std::string csv = "global_step,time";
@@ -63,12 +67,12 @@ Response HandleExportCsv(const AppContext& ctx, const Request& req) {
   return resp;
 }
 
-Response HandleExportJson(const AppContext& ctx, const Request& req) {
+Response ExportJson(const AppContext& ctx, const Request& req, const MetricReadProgress& progress) {
   const std::string& id = req.Param("run_id");
   RUNICORN_RETURN_IF_ERROR(CheckRunIdParam(id));
   RUNICORN_ASSIGN_OR_RESPOND(runtrack::RunDetail detail, ctx.catalog->GetRun(id));
   Response error;
-  auto table = ExportTable(ctx, id, req, &error);
+  auto table = ExportTable(ctx, id, req, progress, &error);
   if (!table.ok()) return error.status != 200 ? error : ErrorResponse(table.status());
   bool any_stage = false;
   for (const auto& s : table->stage) any_stage |= !s.empty();

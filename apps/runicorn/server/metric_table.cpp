@@ -39,7 +39,7 @@ Result<MetricTableQuery> ParseMetricTableQuery(const QueryParams& q) {
 }
 
 Result<MetricTable> QueryMetricTable(const runtrack::Catalog& catalog, const std::string& run_id,
-                                     const MetricTableQuery& query) {
+                                     const MetricTableQuery& query, const MetricReadProgress& progress) {
   RUNTRACK_ASSIGN_OR_RETURN(runtrack::RunDetail detail, catalog.GetRun(run_id));
   MetricTable table;
   std::vector<std::string> names;
@@ -71,6 +71,7 @@ Result<MetricTable> QueryMetricTable(const runtrack::Catalog& catalog, const std
 
   std::vector<std::pair<std::string, runtrack::DownsampleResult>> results;
   results.reserve(names.size());
+  if (progress) progress(0, names.size());
   for (const std::string& name : names) {
     auto r = catalog.DownsampleMetric(run_id, name, options);
     if (!r.ok()) {
@@ -80,6 +81,7 @@ Result<MetricTable> QueryMetricTable(const runtrack::Catalog& catalog, const std
     table.points_in_range += r->points_in_range;
     if (r->points.size() < r->points_in_range) table.downsampled = true;
     results.emplace_back(name, std::move(*r));
+    if (progress) progress(results.size(), names.size());
   }
   table.rows = runtrack::BuildMetricRows(results);
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,7 +38,12 @@ struct MetricTable {
 // query; malformed values are InvalidArgument naming the parameter (answered with 422).
 runtrack::Result<MetricTableQuery> ParseMetricTableQuery(const QueryParams& q);
 
+// Progress of QueryMetricTable: (metrics read, metrics to read), first (0, n), then after each
+// metric; `runicorn export` draws its bar from it.
+using MetricReadProgress = std::function<void(uint64_t read, uint64_t total)>;
+
 runtrack::Result<MetricTable> QueryMetricTable(const runtrack::Catalog& catalog, const std::string& run_id,
-                                               const MetricTableQuery& query);
+                                               const MetricTableQuery& query,
+                                               const MetricReadProgress& progress = {});
 
 }  // namespace runicorn::server
