@@ -18,11 +18,11 @@ namespace {
 // Download reports progress at most this often.
 constexpr uint64_t kProgressStep = 4u << 20;
 
-// Chunks go through the assembling thread's scratch buffer into a temporary file.
+// Chunks are written from their mappings into a temporary file.
 class FileSink : public AssemblySink {
  public:
   FileSink(int fd, const fs::path& path) : fd_(fd), path_(path) {}
-  uint8_t* Buffer(uint8_t* scratch, uint64_t) override { return scratch; }
+  uint8_t* Destination(uint64_t) override { return nullptr; }
   Status Place(uint64_t offset, const uint8_t* data, uint64_t n) override {
     return util::PwriteAll(fd_, data, n, offset, path_);
   }
@@ -36,7 +36,7 @@ class FileSink : public AssemblySink {
 class MemorySink : public AssemblySink {
  public:
   explicit MemorySink(char* base) : base_(reinterpret_cast<uint8_t*>(base)) {}
-  uint8_t* Buffer(uint8_t*, uint64_t offset) override { return base_ + offset; }
+  uint8_t* Destination(uint64_t offset) override { return base_ + offset; }
   Status Place(uint64_t, const uint8_t*, uint64_t) override { return Status::Ok(); }
 
  private:

@@ -22,9 +22,9 @@ constexpr size_t kSegmentBytes = 16u << 20;
 constexpr size_t kRingSize = 3;
 // Files smaller than this are ingested on the calling thread: starting workers costs more.
 constexpr uint64_t kParallelThreshold = 4u << 20;
-// With fdatasync per chunk the workers mostly wait for the device, not the CPU: more of them keep
-// more flushes in flight.
-constexpr unsigned kSyncingWorkers = 8;
+// Threads that only wait for fdatasync: more of them keep more flushes in flight on the device,
+// and they take no CPU from the hashing.
+constexpr unsigned kPublishers = 8;
 
 struct Fd {
   int fd = -1;
@@ -38,8 +38,8 @@ struct ChunkResult {
   Status status;
 };
 
-// A buffer of file bytes and the chunks cut from it. `pending` counts the chunk jobs still
-// reading the buffer; it must reach zero before the buffer is refilled.
+// A buffer of file bytes and the chunks cut from it. `pending` counts its chunks not yet stored
+// (hashed, written and published); the buffer is refilled only once it reaches zero.
 struct Segment {
   std::unique_ptr<uint8_t[]> data;
   size_t len = 0;
@@ -57,11 +57,11 @@ class Ingestor {
     // Each segment holds at least two maximal chunks, so every refill yields at least one cut.
     const size_t capacity = std::max(kSegmentBytes, 2 * cdc_.max_size());
     for (auto& seg : ring_) seg.data.reset(new uint8_t[capacity]);
-    // Declared after the ring, so it is destroyed (its jobs finished) before the buffers are.
-    const unsigned threads = file_size < kParallelThreshold ? 0
-                             : store_.syncs()                ? kSyncingWorkers
-                                                             : util::TaskGroup::DefaultWorkers();
-    util::TaskGroup workers(threads);
+    // Declared after the ring, so they are destroyed (their jobs finished) before the buffers
+    // are; publishers before workers, since worker jobs hand chunks on to them.
+    const bool parallel = file_size >= kParallelThreshold;
+    util::TaskGroup publishers(parallel && store_.syncs() ? kPublishers : 0);
+    util::TaskGroup workers(parallel ? util::TaskGroup::DefaultWorkers() : 0);
 
     size_t carry_off = 0, carry_len = 0;  // the undecided tail of the previous segment
     bool eof = false;
@@ -81,7 +81,7 @@ class Ingestor {
         if (r == 0) eof = true;
         seg.len += static_cast<size_t>(r);
       }
-      size_t decided = Submit(seg, eof, workers);
+      size_t decided = Submit(seg, eof, workers, publishers);
       // The workers hash and store the chunks meanwhile.
       file_hash_.Update(seg.data.get(), decided);
       record_->size += decided;
@@ -99,8 +99,9 @@ class Ingestor {
  private:
   // Cuts every chunk of `seg` whose end is decided (all of them at end of file; otherwise those
   // that leave at least max_size bytes behind, since a later byte could still move the cut) and
-  // hands each to a worker. Returns the number of bytes cut.
-  size_t Submit(Segment& seg, bool eof, util::TaskGroup& workers) {
+  // hands each to a worker, which passes new chunks on to a publisher. Returns the number of
+  // bytes cut.
+  size_t Submit(Segment& seg, bool eof, util::TaskGroup& workers, util::TaskGroup& publishers) {
     std::vector<std::pair<size_t, size_t>> cuts;  // (offset, length)
     size_t pos = 0;
     while (pos < seg.len && (eof || seg.len - pos >= cdc_.max_size())) {
@@ -111,13 +112,20 @@ class Ingestor {
     seg.results.assign(cuts.size(), ChunkResult{});
     seg.pending = std::make_unique<std::latch>(static_cast<std::ptrdiff_t>(cuts.size()));
     for (size_t k = 0; k < cuts.size(); ++k) {
-      workers.Submit([this, &seg, k, data = seg.data.get() + cuts[k].first, n = cuts[k].second] {
+      workers.Submit([this, &seg, &publishers, k, data = seg.data.get() + cuts[k].first, n = cuts[k].second] {
         ChunkResult& r = seg.results[k];
         r.ref = ChunkRef{ToHex(Sha256Of(data, n)), n};
-        auto written = store_.Put(r.ref.sha256, data, n, nullptr);
-        if (written.ok()) r.written = *written;
-        else r.status = written.status();
-        seg.pending->count_down();
+        auto staged = store_.Stage(r.ref.sha256, data, n);
+        if (!staged.ok() || !staged->has_value()) {
+          r.status = staged.status();
+          seg.pending->count_down();
+          return;
+        }
+        r.written = true;
+        publishers.Submit([this, &seg, &r, chunk = std::move(**staged)] {
+          r.status = store_.Publish(chunk);
+          seg.pending->count_down();
+        });
       });
     }
     return pos;

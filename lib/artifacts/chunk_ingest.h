@@ -2,10 +2,11 @@
 // digest: the write half of Log().
 //
 // A pipeline: the calling thread reads the file in segments, cuts each segment and feeds the
-// whole-file SHA-256 (inherently sequential), while worker threads hash and store the segment's
-// chunks (independent of each other). Segments rotate through a small ring, so reading segment
-// i overlaps storing i-1 and i-2. Workers are joined before IngestFile returns: no thread outlives
-// it (processes may fork after a Log()). Small files run on the calling thread alone.
+// whole-file SHA-256 (inherently sequential), while worker threads hash and write the segment's
+// chunks (independent of each other) and, with sync, publisher threads wait for their fdatasync
+// and rename them into place. Segments rotate through a small ring, so reading segment i overlaps
+// storing i-1 and i-2. All threads are joined before IngestFile returns: none outlives it
+// (processes may fork after a Log()). Small files run on the calling thread alone.
 #pragma once
 
 #include <filesystem>

@@ -10,35 +10,52 @@
 
 namespace runtrack::artifacts {
 
-Result<bool> ChunkStore::Put(const std::string& hex, const void* data, size_t n,
-                             std::set<fs::path>* dirty_dirs) {
+Result<std::optional<StagedChunk>> ChunkStore::Stage(const std::string& hex, const void* data, size_t n) {
   fs::path path = layout_.blob_path(hex);
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && static_cast<size_t>(st.st_size) == n) {
     // Reused: mark it recently wanted so a concurrent Gc() keeps it through its grace period.
-    if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) == 0) return false;
+    if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) == 0) return std::optional<StagedChunk>();
     if (errno != ENOENT) return util::ErrnoStatus("utimensat", path, errno);
     // Removed by a Gc() between stat and utimensat: write it again below.
   }
-  // A wrong-sized file is a chunk torn by a crash without sync: the rename below replaces it.
+  // A wrong-sized file is a chunk torn by a crash without sync: Publish's rename replaces it.
   fs::path dir = path.parent_path();
-  fs::path tmp = dir / util::UniqueTmpName(hex);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  StagedChunk staged{dir / util::UniqueTmpName(hex), path};
+  int fd = ::open(staged.tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0 && errno == ENOENT) {
     RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(dir));
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    fd = ::open(staged.tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   }
-  if (fd < 0) return util::ErrnoStatus("create", tmp, errno);
-  Status s = util::WriteAll(fd, data, n, tmp);
-  if (s.ok() && sync_ && ::fdatasync(fd) != 0) s = util::ErrnoStatus("fdatasync", tmp, errno);
-  ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = util::ErrnoStatus("rename", tmp, errno);
+  if (fd < 0) return util::ErrnoStatus("create", staged.tmp, errno);
+  Status s = util::WriteAll(fd, data, n, staged.tmp);
+  // Only a hint: if it fails, fdatasync still does all the work.
+  if (s.ok() && sync_) ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+  if (::close(fd) != 0 && s.ok()) s = util::ErrnoStatus("close", staged.tmp, errno);
   if (!s.ok()) {
-    ::unlink(tmp.c_str());
+    ::unlink(staged.tmp.c_str());
     return s;
   }
-  if (dirty_dirs != nullptr) dirty_dirs->insert(dir);
-  return true;
+  return std::optional<StagedChunk>(std::move(staged));
+}
+
+Status ChunkStore::Publish(const StagedChunk& staged) {
+  Status s;
+  if (sync_) {
+    // fdatasync needs a descriptor, not write access; Stage closed its own so that thousands of
+    // staged chunks do not hold thousands of descriptors.
+    int fd = ::open(staged.tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) s = util::ErrnoStatus("open", staged.tmp, errno);
+    else {
+      if (::fdatasync(fd) != 0) s = util::ErrnoStatus("fdatasync", staged.tmp, errno);
+      ::close(fd);
+    }
+  }
+  if (s.ok() && ::rename(staged.tmp.c_str(), staged.path.c_str()) != 0) {
+    s = util::ErrnoStatus("rename", staged.tmp, errno);
+  }
+  if (!s.ok()) ::unlink(staged.tmp.c_str());
+  return s;
 }
 
 Status ChunkStore::SyncDirs(const std::set<fs::path>& dirty_dirs) const {

@@ -4,10 +4,14 @@
 // reader sees the whole chunk or no chunk. Two writers storing the same chunk race harmlessly
 // (identical bytes). Storing a chunk that already exists refreshes its modification time, which
 // is what keeps Gc() (grace period) from deleting a chunk a writer is about to reference.
-// Thread-safe and multi-process safe.
+//
+// Storing is two steps so a caller can run them on different threads: Stage (write the bytes,
+// CPU and page cache) and Publish (with sync: wait for the device; then rename). Thread-safe and
+// multi-process safe.
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -16,13 +20,22 @@
 
 namespace runtrack::artifacts {
 
+// A chunk written to a temporary file beside its name, not yet visible (see Publish).
+struct StagedChunk {
+  fs::path tmp;
+  fs::path path;
+};
+
 class ChunkStore {
  public:
   ChunkStore(const Layout& layout, bool sync) : layout_(layout), sync_(sync) {}
 
-  // Stores `n` bytes under `hex` unless a chunk of that size already exists. Returns true if new
-  // bytes were written. Adds the directory it wrote into to `dirty_dirs` (see SyncDirs).
-  Result<bool> Put(const std::string& hex, const void* data, size_t n, std::set<fs::path>* dirty_dirs);
+  // Writes `n` bytes to a temporary file unless a chunk of that size already exists, in which
+  // case it refreshes that chunk's modification time and returns nullopt. With sync, starts the
+  // write-back at once, so Publish's fdatasync finds it finished or under way.
+  Result<std::optional<StagedChunk>> Stage(const std::string& hex, const void* data, size_t n);
+  // fdatasync (with sync), then renames the chunk onto its name; removes the temporary on failure.
+  Status Publish(const StagedChunk& staged);
   // fsyncs the fan-out directories new chunks were renamed into (no-op without sync).
   Status SyncDirs(const std::set<fs::path>& dirty_dirs) const;
 

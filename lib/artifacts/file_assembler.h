@@ -18,15 +18,15 @@
 
 namespace runtrack::artifacts {
 
-// Where the bytes of a file go. Buffer and Place are called from several threads at once, for
-// disjoint ranges of the file.
+// Where the bytes of a file go. Destination and Place are called from several threads at once,
+// for disjoint ranges of the file.
 class AssemblySink {
  public:
   virtual ~AssemblySink() = default;
-  // Memory to read the `n` bytes at `offset` into: `scratch` (the calling thread's own, n bytes
-  // or more) or the final destination.
-  virtual uint8_t* Buffer(uint8_t* scratch, uint64_t offset) = 0;
-  // Called with the buffer once its bytes are verified.
+  // Memory to read the chunk at `offset` into, or nullptr: then the chunk file is mapped and
+  // Place gets the mapping.
+  virtual uint8_t* Destination(uint64_t offset) = 0;
+  // Called with the chunk's bytes once they are verified.
   virtual Status Place(uint64_t offset, const uint8_t* data, uint64_t n) = 0;
 };
 

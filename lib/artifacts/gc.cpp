@@ -3,7 +3,7 @@
 // Safe against concurrent writers without a lock because of the order of operations: the live
 // set is read first, then blobs/ is scanned, and only chunks whose mtime is older than the grace
 // period are removed. A writer's new chunks are fresh; chunks it reuses are touched by
-// ChunkStore::Put before its manifest is published; so a chunk a manifest published after the
+// ChunkStore::Stage before its manifest is published; so a chunk a manifest published after the
 // live-set read refers to is never old enough to go.
 #include <sys/stat.h>
 #include <unistd.h>
