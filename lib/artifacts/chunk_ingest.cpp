@@ -39,7 +39,8 @@ struct ChunkResult {
 };
 
 // A buffer of file bytes and the chunks cut from it. `pending` counts its chunks not yet stored
-// (hashed, written and published); the buffer is refilled only once it reaches zero.
+// (hashed, written and published), plus one until its bytes are in the whole-file hash; the
+// buffer is refilled only once it reaches zero.
 struct Segment {
   std::unique_ptr<uint8_t[]> data;
   size_t len = 0;
@@ -62,6 +63,8 @@ class Ingestor {
     const bool parallel = file_size >= kParallelThreshold;
     util::TaskGroup publishers(parallel && store_.syncs() ? kPublishers : 0);
     util::TaskGroup workers(parallel ? util::TaskGroup::DefaultWorkers() : 0);
+    // One thread, so segments enter the whole-file hash in order.
+    util::TaskGroup file_hasher(parallel ? 1 : 0);
 
     size_t carry_off = 0, carry_len = 0;  // the undecided tail of the previous segment
     bool eof = false;
@@ -81,9 +84,7 @@ class Ingestor {
         if (r == 0) eof = true;
         seg.len += static_cast<size_t>(r);
       }
-      size_t decided = Submit(seg, eof, workers, publishers);
-      // The workers hash and store the chunks meanwhile.
-      file_hash_.Update(seg.data.get(), decided);
+      size_t decided = Submit(seg, eof, workers, publishers, file_hasher);
       record_->size += decided;
       carry_off = decided;
       carry_len = seg.len - decided;
@@ -98,10 +99,11 @@ class Ingestor {
 
  private:
   // Cuts every chunk of `seg` whose end is decided (all of them at end of file; otherwise those
-  // that leave at least max_size bytes behind, since a later byte could still move the cut) and
-  // hands each to a worker, which passes new chunks on to a publisher. Returns the number of
-  // bytes cut.
-  size_t Submit(Segment& seg, bool eof, util::TaskGroup& workers, util::TaskGroup& publishers) {
+  // that leave at least max_size bytes behind, since a later byte could still move the cut),
+  // hands each to a worker, which passes new chunks on to a publisher, and the cut bytes to the
+  // whole-file hash. Returns the number of bytes cut.
+  size_t Submit(Segment& seg, bool eof, util::TaskGroup& workers, util::TaskGroup& publishers,
+                util::TaskGroup& file_hasher) {
     std::vector<std::pair<size_t, size_t>> cuts;  // (offset, length)
     size_t pos = 0;
     while (pos < seg.len && (eof || seg.len - pos >= cdc_.max_size())) {
@@ -110,7 +112,11 @@ class Ingestor {
       pos += n;
     }
     seg.results.assign(cuts.size(), ChunkResult{});
-    seg.pending = std::make_unique<std::latch>(static_cast<std::ptrdiff_t>(cuts.size()));
+    seg.pending = std::make_unique<std::latch>(static_cast<std::ptrdiff_t>(cuts.size() + 1));
+    file_hasher.Submit([this, &seg, pos] {
+      file_hash_.Update(seg.data.get(), pos);
+      seg.pending->count_down();
+    });
     for (size_t k = 0; k < cuts.size(); ++k) {
       workers.Submit([this, &seg, &publishers, k, data = seg.data.get() + cuts[k].first, n = cuts[k].second] {
         ChunkResult& r = seg.results[k];
