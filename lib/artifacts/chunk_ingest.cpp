@@ -58,8 +58,8 @@ class Ingestor {
     // Each segment holds at least two maximal chunks, so every refill yields at least one cut.
     const size_t capacity = std::max(kSegmentBytes, 2 * cdc_.max_size());
     for (auto& seg : ring_) seg.data.reset(new uint8_t[capacity]);
-    // Declared after the ring, so they are destroyed (their jobs finished) before the buffers
-    // are; publishers before workers, since worker jobs hand chunks on to them.
+    // Locals, so they finish their jobs and stop before the ring (a member) goes away; the
+    // publishers are declared first and so stop last, since worker jobs hand chunks to them.
     const bool parallel = file_size >= kParallelThreshold;
     util::TaskGroup publishers(parallel && store_.syncs() ? kPublishers : 0);
     util::TaskGroup workers(parallel ? util::TaskGroup::DefaultWorkers() : 0);

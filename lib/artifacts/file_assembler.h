@@ -1,12 +1,12 @@
 // Re-assembles one file of a manifest from its chunks, verifying every chunk against its SHA-256
 // name as it is read: the read half of ArtifactHandle::Download and ReadFile.
 //
-// Chunks are independent, so a large file is assembled by several threads at once, each reading,
-// verifying and placing whole chunks at their offsets. Per-chunk verification is complete: the
-// manifest (itself checked against its manifest_digest when loaded) fixes the order and sizes of
-// the chunks, so a file whose every chunk matches its name is the file that was logged. The
-// whole-file digest is therefore not recomputed; it would be a second SHA-256 pass over every
-// byte, and a sequential one.
+// Chunks are independent, so for a large file several threads read and verify chunks at once,
+// while the calling thread places them in file order (one writer per file: OrderedAssembly in
+// the .cpp says why). Per-chunk verification is complete: the manifest (itself checked against
+// its manifest_digest when loaded) fixes the order and sizes of the chunks, so a file whose every
+// chunk matches its name is the file that was logged. The whole-file digest is therefore not
+// recomputed; it would be a second SHA-256 pass over every byte, and a sequential one.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +18,8 @@
 
 namespace runtrack::artifacts {
 
-// Where the bytes of a file go. Destination and Place are called from several threads at once,
-// for disjoint ranges of the file.
+// Where the bytes of a file go. Destination is called from any of the assembling threads (for
+// disjoint ranges); Place only from the calling thread, in file order.
 class AssemblySink {
  public:
   virtual ~AssemblySink() = default;
