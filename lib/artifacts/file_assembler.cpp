@@ -21,6 +21,21 @@ namespace {
 // Files smaller than this are assembled by the calling thread alone: a thread costs more.
 constexpr uint64_t kParallelThreshold = 4u << 20;
 
+// "chunk <sha> of file '<path>' <what>" as Corruption.
+Status ChunkError(const FileRecord& f, const ChunkRef& c, std::string_view what) {
+  return Status::Corruption("chunk " + c.sha256 + " of file '" + f.path + "' " + std::string(what));
+}
+
+// A descriptor for reading chunk file `p`; NotFound naming the chunk and the file if it is missing.
+Result<int> OpenChunk(const std::filesystem::path& p, const FileRecord& f, const ChunkRef& c) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) return fd;
+  if (errno == ENOENT) {
+    return Status::NotFound("chunk " + c.sha256 + " of file '" + f.path + "' is missing from the store");
+  }
+  return util::ErrnoStatus("open", p, errno);
+}
+
 // The bytes of one chunk, mapped read-only: hashing and placing them then costs no copy into a
 // buffer. Chunk files are immutable (only ever replaced whole by rename, or unlinked, neither of
 // which disturbs an existing mapping), so a mapping cannot lose its pages underneath us.
@@ -37,19 +52,13 @@ class MappedChunk {
   }
   Status Open(const Layout& layout, const FileRecord& f, const ChunkRef& c) {
     std::filesystem::path p = layout.blob_path(c.sha256);
-    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) {
-        return Status::NotFound("chunk " + c.sha256 + " of file '" + f.path + "' is missing from the store");
-      }
-      return util::ErrnoStatus("open", p, errno);
-    }
+    RUNTRACK_ASSIGN_OR_RETURN(int fd, OpenChunk(p, f, c));
     struct stat st {};
     Status s;
     if (::fstat(fd, &st) != 0) {
       s = util::ErrnoStatus("stat", p, errno);
     } else if (static_cast<uint64_t>(st.st_size) != c.size) {
-      s = Status::Corruption("chunk " + c.sha256 + " of file '" + f.path + "' has the wrong size");
+      s = ChunkError(f, c, "has the wrong size");
     } else if (c.size > 0) {
       // MAP_POPULATE faults every page in at once instead of one fault per few pages.
       void* m = ::mmap(nullptr, c.size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
@@ -68,13 +77,7 @@ class MappedChunk {
 
 Status ReadChunk(const Layout& layout, const FileRecord& f, const ChunkRef& c, uint8_t* buf) {
   std::filesystem::path p = layout.blob_path(c.sha256);
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) {
-      return Status::NotFound("chunk " + c.sha256 + " of file '" + f.path + "' is missing from the store");
-    }
-    return util::ErrnoStatus("open", p, errno);
-  }
+  RUNTRACK_ASSIGN_OR_RETURN(int fd, OpenChunk(p, f, c));
   uint64_t got = 0;
   Status s;
   while (got < c.size) {
@@ -89,7 +92,7 @@ Status ReadChunk(const Layout& layout, const FileRecord& f, const ChunkRef& c, u
   }
   char extra;
   if (s.ok() && (got != c.size || ::read(fd, &extra, 1) != 0)) {
-    s = Status::Corruption("chunk " + c.sha256 + " of file '" + f.path + "' has the wrong size");
+    s = ChunkError(f, c, "has the wrong size");
   }
   ::close(fd);
   return s;
@@ -97,7 +100,7 @@ Status ReadChunk(const Layout& layout, const FileRecord& f, const ChunkRef& c, u
 
 Status Verify(const FileRecord& f, const ChunkRef& c, const uint8_t* data) {
   if (ToHex(Sha256Of(data, c.size)) == c.sha256) return Status::Ok();
-  return Status::Corruption("chunk " + c.sha256 + " of file '" + f.path + "' does not match its digest");
+  return ChunkError(f, c, "does not match its digest");
 }
 
 // Chunks verified ahead of the one being placed, at most: bounds the mappings held.
