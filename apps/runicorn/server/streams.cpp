@@ -18,16 +18,32 @@ namespace bj = boost::json;
 
 namespace {
 
+// True on the first call and then only after the indexer has ingested something: a poll between
+// two ingest passes would only re-read what the stream already sent.
+class IngestWatch {
+ public:
+  explicit IngestWatch(const AppContext& ctx) : ctx_(ctx) {}
+  bool Changed() {
+    uint64_t generation = ctx_.index_generation.load();
+    if (polled_ && generation == generation_) return false;
+    polled_ = true;
+    generation_ = generation;
+    return true;
+  }
+
+ private:
+  const AppContext& ctx_;
+  bool polled_ = false;
+  uint64_t generation_ = 0;
+};
+
 class LogStream final : public StreamSource {
  public:
   LogStream(const AppContext& ctx, std::string run_id) : ctx_(ctx), run_id_(std::move(run_id)) {}
 
   Result<std::vector<std::string>> Poll() override {
     std::vector<std::string> out;
-    uint64_t gen = ctx_.index_generation.load();
-    if (polled_ && gen == generation_) return out;
-    polled_ = true;
-    generation_ = gen;
+    if (!ingest_.Changed()) return out;
     RUNTRACK_ASSIGN_OR_RETURN(std::string text, ctx_.catalog->ReadLog(run_id_, offset_));
     offset_ += text.size();
     partial_ += text;
@@ -49,8 +65,7 @@ class LogStream final : public StreamSource {
   std::string run_id_;
   uint64_t offset_ = 0;
   std::string partial_;
-  bool polled_ = false;
-  uint64_t generation_ = 0;
+  IngestWatch ingest_{ctx_};
 };
 
 class MetricStream final : public StreamSource {
@@ -58,7 +73,6 @@ class MetricStream final : public StreamSource {
   MetricStream(const AppContext& ctx, std::string run_id, std::vector<std::string> metrics,
                std::optional<int64_t> after_step, const runtrack::RunDetail& detail)
       : ctx_(ctx), run_id_(std::move(run_id)), filter_(std::move(metrics)), after_step_(after_step) {
-    generation_ = ctx_.index_generation.load();
     for (const auto& m : detail.metrics) {
       State& s = state_[m.name];
       s.last_step = after_step ? *after_step : m.max_step;
@@ -68,10 +82,7 @@ class MetricStream final : public StreamSource {
 
   Result<std::vector<std::string>> Poll() override {
     std::vector<std::string> out;
-    uint64_t gen = ctx_.index_generation.load();
-    if (polled_ && gen == generation_) return out;
-    polled_ = true;
-    generation_ = gen;
+    if (!ingest_.Changed()) return out;
     RUNTRACK_ASSIGN_OR_RETURN(auto detail, ctx_.catalog->GetRun(run_id_));
     for (const auto& m : detail.metrics) {
       if (!filter_.empty() && std::find(filter_.begin(), filter_.end(), m.name) == filter_.end()) continue;
@@ -114,8 +125,7 @@ class MetricStream final : public StreamSource {
   std::vector<std::string> filter_;
   std::optional<int64_t> after_step_;
   std::map<std::string, State> state_;
-  bool polled_ = false;
-  uint64_t generation_ = 0;
+  IngestWatch ingest_{ctx_};
 };
 
 }  // namespace
