@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <cstdio>
 #include <set>
 
@@ -52,6 +54,99 @@ TEST_CASE("fastcdc cuts within min and max and is deterministic") {
   std::printf("fastcdc: %zu chunks over 48 MiB, mean %.0f KiB\n", a.size(), mean / 1024);
   CHECK(mean > 0.75 * o.avg_size);
   CHECK(mean < 1.5 * o.avg_size);
+}
+
+namespace {
+
+// Xorshift bytes that do not depend on the test helpers, so the golden cuts below stay put.
+std::string XorshiftBytes(size_t n, uint64_t x) {
+  std::string d(n, '\0');
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    std::memcpy(&d[i], &x, 8);
+  }
+  return d;
+}
+
+// FNV-1a over the chunk lengths.
+uint64_t Fingerprint(const std::vector<size_t>& sizes) {
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t n : sizes) h = (h ^ n) * 1099511628211ULL;
+  return h;
+}
+
+// The gear hash one byte at a time, as the FastCDC paper writes it: what FindCut's unrolled loop
+// must equal bit for bit.
+size_t ReferenceCut(const uint8_t* data, size_t n, const runtrack::ChunkingOptions& o, int avg_bits) {
+  static const std::array<uint64_t, 256> gear = [] {
+    std::array<uint64_t, 256> table{};
+    uint64_t state = 0x52554e5452414b31ULL;
+    for (auto& entry : table) {
+      state += 0x9e3779b97f4a7c15ULL;
+      uint64_t z = state;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      entry = z ^ (z >> 31);
+    }
+    return table;
+  }();
+  const uint64_t mask_small = ~uint64_t{0} << (64 - (avg_bits + 2));
+  const uint64_t mask_large = ~uint64_t{0} << (64 - (avg_bits - 2));
+  if (n <= o.min_size) return n;
+  const size_t end = std::min<size_t>(n, o.max_size);
+  const size_t normal = std::min<size_t>(end, o.avg_size);
+  uint64_t fp = 0;
+  size_t i = o.min_size;
+  for (; i < normal; ++i) {
+    fp = (fp << 1) + gear[data[i]];
+    if ((fp & mask_small) == 0) return i + 1;
+  }
+  for (; i < end; ++i) {
+    fp = (fp << 1) + gear[data[i]];
+    if ((fp & mask_large) == 0) return i + 1;
+  }
+  return end;
+}
+
+}  // namespace
+
+TEST_CASE("fastcdc cuts exactly where the byte-at-a-time gear hash does") {
+  // Small sizes cut often, so every position of the four-byte rounds and both masks get hit;
+  // lengths that are not multiples of four exercise the tail loop.
+  const runtrack::ChunkingOptions options[] = {{64, 256, 1024}, {100, 300, 777}, {64 << 10, 256 << 10, 2 << 20}};
+  const int avg_bits[] = {8, 8, 18};  // log2(avg) rounded to the nearest
+  for (size_t k = 0; k < 3; ++k) {
+    runtrack::artifacts::FastCdc cdc(options[k]);
+    for (uint64_t seed = 1; seed <= 4; ++seed) {
+      std::string data = XorshiftBytes((k == 2 ? 8u << 20 : 1u << 20) + seed * 3, seed);
+      const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+      size_t pos = 0, cuts = 0;
+      while (pos < data.size()) {
+        size_t n = cdc.FindCut(p + pos, data.size() - pos);
+        REQUIRE(n == ReferenceCut(p + pos, data.size() - pos, options[k], avg_bits[k]));
+        pos += n;
+        ++cuts;
+      }
+      CHECK(cuts > 1);
+    }
+  }
+}
+
+TEST_CASE("fastcdc cut points are frozen (the on-disk contract)") {
+  // Recorded from the original byte-at-a-time implementation: if these change, new versions stop
+  // sharing chunks with everything already stored.
+  std::string data = XorshiftBytes(8u << 20, 42);
+  auto defaults = Cut(runtrack::artifacts::FastCdc({64 << 10, 256 << 10, 2 << 20}), data);
+  REQUIRE(defaults.size() == 29);
+  CHECK(std::vector<size_t>(defaults.begin(), defaults.begin() + 6) ==
+        std::vector<size_t>{267322, 304545, 278181, 286023, 279268, 309945});
+  CHECK(Fingerprint(defaults) == 12071893080616140921ULL);
+  auto tiny = Cut(runtrack::artifacts::FastCdc({64, 256, 1024}), data);
+  REQUIRE(tiny.size() == 28642);
+  CHECK(std::vector<size_t>(tiny.begin(), tiny.begin() + 6) == std::vector<size_t>{281, 113, 423, 726, 369, 343});
+  CHECK(Fingerprint(tiny) == 16707868724484644247ULL);
 }
 
 TEST_CASE("fastcdc rejects inconsistent sizes") {
