@@ -11,6 +11,10 @@
 namespace runtrack::artifacts {
 
 Result<std::optional<StagedChunk>> ChunkStore::Stage(const std::string& hex, const void* data, size_t n) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!staged_.insert(hex).second) return std::optional<StagedChunk>();
+  }
   fs::path path = layout_.blob_path(hex);
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && static_cast<size_t>(st.st_size) == n) {

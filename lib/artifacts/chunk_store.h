@@ -6,14 +6,16 @@
 // is what keeps Gc() (grace period) from deleting a chunk a writer is about to reference.
 //
 // Storing is two steps so a caller can run them on different threads: Stage (write the bytes,
-// CPU and page cache) and Publish (with sync: wait for the device; then rename). Thread-safe and
-// multi-process safe.
+// CPU and page cache) and Publish (with sync: wait for the device; then rename). One ChunkStore
+// serves one Log(). Thread-safe and multi-process safe.
 #pragma once
 
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_set>
 
 #include "artifacts/layout.h"
 #include "runtrack/status.h"
@@ -31,8 +33,10 @@ class ChunkStore {
   ChunkStore(const Layout& layout, bool sync) : layout_(layout), sync_(sync) {}
 
   // Writes `n` bytes to a temporary file unless a chunk of that size already exists, in which
-  // case it refreshes that chunk's modification time and returns nullopt. With sync, starts the
-  // write-back at once, so Publish's fdatasync finds it finished or under way.
+  // case it refreshes that chunk's modification time and returns nullopt, or this store already
+  // staged chunk `hex` (nullopt too: a chunk repeated within one Log is written once, even
+  // while its first copy is still being published). With sync, starts the write-back at once,
+  // so Publish's fdatasync finds it finished or under way.
   Result<std::optional<StagedChunk>> Stage(const std::string& hex, const void* data, size_t n);
   // fdatasync (with sync), then renames the chunk onto its name; removes the temporary on failure.
   Status Publish(const StagedChunk& staged);
@@ -45,6 +49,8 @@ class ChunkStore {
  private:
   const Layout& layout_;
   bool sync_;
+  std::mutex mu_;
+  std::unordered_set<std::string> staged_;  // chunks this store wrote or is writing
 };
 
 }  // namespace runtrack::artifacts
