@@ -2,6 +2,7 @@
 // router, URL and parameter parsers on their own.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <thread>
 
 #include "server/params.h"
@@ -35,6 +36,35 @@ TEST_CASE("unknown routes are 404 Not Found, wrong methods 405 with Allow", "[se
   auto head = c.Request(http::verb::head, "/api/health");
   CHECK(head.status == 200);
   CHECK(head.body.empty());
+}
+
+TEST_CASE("HEAD of a page or a static file sends the GET's headers and Content-Length, no body", "[server]") {
+  runtrack::testing::TempDir web;
+  const std::string script = "console.log('runicorn');\n";
+  {
+    std::ofstream(web.path() / "index.html") << "<!doctype html><title>t</title>";
+    std::ofstream(web.path() / "app.js") << script;
+  }
+  TestServer srv({.web_root = web.path()});
+  HttpClient c(srv.port());
+  auto get = c.Get("/app.js");
+  REQUIRE(get.status == 200);
+  CHECK(get.body == script);
+  auto head = c.Request(http::verb::head, "/app.js");
+  CHECK(head.status == 200);
+  CHECK(head.body.empty());
+  CHECK(head.header("content-length") == std::to_string(script.size()));
+  CHECK(head.header("etag") == get.header("etag"));
+  CHECK(head.header("content-type") == get.header("content-type"));
+  CHECK(c.Request(http::verb::head, "/missing.js").status == 404);
+
+  TestServer builtin;
+  HttpClient b(builtin.port());
+  auto page = b.Get("/");
+  auto page_head = b.Request(http::verb::head, "/");
+  CHECK(page_head.status == 200);
+  CHECK(page_head.body.empty());
+  CHECK(page_head.header("content-length") == std::to_string(page.body.size()));
 }
 
 TEST_CASE("token: every route but health needs the bearer token", "[server][auth]") {

@@ -196,6 +196,7 @@ struct ServerConfig {
   std::optional<server::RateLimitConfig> rate_limits;  // default: limits off
   uint64_t body_limit = 64 * 1024;
   int threads = 2;
+  std::optional<std::filesystem::path> web_root;  // default: the built-in page
 };
 
 class TestServer {
@@ -212,6 +213,7 @@ class TestServer {
     REQUIRE(indexer_->Start().ok());
     server::ApiOptions a;
     a.token = config.token;
+    a.web_root = config.web_root;
     if (config.rate_limits) {
       a.rate_limits = *config.rate_limits;
     } else {

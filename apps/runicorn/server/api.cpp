@@ -55,7 +55,9 @@ Response Api::Static(const Request& req) const {
     if (req.segments.empty()) return Response::Text(std::string(kBuiltInPage), "text/html; charset=utf-8");
     return Response::Error(404, "Not Found");
   }
-  web::StaticResponse s = static_files_->Serve(req.method, req.target, req.Header("if-none-match"));
+  // Asked as a GET even for HEAD: the session drops a HEAD response's body but sends the
+  // Content-Length of the body it had, which must be the file's.
+  web::StaticResponse s = static_files_->Serve("GET", req.target, req.Header("if-none-match"));
   Response r = Response::Text(std::move(s.body), s.content_type, static_cast<unsigned>(s.status));
   r.AddHeader("Cache-Control", s.cache_control);
   if (!s.etag.empty()) r.AddHeader("ETag", s.etag);
