@@ -31,8 +31,8 @@ uint64_t TopBits(int bits) { return bits <= 0 ? 0 : (~uint64_t{0}) << (64 - bits
 // none. Four bytes per round: the hash four bytes on is 16 fp plus a sum that does not depend on
 // fp, so the chain carried from round to round is one shift and one add per four bytes, not four
 // of each (1.2x faster, docs/PERFORMANCE-artifacts.md). The three hashes in between branch off
-// that chain. Same results as the byte-at-a-time loop, bit for bit: unsigned
-// arithmetic wraps the same either way.
+// that chain. Same results as the byte-at-a-time loop, bit for bit: unsigned arithmetic wraps the
+// same either way.
 size_t ScanForCut(const uint8_t* data, size_t i, size_t end, uint64_t mask, uint64_t& fp) {
   const uint64_t at_most = ~mask;  // fp has no bit of the (top-bits) mask set iff fp <= ~mask
   for (; i + 4 <= end; i += 4) {
