@@ -4,9 +4,10 @@
 // A pipeline: the calling thread reads the file in segments and cuts each one (sequential: a cut
 // depends on the previous one); one thread feeds the segments to the whole-file SHA-256 (also
 // sequential); worker threads hash and write the segment's chunks (independent of each other)
-// and, with sync, publisher threads wait for their fdatasync and rename them into place. Segments rotate through a small ring, so reading segment i overlaps
-// storing i-1 and i-2. All threads are joined before IngestFile returns: none outlives it
-// (processes may fork after a Log()). Small files run on the calling thread alone.
+// and, with sync, publisher threads wait for their fdatasync and rename them into place.
+// Segments rotate through a small ring, so reading segment i overlaps storing i-1 and i-2. All
+// threads are joined before IngestFile returns: none outlives it (processes may fork after a
+// Log()). Small files run on the calling thread alone.
 #pragma once
 
 #include <filesystem>
