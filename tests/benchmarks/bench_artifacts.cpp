@@ -5,14 +5,20 @@
 //
 //   cmake --build build-art --target bench_artifacts && build-art/tests/bench_artifacts
 //
-// Scratch files go to $TMPDIR (default /tmp), about 12 GiB at peak: only BM_Download deletes
-// anything before the program ends (see BM_LogFirstTime and ForgetPages).
+// Every timed section also reports the CPU time of all threads ("cpu_s_per_GiB") and how many
+// cores that kept busy ("cores_busy": 2 on this 2-core VM means CPU-bound).
+//
+// Scratch files go to $TMPDIR (default /tmp), about 12 GiB at peak. Before the program ends only
+// single copies are deleted (see WarnIfFileCreationIsSlow and ForgetPages).
 #include <benchmark/benchmark.h>
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -30,6 +36,8 @@ namespace {
 
 constexpr size_t kMemBytes = 256u << 20;
 constexpr size_t kFileBytes = 1u << 30;
+// Memory touched and freed before each timed write (see PrepareTimedSection).
+constexpr size_t kWarmBytes = size_t{3} << 30;
 
 std::string RandomBytes(size_t n, uint64_t seed) {
   std::string out(n, '\0');
@@ -78,16 +86,25 @@ const fs::path& BigFile() {
   return path;
 }
 
-// Writes back every dirty page before a timed section, so each benchmark pays for its own
-// writes and not for the gigabytes the previous one left in the page cache.
-void StartClean() { ::sync(); }
+// Runs right before every timed section (untimed). Writes back every dirty page, so each
+// benchmark pays for its own writes and not for what the previous one left in the page cache;
+// then touches and frees kWarmBytes of memory. This VM (nested, with free-page reporting) hands
+// memory the guest frees back to the host after about two seconds, and the next write into it
+// costs 2-3x more: a first Log used 5.5 CPU-s/GiB right after the page cache was dropped, 3.0
+// after this. A machine with its own RAM never pays that, so this makes the figures measure the
+// code rather than the VM's memory. Copies, Logs and Downloads all get it.
+void PrepareTimedSection() {
+  ::sync();
+  void* p = ::mmap(nullptr, kWarmBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return;
+  std::memset(p, 1, kWarmBytes);
+  ::munmap(p, kWarmBytes);
+}
 
 // Writes back and drops from the page cache every file under `path` (untimed, after a timed
-// write). On this VM (nested, with free-page reporting) writing into memory the page cache never
-// used before costs 2-3x more than reusing freed pages, for Log, Download and cp alike; so each
-// benchmark leaves its pages free for the next, and the figures measure the code rather than
-// how much memory earlier benchmarks consumed. Files stay: deleting them would hit the ext4
-// slowdown described at BM_LogFirstTime.
+// write), so the gigabytes earlier benchmarks wrote do not fill memory and make later ones
+// reclaim pages inside their timed sections. Files stay: deleting thousands of them would make
+// creating files slow for a minute or more (see WarnIfFileCreationIsSlow).
 void ForgetPages(const fs::path& path) {
   ::sync();
   auto forget = [](const fs::path& file) {
@@ -99,6 +116,31 @@ void ForgetPages(const fs::path& path) {
   if (fs::is_regular_file(path)) return forget(path);
   for (const auto& e : fs::recursive_directory_iterator(path)) {
     if (e.is_regular_file()) forget(e.path());
+  }
+}
+
+// ext4 without a journal (this VM's disk) skips, when it allocates an inode, every free inode
+// deleted in the last minute or so (longer while its inode table block is dirty), one lookup
+// each. After thousands of deletes (an earlier run's cleanup, a gc) creating a file costs up to
+// ~1 ms of CPU instead of ~20 us, and a first Log, which creates ~4000 chunk files per GiB, runs
+// at half speed (measured: still slow 70 s after a run deleted 25,000 files, healthy 30 s
+// later). Journaled ext4, XFS and tmpfs do not do this. Times 1000 creates in the scratch
+// directory and warns if they are that slow; the files stay until the program ends.
+void WarnIfFileCreationIsSlow() {
+  fs::path dir = NewScratchPath("create-probe");
+  fs::create_directories(dir);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) {
+    int fd = ::open((dir / std::to_string(i)).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) ::close(fd);
+  }
+  double us = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e3;
+  if (us > 100) {
+    std::fprintf(stderr,
+                 "WARNING: creating a file takes %.0f us here (healthy: ~20 us). Files were deleted on this "
+                 "file system in the last minutes (ext4 without a journal); the first-Log figures will be "
+                 "low. Run `sync`, wait two minutes, and run again.\n",
+                 us);
   }
 }
 
@@ -118,12 +160,40 @@ double Sha256BytesPerSecond() {
 // (set by BM_CopyFileBaseline, which runs before the Log and Download benchmarks).
 double copy_bytes_per_second = 0;
 
+// CPU seconds used so far by every thread of this process.
+double ProcessCpuSeconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Wall and process CPU time of the timed sections, summed over iterations. The ratio tells
+// whether a benchmark is limited by the CPU (both cores busy: ~2) or waits for something else.
+struct Timer {
+  double wall = 0, cpu = 0;
+  template <typename F>
+  auto Time(F&& f) {
+    auto t0 = std::chrono::steady_clock::now();
+    double c0 = ProcessCpuSeconds();
+    auto result = f();
+    cpu += ProcessCpuSeconds() - c0;
+    wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return result;
+  }
+};
+
 void Report(benchmark::State& state, size_t bytes_per_iter, double seconds) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes_per_iter));
   double rate = static_cast<double>(state.iterations() * bytes_per_iter) / seconds;
   state.counters["MB_per_s"] = rate / 1e6;
   state.counters["x_sha256"] = rate / Sha256BytesPerSecond();
   if (copy_bytes_per_second > 0) state.counters["x_copy"] = rate / copy_bytes_per_second;
+}
+
+void Report(benchmark::State& state, size_t bytes_per_iter, const Timer& timer) {
+  Report(state, bytes_per_iter, timer.wall);
+  state.counters["cpu_s_per_GiB"] = timer.cpu / (static_cast<double>(state.iterations() * bytes_per_iter) / (1u << 30));
+  state.counters["cores_busy"] = timer.cpu / timer.wall;
 }
 
 void BM_Sha256WholeFile(benchmark::State& state) {
@@ -173,19 +243,23 @@ void BM_ChunkAndHashInMemory(benchmark::State& state) {
 }
 
 // Seconds for a plain copy of `src` into the new file `dst`: 1 MiB read()s and write()s, what
-// `cp` costs on this file system. Negative if the copy failed.
-double TimedCopy(const fs::path& src, const fs::path& dst) {
+// `cp` costs on this file system; with `durable`, plus one fdatasync, what a durable copy costs
+// (the baseline for a Log that syncs). Negative if the copy failed.
+double TimedCopy(const fs::path& src, const fs::path& dst, bool durable = false) {
   static std::string buf(1u << 20, '\0');
-  StartClean();
+  PrepareTimedSection();
   auto t0 = std::chrono::steady_clock::now();
-  std::ifstream in(src, std::ios::binary);
-  std::ofstream out(dst, std::ios::binary);
-  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
-    out.write(buf.data(), in.gcount());
+  int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+  int out = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool ok = in >= 0 && out >= 0;
+  for (ssize_t n; ok && (n = ::read(in, buf.data(), buf.size())) != 0;) {
+    ok = n > 0 && ::write(out, buf.data(), static_cast<size_t>(n)) == n;
   }
-  out.close();
+  if (ok && durable) ok = ::fdatasync(out) == 0;
+  if (in >= 0) ::close(in);
+  if (out >= 0 && ::close(out) != 0) ok = false;
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return out ? seconds : -1;
+  return ok ? seconds : -1;
 }
 
 // The copy baseline for the Log benchmarks.
@@ -203,32 +277,40 @@ void BM_CopyFileBaseline(benchmark::State& state) {
   copy_bytes_per_second = static_cast<double>(state.iterations() * kFileBytes) / seconds;
 }
 
-// Log() of the 1 GiB file into an empty store (range(0) = 1: fdatasync every chunk).
+// Log() of the 1 GiB file into an empty store (range(0) = 1: fdatasync every chunk), each time
+// right after a copy of it made in the same state ("x_copy" compares with those copies; with
+// sync they are durable copies, one fdatasync at the end).
 void BM_LogFirstTime(benchmark::State& state) {
   const fs::path& src = BigFile();
-  double seconds = 0;
+  const bool sync = state.range(0) != 0;
+  Timer timer;
+  double copy_seconds = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    // A fresh root per iteration, and nothing deleted until the program ends: on ext4 without a
-    // journal (this VM), creating a file right after thousands were deleted costs ~1 ms of CPU
-    // (the allocator skips inodes freed in the last minute), which would be measured instead.
+    // A fresh root per iteration, and nothing deleted until the program ends (one copy aside):
+    // see WarnIfFileCreationIsSlow.
     fs::path root = NewScratchPath("store-first-" + std::to_string(state.range(0)));
     ArtifactStoreOptions o;
-    o.sync = state.range(0) != 0;
+    o.sync = sync;
     auto store = ArtifactStore::Open(root, o);
     auto a = Artifact::Create("big", ArtifactType::kModel);
     (void)a->AddFile(src);
-    StartClean();
+    fs::path copy = NewScratchPath("copy-before-log");
+    double c = TimedCopy(src, copy, sync);
+    if (c < 0) state.SkipWithError("copy failed");
+    copy_seconds += c;
+    fs::remove(copy);
+    PrepareTimedSection();
     state.ResumeTiming();
-    auto t0 = std::chrono::steady_clock::now();
-    auto v = store->Log(*a, "");
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto v = timer.Time([&] { return store->Log(*a, ""); });
     if (!v.ok()) state.SkipWithError(v.status().ToString().c_str());
     state.PauseTiming();
     ForgetPages(root);
     state.ResumeTiming();
   }
-  Report(state, kFileBytes, seconds);
+  Report(state, kFileBytes, timer);
+  state.counters["copy_MB_per_s"] = static_cast<double>(state.iterations() * kFileBytes) / copy_seconds / 1e6;
+  state.counters["x_copy"] = copy_seconds / timer.wall;
 }
 
 // Log() of the same 1 GiB again: every chunk exists, so only reading, cutting and hashing remain.
@@ -240,15 +322,15 @@ void BM_LogSecondIdentical(benchmark::State& state) {
   auto a = Artifact::Create("big", ArtifactType::kModel);
   (void)a->AddFile(src);
   (void)store->Log(*a, "");
-  double seconds = 0;
+  Timer timer;
   for (auto _ : state) {
-    StartClean();
-    auto t0 = std::chrono::steady_clock::now();
-    auto v = store->Log(*a, "");
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    state.PauseTiming();
+    PrepareTimedSection();
+    state.ResumeTiming();
+    auto v = timer.Time([&] { return store->Log(*a, ""); });
     if (!v.ok()) state.SkipWithError(v.status().ToString().c_str());
   }
-  Report(state, kFileBytes, seconds);
+  Report(state, kFileBytes, timer);
 }
 
 // Download() of the 1 GiB file, each time right after a plain copy of it into the same directory
@@ -265,7 +347,8 @@ void BM_Download(benchmark::State& state) {
   (void)a->AddFile(src);
   (void)store->Log(*a, "");
   auto h = store->Use("big", "");
-  double seconds = 0, copy_seconds = 0;
+  Timer timer;
+  double copy_seconds = 0;
   for (auto _ : state) {
     state.PauseTiming();
     fs::path dir = NewScratchPath("download");
@@ -274,19 +357,17 @@ void BM_Download(benchmark::State& state) {
     if (c < 0) state.SkipWithError("copy failed");
     copy_seconds += c;
     fs::remove(dir / "copy.bin");
-    StartClean();
+    PrepareTimedSection();
     state.ResumeTiming();
-    auto t0 = std::chrono::steady_clock::now();
-    Status s = h->Download(dir);
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    Status s = timer.Time([&] { return h->Download(dir); });
     if (!s.ok()) state.SkipWithError(s.ToString().c_str());
     state.PauseTiming();
     fs::remove_all(dir);
     state.ResumeTiming();
   }
-  Report(state, kFileBytes, seconds);
+  Report(state, kFileBytes, timer);
   state.counters["copy_MB_per_s"] = static_cast<double>(state.iterations() * kFileBytes) / copy_seconds / 1e6;
-  state.counters["x_copy"] = copy_seconds / seconds;
+  state.counters["x_copy"] = copy_seconds / timer.wall;
 }
 
 }  // namespace
@@ -301,9 +382,13 @@ BENCHMARK(BM_Download)->Iterations(5)->Unit(benchmark::kMillisecond)->UseRealTim
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
+  WarnIfFileCreationIsSlow();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   std::error_code ec;
   fs::remove_all(ScratchRoot(), ec);
+  // Clean inode tables: ext4 then treats the inodes just freed as recent for one minute instead
+  // of six, and a next run can start sooner (see WarnIfFileCreationIsSlow).
+  ::sync();
   return 0;
 }
