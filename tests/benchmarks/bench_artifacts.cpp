@@ -37,7 +37,7 @@ namespace {
 
 constexpr size_t kMemBytes = 256u << 20;
 constexpr size_t kFileBytes = 1u << 30;
-// Memory touched and freed before each timed write (see PrepareTimedSection).
+// Memory touched and freed before each timed section (see PrepareTimedSection).
 constexpr size_t kWarmBytes = size_t{3} << 30;
 
 std::string RandomBytes(size_t n, uint64_t seed) {
@@ -130,7 +130,7 @@ double MicrosecondsPerCreate() {
     int fd = ::open((dir / std::to_string(i)).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) ::close(fd);
   }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e3;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e6 / 1000;
 }
 
 // ext4 without a journal (this VM's disk) will not reuse an inode freed in the last minute, or
