@@ -136,8 +136,9 @@ class Artifact {
   std::set<std::string> dir_paths_;
 };
 
-// FastCDC parameters. Stored in every manifest; changing them never breaks old versions, it only
-// stops new chunks from matching old ones. The defaults are smaller than DESIGN.md's restic-like
+// FastCDC parameters. Stored in every manifest and fixed per store when it is created (see
+// ArtifactStoreOptions::chunking): other parameters would not break old versions, but new chunks
+// would stop matching old ones. The defaults are smaller than DESIGN.md's restic-like
 // 512 KiB / 1 MiB / 8 MiB because measurement showed those waste space on checkpoints: every
 // changed tensor drags about one average chunk of unchanged bytes with it, so 1 MiB chunks store
 // ~1.5x the unique bytes of 10 checkpoints with 20% changed tensors, 256 KiB chunks ~1.17x, at
@@ -146,10 +147,16 @@ struct ChunkingOptions {
   uint32_t min_size = 64 * 1024;
   uint32_t avg_size = 256 * 1024;  // rounded to a power of two for the masks
   uint32_t max_size = 2 * 1024 * 1024;
+
+  bool operator==(const ChunkingOptions&) const = default;
 };
 
 struct ArtifactStoreOptions {
-  ChunkingOptions chunking;
+  // A store keeps the chunking it was created with (recorded in <root>/artifacts/chunking.json),
+  // so new versions keep sharing chunks with old ones even if the defaults change. Unset: the
+  // recorded chunking, or the defaults for a new store. Set: used for a new store; for an
+  // existing one it must equal the recorded chunking (FailedPrecondition otherwise).
+  std::optional<ChunkingOptions> chunking;
   // fdatasync every new chunk and the manifest before publishing, so a published version survives
   // a power loss. Turning it off only risks versions published just before a machine crash.
   bool sync = true;
@@ -294,7 +301,9 @@ enum class DeleteMode { kSoft, kPermanent };
 
 class ArtifactStore {
  public:
-  // Creates <root>/artifacts and <root>/blobs if needed. InvalidArgument for bad chunking options.
+  // Creates <root>/artifacts and <root>/blobs if needed and records the chunking of a new store.
+  // InvalidArgument for bad chunking options; FailedPrecondition if they differ from the store's
+  // recorded chunking; Corruption if that record cannot be read. options().chunking is then set.
   static Result<ArtifactStore> Open(const std::filesystem::path& root, ArtifactStoreOptions options = {});
 
   // Chunks, stores and publishes a new version of `artifact`; returns its number (1, 2, 3, ...

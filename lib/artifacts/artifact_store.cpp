@@ -14,6 +14,7 @@
 #include "artifacts/handle_impl.h"
 #include "artifacts/lineage_index.h"
 #include "artifacts/names.h"
+#include "artifacts/store_chunking.h"
 #include "artifacts/store_reader.h"
 #include "artifacts/version_registry.h"
 
@@ -43,11 +44,12 @@ Status CheckRunId(std::string_view run_id) {
 
 Result<ArtifactStore> ArtifactStore::Open(const fs::path& root, ArtifactStoreOptions options) {
   RUNTRACK_ARTIFACTS_GUARD_BEGIN
-  RUNTRACK_RETURN_IF_ERROR(FastCdc::Validate(options.chunking));
+  if (options.chunking) RUNTRACK_RETURN_IF_ERROR(FastCdc::Validate(*options.chunking));
   if (root.empty()) return Status::InvalidArgument("store root is empty");
   Layout layout(root);
   RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(layout.artifacts_dir()));
   RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(layout.blobs_dir()));
+  RUNTRACK_ASSIGN_OR_RETURN(options.chunking, ResolveStoreChunking(layout, options.chunking, options.sync));
   return ArtifactStore(root, options);
   RUNTRACK_ARTIFACTS_GUARD_END("open artifact store")
 }
@@ -77,12 +79,12 @@ Result<int> ArtifactStore::Log(const Artifact& artifact, std::string_view produc
   m.metadata = artifact.metadata();
   m.tags = artifact.tags();
   m.created_by_run = std::string(producing_run_id);
-  m.chunking = options_.chunking;
+  m.chunking = *options_.chunking;
   for (const auto& r : artifact.references()) m.references.push_back({r.uri, r.checksum, r.size});
 
   // 1. Chunks first: until the manifest exists nobody can see them, and Gc() spares them for the
   //    grace period.
-  FastCdc cdc(options_.chunking);
+  FastCdc cdc(*options_.chunking);
   ChunkStore chunks(layout, options_.sync);
   std::set<fs::path> dirty_dirs;
   for (const auto& source : artifact.files()) {

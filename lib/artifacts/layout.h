@@ -19,6 +19,8 @@ class Layout {
   const fs::path& root() const { return root_; }
   fs::path artifacts_dir() const { return root_ / "artifacts"; }
   fs::path blobs_dir() const { return root_ / "blobs"; }
+  // The chunking parameters the store was created with (see store_chunking.h).
+  fs::path chunking_path() const { return artifacts_dir() / "chunking.json"; }
   fs::path type_dir(ArtifactType t) const { return artifacts_dir() / std::string(ArtifactTypeName(t)); }
   fs::path name_dir(ArtifactType t, const std::string& name) const { return type_dir(t) / name; }
   fs::path version_dir(ArtifactType t, const std::string& name, int v) const {

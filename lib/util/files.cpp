@@ -71,6 +71,21 @@ Status WriteFileAtomic(const fs::path& path, std::string_view content, bool sync
   return Status::Ok();
 }
 
+Status CreateFileExclusive(const fs::path& path, std::string_view content, bool sync) {
+  fs::path tmp = path.parent_path() / UniqueTmpName(path.filename().string());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("create", tmp, errno);
+  Status s = WriteAll(fd, content.data(), content.size(), tmp);
+  if (s.ok() && sync && ::fdatasync(fd) != 0) s = ErrnoStatus("fdatasync", tmp, errno);
+  ::close(fd);
+  if (s.ok() && ::link(tmp.c_str(), path.c_str()) != 0) {
+    s = errno == EEXIST ? Status::AlreadyExists(path.string() + " already exists") : ErrnoStatus("link", path, errno);
+  }
+  ::unlink(tmp.c_str());
+  if (s.ok() && sync) return SyncDir(path.parent_path());
+  return s;
+}
+
 Status TouchFile(const fs::path& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("create", path, errno);

@@ -29,6 +29,10 @@ Status PwriteAll(int fd, const void* data, size_t n, uint64_t offset, const std:
 // `path` and (with `sync`) fsyncs the directory: readers see the old file or the whole new one.
 Status WriteFileAtomic(const std::filesystem::path& path, std::string_view content, bool sync = true);
 
+// Like WriteFileAtomic, but publishes with link() instead of rename(): AlreadyExists, and
+// `path` untouched, if it exists. Of several processes creating one file, exactly one wins.
+Status CreateFileExclusive(const std::filesystem::path& path, std::string_view content, bool sync = true);
+
 // Creates `path` (empty) if absent; ok if it exists.
 Status TouchFile(const std::filesystem::path& path);
 // fsync a directory so a rename or creation inside it survives a crash.

@@ -155,7 +155,7 @@ TEST_CASE("fastcdc rejects inconsistent sizes") {
   CHECK_FALSE(runtrack::artifacts::FastCdc::Validate({1024, 8192, 4096}).ok());
   CHECK(runtrack::artifacts::FastCdc::Validate({512 * 1024, 1 << 20, 8 << 20}).ok());
   ScratchDir dir;
-  auto s = runtrack::ArtifactStore::Open(dir / "store", {{4096, 1024, 8192}, false});
+  auto s = runtrack::ArtifactStore::Open(dir / "store", {runtrack::ChunkingOptions{4096, 1024, 8192}, false});
   CHECK(s.status().code() == runtrack::StatusCode::kInvalidArgument);
 }
 

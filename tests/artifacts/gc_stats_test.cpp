@@ -28,7 +28,7 @@ void AgeAllBlobs(const fs::path& root, int seconds) {
 
 TEST_CASE("gc frees exactly the unreferenced old chunks and keeps fresh ones") {
   ScratchDir dir;
-  auto store = OpenStore(dir / "store", {{64 * 1024, 128 * 1024, 512 * 1024}, false});
+  auto store = OpenStore(dir / "store", {runtrack::ChunkingOptions{64 * 1024, 128 * 1024, 512 * 1024}, false});
   std::string shared = RandomBytes(2 << 20, 1);
   std::string only_v1 = RandomBytes(1 << 20, 2);
   LogText(store, dir.path(), "m", ArtifactType::kModel, shared + only_v1);
@@ -111,7 +111,7 @@ TEST_CASE("stats report logical, stored and saved bytes by type") {
 
 TEST_CASE("gc reports progress once per blob fan-out directory") {
   ScratchDir dir;
-  auto store = OpenStore(dir / "store", {{64 * 1024, 128 * 1024, 512 * 1024}, false});
+  auto store = OpenStore(dir / "store", {runtrack::ChunkingOptions{64 * 1024, 128 * 1024, 512 * 1024}, false});
   LogText(store, dir.path(), "m", ArtifactType::kModel, RandomBytes(4 << 20, 5));
   size_t fanout_dirs = 0;
   for (auto& e : fs::directory_iterator(dir / "store/blobs")) fanout_dirs += e.is_directory() ? 1 : 0;
