@@ -55,30 +55,40 @@ Status PwriteAll(int fd, const void* data, size_t n, uint64_t offset, const fs::
   return Status::Ok();
 }
 
-Status WriteFileAtomic(const fs::path& path, std::string_view content, bool sync) {
+namespace {
+
+// Writes `content` to a new temporary file beside `path` (fdatasynced with `sync`); returns its
+// path. Removes it on failure.
+Result<fs::path> WriteTemporaryBeside(const fs::path& path, std::string_view content, bool sync) {
   fs::path tmp = path.parent_path() / UniqueTmpName(path.filename().string());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("create", tmp, errno);
   Status s = WriteAll(fd, content.data(), content.size(), tmp);
   if (s.ok() && sync && ::fdatasync(fd) != 0) s = ErrnoStatus("fdatasync", tmp, errno);
   ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = ErrnoStatus("rename", tmp, errno);
   if (!s.ok()) {
     ::unlink(tmp.c_str());
     return s;
   }
-  if (sync) return SyncDir(path.parent_path());
-  return Status::Ok();
+  return tmp;
+}
+
+}  // namespace
+
+Status WriteFileAtomic(const fs::path& path, std::string_view content, bool sync) {
+  RUNTRACK_ASSIGN_OR_RETURN(fs::path tmp, WriteTemporaryBeside(path, content, sync));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status s = ErrnoStatus("rename", tmp, errno);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return sync ? SyncDir(path.parent_path()) : Status::Ok();
 }
 
 Status CreateFileExclusive(const fs::path& path, std::string_view content, bool sync) {
-  fs::path tmp = path.parent_path() / UniqueTmpName(path.filename().string());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("create", tmp, errno);
-  Status s = WriteAll(fd, content.data(), content.size(), tmp);
-  if (s.ok() && sync && ::fdatasync(fd) != 0) s = ErrnoStatus("fdatasync", tmp, errno);
-  ::close(fd);
-  if (s.ok() && ::link(tmp.c_str(), path.c_str()) != 0) {
+  RUNTRACK_ASSIGN_OR_RETURN(fs::path tmp, WriteTemporaryBeside(path, content, sync));
+  Status s;
+  if (::link(tmp.c_str(), path.c_str()) != 0) {
     s = errno == EEXIST ? Status::AlreadyExists(path.string() + " already exists") : ErrnoStatus("link", path, errno);
   }
   ::unlink(tmp.c_str());
