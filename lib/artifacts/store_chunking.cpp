@@ -26,8 +26,8 @@ Result<ChunkingOptions> ParseRecord(const fs::path& path, const std::string& tex
   const json::value* algorithm = o.if_contains("algorithm");
   if (algorithm == nullptr || !algorithm->is_string()) return corrupt("no \"algorithm\"");
   if (algorithm->get_string() != kChunkingAlgorithm) {
-    return corrupt("chunking algorithm \"" + std::string(algorithm->get_string()) + "\" is not supported (this build cuts with \"" +
-                   kChunkingAlgorithm + "\")");
+    return corrupt("chunking algorithm \"" + std::string(algorithm->get_string()) +
+                   "\" is not supported (this build cuts with \"" + kChunkingAlgorithm + "\")");
   }
   auto size = [&](const char* key) -> std::optional<uint32_t> {
     const json::value* s = o.if_contains(key);

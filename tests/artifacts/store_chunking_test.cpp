@@ -85,13 +85,15 @@ TEST_CASE("an unreadable chunking record is reported as corruption") {
       {"not json", record.string() + ": not a JSON object"},
       {R"({"min_size":1024,"avg_size":4096,"max_size":16384})", record.string() + ": no \"algorithm\""},
       {R"({"algorithm":"rabin","min_size":1024,"avg_size":4096,"max_size":16384})",
-       record.string() + ": chunking algorithm \"rabin\" is not supported (this build cuts with \"fastcdc-gear64-nc2\")"},
+       record.string() +
+           ": chunking algorithm \"rabin\" is not supported (this build cuts with \"fastcdc-gear64-nc2\")"},
       {R"({"algorithm":"fastcdc-gear64-nc2","min_size":-1,"avg_size":4096,"max_size":16384})",
        record.string() + ": min_size, avg_size and max_size must be non-negative integers"},
       {R"({"algorithm":"fastcdc-gear64-nc2","min_size":1024,"avg_size":"4096","max_size":16384})",
        record.string() + ": min_size, avg_size and max_size must be non-negative integers"},
       {R"({"algorithm":"fastcdc-gear64-nc2","min_size":8192,"avg_size":4096,"max_size":16384})",
-       record.string() + ": chunking sizes must satisfy 64 <= min < avg < max <= 64 MiB, got min 8192, avg 4096, max 16384"},
+       record.string() +
+           ": chunking sizes must satisfy 64 <= min < avg < max <= 64 MiB, got min 8192, avg 4096, max 16384"},
   };
   for (const auto& c : cases) {
     INFO(c.text);
