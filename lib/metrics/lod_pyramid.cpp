@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 namespace runtrack {
 
@@ -106,6 +107,53 @@ void LodPyramid::AddLevelAbove(size_t k) {
     MergeBucket(above.back(), below[i]);
   }
   levels_.push_back(std::move(above));
+}
+
+Result<LodPyramid> LodPyramid::FromLevels(std::vector<std::vector<LodBucket>> levels, bool steps_monotonic) {
+  auto bad = [](size_t k, size_t i, const std::string& what) {
+    return Status::Corruption("LOD level " + std::to_string(k) + " bucket " + std::to_string(i) + ": " + what);
+  };
+  LodPyramid pyr;
+  if (levels.empty()) return pyr;
+  for (size_t k = 0; k < levels.size(); ++k) {
+    const std::vector<LodBucket>& level = levels[k];
+    const bool top = k + 1 == levels.size();
+    // A level above is added as soon as the one below has a second bucket, and never otherwise.
+    if (top ? level.size() != 1 : level.size() < 2) {
+      return Status::Corruption("LOD level " + std::to_string(k) + " of " + std::to_string(levels.size()) + " has " +
+                                std::to_string(level.size()) + " buckets");
+    }
+    if (!top && levels[k + 1].size() != (level.size() + kFanout - 1) / kFanout) {
+      return Status::Corruption("LOD level " + std::to_string(k + 1) + " does not have one bucket per " +
+                                std::to_string(kFanout) + " of level " + std::to_string(k));
+    }
+    for (size_t i = 0; i < level.size(); ++i) {
+      const LodBucket& b = level[i];
+      if (k == 0) {  // full chunks, except that the last may be partial
+        if (i + 1 < level.size() ? b.count != kRawChunkPoints : b.count == 0 || b.count > kRawChunkPoints) {
+          return bad(k, i, "count out of range");
+        }
+      } else {
+        const std::vector<LodBucket>& below = levels[k - 1];
+        uint64_t below_count = 0;
+        for (size_t c = i * kFanout; c < std::min<size_t>(below.size(), (i + 1) * kFanout); ++c) below_count += below[c].count;
+        if (b.count != below_count) return bad(k, i, "count does not match the points below it");
+      }
+      const uint64_t begin = i * BucketSpan(k), end = begin + b.count;
+      auto inside = [&](const OrdinalPoint& p) { return p.ordinal >= begin && p.ordinal < end; };
+      if (b.nonfinite_count > b.count) return bad(k, i, "more non-finite values than points");
+      if (b.first.ordinal != begin || b.last.ordinal != end - 1) return bad(k, i, "first/last ordinals misplaced");
+      if (b.has_finite() && (!inside(b.min) || !inside(b.max))) return bad(k, i, "min/max outside the bucket");
+      if (b.nonfinite_count > 0 && !inside(b.first_nonfinite)) return bad(k, i, "first non-finite outside the bucket");
+    }
+  }
+  pyr.levels_ = std::move(levels);
+  const std::vector<LodBucket>& l0 = pyr.levels_[0];
+  pyr.count_ = (l0.size() - 1) * kRawChunkPoints + l0.back().count;
+  pyr.steps_monotonic_ = steps_monotonic;
+  pyr.last_step_ = l0.back().last.point.step;
+  pyr.first_wall_time_ = l0.front().first.point.wall_time;
+  return pyr;
 }
 
 OrdinalRange LodPyramid::LocateStepRange(int64_t step_min, int64_t step_max) const {

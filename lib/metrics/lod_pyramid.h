@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "runtrack/metric_point.h"
+#include "runtrack/status.h"
 
 namespace runtrack {
 
@@ -61,6 +62,14 @@ class LodPyramid {
   static_assert((kRawChunkPoints & (kRawChunkPoints - 1)) == 0);
 
   void Append(std::span<const MetricPoint> points);
+
+  // Rebuilds a pyramid from the levels of another one (level(0) .. level(num_levels() - 1), e.g.
+  // read back from persisted LOD blocks) without its raw points; it then answers queries and
+  // takes further Append()s exactly as the original would. Corruption unless the levels have the
+  // shape Append() produces: level 0 holds kRawChunkPoints per bucket (the last may be partial),
+  // each level above has one bucket per kFanout below with matching counts and ordinals, the top
+  // level has one bucket, and every bucket's min/max/first_nonfinite ordinals lie inside it.
+  static Result<LodPyramid> FromLevels(std::vector<std::vector<LodBucket>> levels, bool steps_monotonic);
 
   uint64_t count() const { return count_; }
   // True while every step is >= the step logged before it (repeated steps allowed).
