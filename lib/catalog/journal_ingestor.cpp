@@ -1,6 +1,9 @@
 #include "util/json.h"
 #include "catalog/journal_ingestor.h"
 
+#include <chrono>
+#include <filesystem>
+
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -147,6 +150,35 @@ void JournalIngestor::ApplyJson(RecordType type, std::string_view payload) {
     default:
       break;
   }
+}
+
+bool JournalIngestor::NoteDamage(const journal::ReadOutcome& outcome) {
+  if (!outcome.corrupt) return false;
+  bool news = !record_->journal_corrupt;
+  record_->journal_corrupt = true;
+  if (!record_->journal_corrupt_offset) record_->journal_corrupt_offset = outcome.corrupt_offset;
+  record_->journal_skipped_bytes += outcome.skipped_bytes;
+  return news;
+}
+
+void MarkJournalUnreadable(RunRecord* record, const std::filesystem::path& journal, const Status& error) {
+  std::string why = error.message();
+  std::string prefix = journal.string() + ": ";  // the reader names the file first
+  if (why.rfind(prefix, 0) == 0) why.erase(0, prefix.size());
+  RunSummary& row = record->summary_row;
+  row.status = RunStatus::kFailed;
+  row.exit_reason = "journal_unreadable: " + why;
+  std::error_code ec;
+  auto modified = std::filesystem::last_write_time(journal, ec);
+  if (!ec) {
+    auto since_epoch = std::chrono::file_clock::to_sys(modified).time_since_epoch();
+    double at = std::chrono::duration<double>(since_epoch).count();
+    if (row.created_at == 0) row.created_at = at;
+    row.updated_at = std::max(row.updated_at, at);
+  }
+  row.ended_at = row.updated_at;
+  record->journal_corrupt = true;
+  record->journal_corrupt_offset = 0;
 }
 
 Status JournalIngestor::Finish(uint64_t journal_offset) {

@@ -14,6 +14,7 @@
 
 #include "catalog/run_record.h"
 #include "journal/journal_format.h"
+#include "journal/journal_reader.h"
 #include "runtrack/status.h"
 
 namespace runtrack::catalog {
@@ -29,6 +30,10 @@ class JournalIngestor {
   // Applies one record. Records with a valid checksum but an undecodable body are skipped (and
   // counted), never fatal: the rest of the journal is still worth indexing.
   Status Apply(journal::RecordType type, std::string_view payload);
+  // Records the damage a read pass found (first offset, bytes skipped) in the run record.
+  // Returns true when the journal was not known to be damaged before: that is news worth a
+  // commit even when the pass consumed no bytes.
+  bool NoteDamage(const journal::ReadOutcome& outcome);
   // Stages tail chunks, new log text and the record (with `journal_offset`) into the batch.
   Status Finish(uint64_t journal_offset);
 
@@ -51,5 +56,10 @@ class JournalIngestor {
   uint64_t points_ = 0;
   uint64_t skipped_ = 0;
 };
+
+// A journal whose header cannot be read (not a journal, or a format this build does not know):
+// the run stays listed, as failed with exit_reason "journal_unreadable: <why>", dated by the
+// journal's modification time. `error` is the reader's Corruption status for `journal`.
+void MarkJournalUnreadable(RunRecord* record, const std::filesystem::path& journal, const Status& error);
 
 }  // namespace runtrack::catalog

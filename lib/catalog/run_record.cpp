@@ -116,7 +116,9 @@ json::object ToJson(const RunRecord& r) {
       {"series", std::move(series)}, {"produced", ArtifactsToJson(r.produced)},
       {"used", ArtifactsToJson(r.used)}, {"primary_metric", r.primary_metric},
       {"primary_mode", MetricModeName(r.primary_mode)}, {"journal_offset", r.journal_offset},
-      {"log_bytes", r.log_bytes}, {"journal_corrupt", r.journal_corrupt}, {"has_start", r.has_start}};
+      {"log_bytes", r.log_bytes}, {"journal_corrupt", r.journal_corrupt},
+      {"journal_corrupt_offset", r.journal_corrupt_offset ? json::value(*r.journal_corrupt_offset) : json::value(nullptr)},
+      {"journal_skipped_bytes", r.journal_skipped_bytes}, {"has_start", r.has_start}};
 }
 
 bool FromJson(const json::object& o, RunRecord* r) {
@@ -176,6 +178,9 @@ bool FromJson(const json::object& o, RunRecord* r) {
   r->log_bytes = static_cast<uint64_t>(IntOr(o, "log_bytes", 0));
   auto corrupt = o.find("journal_corrupt");
   r->journal_corrupt = corrupt != o.end() && corrupt->value().is_bool() && corrupt->value().get_bool();
+  if (auto it = o.find("journal_corrupt_offset"); it != o.end() && !it->value().is_null())
+    r->journal_corrupt_offset = static_cast<uint64_t>(IntOr(o, "journal_corrupt_offset", 0));
+  r->journal_skipped_bytes = static_cast<uint64_t>(IntOr(o, "journal_skipped_bytes", 0));
   auto start = o.find("has_start");
   r->has_start = start != o.end() && start->value().is_bool() && start->value().get_bool();
   r->UpdateBest();

@@ -48,7 +48,9 @@ struct RunRecord {
   MetricMode primary_mode = MetricMode::kMax;
   uint64_t journal_offset = 0;
   uint64_t log_bytes = 0;
-  bool journal_corrupt = false;
+  bool journal_corrupt = false;                  // damaged bytes were found in the journal
+  std::optional<uint64_t> journal_corrupt_offset;  // where the first damage found begins
+  uint64_t journal_skipped_bytes = 0;            // damaged bytes passed over, all passes together
   bool has_start = false;  // the kRunStart record was ingested
   std::string search_text; // not persisted: SearchText(summary_row), set when published
 

@@ -5,9 +5,9 @@
 //   record := u32 length  u32 crc32c  u8 type  payload   (length counts type + payload;
 //                                                        crc32c covers type + payload)
 //
-// All integers are little-endian. A record whose length runs past the end of the file is a torn
-// tail (the writer is mid-append or crashed mid-append); a record whose checksum fails is corrupt.
-// Readers stop at either and keep everything before it.
+// All integers are little-endian. An incomplete record at the end of the file with nothing valid
+// after it is a torn tail (the writer is mid-append or crashed mid-append); other invalid bytes are
+// corruption, which readers skip up to the next valid record (see journal_reader.h).
 #pragma once
 
 #include <cstdint>

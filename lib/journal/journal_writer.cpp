@@ -3,9 +3,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <system_error>
+
+#include <boost/json/object.hpp>
 
 #include "util/files.h"
+#include "util/json.h"
 
 namespace runtrack::journal {
 
@@ -32,21 +38,37 @@ void PendingRecords::FrameInto(std::string* out) {
   bytes_ = 0;
 }
 
+namespace {
+
+// Allocates [offset, offset + n) without changing the file size. False with errno set on failure.
+bool ReserveSpace(int fd, uint64_t offset, uint64_t n) {
+  return ::fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset), static_cast<off_t>(n)) == 0;
+}
+
+bool ReserveUnsupported(int err) { return err == EOPNOTSUPP || err == ENOSYS; }
+
+}  // namespace
+
 Result<std::unique_ptr<JournalWriter>> JournalWriter::Create(const std::filesystem::path& path,
                                                              Policy policy) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return util::ErrnoStatus("create journal", path);
   std::string header = EncodeHeader();
+  // The reserve for a final I/O-failure record is taken before anything else is written. Failing
+  // here is not fatal: the run may still fit; it only loses the guarantee on a full disk.
+  bool reserve_supported = ReserveSpace(fd, 0, header.size() + kStatusReserveBytes) || !ReserveUnsupported(errno);
   if (::write(fd, header.data(), header.size()) != static_cast<ssize_t>(header.size())) {
     Status s = util::ErrnoStatus("write journal header", path);
     ::close(fd);
     return s;
   }
-  return std::unique_ptr<JournalWriter>(new JournalWriter(fd, path, policy));
+  return std::unique_ptr<JournalWriter>(new JournalWriter(fd, path, policy, header.size(), reserve_supported));
 }
 
-JournalWriter::JournalWriter(int fd, std::filesystem::path path, Policy policy)
-    : fd_(fd), path_(std::move(path)), policy_(policy), flusher_([this] { FlusherLoop(); }) {}
+JournalWriter::JournalWriter(int fd, std::filesystem::path path, Policy policy, uint64_t size,
+                             bool reserve_supported)
+    : fd_(fd), path_(std::move(path)), policy_(policy), size_(size), reserve_supported_(reserve_supported),
+      flusher_([this] { FlusherLoop(); }) {}
 
 JournalWriter::~JournalWriter() {
   {
@@ -81,30 +103,58 @@ Status JournalWriter::WritePending() {
     std::lock_guard lock(mu_);
     if (pending_.empty()) return first_error_;
     std::swap(batch, pending_);
+    if (failed_) return first_error_;  // the journal has ended: drop what came after
   }
   // Framing (copy + CRC) happens here, outside the buffer mutex, so appenders never wait for it.
   std::string framed;
   batch.FrameInto(&framed);
+  // Allocate this batch plus the reserve first: if the disk is full, the reserve from the last
+  // successful write is still there for the final record.
+  if (reserve_supported_ && !ReserveSpace(fd_, size_, framed.size() + kStatusReserveBytes)) {
+    if (!ReserveUnsupported(errno)) return FailWith("reserve space for journal", errno);
+    reserve_supported_ = false;
+  }
   std::string_view rest = framed;
   while (!rest.empty()) {
     ssize_t n = ::write(fd_, rest.data(), rest.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      Status s = util::ErrnoStatus("write journal", path_);
-      std::lock_guard lock(mu_);
-      if (first_error_.ok()) first_error_ = s;
-      return s;
+      return FailWith("write journal", errno);
     }
     rest.remove_prefix(static_cast<size_t>(n));
   }
+  size_ += framed.size();
   return Status::Ok();
+}
+
+Status JournalWriter::FailWith(std::string_view op, int err) {
+  Status error = util::ErrnoStatus(op, path_, err);
+  {
+    std::lock_guard lock(mu_);
+    if (first_error_.ok()) first_error_ = error;
+  }
+  failed_ = true;
+  // A short write leaves part of a record behind; cut it off so the final record follows whole
+  // records (O_APPEND then writes it at size_).
+  struct stat st {};
+  if (::fstat(fd_, &st) == 0 && static_cast<uint64_t>(st.st_size) != size_) (void)::ftruncate(fd_, static_cast<off_t>(size_));
+  std::string reason = "io_error: " + std::generic_category().message(err);
+  std::string record;
+  AppendRecord(&record, RecordType::kStatus,
+               util::SerializeJson(boost::json::object{
+                   {"status", "failed"}, {"ended_at", util::NowSeconds()}, {"exit_reason", reason}}));
+  if (util::WriteAll(fd_, record.data(), record.size(), path_).ok()) {
+    size_ += record.size();
+    (void)::fdatasync(fd_);
+  }
+  return error;
 }
 
 Status JournalWriter::Flush(bool sync) {
   std::lock_guard io(io_mu_);
   if (fd_ < 0) return Status::FailedPrecondition("journal is closed");
   RUNTRACK_RETURN_IF_ERROR(WritePending());
-  if (sync && ::fdatasync(fd_) != 0) return util::ErrnoStatus("fdatasync journal", path_);
+  if (sync && !failed_ && ::fdatasync(fd_) != 0) return FailWith("fdatasync journal", errno);
   return background_error();
 }
 
