@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   librocksdb-dev libboost1.81-dev libboost-json1.81-dev
-  libfmt-dev catch2 libbenchmark-dev libssl-dev zlib1g-dev
+  libfmt-dev catch2 libbenchmark-dev libssl-dev zlib1g-dev libyaml-cpp-dev libzstd-dev
   python3-dev pybind11-dev python3-pytest python3-numpy python3-requests python3-pandas
   chromium nodejs
   wrk hyperfine

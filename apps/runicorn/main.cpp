@@ -5,7 +5,8 @@
 #include <vector>
 
 #include "cli/cli.h"
-#include "server/app_context.h"
+#include "viewer/viewer_command.h"
+#include "service/build_info.h"
 
 namespace {
 
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
   std::string command = argv[1];
   std::vector<std::string> rest(argv + 2, argv + argc);
   using namespace runicorn::cli;
-  if (command == "viewer") return RunViewer(rest);
+  if (command == "viewer") return runicorn::viewer::RunViewer(rest);
   if (command == "runs") return RunRuns(rest);
   if (command == "export") return RunExport(rest);
   if (command == "artifacts") return RunArtifacts(rest);
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
   if (command == "demo") return RunDemo(rest);
   if (command == "simulate") return RunSimulate(rest);
   if (command == "version" || command == "--version") {
-    std::printf("runicorn %s\n", runicorn::server::RunicornVersion().c_str());
+    std::printf("runicorn %s\n", runicorn::service::RunicornVersion().c_str());
     return kExitOk;
   }
   std::fprintf(stderr, "runicorn: unknown command '%s'\n\n%s", command.c_str(), kUsage);

@@ -55,6 +55,7 @@
 #include <vector>
 
 #include "runtrack/status.h"
+#include "runtrack/validation.h"  // ValidateRunId
 
 namespace runtrack {
 
@@ -70,8 +71,6 @@ Result<ArtifactType> ParseArtifactType(std::string_view name);
 // (maintained automatically) or look like a version ("v12").
 Status ValidateArtifactName(std::string_view name);
 Status ValidateAliasName(std::string_view alias);
-// Run ids look like 20250114_120000_abc123 (^[0-9]{8}_[0-9]{6}_[a-f0-9]{6}$).
-Status ValidateRunId(std::string_view run_id);
 // A path inside an artifact: relative, '/'-separated, UTF-8, no empty, "." or ".." component,
 // no backslash or control character. It can never name anything outside the download folder.
 Status ValidateArtifactPath(std::string_view path);
@@ -272,6 +271,29 @@ struct GcReport {
   uint64_t chunks_in_grace = 0;       // unreferenced but younger than the grace period
 };
 
+// One file of a version, streamed in file order: each chunk is read and verified against its
+// SHA-256 name before any of its bytes are handed out, so a reader never sees corrupt data, and at
+// most one chunk (the store's maximum chunk size) is held in memory. Made by
+// ArtifactHandle::OpenFile. Movable; use from one thread at a time.
+class ArtifactFileReader {
+ public:
+  ArtifactFileReader(ArtifactFileReader&&) noexcept;
+  ArtifactFileReader& operator=(ArtifactFileReader&&) noexcept;
+  ~ArtifactFileReader();
+
+  uint64_t size() const;
+  // Copies up to `capacity` of the next bytes into `out`; 0 once the whole file was read.
+  // Corruption / NotFound as ArtifactHandle::Download.
+  Result<size_t> Read(char* out, size_t capacity);
+
+  struct State;
+
+ private:
+  friend class ArtifactHandle;
+  explicit ArtifactFileReader(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
 // A resolved version returned by ArtifactStore::Use. Holds the manifest in memory; reading file
 // bytes touches only blobs/. Immutable and cheap to copy; const methods are thread-safe.
 class ArtifactHandle {
@@ -288,6 +310,8 @@ class ArtifactHandle {
   Status Download(const std::filesystem::path& dir, const ProgressCallback& progress = {}) const;
   // The whole content of one file, verified like Download.
   Result<std::string> ReadFile(std::string_view path) const;
+  // One file as a stream with bounded memory (see ArtifactFileReader). NotFound as ReadFile.
+  Result<ArtifactFileReader> OpenFile(std::string_view path) const;
 
   struct Impl;
 

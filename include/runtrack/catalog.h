@@ -23,6 +23,7 @@
 
 #include "runtrack/downsample.h"
 #include "runtrack/metric_point.h"
+#include "runtrack/metric_query.h"
 #include "runtrack/run.h"
 #include "runtrack/status.h"
 
@@ -46,7 +47,10 @@ struct RunSummary {
   std::string project;
   std::string name;
   RunStatus status = RunStatus::kRunning;
-  std::string exit_reason;                 // set for crashed runs: "process_not_found"
+  // Why a run ended when it did not finish normally: "process_not_found" (the writer died),
+  // "io_error: <reason>" (its journal could not be written, e.g. a full disk),
+  // "journal_unreadable: <reason>" (the journal header is damaged or of an unknown format).
+  std::string exit_reason;
   double created_at = 0;                   // Unix seconds
   double updated_at = 0;                   // wall time of the newest record ingested
   std::optional<double> ended_at;
@@ -82,7 +86,11 @@ struct RunDetail {
   std::optional<int64_t> min_step, max_step;  // over all metrics
   uint64_t log_bytes = 0;
   std::vector<ArtifactRef> artifacts_created, artifacts_used;
-  bool journal_corrupt = false;    // ingestion stopped at a corrupt record
+  // Damaged bytes were found in the journal. Ingestion skips them and reads on from the next
+  // valid record, so the run keeps everything written after the damage (docs/RELIABILITY.md).
+  bool journal_corrupt = false;
+  std::optional<uint64_t> journal_corrupt_offset;  // byte offset where the first damage begins
+  uint64_t journal_skipped_bytes = 0;              // damaged bytes passed over
 };
 
 // Filters are ANDed; an empty/unset filter matches everything.
@@ -115,6 +123,7 @@ struct IndexReport {
   uint64_t runs_updated = 0;
   uint64_t points_ingested = 0;
   uint64_t runs_marked_crashed = 0;
+  // Journals found damaged for the first time in this pass (damage skipped, or header unreadable).
   uint64_t corrupt_journals = 0;
   // Runs that could not be indexed this pass (e.g. an unreadable journal); the others still were.
   uint64_t runs_failed = 0;
@@ -147,6 +156,27 @@ class Catalog {
   // stored points (O(length)), after which ingestion keeps it current.
   Result<DownsampleResult> DownsampleMetric(std::string_view run_id, std::string_view metric,
                                             const DownsampleOptions& options) const;
+  // Several metrics of one run as one table for a chart (see metric_query.h). The run record, the
+  // metric list and every metric's points come from ONE ingest pass: no pass commits while the
+  // query reads, so two metrics always logged together never come back from different passes.
+  // Cost: O(downsample target) per metric once the series' LOD pyramids are built (the first query
+  // of a series since Open() builds its pyramid, O(length)); without `downsample`, O(points in
+  // range) time and, unless a metric's steps go backwards, memory for the rows returned only (page
+  // with max_rows). Ingest passes wait while a query reads. NotFound for an unknown run; unknown
+  // metric names are listed in missing_metrics; bad ranges or options are InvalidArgument.
+  Result<MetricTable> QueryMetrics(std::string_view run_id, const MetricQuery& query,
+                                   const MetricReadProgress& progress = {}) const;
+  // The points of one metric stored after `cursor`, in logging order, and the cursor after them.
+  // Cost O(new points) (plus at most one partly read stored chunk), independent of the series
+  // length; meant for live streams that poll. Points are those of the last published ingest pass.
+  // NotFound for an unknown run or a metric the run has not logged yet (a stream retries later,
+  // from the default cursor). FailedPrecondition when the cursor is beyond the series' end (the
+  // series is not the one the cursor was taken from, e.g. the run was deleted and re-created).
+  Result<MetricChunk> ReadMetricSince(std::string_view run_id, std::string_view metric,
+                                      MetricCursor cursor = {}) const;
+  // A cursor at the current end of the series, so a stream can start with "only new points".
+  // Errors as ReadMetricSince.
+  Result<MetricCursor> MetricCursorAtEnd(std::string_view run_id, std::string_view metric) const;
   // The run's text log from byte `offset` on.
   Result<std::string> ReadLog(std::string_view run_id, uint64_t offset = 0) const;
 

@@ -77,7 +77,9 @@ struct MetricRows {
   std::vector<std::vector<std::optional<double>>> values;
 };
 
-// Joins per-metric results on step: the union of every metric's chosen steps, ascending.
+// Joins per-metric results on step: the union of every metric's chosen steps, ascending. It is the
+// same join Catalog::QueryMetrics uses; for a chart prefer that, which also reads every metric
+// from one ingest pass and gives each row's wall time and stage.
 MetricRows BuildMetricRows(const std::vector<std::pair<std::string, DownsampleResult>>& metrics);
 
 }  // namespace runtrack

@@ -1,13 +1,13 @@
 // Store: a store root on disk and the factory for Runs.
 //
-//   <root>/runs/<run_id>/{journal,lock,media/}   one folder per run, written by its process
-//   <root>/catalog/                              RocksDB catalog, owned by one Catalog at a time
-//   <root>/artifacts/, <root>/blobs/             artifact versions and their chunks
+// The folders under a root are described (and spelled) by StoreLayout (layout.h): one folder per
+// run, written by its process; the RocksDB catalog, owned by one Catalog at a time; artifact
+// versions and their chunks, owned by the store's ArtifactStore.
 //
 // Opening a Store never opens the catalog, so any number of training processes may open the same
 // root and create runs concurrently without coordinating.
 //
-// Thread safety: a Store is immutable after Open(); CreateRun may be called from any thread.
+// Thread safety: every method may be called from any thread.
 #pragma once
 
 #include <chrono>
@@ -18,10 +18,16 @@
 
 #include <boost/json/object.hpp>
 
+#include "runtrack/layout.h"
 #include "runtrack/run.h"
 #include "runtrack/status.h"
 
 namespace runtrack {
+
+class ArtifactStore;
+namespace detail {
+class StoreArtifacts;
+}
 
 struct StoreOptions {
   // Create the root and its layout if missing; otherwise a missing root is NotFound.
@@ -56,15 +62,23 @@ class Store {
   static Result<std::unique_ptr<Store>> Open(std::filesystem::path root = {},
                                              const StoreOptions& options = {});
 
-  const std::filesystem::path& root() const { return root_; }
-  std::filesystem::path runs_dir() const { return root_ / "runs"; }
-  std::filesystem::path run_dir(const std::string& run_id) const { return runs_dir() / run_id; }
+  ~Store();
+
+  const std::filesystem::path& root() const { return layout_.root(); }
+  const StoreLayout& layout() const { return layout_; }
+  std::filesystem::path runs_dir() const { return layout_.runs_dir(); }
+  std::filesystem::path run_dir(const std::string& run_id) const { return layout_.run_dir(run_id); }
 
   Result<std::unique_ptr<Run>> CreateRun(const RunOptions& options) const;
 
+  // The store's artifacts, opened on first use (which records the store's chunking parameters,
+  // see artifacts.h) and shared with every Run this Store creates, which may outlive the Store.
+  Result<std::shared_ptr<ArtifactStore>> artifacts() const;
+
  private:
-  explicit Store(std::filesystem::path root) : root_(std::move(root)) {}
-  std::filesystem::path root_;
+  explicit Store(std::filesystem::path root);
+  StoreLayout layout_;
+  std::shared_ptr<detail::StoreArtifacts> artifacts_;
 };
 
 }  // namespace runtrack

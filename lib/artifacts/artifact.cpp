@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "artifacts/names.h"
+#include "util/validation.h"
 #include "runtrack/artifacts.h"
 
 namespace runtrack {
@@ -33,7 +34,7 @@ void Artifact::AddMetadata(const boost::json::object& metadata) {
 }
 
 Status Artifact::AddTag(std::string tag) {
-  if (tag.empty() || tag.size() > 128 || artifacts::HasControlChar(tag) || !artifacts::IsValidUtf8(tag)) {
+  if (tag.empty() || tag.size() > 128 || util::HasControlChar(tag) || !util::IsValidUtf8(tag)) {
     return Status::InvalidArgument("tag must be 1..128 bytes of UTF-8 without control characters");
   }
   if (std::find(tags_.begin(), tags_.end(), tag) == tags_.end()) tags_.push_back(std::move(tag));
@@ -115,11 +116,11 @@ Status Artifact::AddDir(const fs::path& dir, std::optional<std::string> name,
 }
 
 Status Artifact::AddReference(std::string uri, std::optional<std::string> checksum, std::optional<uint64_t> size) {
-  if (uri.empty() || uri.size() > 4096 || artifacts::HasControlChar(uri) || !artifacts::IsValidUtf8(uri)) {
+  if (uri.empty() || uri.size() > 4096 || util::HasControlChar(uri) || !util::IsValidUtf8(uri)) {
     return Status::InvalidArgument("reference uri must be 1..4096 bytes of UTF-8 without control characters");
   }
-  if (checksum && (checksum->size() > 256 || artifacts::HasControlChar(*checksum) ||
-                   !artifacts::IsValidUtf8(*checksum))) {
+  if (checksum && (checksum->size() > 256 || util::HasControlChar(*checksum) ||
+                   !util::IsValidUtf8(*checksum))) {
     return Status::InvalidArgument("reference checksum must be at most 256 bytes of printable UTF-8");
   }
   references_.push_back(Reference{std::move(uri), std::move(checksum), size});

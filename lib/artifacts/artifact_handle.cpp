@@ -90,19 +90,22 @@ Status ArtifactHandle::Download(const fs::path& dir, const ProgressCallback& pro
   }
 }
 
+Result<const artifacts::FileRecord*> ArtifactHandle::Impl::FindFile(std::string_view path) const {
+  for (const auto& f : manifest.files)
+    if (f.path == path) return &f;
+  std::string names;
+  for (size_t i = 0; i < files.size() && i < 20; ++i) names += (i ? ", " : "") + files[i].path;
+  return Status::NotFound("file '" + std::string(path) + "' is not in " + info.name + ":v" +
+                          std::to_string(info.version) + "; files: " + (names.empty() ? "none" : names));
+}
+
 Result<std::string> ArtifactHandle::ReadFile(std::string_view path) const {
   try {
-    for (const auto& f : impl_->manifest.files) {
-      if (f.path != path) continue;
-      std::string out(f.size, '\0');
-      MemorySink sink(out.data());
-      RUNTRACK_RETURN_IF_ERROR(artifacts::AssembleFile(impl_->layout, f, sink, {}));
-      return out;
-    }
-    std::string names;
-    for (size_t i = 0; i < impl_->files.size() && i < 20; ++i) names += (i ? ", " : "") + impl_->files[i].path;
-    return Status::NotFound("file '" + std::string(path) + "' is not in " + impl_->info.name + ":v" +
-                            std::to_string(impl_->info.version) + "; files: " + (names.empty() ? "none" : names));
+    RUNTRACK_ASSIGN_OR_RETURN(const artifacts::FileRecord* f, impl_->FindFile(path));
+    std::string out(f->size, '\0');
+    MemorySink sink(out.data());
+    RUNTRACK_RETURN_IF_ERROR(artifacts::AssembleFile(impl_->layout, *f, sink, {}));
+    return out;
   } catch (const std::exception& e) {
     return Status::Internal(std::string("read failed: ") + e.what());
   }

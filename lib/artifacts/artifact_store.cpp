@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <system_error>
 
+#include "artifacts/abandoned_writers.h"
 #include "artifacts/alias_table.h"
 #include "artifacts/chunk_ingest.h"
 #include "util/files.h"
@@ -17,6 +18,7 @@
 #include "artifacts/store_chunking.h"
 #include "artifacts/store_reader.h"
 #include "artifacts/version_registry.h"
+#include "artifacts/writer_claim.h"
 
 namespace runtrack {
 namespace fs = std::filesystem;
@@ -82,10 +84,14 @@ Result<int> ArtifactStore::Log(const Artifact& artifact, std::string_view produc
   m.chunking = *options_.chunking;
   for (const auto& r : artifact.references()) m.references.push_back({r.uri, r.checksum, r.size});
 
-  // 1. Chunks first: until the manifest exists nobody can see them, and Gc() spares them for the
-  //    grace period.
+  // 0. What killed or failed Log() calls left behind goes now, not after Gc()'s grace period.
+  //    Best effort: a failure here must not stop this Log().
+  (void)ReclaimAbandonedWriters(layout, nullptr);
+  // 1. Chunks first: until the manifest exists nobody can see them, and the claim keeps them safe
+  //    from collectors while this writer lives; if it dies, the next Log() or Gc() removes them.
+  RUNTRACK_ASSIGN_OR_RETURN(WriterClaim claim, WriterClaim::Create(layout));
   FastCdc cdc(*options_.chunking);
-  ChunkStore chunks(layout, options_.sync);
+  ChunkStore chunks(layout, options_.sync, &claim);
   std::set<fs::path> dirty_dirs;
   for (const auto& source : artifact.files()) {
     FileRecord record;
@@ -107,6 +113,7 @@ Result<int> ArtifactStore::Log(const Artifact& artifact, std::string_view produc
   std::string text = SerializeManifest(&m);
   RUNTRACK_RETURN_IF_ERROR(
       util::WriteFileAtomic(layout.version_dir(m.type, name, m.version) / Layout::kManifest, text, options_.sync));
+  claim.Retire();
   return m.version;
   RUNTRACK_ARTIFACTS_GUARD_END("log artifact")
 }

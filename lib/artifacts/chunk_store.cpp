@@ -15,6 +15,7 @@ Result<std::optional<StagedChunk>> ChunkStore::Stage(const std::string& hex, con
     std::lock_guard<std::mutex> lock(mu_);
     if (!staged_.insert(hex).second) return std::optional<StagedChunk>();
   }
+  if (claim_ != nullptr) RUNTRACK_RETURN_IF_ERROR(claim_->Record(hex));  // before the look-up
   fs::path path = layout_.blob_path(hex);
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && static_cast<size_t>(st.st_size) == n) {
@@ -25,7 +26,8 @@ Result<std::optional<StagedChunk>> ChunkStore::Stage(const std::string& hex, con
   }
   // A wrong-sized file is a chunk torn by a crash without sync: Publish's rename replaces it.
   fs::path dir = path.parent_path();
-  StagedChunk staged{dir / util::UniqueTmpName(hex), path};
+  StagedChunk staged{claim_ != nullptr ? ChunkTmpPath(layout_, hex, claim_->token()) : dir / util::UniqueTmpName(hex),
+                     path};
   int fd = ::open(staged.tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0 && errno == ENOENT) {
     RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(dir));

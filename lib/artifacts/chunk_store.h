@@ -8,6 +8,10 @@
 // Storing is two steps so a caller can run them on different threads: Stage (write the bytes,
 // CPU and page cache) and Publish (with sync: wait for the device; then rename). One ChunkStore
 // serves one Log(). Thread-safe and multi-process safe.
+//
+// With a WriterClaim, Stage first records the chunk in the claim (so a collector never removes a
+// chunk this live writer is about to reference) and names its temporaries after the claim's token
+// (so a collector can remove those of a dead writer at once); see writer_claim.h.
 #pragma once
 
 #include <filesystem>
@@ -18,6 +22,7 @@
 #include <unordered_set>
 
 #include "artifacts/layout.h"
+#include "artifacts/writer_claim.h"
 #include "runtrack/status.h"
 
 namespace runtrack::artifacts {
@@ -30,7 +35,8 @@ struct StagedChunk {
 
 class ChunkStore {
  public:
-  ChunkStore(const Layout& layout, bool sync) : layout_(layout), sync_(sync) {}
+  ChunkStore(const Layout& layout, bool sync, WriterClaim* claim = nullptr)
+      : layout_(layout), sync_(sync), claim_(claim) {}
 
   // Writes `n` bytes to a temporary file unless a chunk of that size already exists, in which
   // case it refreshes that chunk's modification time and returns nullopt, or this store already
@@ -49,6 +55,7 @@ class ChunkStore {
  private:
   const Layout& layout_;
   bool sync_;
+  WriterClaim* claim_;
   std::mutex mu_;
   std::unordered_set<std::string> staged_;  // chunks this store wrote or is writing
 };

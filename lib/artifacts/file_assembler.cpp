@@ -242,4 +242,9 @@ Status AssembleFile(const Layout& layout, const FileRecord& f, AssemblySink& sin
   return s;
 }
 
+Status ReadVerifiedChunk(const Layout& layout, const FileRecord& file, const ChunkRef& chunk, uint8_t* buf) {
+  RUNTRACK_RETURN_IF_ERROR(ReadChunk(layout, file, chunk, buf));
+  return Verify(file, chunk, buf);
+}
+
 }  // namespace runtrack::artifacts

@@ -36,4 +36,8 @@ class AssemblySink {
 Status AssembleFile(const Layout& layout, const FileRecord& file, AssemblySink& sink,
                     const std::function<void(uint64_t bytes_done)>& on_progress);
 
+// Reads one chunk of `file` into `buf` (chunk.size bytes) and verifies it against its name, with
+// the same errors as AssembleFile: the sequential path of ArtifactFileReader.
+Status ReadVerifiedChunk(const Layout& layout, const FileRecord& file, const ChunkRef& chunk, uint8_t* buf);
+
 }  // namespace runtrack::artifacts

@@ -1,10 +1,14 @@
 // ArtifactStore::Gc: removes chunks no retained manifest references.
 //
-// Safe against concurrent writers without a lock because of the order of operations: the live
-// set is read first, then blobs/ is scanned, and only chunks whose mtime is older than the grace
-// period are removed. A writer's new chunks are fresh; chunks it reuses are touched by
-// ChunkStore::Stage before its manifest is published; so a chunk a manifest published after the
-// live-set read refers to is never old enough to go.
+// First, what killed or failed Log() calls left behind is reclaimed at once, whatever its age
+// (abandoned_writers.h: liveness from the writers' claim-file locks). Then the sweep: safe against
+// concurrent writers without a lock because of the order of operations: the live set is read
+// first, then blobs/ is scanned; chunks and temporaries a live writer has claimed are never
+// removed, and other unreferenced ones only once their mtime is older than the grace period. A
+// writer's new chunks are fresh; chunks it reuses are touched by ChunkStore::Stage before its
+// manifest is published; so a chunk a manifest published after the live-set read refers to is
+// never old enough to go. (The grace period still matters for chunks of writers from before claim
+// files existed, and for writers that start during the sweep.)
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +18,8 @@
 #include <vector>
 
 #include "util/files.h"
+#include "artifacts/abandoned_writers.h"
+#include "artifacts/referenced_chunks.h"
 #include "artifacts/sha256.h"
 #include "artifacts/store_reader.h"
 
@@ -57,19 +63,15 @@ Result<GcReport> ArtifactStore::Gc(std::chrono::seconds grace_period, const Prog
     if (grace_period.count() < 0) return Status::InvalidArgument("grace period must not be negative");
     Layout layout(root_);
     FinishPurges(layout);
-    RUNTRACK_ASSIGN_OR_RETURN(auto retained, ScanRetained(layout));
-    std::unordered_set<std::string> live;
-    for (const auto& rv : retained) {
-      if (!rv.load_status.ok()) {
-        return Status::Corruption("gc refused: cannot read " + rv.ref.name + ":v" + std::to_string(rv.version) +
-                                  " (" + rv.load_status.message() + "), so its chunks are unknown");
-      }
-      for (const auto& f : rv.manifest.files) {
-        for (const auto& c : f.chunks) live.insert(c.sha256);
-      }
-    }
+    auto referenced = ReferencedChunks(layout);
+    if (!referenced.ok()) return Status::Corruption("gc refused: " + referenced.status().message());
+    const std::unordered_set<std::string>& live = *referenced;
+    std::unordered_set<std::string> claimed;  // by live writers
+    RUNTRACK_ASSIGN_OR_RETURN(ReclaimReport reclaimed, ReclaimAbandonedWriters(layout, &claimed));
     const double cutoff = util::NowSeconds() - static_cast<double>(grace_period.count());
     GcReport report;
+    report.chunks_removed = reclaimed.chunks_removed;
+    report.bytes_freed = reclaimed.bytes_freed;
     std::error_code ec;
     std::vector<fs::path> fanout_dirs;
     for (fs::directory_iterator d(layout.blobs_dir(), ec); !ec && d != fs::directory_iterator(); d.increment(ec)) {
@@ -91,6 +93,11 @@ Result<GcReport> ArtifactStore::Gc(std::chrono::seconds grace_period, const Prog
         if (!is_tmp && !IsSha256Hex(file)) continue;  // not ours: leave it alone
         if (!is_tmp && live.count(file) != 0) {
           report.chunks_kept++;
+          continue;
+        }
+        // ".tmp-<hex>-..." or "<hex>" claimed by a live writer: about to be referenced.
+        if (claimed.count(is_tmp ? file.substr(5, 64) : file) != 0) {
+          if (!is_tmp) report.chunks_in_grace++;
           continue;
         }
         if (MtimeSeconds(st) >= cutoff) {

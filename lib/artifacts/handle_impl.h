@@ -12,6 +12,9 @@ struct ArtifactHandle::Impl {
   artifacts::Manifest manifest;
   ArtifactVersionInfo info;
   std::vector<ArtifactFileInfo> files;
+
+  // The manifest record of `path`, or NotFound naming the version and (some of) its files.
+  Result<const artifacts::FileRecord*> FindFile(std::string_view path) const;
 };
 
 }  // namespace runtrack

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "runtrack/artifacts.h"
+#include "runtrack/layout.h"
 
 namespace runtrack::artifacts {
 
@@ -17,8 +18,8 @@ class Layout {
   explicit Layout(fs::path root) : root_(std::move(root)) {}
 
   const fs::path& root() const { return root_; }
-  fs::path artifacts_dir() const { return root_ / "artifacts"; }
-  fs::path blobs_dir() const { return root_ / "blobs"; }
+  fs::path artifacts_dir() const { return StoreLayout(root_).artifacts_dir(); }
+  fs::path blobs_dir() const { return StoreLayout(root_).blobs_dir(); }
   // The chunking parameters the store was created with (see store_chunking.h).
   fs::path chunking_path() const { return artifacts_dir() / "chunking.json"; }
   fs::path type_dir(ArtifactType t) const { return artifacts_dir() / std::string(ArtifactTypeName(t)); }

@@ -9,41 +9,6 @@
 namespace runtrack {
 namespace artifacts {
 
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-    else return false;
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Reject overlong forms, surrogates and values past U+10FFFF.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-      return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
-bool HasControlChar(std::string_view s) {
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7F) return true;
-  }
-  return false;
-}
-
 bool ParseVersionToken(std::string_view token, int* out) {
   if (token.size() < 2 || token.size() > 10 || token[0] != 'v' || token[1] == '0') return false;
   int v = 0;
@@ -79,10 +44,10 @@ Status ValidateArtifactName(std::string_view name) {
     return Status::InvalidArgument("artifact name is " + std::to_string(name.size()) +
                                    " bytes long; the limit is 128");
   }
-  if (artifacts::HasControlChar(name)) {
+  if (util::HasControlChar(name)) {
     return Status::InvalidArgument("artifact name contains a control character");
   }
-  if (!artifacts::IsValidUtf8(name)) return Status::InvalidArgument("artifact name is not valid UTF-8");
+  if (!util::IsValidUtf8(name)) return Status::InvalidArgument("artifact name is not valid UTF-8");
   for (char c : name) {
     if (std::string_view("/\\:*?\"<>|").find(c) != std::string_view::npos) {
       return Status::InvalidArgument("artifact name " + Quoted(name) + " contains '" + std::string(1, c) +
@@ -108,24 +73,16 @@ Status ValidateAliasName(std::string_view alias) {
   return Status::Ok();
 }
 
-Status ValidateRunId(std::string_view id) {
-  if (!util::IsValidRunId(id)) {
-    return Status::InvalidArgument("run id " + Quoted(artifacts::HasControlChar(id) ? "<binary>" : id) +
-                                   " does not match YYYYMMDD_HHMMSS_xxxxxx (6 lower-case hex)");
-  }
-  return Status::Ok();
-}
-
 Status ValidateArtifactPath(std::string_view path) {
   auto bad = [&](const std::string& why) {
     return Status::InvalidArgument("file path " +
-                                   (artifacts::HasControlChar(path) ? std::string("<binary>") : Quoted(path)) +
+                                   (util::HasControlChar(path) ? std::string("<binary>") : Quoted(path)) +
                                    " " + why);
   };
   if (path.empty()) return bad("is empty");
   if (path.size() > 4096) return bad("is longer than 4096 bytes");
-  if (artifacts::HasControlChar(path)) return bad("contains a control character");
-  if (!artifacts::IsValidUtf8(path)) return bad("is not valid UTF-8");
+  if (util::HasControlChar(path)) return bad("contains a control character");
+  if (!util::IsValidUtf8(path)) return bad("is not valid UTF-8");
   if (path.find('\\') != std::string_view::npos) return bad("contains a backslash");
   if (path.front() == '/') return bad("is absolute; paths inside an artifact are relative");
   size_t start = 0;

@@ -7,8 +7,6 @@
 
 namespace runtrack::artifacts {
 
-bool IsValidUtf8(std::string_view s);
-bool HasControlChar(std::string_view s);
 // "v" followed by 1..9 decimal digits without a leading zero; stores the number in *out.
 bool ParseVersionToken(std::string_view token, int* out);
 

@@ -38,7 +38,7 @@ const fs::path& Catalog::root() const { return impl_->root; }
 
 Result<std::unique_ptr<Catalog>> Catalog::Open(const fs::path& root, const CatalogOptions& options) {
   std::error_code ec;
-  if (!fs::is_directory(root / "runs", ec))
+  if (!fs::is_directory(StoreLayout(root).runs_dir(), ec))
     return Status::NotFound(fmt::format("{} is not a store root (no runs/ folder)", root.string()));
   auto impl = std::make_unique<Impl>();
   impl->root = fs::absolute(root, ec);
@@ -53,7 +53,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const fs::path& root, const Catal
     db_options.compression = rocksdb::kNoCompression;
   rocksdb::DB* db = nullptr;
   RUNTRACK_RETURN_IF_ERROR(RocksStatus(
-      rocksdb::DB::Open(db_options, (impl->root / "catalog").string(), &db), "open catalog"));
+      rocksdb::DB::Open(db_options, impl->layout().catalog_dir().string(), &db), "open catalog"));
   impl->db.reset(db);
 
   std::string format;
@@ -68,7 +68,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const fs::path& root, const Catal
     return Status::Corruption(fmt::format("catalog format {} is not supported (expected {}); delete "
                                           "{} to rebuild it from the journals",
                                           format, catalog::kFormatVersion,
-                                          (impl->root / "catalog").string()));
+                                          impl->layout().catalog_dir().string()));
   }
   RUNTRACK_RETURN_IF_ERROR(impl->LoadIndex());
   return std::unique_ptr<Catalog>(new Catalog(std::move(impl)));
@@ -123,7 +123,7 @@ Status Catalog::Impl::LoadTail(std::string_view run_id, catalog::SeriesState& se
 }
 
 Status Catalog::Impl::IngestRun(std::string_view id, IndexReport* report) {
-  fs::path journal = run_dir(id) / "journal";
+  fs::path journal = layout().journal_path(id);
   bool updated = false;
   for (;;) {
     std::shared_ptr<const RunRecord> current = Find(id);
@@ -131,8 +131,8 @@ Status Catalog::Impl::IngestRun(std::string_view id, IndexReport* report) {
     if (!current) {
       next->summary_row.id = std::string(id);
       std::error_code ec;
-      if (fs::exists(run_dir(id) / "deleted", ec)) {
-        auto marker = util::ReadFile(run_dir(id) / "deleted");
+      if (fs::exists(layout().deleted_marker(id), ec)) {
+        auto marker = util::ReadFile(layout().deleted_marker(id));
         double at = 0;
         if (marker.ok()) at = std::atof(marker->c_str());
         next->summary_row.deleted_at = at;
@@ -142,20 +142,28 @@ Status Catalog::Impl::IngestRun(std::string_view id, IndexReport* report) {
     catalog::JournalIngestor ingestor(next.get(), &batch, [&](catalog::SeriesState& s) {
       return LoadTail(id, s);
     });
+    const uint64_t from = next->journal_offset;
     auto outcome = journal::ReadJournal(
-        journal, next->journal_offset,
+        journal, from,
         [&](journal::RecordType type, std::string_view payload) { return ingestor.Apply(type, payload); },
         options.max_ingest_bytes_per_step);
     if (!outcome.ok()) {
-      if (outcome.status().code() == StatusCode::kCorruption) {
-        ++report->corrupt_journals;
-        return Status::Ok();  // not a journal we can read; leave it alone
-      }
-      return outcome.status();
+      if (outcome.status().code() != StatusCode::kCorruption || from != 0) return outcome.status();
+      // The header is unreadable: keep the run listed (failed, with the reason) instead of hiding it.
+      ++report->corrupt_journals;
+      catalog::MarkJournalUnreadable(next.get(), journal, outcome.status());
+      batch.Put(catalog::RunKey(id), util::SerializeJson(catalog::ToJson(*next)));
+      RUNTRACK_RETURN_IF_ERROR(Commit(&batch));
+      Publish(std::move(next));
+      if (!current) ++report->runs_discovered;
+      ++report->runs_updated;
+      return Status::Ok();
     }
-    if (outcome->next_offset == next->journal_offset && !(outcome->corrupt && !next->journal_corrupt))
-      break;  // nothing new
-    if (outcome->corrupt) next->journal_corrupt = true;
+    // Damage is skipped by the reader (resync on the next valid record); the record keeps where
+    // it began and how much was lost.
+    bool newly_damaged = ingestor.NoteDamage(*outcome);
+    if (newly_damaged) ++report->corrupt_journals;
+    if (outcome->next_offset == from && !newly_damaged) break;  // nothing new
     RUNTRACK_RETURN_IF_ERROR(ingestor.Finish(outcome->next_offset));
     {
       std::unique_lock lod(lod_mu);
@@ -169,7 +177,7 @@ Status Catalog::Impl::IngestRun(std::string_view id, IndexReport* report) {
     if (!current) ++report->runs_discovered;
     report->points_ingested += ingestor.points_ingested();
     updated = true;
-    if (outcome->corrupt || outcome->torn_tail) break;
+    if (outcome->torn_tail || outcome->next_offset == from) break;
   }
   if (updated) ++report->runs_updated;
   return Status::Ok();
@@ -179,7 +187,7 @@ Status Catalog::Impl::MarkIfCrashed(std::string_view id, IndexReport* report) {
   std::shared_ptr<const RunRecord> current = Find(id);
   if (!current || current->summary_row.status != RunStatus::kRunning) return Status::Ok();
   util::FileLock probe;
-  RUNTRACK_ASSIGN_OR_RETURN(bool free, util::FileLock::TryAcquire(run_dir(id) / "lock", &probe));
+  RUNTRACK_ASSIGN_OR_RETURN(bool free, util::FileLock::TryAcquire(layout().lock_path(id), &probe));
   if (!free) return Status::Ok();  // the writer is alive
   // The writer is gone; whatever it wrote before dying is final. Read it before judging.
   RUNTRACK_RETURN_IF_ERROR(IngestRun(id, report));
@@ -201,14 +209,14 @@ Result<IndexReport> Catalog::Refresh() {
   std::lock_guard writer(impl_->writer_mu);
   IndexReport report;
   std::error_code ec;
-  fs::directory_iterator dir(impl_->root / "runs", ec);
+  fs::directory_iterator dir(impl_->layout().runs_dir(), ec);
   if (ec) return Status::IOError(fmt::format("list runs: {}", ec.message()));
   for (const auto& entry : dir) {
     std::string id = entry.path().filename().string();
     if (!util::IsValidRunId(id)) continue;  // not ours: never touch it
     std::shared_ptr<const RunRecord> current = impl_->Find(id);
     if (current && current->summary_row.status != RunStatus::kRunning) continue;  // final
-    if (!fs::exists(entry.path() / "journal", ec)) continue;  // still being created
+    if (!fs::exists(impl_->layout().journal_path(entry.path().filename().string()), ec)) continue;  // still being created
     // One run that cannot be read must not stop the others from being indexed.
     Status s = impl_->IngestRun(id, &report);
     if (s.ok()) s = impl_->MarkIfCrashed(id, &report);

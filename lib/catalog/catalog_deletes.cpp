@@ -17,7 +17,7 @@ using catalog::RunRecord;
 namespace {
 
 Result<std::shared_ptr<const RunRecord>> FindExisting(const Catalog::Impl& impl, std::string_view id) {
-  RUNTRACK_RETURN_IF_ERROR(util::CheckRunId(id));
+  RUNTRACK_RETURN_IF_ERROR(ValidateRunId(id));
   auto r = impl.Find(id);
   if (!r) return Status::NotFound(fmt::format("run {} not found", id));
   return r;
@@ -40,7 +40,7 @@ Status Catalog::SoftDelete(std::string_view run_id) {
   if (current->summary_row.deleted_at) return Status::Ok();  // already in the recycle bin
   double now = util::NowSeconds();
   // The marker file is the source of truth, so a rebuilt catalog still knows the run is deleted.
-  RUNTRACK_RETURN_IF_ERROR(util::WriteFileAtomic(impl_->run_dir(run_id) / "deleted", fmt::format("{:.6f}\n", now)));
+  RUNTRACK_RETURN_IF_ERROR(util::WriteFileAtomic(impl_->layout().deleted_marker(run_id), fmt::format("{:.6f}\n", now)));
   auto next = std::make_shared<RunRecord>(*current);
   next->summary_row.deleted_at = now;
   return Save(*impl_, std::move(next));
@@ -52,7 +52,7 @@ Status Catalog::Restore(std::string_view run_id) {
   if (!current->summary_row.deleted_at)
     return Status::FailedPrecondition(fmt::format("run {} is not in the recycle bin", run_id));
   std::error_code ec;
-  fs::remove(impl_->run_dir(run_id) / "deleted", ec);
+  fs::remove(impl_->layout().deleted_marker(run_id), ec);
   if (ec) return Status::IOError(fmt::format("remove deleted marker of {}: {}", run_id, ec.message()));
   auto next = std::make_shared<RunRecord>(*current);
   next->summary_row.deleted_at.reset();

@@ -1,4 +1,7 @@
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 
 #include "catalog/catalog_impl.h"
@@ -10,34 +13,61 @@
 namespace runtrack {
 using catalog::kChunkPoints;
 
+namespace {
+
+// Appends the records of ordinals [begin, end) held by one stored chunk that starts at ordinal
+// `first`; decodes only those, so reading a few new points of a full chunk stays cheap.
+void TakeFromChunk(std::string_view data, uint64_t first, uint64_t begin, uint64_t end,
+                   std::vector<MetricPoint>* out) {
+  const uint64_t stored = data.size() / catalog::kStoredPointSize;
+  const uint64_t from = begin > first ? std::min(stored, begin - first) : 0;
+  const uint64_t to = end > first ? std::min(stored, end - first) : 0;
+  if (from < to)
+    catalog::DecodeChunk(data.substr(from * catalog::kStoredPointSize, (to - from) * catalog::kStoredPointSize), out);
+}
+
+}  // namespace
+
 Status Catalog::Impl::ReadOrdinals(std::string_view run_id, uint32_t series, uint64_t begin, uint64_t end,
                                    std::vector<MetricPoint>* out) const {
   if (begin >= end) return Status::Ok();
+  auto first_chunk = static_cast<uint32_t>(begin / kChunkPoints);
+  auto last_chunk = static_cast<uint32_t>((end - 1) / kChunkPoints);
+  out->reserve(out->size() + (end - begin));
+  if (last_chunk - first_chunk < 2) {
+    // A point lookup stops at the newest place holding the key (the memtable, for a tail chunk
+    // just rewritten), while an iterator positions itself in every sorted run of the database; so
+    // short reads (live streams, the edges of a downsampling range) cost the same in any database.
+    rocksdb::PinnableSlice data;
+    for (uint32_t chunk = first_chunk; chunk <= last_chunk; ++chunk) {
+      data.Reset();
+      rocksdb::Status s = db->Get(rocksdb::ReadOptions(), db->DefaultColumnFamily(),
+                                  catalog::ChunkKey(run_id, series, chunk), &data);
+      if (s.IsNotFound()) break;  // the caller sees fewer points than it asked for
+      RUNTRACK_RETURN_IF_ERROR(RocksStatus(s, "read metric chunk"));
+      TakeFromChunk(data.ToStringView(), uint64_t{chunk} * kChunkPoints, begin, end, out);
+    }
+    return Status::Ok();
+  }
   std::string upper_key = catalog::PrefixEnd(catalog::SeriesPrefix(run_id, series));
   rocksdb::Slice upper(upper_key);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
-  auto first_chunk = static_cast<uint32_t>(begin / kChunkPoints);
   uint64_t ordinal = uint64_t{first_chunk} * kChunkPoints;
-  std::vector<MetricPoint> chunk;
   for (it->Seek(catalog::ChunkKey(run_id, series, first_chunk)); it->Valid() && ordinal < end; it->Next()) {
-    chunk.clear();
-    catalog::DecodeChunk(it->value().ToStringView(), &chunk);
-    for (const MetricPoint& p : chunk) {
-      if (ordinal >= begin && ordinal < end) out->push_back(p);
-      ++ordinal;
-    }
+    std::string_view data = it->value().ToStringView();
+    TakeFromChunk(data, ordinal, begin, end, out);
+    ordinal += data.size() / catalog::kStoredPointSize;
   }
   return RocksStatus(it->status(), "read metric chunks");
 }
 
-namespace {
-
-// Builds the pyramid of a series from its stored points. Requires lod_mu held exclusively, so no
-// ingest pass commits between reading the published count and the chunks.
-Result<LodPyramid*> BuildPyramid(const Catalog::Impl& impl, const std::string& run_id, uint32_t series) {
-  auto record = impl.Find(run_id);
+// Requires lod_mu held exclusively, so no ingest pass commits between reading the published count
+// and the chunks.
+Status Catalog::Impl::BuildPyramid(const std::string& run_id, uint32_t series) const {
+  if (pyramids.count({run_id, series}) != 0) return Status::Ok();
+  auto record = Find(run_id);
   if (!record) return Status::NotFound(fmt::format("run {} not found", run_id));
   auto it = record->series.find(series);
   if (it == record->series.end()) return Status::NotFound("series vanished");
@@ -47,22 +77,19 @@ Result<LodPyramid*> BuildPyramid(const Catalog::Impl& impl, const std::string& r
   for (uint64_t begin = 0; begin < it->second.count; begin += kBatch) {
     points.clear();
     uint64_t end = std::min(it->second.count, begin + kBatch);
-    RUNTRACK_RETURN_IF_ERROR(impl.ReadOrdinals(run_id, series, begin, end, &points));
+    RUNTRACK_RETURN_IF_ERROR(ReadOrdinals(run_id, series, begin, end, &points));
     if (points.size() != end - begin)
       return Status::Corruption(fmt::format("series {} of run {} holds {} points, expected {}", series,
                                             run_id, begin + points.size(), it->second.count));
     pyramid->Append(points);
   }
-  LodPyramid* raw = pyramid.get();
-  impl.pyramids[{run_id, series}] = std::move(pyramid);
-  return raw;
+  pyramids[{run_id, series}] = std::move(pyramid);
+  return Status::Ok();
 }
-
-}  // namespace
 
 Result<DownsampleResult> Catalog::DownsampleMetric(std::string_view run_id, std::string_view metric,
                                                    const DownsampleOptions& options) const {
-  RUNTRACK_RETURN_IF_ERROR(util::CheckRunId(run_id));
+  RUNTRACK_RETURN_IF_ERROR(ValidateRunId(run_id));
   auto record = impl_->Find(run_id);
   if (!record) return Status::NotFound(fmt::format("run {} not found", run_id));
   const catalog::SeriesState* series = record->FindSeries(metric);
@@ -81,8 +108,7 @@ Result<DownsampleResult> Catalog::DownsampleMetric(std::string_view run_id, std:
   }
   {
     std::unique_lock lod(impl_->lod_mu);
-    if (impl_->pyramids.find(key) == impl_->pyramids.end())
-      RUNTRACK_RETURN_IF_ERROR(BuildPyramid(*impl_, key.first, key.second).status());
+    RUNTRACK_RETURN_IF_ERROR(impl_->BuildPyramid(key.first, key.second));
   }
   return DownsampleMetric(run_id, metric, options);  // now served under the shared lock
 }

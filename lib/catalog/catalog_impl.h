@@ -13,6 +13,7 @@
 #include "catalog/run_record.h"
 #include "metrics/lod_pyramid.h"
 #include "runtrack/catalog.h"
+#include "runtrack/layout.h"
 
 namespace runtrack {
 
@@ -37,7 +38,8 @@ class Catalog::Impl {
   // Serialises Refresh() and deletions against each other (they read-modify-write records).
   std::mutex writer_mu;
 
-  std::filesystem::path run_dir(std::string_view id) const { return root / "runs" / std::string(id); }
+  StoreLayout layout() const { return StoreLayout(root); }
+  std::filesystem::path run_dir(std::string_view id) const { return layout().run_dir(id); }
   std::shared_ptr<const catalog::RunRecord> Find(std::string_view id) const;
   void Publish(std::shared_ptr<catalog::RunRecord> record);
 
@@ -49,11 +51,15 @@ class Catalog::Impl {
   // Reads points [begin, end) by arrival ordinal from the stored chunks of a series.
   Status ReadOrdinals(std::string_view run_id, uint32_t series, uint64_t begin, uint64_t end,
                       std::vector<MetricPoint>* out) const;
-  // Returns the series' pyramid, building it from stored points if needed. Requires lod_mu held
-  // exclusively when building; see catalog_downsample.cpp.
+  // Builds the series' LOD pyramid from its stored points (up to the published count) unless it
+  // exists. Requires lod_mu held exclusively, so no ingest pass commits meanwhile.
+  Status BuildPyramid(const std::string& run_id, uint32_t series) const;
+  // Loads the points of the series' last, partly filled chunk into `series.tail` (ingestion).
   Status LoadTail(std::string_view run_id, catalog::SeriesState& series) const;
 };
 
 Status RocksStatus(const rocksdb::Status& s, std::string_view what);
+// The run's stage names indexed by stage id ("" at 0 and in the gaps of the id space).
+std::vector<std::string> StageNames(const catalog::RunRecord& record);
 
 }  // namespace runtrack

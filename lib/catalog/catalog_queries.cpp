@@ -31,6 +31,8 @@ void ResolveDuplicateSteps(std::vector<MetricPoint>* points) {
   points->resize(out);
 }
 
+}  // namespace
+
 // Stage ids share the journal's name-id space, so the table has gaps (filled with "").
 std::vector<std::string> StageNames(const RunRecord& r) {
   uint32_t max_stage = r.stage_names.empty() ? 0 : r.stage_names.rbegin()->first;
@@ -38,8 +40,6 @@ std::vector<std::string> StageNames(const RunRecord& r) {
   for (const auto& [id, name] : r.stage_names) names[id] = name;
   return names;
 }
-
-}  // namespace
 
 Result<RunPage> Catalog::ListRuns(const RunQuery& query) const {
   RUNTRACK_RETURN_IF_ERROR(catalog::CheckRunQuery(query));
@@ -56,7 +56,7 @@ Result<RunPage> Catalog::ListRuns(const RunQuery& query) const {
 }
 
 Result<RunDetail> Catalog::GetRun(std::string_view run_id) const {
-  RUNTRACK_RETURN_IF_ERROR(util::CheckRunId(run_id));
+  RUNTRACK_RETURN_IF_ERROR(ValidateRunId(run_id));
   std::shared_ptr<const RunRecord> r = impl_->Find(run_id);
   if (!r) return RunNotFound(run_id);
   RunDetail d;
@@ -67,6 +67,8 @@ Result<RunDetail> Catalog::GetRun(std::string_view run_id) const {
   d.artifacts_created = r->produced;
   d.artifacts_used = r->used;
   d.journal_corrupt = r->journal_corrupt;
+  d.journal_corrupt_offset = r->journal_corrupt_offset;
+  d.journal_skipped_bytes = r->journal_skipped_bytes;
   d.stages = StageNames(*r);
   for (const auto& [id, s] : r->series) {
     MetricInfo m;
@@ -96,7 +98,7 @@ Result<RunDetail> Catalog::GetRun(std::string_view run_id) const {
 Result<MetricSeries> Catalog::ReadMetric(std::string_view run_id, std::string_view metric,
                                          std::optional<int64_t> step_min,
                                          std::optional<int64_t> step_max) const {
-  RUNTRACK_RETURN_IF_ERROR(util::CheckRunId(run_id));
+  RUNTRACK_RETURN_IF_ERROR(ValidateRunId(run_id));
   std::shared_ptr<const RunRecord> r = impl_->Find(run_id);
   if (!r) return RunNotFound(run_id);
   const catalog::SeriesState* s = r->FindSeries(metric);
@@ -134,7 +136,7 @@ Result<MetricSeries> Catalog::ReadMetric(std::string_view run_id, std::string_vi
 }
 
 Result<std::string> Catalog::ReadLog(std::string_view run_id, uint64_t offset) const {
-  RUNTRACK_RETURN_IF_ERROR(util::CheckRunId(run_id));
+  RUNTRACK_RETURN_IF_ERROR(ValidateRunId(run_id));
   std::shared_ptr<const RunRecord> r = impl_->Find(run_id);
   if (!r) return RunNotFound(run_id);
   std::string out;

@@ -4,25 +4,17 @@
 #include "runtrack/artifacts.h"
 
 namespace runtrack {
-namespace {
-
-// <root>/runs/<id> -> <root>
-Result<ArtifactStore> OpenArtifacts(const Run& run) {
-  return ArtifactStore::Open(run.dir().parent_path().parent_path());
-}
-
-}  // namespace
 
 Result<int> Run::LogArtifact(const Artifact& artifact) {
-  RUNTRACK_ASSIGN_OR_RETURN(ArtifactStore store, OpenArtifacts(*this));
-  RUNTRACK_ASSIGN_OR_RETURN(int version, store.Log(artifact, id()));
+  RUNTRACK_ASSIGN_OR_RETURN(std::shared_ptr<ArtifactStore> store, impl_->artifacts->Get());
+  RUNTRACK_ASSIGN_OR_RETURN(int version, store->Log(artifact, id()));
   RUNTRACK_RETURN_IF_ERROR(RecordArtifact("produced", artifact.name(), ArtifactTypeName(artifact.type()), version));
   return version;
 }
 
 Result<ArtifactHandle> Run::UseArtifact(std::string_view spec) {
-  RUNTRACK_ASSIGN_OR_RETURN(ArtifactStore store, OpenArtifacts(*this));
-  RUNTRACK_ASSIGN_OR_RETURN(ArtifactHandle handle, store.Use(spec, id()));
+  RUNTRACK_ASSIGN_OR_RETURN(std::shared_ptr<ArtifactStore> store, impl_->artifacts->Get());
+  RUNTRACK_ASSIGN_OR_RETURN(ArtifactHandle handle, store->Use(spec, id()));
   const ArtifactVersionInfo& info = handle.info();
   RUNTRACK_RETURN_IF_ERROR(RecordArtifact("used", info.name, ArtifactTypeName(info.type), info.version));
   return handle;

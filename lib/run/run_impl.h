@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "journal/journal_writer.h"
+#include "run/store_artifacts.h"
 #include "runtrack/run.h"
 #include "util/files.h"
 
@@ -22,12 +23,15 @@ using NameTable = std::unordered_map<std::string, uint32_t, StringHash, std::equ
 class Run::Impl {
  public:
   Impl(std::string id, std::string project, std::string name, std::filesystem::path dir,
-       util::FileLock lock, std::unique_ptr<journal::JournalWriter> writer)
+       std::shared_ptr<detail::StoreArtifacts> artifacts, util::FileLock lock,
+       std::unique_ptr<journal::JournalWriter> writer)
       : id(std::move(id)), project(std::move(project)), name(std::move(name)), dir(std::move(dir)),
-        lock(std::move(lock)), writer(std::move(writer)) {}
+        artifacts(std::move(artifacts)), lock(std::move(lock)), writer(std::move(writer)) {}
 
   const std::string id, project, name;
   const std::filesystem::path dir;
+  // The artifact store of the Store that created this run.
+  const std::shared_ptr<detail::StoreArtifacts> artifacts;
   util::FileLock lock;
   std::unique_ptr<journal::JournalWriter> writer;
 

@@ -14,6 +14,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "run/run_impl.h"
+#include "run/store_artifacts.h"
 #include "util/files.h"
 #include "util/validation.h"
 
@@ -31,15 +32,23 @@ Result<std::unique_ptr<Store>> Store::Open(fs::path root, const StoreOptions& op
   std::error_code ec;
   fs::path absolute = fs::absolute(root, ec);
   if (ec) return Status::IOError(fmt::format("resolve store root {}: {}", root.string(), ec.message()));
-  if (!fs::exists(absolute / "runs", ec)) {
+  const StoreLayout layout(absolute);
+  if (!fs::exists(layout.runs_dir(), ec)) {
     if (!options.create_if_missing)
       return Status::NotFound(fmt::format("no store at {}", absolute.string()));
-    RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(absolute / "runs"));
+    RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(layout.runs_dir()));
   }
-  if (::access((absolute / "runs").c_str(), W_OK | X_OK) != 0)
-    return util::ErrnoStatus("store root is not writable:", absolute / "runs");
+  if (::access(layout.runs_dir().c_str(), W_OK | X_OK) != 0)
+    return util::ErrnoStatus("store root is not writable:", layout.runs_dir());
   return std::unique_ptr<Store>(new Store(absolute));
 }
+
+Store::Store(fs::path root)
+    : layout_(std::move(root)), artifacts_(std::make_shared<detail::StoreArtifacts>(layout_.root())) {}
+
+Store::~Store() = default;
+
+Result<std::shared_ptr<ArtifactStore>> Store::artifacts() const { return artifacts_->Get(); }
 
 namespace {
 
@@ -63,7 +72,7 @@ Status ValidateRunOptions(const RunOptions& o) {
   RUNTRACK_RETURN_IF_ERROR(util::CheckLabel("project", o.project));
   RUNTRACK_RETURN_IF_ERROR(util::CheckLabel("run name", o.name));
   for (const std::string& tag : o.tags) RUNTRACK_RETURN_IF_ERROR(util::CheckLabel("tag", tag));
-  if (!o.run_id.empty()) RUNTRACK_RETURN_IF_ERROR(util::CheckRunId(o.run_id));
+  if (!o.run_id.empty()) RUNTRACK_RETURN_IF_ERROR(ValidateRunId(o.run_id));
   return Status::Ok();
 }
 
@@ -92,10 +101,10 @@ Result<std::unique_ptr<Run>> Store::CreateRun(const RunOptions& options) const {
 
   // The lock is taken before the journal exists, so an indexer that sees a journal and a free
   // lock knows the writer is gone.
-  auto lock = util::FileLock::Acquire(dir / "lock");
+  auto lock = util::FileLock::Acquire(layout_.lock_path(id));
   if (!lock.ok()) return cleanup(lock.status());
   auto writer = journal::JournalWriter::Create(
-      dir / "journal", {options.flush.flush_interval, options.flush.flush_bytes});
+      layout_.journal_path(id), {options.flush.flush_interval, options.flush.flush_bytes});
   if (!writer.ok()) return cleanup(writer.status());
 
   boost::json::array tags;
@@ -115,7 +124,7 @@ Result<std::unique_ptr<Run>> Store::CreateRun(const RunOptions& options) const {
   Status flushed = (*writer)->Flush(/*sync=*/false);  // make the run visible right away
   if (!flushed.ok()) return cleanup(flushed);
 
-  auto impl = std::make_unique<Run::Impl>(id, options.project, options.name, dir,
+  auto impl = std::make_unique<Run::Impl>(id, options.project, options.name, dir, artifacts_,
                                           std::move(lock).value(), std::move(writer).value());
   return std::make_unique<Run>(std::move(impl));
 }

@@ -1,19 +1,24 @@
 #include "util/validation.h"
 
+#include <cctype>
+#include <string>
+
 #include <fmt/format.h>
+
+#include "runtrack/validation.h"
 
 namespace runtrack::util {
 namespace {
 
 constexpr size_t kMaxNameBytes = 256;
 
+}  // namespace
+
 bool HasControlChar(std::string_view s) {
   for (unsigned char c : s)
     if (c < 0x20 || c == 0x7F) return true;
   return false;
 }
-
-}  // namespace
 
 bool IsValidUtf8(std::string_view s) {
   size_t i = 0;
@@ -52,12 +57,6 @@ bool IsValidRunId(std::string_view id) {
   return true;
 }
 
-Status CheckRunId(std::string_view id) {
-  if (IsValidRunId(id)) return Status::Ok();
-  return Status::InvalidArgument(
-      fmt::format("invalid run id '{}': expected YYYYMMDD_HHMMSS_xxxxxx (6 lower-case hex digits)",
-                  IsValidUtf8(id) && !HasControlChar(id) ? id : std::string_view("<binary>")));
-}
 
 Status CheckLabel(std::string_view what, std::string_view value) {
   if (value.empty()) return Status::InvalidArgument(fmt::format("{} must not be empty", what));
@@ -73,3 +72,15 @@ Status CheckLabel(std::string_view what, std::string_view value) {
 Status CheckMetricName(std::string_view name) { return CheckLabel("metric name", name); }
 
 }  // namespace runtrack::util
+
+namespace runtrack {
+
+Status ValidateRunId(std::string_view id) {
+  if (util::IsValidRunId(id)) return Status::Ok();
+  std::string shown;
+  for (char c : id.substr(0, 64)) shown.push_back(std::isprint(static_cast<unsigned char>(c)) ? c : '?');
+  return Status::InvalidArgument(
+      fmt::format("Invalid run_id format: {}. Expected format: YYYYMMDD_HHMMSS_XXXXXX", shown));
+}
+
+}  // namespace runtrack

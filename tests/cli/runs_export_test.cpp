@@ -71,7 +71,7 @@ std::vector<std::string> Split(const std::string& s, char sep) {
 std::string ApiExport(const CliEnv& env, const std::string& format, std::vector<std::pair<std::string, std::string>> q = {}) {
   auto ctx = runicorn::server::AppContext::Open(env.root());
   REQUIRE(ctx.ok());
-  REQUIRE((*ctx)->catalog->Refresh().ok());
+  REQUIRE((*ctx)->storage->catalog().Refresh().ok());
   runicorn::server::Request req;
   req.path_params["run_id"] = kRunA;
   for (auto& [k, v] : q) req.query.Add(k, v);

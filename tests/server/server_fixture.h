@@ -197,6 +197,9 @@ struct ServerConfig {
   uint64_t body_limit = 64 * 1024;
   int threads = 2;
   std::optional<std::filesystem::path> web_root;  // default: the built-in page
+  server::OriginPolicy origin_policy;              // default: loopback Host names, no other origins
+  server::ClientAddressResolver client_addresses;  // default: rate limits keyed on the peer address
+  size_t max_connections = 0;                      // 0: derived from RLIMIT_NOFILE
 };
 
 class TestServer {
@@ -205,15 +208,16 @@ class TestServer {
     auto store = runtrack::Store::Open(dir_.path() / "store");
     REQUIRE(store.ok());
     store_ = std::move(*store);
-    auto ctx = server::AppContext::Open(store_->root());
+    auto ctx = server::AppContext::Open(store_->root(), dir_.path() / "config" / "config.json");
     REQUIRE(ctx.ok());
     ctx_ = std::move(*ctx);
-    ctx_->config_file = dir_.path() / "config" / "config.json";
     indexer_ = std::make_unique<server::Indexer>(*ctx_, std::chrono::milliseconds(50));
     REQUIRE(indexer_->Start().ok());
     server::ApiOptions a;
     a.token = config.token;
     a.web_root = config.web_root;
+    a.origin_policy = config.origin_policy;
+    a.client_addresses = config.client_addresses;
     if (config.rate_limits) {
       a.rate_limits = *config.rate_limits;
     } else {
@@ -224,6 +228,7 @@ class TestServer {
     s.port = 0;
     s.threads = config.threads;
     s.body_limit = config.body_limit;
+    s.max_connections = config.max_connections;
     s.stream_poll = std::chrono::milliseconds(20);
     s.drain_timeout = std::chrono::seconds(2);
     auto srv = server::HttpServer::Start(*api_, s, !config.token.empty());
@@ -243,7 +248,7 @@ class TestServer {
   const std::filesystem::path& dir() const { return dir_.path(); }
   server::HttpServer& http_server() { return *server_; }
   // Waits until the indexer has seen everything flushed so far.
-  void Sync() { REQUIRE(ctx_->catalog->Refresh().ok()); ctx_->index_generation.fetch_add(1); }
+  void Sync() { REQUIRE(ctx_->storage->catalog().Refresh().ok()); ctx_->index_generation.fetch_add(1); }
 
  private:
   runtrack::testing::TempDir dir_;

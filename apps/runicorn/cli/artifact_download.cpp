@@ -12,6 +12,8 @@
 #include "cli/cli.h"
 #include "cli/progress_bar.h"
 #include "runtrack/artifacts.h"
+#include "service/artifact_service.h"
+#include "service/file_artifacts.h"
 
 namespace runicorn::cli {
 namespace bj = boost::json;
@@ -26,11 +28,6 @@ constexpr const char* kUsage =
 int Usage() {
   std::fputs(kUsage, stderr);
   return kExitUsage;
-}
-
-int Fail(const runtrack::Status& status) {
-  std::fprintf(stderr, "runicorn: %s\n", status.message().c_str());
-  return ExitCodeFor(status);
 }
 
 // The words after `download` ("NAME", "NAME:SEL" or "NAME SEL") as an ArtifactStore::Use spec:
@@ -66,10 +63,10 @@ int RunArtifactDownload(const Args& args) {
   auto output = args.Get("output");
   if (!spec || !output || output->empty()) return Usage();
 
-  auto store = runtrack::ArtifactStore::Open(ResolveStorage(args));
-  if (!store.ok()) return Fail(store.status());
-  // No using run: a download from the command line is not lineage.
-  auto handle = store->Use(*spec, "");
+  auto repository = service::FileArtifactRepository::Open(ResolveStorage(args));
+  if (!repository.ok()) return Fail(repository.status());
+  // Resolve records no lineage: a download from the command line is no run using the artifact.
+  auto handle = service::ArtifactService(**repository, /*runs=*/nullptr).Resolve(*spec);
   if (!handle.ok()) return Fail(handle.status());
   const runtrack::ArtifactVersionInfo& info = handle->info();
   const std::string artifact = fmt::format("{}:v{}", info.name, info.version);

@@ -7,13 +7,14 @@
 
 #include "cli/cli.h"
 #include "cli/progress_bar.h"
-#include "server/handlers.h"
-#include "server/params.h"
+#include "encode/api_json.h"
+#include "runtrack/json_codec.h"
+#include "service/file_artifacts.h"
 
 namespace runicorn::cli {
 namespace bj = boost::json;
-using server::Request;
-using server::Response;
+namespace json = runtrack::json;
+using runtrack::Result;
 
 namespace {
 
@@ -33,9 +34,9 @@ int Usage() {
   return kExitUsage;
 }
 
-std::string VersionText(std::string v) {
-  if (!v.empty() && (v[0] == 'v' || v[0] == 'V')) v.erase(0, 1);
-  return v;
+// "/api/artifacts/<name>/v<version><suffix>" for the viewer's routes.
+std::string VersionPath(const service::VersionRef& ref, const char* suffix = "") {
+  return fmt::format("/api/artifacts/{}/v{}{}", PercentEncode(ref.name), ref.version, suffix);
 }
 
 }  // namespace
@@ -60,37 +61,89 @@ int RunArtifacts(const std::vector<std::string>& argv) {
     return Usage();
 
   int code = 0;
-  auto ctx = OpenStore(*args, &code);
-  if (!ctx.ok()) return code;
-  const server::AppContext& c = **ctx;
-  Response r;
+  auto access = OpenStore(*args, &code);
+  if (!access.ok()) return code;
+  StoreAccess& store = **access;
+  // NAME VERSION of info / delete / restore.
+  auto version_ref = [&]() -> Result<service::VersionRef> {
+    RUNTRACK_ASSIGN_OR_RETURN(int version, service::ParseVersion(pos[2]));
+    return service::VersionRef{pos[1], version, std::nullopt};
+  };
+  Result<bj::value> result = runtrack::Status::Internal("unreachable");
   if (sub == "list") {
+    std::optional<runtrack::ArtifactType> type;
     std::vector<std::pair<std::string, std::string>> q;
-    if (auto t = args->Get("type")) q.emplace_back("type", *t);
-    r = server::HandleListArtifacts(c, CliRequest({}, q));
+    if (auto t = args->Get("type"); t && !t->empty()) {
+      auto parsed = runtrack::ParseArtifactType(*t);
+      if (!parsed.ok())
+        return Fail(runtrack::Status::InvalidArgument(
+            fmt::format("Invalid query parameter 'type': {}", parsed.status().message())));
+      type = *parsed;
+      q.emplace_back("type", *t);
+    }
+    result = store.Call([&](service::Services& s) -> Result<bj::value> {
+      RUNTRACK_ASSIGN_OR_RETURN(auto list, s.artifacts.List(type));
+      return bj::value(encode::ArtifactList(list));
+    }, ApiCall::Get("/api/artifacts", q));
   } else if (sub == "stats") {
-    r = server::HandleArtifactStats(c, CliRequest({}));
+    result = store.Call([&](service::Services& s) -> Result<bj::value> {
+      RUNTRACK_ASSIGN_OR_RETURN(auto stats, s.artifacts.Stats());
+      return bj::value(json::ArtifactStats(stats));
+    }, ApiCall::Get("/api/artifacts/stats"));
   } else if (sub == "versions") {
-    r = server::HandleArtifactVersions(c, CliRequest({{"name", pos[1]}}, {{"include_deleted", args->Has("deleted") ? "true" : "false"}}));
-  } else if (sub == "info") {
-    r = server::HandleArtifactVersion(c, CliRequest({{"name", pos[1]}, {"version", VersionText(pos[2])}}));
-  } else if (sub == "delete") {
-    r = server::HandleDeleteArtifactVersion(
-        c, CliRequest({{"name", pos[1]}, {"version", VersionText(pos[2])}}, {{"permanent", args->Has("permanent") ? "true" : "false"}}));
-  } else if (sub == "restore") {
-    r = server::HandleRestoreArtifactVersion(c, CliRequest({{"name", pos[1]}, {"version", VersionText(pos[2])}}));
+    const bool deleted = args->Has("deleted");
+    result = store.Call([&](service::Services& s) -> Result<bj::value> {
+      RUNTRACK_ASSIGN_OR_RETURN(auto versions, s.artifacts.Versions(pos[1], std::nullopt, deleted));
+      return bj::value(encode::ArtifactVersions(versions));
+    }, ApiCall::Get("/api/artifacts/" + PercentEncode(pos[1]) + "/versions",
+                    {{"include_deleted", deleted ? "true" : "false"}}));
+  } else if (sub == "info" || sub == "delete" || sub == "restore") {
+    auto ref = version_ref();
+    if (!ref.ok()) return Fail(ref.status());
+    if (sub == "info") {
+      result = store.Call([&](service::Services& s) -> Result<bj::value> {
+        RUNTRACK_ASSIGN_OR_RETURN(auto info, s.artifacts.Version(*ref));
+        return bj::value(json::ArtifactVersion(info));
+      }, ApiCall::Get(VersionPath(*ref)));
+    } else if (sub == "delete") {
+      const bool permanent = args->Has("permanent");
+      result = store.Call([&](service::Services& s) -> Result<bj::value> {
+        RUNTRACK_RETURN_IF_ERROR(s.artifacts.Delete(*ref, permanent));
+        return bj::value(encode::ArtifactDeleted(*ref, permanent));
+      }, ApiCall{"DELETE", VersionPath(*ref), {{"permanent", permanent ? "true" : "false"}}, {}});
+    } else {
+      result = store.Call([&](service::Services& s) -> Result<bj::value> {
+        RUNTRACK_RETURN_IF_ERROR(s.artifacts.Restore(*ref));
+        return bj::value(encode::ArtifactRestored(*ref));
+      }, ApiCall{"POST", VersionPath(*ref, "/restore"), {}, "{}"});
+    }
   } else if (pos[1] == "set") {
-    auto v = server::ParseInt64(VersionText(pos[3]));
+    auto v = ParseInt64(pos[3].size() > 1 && (pos[3][0] == 'v' || pos[3][0] == 'V') ? pos[3].substr(1) : pos[3]);
     if (!v.ok()) return Usage();
-    r = server::HandleSetArtifactAlias(c, CliRequest({{"name", pos[2]}, {"alias", pos[4]}}, {},
-                                              bj::serialize(bj::object{{"version", *v}})));
+    if (*v < 1 || *v > 1000000000)
+      return Fail(runtrack::Status::InvalidArgument("version is required and must be an integer >= 1"));
+    const int version = static_cast<int>(*v);
+    const std::string &name = pos[2], &alias = pos[4];
+    result = store.Call([&](service::Services& s) -> Result<bj::value> {
+      RUNTRACK_ASSIGN_OR_RETURN(auto aliases, s.artifacts.SetAlias(name, alias, version));
+      return bj::value(encode::AliasSet(name, alias, version, aliases));
+    }, ApiCall{"PUT", "/api/artifacts/" + PercentEncode(name) + "/aliases/" + PercentEncode(alias), {},
+               bj::serialize(bj::object{{"version", version}})});
   } else if (pos[1] == "remove") {
-    r = server::HandleDeleteArtifactAlias(c, CliRequest({{"name", pos[2]}, {"alias", pos[3]}}));
+    const std::string &name = pos[2], &alias = pos[3];
+    result = store.Call([&](service::Services& s) -> Result<bj::value> {
+      RUNTRACK_RETURN_IF_ERROR(s.artifacts.RemoveAlias(name, alias));
+      return bj::value(encode::AliasRemoved(name, alias));
+    }, ApiCall{"DELETE", "/api/artifacts/" + PercentEncode(name) + "/aliases/" + PercentEncode(alias), {}, {}});
   } else {
-    r = server::HandleArtifactAliases(c, CliRequest({{"name", pos[2]}}));
+    const std::string& name = pos[2];
+    result = store.Call([&](service::Services& s) -> Result<bj::value> {
+      RUNTRACK_ASSIGN_OR_RETURN(auto aliases, s.artifacts.Aliases(name));
+      return bj::value(json::ArtifactAliases(name, aliases));
+    }, ApiCall::Get("/api/artifacts/" + PercentEncode(name) + "/aliases"));
   }
-  if (int e = ReportIfError(r)) return e;
-  bj::value v = bj::parse(r.body);
+  if (!result.ok()) return Fail(result.status());
+  const bj::value& v = *result;
   if (as_json) return PrintJson(v), kExitOk;
 
   if (sub == "list") {
@@ -148,7 +201,7 @@ int RunGc(const std::vector<std::string>& argv) {
   }
   int64_t grace = 3600;
   if (auto g = args->Get("grace-seconds")) {
-    auto v = server::ParseInt64(*g);
+    auto v = ParseInt64(*g);
     if (!v.ok() || *v < 0) {
       std::fputs(kUsage, stderr);
       return kExitUsage;
@@ -157,36 +210,34 @@ int RunGc(const std::vector<std::string>& argv) {
   }
   // gc only touches artifacts/ and blobs/ (plain files), so it does not need the catalog and works
   // while a viewer is running.
-  std::filesystem::path root = ResolveStorage(*args);
-  auto store = runtrack::ArtifactStore::Open(root);
-  if (!store.ok()) {
-    std::fprintf(stderr, "runicorn gc: %s\n", store.status().ToString().c_str());
-    return ExitCodeFor(store.status());
+  auto repository = service::FileArtifactRepository::Open(ResolveStorage(*args));
+  if (!repository.ok()) {
+    std::fprintf(stderr, "runicorn gc: %s\n", repository.status().ToString().c_str());
+    return ExitCodeFor(repository.status());
   }
+  service::ArtifactService artifacts(**repository, /*runs=*/nullptr);
   bj::object out;
   if (args->Has("dry-run")) {
-    // What a collection could free is what the stats call garbage: blob pool minus referenced chunks.
-    auto stats = store->Stats();
-    if (!stats.ok()) {
-      std::fprintf(stderr, "runicorn gc: %s\n", stats.status().ToString().c_str());
-      return ExitCodeFor(stats.status());
+    auto preview = artifacts.PreviewGc();
+    if (!preview.ok()) {
+      std::fprintf(stderr, "runicorn gc: %s\n", preview.status().ToString().c_str());
+      return ExitCodeFor(preview.status());
     }
-    uint64_t garbage = stats->blob_pool_bytes > stats->stored_bytes ? stats->blob_pool_bytes - stats->stored_bytes : 0;
     out = bj::object{{"dry_run", true},
-                     {"blob_pool_bytes", stats->blob_pool_bytes},
-                     {"referenced_bytes", stats->stored_bytes},
-                     {"unreferenced_bytes", garbage},
+                     {"blob_pool_bytes", preview->blob_pool_bytes},
+                     {"referenced_bytes", preview->referenced_bytes},
+                     {"unreferenced_bytes", preview->unreferenced_bytes},
                      {"grace_seconds", grace}};
     if (args->Has("json")) return PrintJson(out), kExitOk;
     std::printf("dry run: %s in the blob pool, %s referenced, up to %s reclaimable (chunks younger than %llds are kept)\n",
-                FormatBytes(stats->blob_pool_bytes).c_str(), FormatBytes(stats->stored_bytes).c_str(),
-                FormatBytes(garbage).c_str(), static_cast<long long>(grace));
+                FormatBytes(preview->blob_pool_bytes).c_str(), FormatBytes(preview->referenced_bytes).c_str(),
+                FormatBytes(preview->unreferenced_bytes).c_str(), static_cast<long long>(grace));
     return kExitOk;
   }
   auto report = [&] {
     // The bar's line ends (destructor) before a result or an error is printed.
     ProgressBar bar(ProgressOutput(*args), "scanning blobs", ProgressUnit::kCount);
-    return store->Gc(std::chrono::seconds(grace), bar.Callback());
+    return artifacts.Gc(std::chrono::seconds(grace), bar.Callback());
   }();
   if (!report.ok()) {
     std::fprintf(stderr, "runicorn gc: %s\n", report.status().ToString().c_str());

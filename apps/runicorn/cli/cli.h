@@ -1,6 +1,6 @@
 // Shared pieces of the `runicorn` subcommands: argument parsing, storage resolution, exit codes,
-// tables. Commands reuse the HTTP handlers (server/handlers.h) so the CLI's --json output is the
-// API's JSON, byte for byte.
+// tables. Commands call the services (through StoreAccess, which may instead reach a running
+// viewer) and print the API's JSON (encode/api_json.h) for --json, byte for byte, or a table of it.
 #pragma once
 
 #include <cstdio>
@@ -14,9 +14,8 @@
 
 #include <boost/json/value.hpp>
 
+#include "cli/store_access.h"
 #include "runtrack/status.h"
-#include "server/app_context.h"
-#include "server/http_types.h"
 
 namespace runicorn::cli {
 
@@ -55,19 +54,17 @@ std::filesystem::path UserConfigFile();
 // script reading the JSON wants a quiet stderr too). nullptr disables the bar (see ProgressBar).
 std::FILE* ProgressOutput(const Args& args);
 
-// Opens the store's catalog (and ingests journals) for a CLI command; prints and returns the
-// exit code on failure.
-runtrack::Result<std::unique_ptr<server::AppContext>> OpenStore(const Args& args, int* exit_code);
+// Opens the store (locally, or through the viewer holding its catalog) for a CLI command; prints
+// the reason and sets the exit code on failure.
+runtrack::Result<std::unique_ptr<StoreAccess>> OpenStore(const Args& args, int* exit_code);
 
+// A base-10 integer (optional '+', surrounding spaces allowed); InvalidArgument otherwise.
+runtrack::Result<int64_t> ParseInt64(std::string_view text);
+
+// invalid_argument 2, not_found 4, busy 3, already_exists / failed_precondition 5, else 1.
 int ExitCodeFor(const runtrack::Status& status);
-int ExitCodeForHttp(unsigned http_status);
-// Prints a handler's error response ({"detail"}) to stderr and returns its exit code; 0 for 2xx.
-int ReportIfError(const server::Response& response);
-
-// A request as the HTTP layer would build it, so CLI commands can call the API's handlers.
-server::Request CliRequest(std::map<std::string, std::string> path_params,
-                           std::vector<std::pair<std::string, std::string>> query = {},
-                           std::string body = {});
+// Prints "runicorn: <message>" to stderr and returns ExitCodeFor(status).
+int Fail(const runtrack::Status& status);
 
 void PrintTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 std::string FormatTime(double unix_seconds);
@@ -76,7 +73,6 @@ std::string FormatValue(const boost::json::value& v);  // numbers compact, null 
 void PrintJson(const boost::json::value& v);
 
 // Subcommands.
-int RunViewer(const std::vector<std::string>& argv);
 int RunRuns(const std::vector<std::string>& argv);
 int RunExport(const std::vector<std::string>& argv);
 int RunArtifacts(const std::vector<std::string>& argv);

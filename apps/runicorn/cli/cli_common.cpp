@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -12,7 +14,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include "runtrack/store.h"
+#include "service/config_service.h"
 
 namespace runicorn::cli {
 namespace bj = boost::json;
@@ -52,27 +54,10 @@ std::vector<std::string> Args::Unknown(const std::set<std::string>& known) const
   return out;
 }
 
-std::filesystem::path UserConfigFile() {
-  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && *xdg != '\0')
-    return std::filesystem::path(xdg) / "runicorn" / "config.json";
-  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0')
-    return std::filesystem::path(home) / ".config" / "runicorn" / "config.json";
-  return ".runicorn-config.json";
-}
+std::filesystem::path UserConfigFile() { return service::DefaultUserConfigFile(); }
 
 std::filesystem::path ResolveStorage(const Args& args) {
-  if (auto s = args.Get("storage"); s && !s->empty()) return *s;
-  if (const char* env = std::getenv("RUNICORN_DIR"); env != nullptr && *env != '\0') return env;
-  std::ifstream in(UserConfigFile());
-  if (in) {
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    boost::system::error_code ec;
-    bj::value v = bj::parse(text, ec);
-    if (!ec && v.is_object())
-      if (const bj::value* r = v.as_object().if_contains("user_root_dir"); r && r->is_string() && !r->as_string().empty())
-        return std::string(r->as_string());
-  }
-  return runtrack::DefaultStoreRoot();
+  return service::ResolveStoreRoot(args.Get("storage"), UserConfigFile());
 }
 
 std::FILE* ProgressOutput(const Args& args) {
@@ -93,50 +78,37 @@ int ExitCodeFor(const runtrack::Status& s) {
   }
 }
 
-int ExitCodeForHttp(unsigned status) {
-  if (status < 300) return kExitOk;
-  if (status == 404) return kExitNotFound;
-  if (status == 409) return kExitConflict;
-  if (status == 503) return kExitBusy;
-  if (status < 500) return kExitUsage;
-  return kExitError;
+runtrack::Result<int64_t> ParseInt64(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size())
+    return runtrack::Status::InvalidArgument("not an integer");
+  return v;
 }
 
-int ReportIfError(const server::Response& r) {
-  if (r.status < 300) return kExitOk;
-  std::string detail = r.body;
-  boost::system::error_code ec;
-  bj::value v = bj::parse(r.body, ec);
-  if (!ec && v.is_object())
-    if (const bj::value* d = v.as_object().if_contains("detail"); d && d->is_string()) detail = d->as_string();
-  std::fprintf(stderr, "runicorn: %s\n", detail.c_str());
-  return ExitCodeForHttp(r.status);
+int Fail(const runtrack::Status& status) {
+  std::fprintf(stderr, "runicorn: %s\n", status.message().c_str());
+  return ExitCodeFor(status);
 }
 
-runtrack::Result<std::unique_ptr<server::AppContext>> OpenStore(const Args& args, int* exit_code) {
+runtrack::Result<std::unique_ptr<StoreAccess>> OpenStore(const Args& args, int* exit_code) {
   std::filesystem::path root = ResolveStorage(args);
-  auto ctx = server::AppContext::Open(root);
-  if (!ctx.ok()) {
-    *exit_code = ExitCodeFor(ctx.status());
-    if (ctx.status().code() == runtrack::StatusCode::kBusy) {
-      std::fprintf(stderr,
-                   "runicorn: the catalog of %s is held by another process (is `runicorn viewer` running "
-                   "on it?). Stop it or use its HTTP API.\n",
-                   root.string().c_str());
-    } else {
-      std::fprintf(stderr, "runicorn: cannot open store %s: %s\n", root.string().c_str(),
-                   ctx.status().ToString().c_str());
-    }
-    return ctx.status();
+  auto access = StoreAccess::Open(root);
+  if (access.ok()) return access;
+  *exit_code = ExitCodeFor(access.status());
+  if (access.status().code() == runtrack::StatusCode::kBusy) {
+    std::fprintf(stderr,
+                 "runicorn: the catalog of %s is held by another process (is `runicorn viewer` running "
+                 "on it?). Stop it or use its HTTP API.\n",
+                 root.string().c_str());
+  } else {
+    std::fprintf(stderr, "runicorn: cannot open store %s: %s\n", root.string().c_str(),
+                 access.status().ToString().c_str());
   }
-  (*ctx)->config_file = UserConfigFile();
-  auto report = (*ctx)->catalog->Refresh();
-  if (!report.ok()) {
-    std::fprintf(stderr, "runicorn: indexing %s failed: %s\n", root.string().c_str(), report.status().ToString().c_str());
-    *exit_code = ExitCodeFor(report.status());
-    return report.status();
-  }
-  return ctx;
+  return access.status();
 }
 
 void PrintTable(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
@@ -192,16 +164,5 @@ std::string FormatValue(const bj::value& v) {
 }
 
 void PrintJson(const bj::value& v) { std::cout << bj::serialize(v) << "\n"; }
-
-server::Request CliRequest(std::map<std::string, std::string> path_params,
-                           std::vector<std::pair<std::string, std::string>> query, std::string body) {
-  server::Request r;
-  r.method = "CLI";
-  r.path_params = std::move(path_params);
-  for (auto& [k, v] : query) r.query.Add(k, v);
-  r.body = std::move(body);
-  r.client_ip = "cli";
-  return r;
-}
 
 }  // namespace runicorn::cli

@@ -1,5 +1,5 @@
-// `runicorn runs`, `export`, `artifacts`, `gc`, `config`: each calls the same handler the HTTP API
-// uses, so `--json` prints exactly the API's JSON and the tables show the same data.
+// `runicorn runs`, `export`, `config`: each calls a service (or, through StoreAccess, the running
+// viewer's route for it) and prints the API's JSON for --json, or a table of the same data.
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -10,18 +10,36 @@
 
 #include "cli/cli.h"
 #include "cli/progress_bar.h"
-#include "server/handlers.h"
-#include "server/json_codec.h"
-#include "server/params.h"
+#include "encode/api_json.h"
+#include "runtrack/json_codec.h"
+#include "service/build_info.h"
 
 namespace runicorn::cli {
 namespace bj = boost::json;
-using server::Request;
-using server::Response;
+using runtrack::Result;
 
 namespace {
 
-bj::value ParseBody(const Response& r) { return bj::parse(r.body); }
+bj::value RunIdsBody(const std::vector<std::string>& ids) {
+  return bj::object{{"run_ids", runtrack::json::Strings(ids)}};
+}
+
+// A comma-separated list, items trimmed, empty items dropped (as the API reads ?status=).
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = std::min(text.find(',', start), text.size());
+    std::string item = text.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+ApiCall Post(std::string path, const bj::value& body) { return {"POST", std::move(path), {}, bj::serialize(body)}; }
 
 int Usage(const char* text) {
   std::fputs(text, stderr);
@@ -65,24 +83,39 @@ int RunRuns(const std::vector<std::string>& argv) {
   if (sub != "list" && sub != "show" && sub != "delete" && sub != "restore") return Usage(kRunsUsage);
   if ((sub == "show" && ids.size() != 1) || ((sub == "delete" || sub == "restore") && ids.empty()))
     return Usage(kRunsUsage);
-  auto ctx = OpenStore(*args, &code);
-  if (!ctx.ok()) return code;
-  const server::AppContext& c = **ctx;
+  auto access = OpenStore(*args, &code);
+  if (!access.ok()) return code;
+  StoreAccess& store = **access;
 
   if (sub == "list") {
-    Response r;
+    Result<bj::value> v = runtrack::Status::Internal("unreachable");
     if (args->Has("deleted")) {
-      r = server::HandleRecycleBin(c, CliRequest({}));
+      v = store.Call([](service::Services& s) -> Result<bj::value> {
+        RUNTRACK_ASSIGN_OR_RETURN(auto page, s.runs.ListDeleted());
+        return bj::value(encode::RecycleBin(page, s.layout));
+      }, ApiCall::Get("/api/recycle-bin"));
     } else {
-      std::vector<std::pair<std::string, std::string>> q;
-      for (const char* f : {"project", "name", "status"})
-        if (auto v = args->Get(f)) q.emplace_back(f, *v);
-      r = server::HandleListRuns(c, CliRequest({}, q));
+      runtrack::RunQuery q;
+      std::vector<std::pair<std::string, std::string>> query;
+      if (auto p = args->Get("project")) q.project = *p, query.emplace_back("project", *p);
+      if (auto n = args->Get("name")) q.name = *n, query.emplace_back("name", *n);
+      if (auto st = args->Get("status")) {
+        query.emplace_back("status", *st);
+        for (const auto& one : SplitList(*st)) {
+          auto parsed = runtrack::ParseRunStatus(one);
+          if (!parsed.ok()) return Fail(runtrack::Status::InvalidArgument(
+                                fmt::format("Invalid query parameter 'status': {}", parsed.status().message())));
+          q.statuses.push_back(*parsed);
+        }
+      }
+      v = store.Call([&](service::Services& s) -> Result<bj::value> {
+        RUNTRACK_ASSIGN_OR_RETURN(auto page, s.runs.List(q));
+        return bj::value(encode::RunList(page, s.layout));
+      }, ApiCall::Get("/api/runs", query));
     }
-    if (int e = ReportIfError(r)) return e;
-    bj::value v = ParseBody(r);
-    if (as_json) return PrintJson(v), kExitOk;
-    const bj::array& runs = v.is_object() ? v.at("deleted_runs").as_array() : v.as_array();
+    if (!v.ok()) return Fail(v.status());
+    if (as_json) return PrintJson(*v), kExitOk;
+    const bj::array& runs = v->is_object() ? v->at("deleted_runs").as_array() : v->as_array();
     std::vector<std::vector<std::string>> rows;
     for (const auto& x : runs) {
       const auto& o = x.as_object();
@@ -97,11 +130,14 @@ int RunRuns(const std::vector<std::string>& argv) {
     return kExitOk;
   }
   if (sub == "show") {
-    Response r = server::HandleGetRun(c, CliRequest({{"run_id", ids[0]}}));
-    if (int e = ReportIfError(r)) return e;
-    bj::value v = ParseBody(r);
-    if (as_json) return PrintJson(v), kExitOk;
-    const auto& o = v.as_object();
+    const std::string& id = ids[0];
+    auto v = store.Call([&](service::Services& s) -> Result<bj::value> {
+      RUNTRACK_ASSIGN_OR_RETURN(auto detail, s.runs.Get(id));
+      return bj::value(runtrack::json::RunDetail(detail, s.layout));
+    }, ApiCall::Get("/api/runs/" + PercentEncode(id)));
+    if (!v.ok()) return Fail(v.status());
+    if (as_json) return PrintJson(*v), kExitOk;
+    const auto& o = v->as_object();
     for (const char* f : {"id", "project", "name", "status", "exit_reason", "hostname", "pid", "best_metric_name",
                           "best_metric_value", "best_metric_step", "log_bytes"})
       std::printf("%-18s %s\n", f, FormatValue(o.at(f)).c_str());
@@ -120,38 +156,31 @@ int RunRuns(const std::vector<std::string>& argv) {
     PrintTable({"METRIC", "POINTS", "STEPS", "MIN", "MAX", "LAST"}, rows);
     return kExitOk;
   }
-  // delete / restore: ids validated by the handler before anything changes.
-  bj::object body{{"run_ids", server::json::Strings(ids)}};
-  Response r;
+  // delete / restore: every id is validated before anything changes.
+  Result<bj::value> v = runtrack::Status::Internal("unreachable");
   if (sub == "restore") {
-    r = server::HandleRestore(c, CliRequest({}, {}, bj::serialize(body)));
+    v = store.Call([&](service::Services& s) -> Result<bj::value> {
+      RUNTRACK_ASSIGN_OR_RETURN(auto outcome, s.runs.Restore(ids));
+      return bj::value(encode::BatchResult(outcome, "restored_count", "Restored"));
+    }, Post("/api/recycle-bin/restore", RunIdsBody(ids)));
   } else if (!args->Has("permanent")) {
-    r = server::HandleSoftDelete(c, CliRequest({}, {}, bj::serialize(body)));
+    v = store.Call([&](service::Services& s) -> Result<bj::value> {
+      RUNTRACK_ASSIGN_OR_RETURN(auto outcome, s.runs.SoftDelete(ids));
+      return bj::value(encode::BatchResult(outcome, "deleted_count", "Soft deleted"));
+    }, Post("/api/runs/soft-delete", RunIdsBody(ids)));
   } else {
-    // Permanent delete of named runs (the API only empties the whole recycle bin).
-    bj::object results;
-    int done = 0, worst = kExitOk;
-    for (const auto& id : ids) {
-      runtrack::Status s = server::CheckRunIdParam(id);
-      if (s.ok()) s = c.catalog->PermanentDelete(id);
-      results[id] = s.ok() ? bj::object{{"success", true}} : bj::object{{"success", false}, {"error", s.message()}};
-      if (s.ok()) ++done;
-      else worst = std::max(worst, ExitCodeFor(s));
-    }
-    bj::object out{{"permanently_deleted", done}, {"results", std::move(results)}};
-    if (as_json) PrintJson(out);
-    else std::printf("permanently deleted %d of %zu runs\n", done, ids.size());
-    for (const auto& [id, res] : out.at("results").as_object())
-      if (!as_json && !res.as_object().at("success").as_bool())
-        std::fprintf(stderr, "  %s: %s\n", std::string(id).c_str(), FormatValue(res.as_object().at("error")).c_str());
-    return worst;
+    // Permanent delete of named runs (the Runicorn API only empties the whole recycle bin).
+    v = store.Call([&](service::Services& s) -> Result<bj::value> {
+      RUNTRACK_ASSIGN_OR_RETURN(auto outcome, s.runs.PermanentDelete(ids));
+      return bj::value(encode::BatchResult(outcome, "permanently_deleted", nullptr));
+    }, Post("/api/runs/permanent-delete", RunIdsBody(ids)));
   }
-  if (int e = ReportIfError(r)) return e;
-  bj::value v = ParseBody(r);
-  if (as_json) PrintJson(v);
-  else std::puts(v.as_object().at("message").as_string().c_str());
+  if (!v.ok()) return Fail(v.status());
+  if (as_json) PrintJson(*v);
+  else if (const auto* m = v->as_object().if_contains("message")) std::puts(m->as_string().c_str());
+  else std::printf("permanently deleted %s of %zu runs\n", FormatValue(v->at("permanently_deleted")).c_str(), ids.size());
   int worst = kExitOk;
-  for (const auto& [id, res] : v.as_object().at("results").as_object()) {
+  for (const auto& [id, res] : v->as_object().at("results").as_object()) {
     if (res.as_object().at("success").as_bool()) continue;
     std::string err = FormatValue(res.as_object().at("error"));
     if (!as_json) std::fprintf(stderr, "  %s: %s\n", std::string(id).c_str(), err.c_str());
@@ -171,27 +200,36 @@ int RunExport(const std::vector<std::string>& argv) {
   std::string format = args->Get("format").value_or("json");
   if (format != "json" && format != "csv") return Usage(kUsage);
   int code = 0;
-  auto ctx = OpenStore(*args, &code);
-  if (!ctx.ok()) return code;
-  std::vector<std::pair<std::string, std::string>> q;
-  if (auto m = args->Get("metrics")) q.emplace_back("metrics", *m);
-  Request req = CliRequest({{"run_id", *args->Get("run-id")}}, q);
+  auto access = OpenStore(*args, &code);
+  if (!access.ok()) return code;
+  const std::string id = *args->Get("run-id");
+  service::MetricTableQuery query;  // exact: an export is never downsampled
+  std::vector<std::pair<std::string, std::string>> params;
+  if (auto m = args->Get("metrics")) {
+    query.metrics = SplitList(*m);
+    params.emplace_back("metrics", *m);
+  }
+  const ApiCall remote = ApiCall::Get("/api/export/" + PercentEncode(id) + "/" + format, params);
   std::FILE* progress_out = ProgressOutput(*args);
-  Response r = [&] {
+  Result<std::string> body = [&]() -> Result<std::string> {
     // The bar's line ends (destructor) before an error or the export is printed.
     ProgressBar bar(progress_out, "reading metrics", ProgressUnit::kCount);
-    return format == "csv" ? server::ExportCsv(**ctx, req, bar.Callback())
-                           : server::ExportJson(**ctx, req, bar.Callback());
+    return (*access)->CallText([&](service::Services& s) -> Result<std::string> {
+      RUNTRACK_ASSIGN_OR_RETURN(auto table, s.metrics.QueryTable(id, query, bar.Callback()));
+      if (format == "csv") return encode::ExportCsv(table);
+      RUNTRACK_ASSIGN_OR_RETURN(auto detail, s.runs.Get(id));
+      return bj::serialize(encode::ExportJson(detail, table, s.layout, service::NowSeconds()));
+    }, remote);
   }();
-  if (int e = ReportIfError(r)) return e;
+  if (!body.ok()) return Fail(body.status());
   if (auto out = args->Get("output")) {
-    if (!WriteWithProgress(*out, r.body, progress_out)) {
+    if (!WriteWithProgress(*out, *body, progress_out)) {
       std::fprintf(stderr, "runicorn export: cannot write %s\n", out->c_str());
       return kExitError;
     }
-    std::fprintf(stderr, "wrote %s (%s)\n", out->c_str(), FormatBytes(r.body.size()).c_str());
+    std::fprintf(stderr, "wrote %s (%s)\n", out->c_str(), FormatBytes(body->size()).c_str());
   } else {
-    std::fwrite(r.body.data(), 1, r.body.size(), stdout);
+    std::fwrite(body->data(), 1, body->size(), stdout);
     if (format == "json") std::puts("");
   }
   return kExitOk;
@@ -201,30 +239,23 @@ int RunConfig(const std::vector<std::string>& argv) {
   constexpr const char* kUsage = "usage: runicorn config --show [--json] | --set-user-root DIR\n";
   auto args = Args::Parse(argv, {"show", "json"});
   if (!args.ok() || !args->Unknown({"show", "json", "set-user-root", "storage"}).empty()) return Usage(kUsage);
+  // Same validation and file as POST /api/config/user_root_dir, without opening any store.
+  service::ConfigService config(UserConfigFile(), std::filesystem::absolute(ResolveStorage(*args)), service::RunicornVersion());
   if (auto root = args->Get("set-user-root")) {
-    // Same validation and file as POST /api/config/user_root_dir, without opening any store.
-    server::AppContext ctx;
-    ctx.config_file = UserConfigFile();
-    ctx.root = ResolveStorage(*args);
     std::error_code ec;
     std::filesystem::path abs = std::filesystem::absolute(*root, ec);
-    Response r = server::HandleSetUserRootDir(ctx, CliRequest({}, {}, bj::serialize(bj::object{{"path", abs.string()}})));
-    if (int e = ReportIfError(r)) return e;
-    std::printf("user_root_dir = %s (saved in %s)\n", abs.string().c_str(), ctx.config_file.string().c_str());
+    auto change = config.SetUserRootDir(abs.string());
+    if (!change.ok()) return Fail(change.status());
+    std::printf("user_root_dir = %s (saved in %s)\n", abs.string().c_str(), config.config_file().string().c_str());
     return kExitOk;
   }
   if (!args->Has("show")) return Usage(kUsage);
-  server::AppContext ctx;
-  ctx.config_file = UserConfigFile();
-  ctx.root = std::filesystem::absolute(ResolveStorage(*args));
-  ctx.version = server::RunicornVersion();
-  Response r = server::HandleGetConfig(ctx, CliRequest({}));
-  bj::value v = ParseBody(r);
+  bj::object v = encode::Config(config.Get());
   const char* env = std::getenv("RUNICORN_DIR");
-  v.as_object()["RUNICORN_DIR"] = env ? bj::value(env) : bj::value(nullptr);
-  v.as_object()["RUNICORN_TOKEN_set"] = std::getenv("RUNICORN_TOKEN") != nullptr;
+  v["RUNICORN_DIR"] = env ? bj::value(env) : bj::value(nullptr);
+  v["RUNICORN_TOKEN_set"] = std::getenv("RUNICORN_TOKEN") != nullptr;
   if (args->Has("json")) return PrintJson(v), kExitOk;
-  for (const auto& [k, val] : v.as_object()) std::printf("%-20s %s\n", std::string(k).c_str(), FormatValue(val).c_str());
+  for (const auto& [k, val] : v) std::printf("%-20s %s\n", std::string(k).c_str(), FormatValue(val).c_str());
   return kExitOk;
 }
 

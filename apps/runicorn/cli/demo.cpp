@@ -18,7 +18,6 @@
 #include "runtrack/artifacts.h"
 #include "runtrack/catalog.h"
 #include "runtrack/store.h"
-#include "server/params.h"
 
 namespace runicorn::cli {
 namespace {
@@ -211,7 +210,7 @@ int RunDemo(const std::vector<std::string>& argv) {
   auto get = [&](const char* name, int64_t def) -> int64_t {
     auto v = args->Get(name);
     if (!v) return def;
-    auto n = server::ParseInt64(*v);
+    auto n = ParseInt64(*v);
     return n.ok() && *n >= 0 ? *n : -1;
   };
   int64_t runs = get("runs", 0), steps = get("steps", 1000), projects = get("projects", 10), big = get("big-steps", 0);
@@ -251,7 +250,7 @@ int RunSimulate(const std::vector<std::string>& argv) {
   auto num = [&](const char* name, int64_t def) {
     auto v = args->Get(name);
     if (!v) return def;
-    auto n = server::ParseInt64(*v);
+    auto n = ParseInt64(*v);
     return n.ok() && *n >= 0 ? *n : int64_t{-1};
   };
   int64_t steps = num("steps", 1000), interval = num("interval-ms", 10), every = num("log-every", 10);

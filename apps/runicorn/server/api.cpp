@@ -1,11 +1,14 @@
 #include "server/api.h"
 
+#include <cctype>
+#include <cstdio>
 #include <exception>
 
 #include <fmt/format.h>
 
 #include "server/errors.h"
 #include "server/routes.h"
+#include "server/websocket_key.h"
 #include "static/static_files.h"
 
 namespace runicorn::server {
@@ -20,24 +23,48 @@ constexpr std::string_view kBuiltInPage =
 
 bool IsApiPath(const Request& r) { return !r.segments.empty() && r.segments[0] == "api"; }
 
+bool IsStateChanging(std::string_view method) {
+  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
+}
+
+// The media type of a Content-Type value, lower-case, without parameters ("; charset=utf-8").
+std::string MediaType(std::string_view content_type) {
+  content_type = content_type.substr(0, content_type.find(';'));
+  while (!content_type.empty() && (content_type.back() == ' ' || content_type.back() == '\t')) content_type.remove_suffix(1);
+  while (!content_type.empty() && (content_type.front() == ' ' || content_type.front() == '\t')) content_type.remove_prefix(1);
+  std::string out(content_type);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Browsers label every request with where it comes from; a state-changing request that a page of
+// another site caused is refused even if the browser sent no Origin.
+bool CrossSiteFetch(const Request& r) {
+  std::string_view site = r.Header("sec-fetch-site");
+  return site == "cross-site" || site == "same-site";
+}
+
 }  // namespace
 
 Api::Api(const AppContext& ctx, ApiOptions options)
     : ctx_(ctx),
       options_(std::move(options)),
       router_(BuildApiRouter()),
-      auth_(options_.token),
+      auth_(options_.token, options_.local_token),
       limiter_(options_.rate_limits) {
   if (options_.web_root) static_files_ = std::make_unique<web::StaticFiles>(*options_.web_root);
 }
 
 Api::~Api() = default;
 
-void Api::Decorate(Response& r, const RateLimiter::Decision* rate) const {
-  r.AddHeader("Access-Control-Allow-Origin", options_.cors_origin);
-  r.AddHeader("Access-Control-Expose-Headers",
-              "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Content-Disposition");
-  if (options_.cors_origin != "*") r.AddHeader("Vary", "Origin");
+void Api::Decorate(Response& r, const RateLimiter::Decision* rate, std::string_view cors_origin) const {
+  if (!cors_origin.empty()) {
+    r.AddHeader("Access-Control-Allow-Origin", std::string(cors_origin));
+    r.AddHeader("Access-Control-Expose-Headers",
+                "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Content-Disposition");
+  }
+  // Answers differ by Origin (CORS headers or 403), so caches must not share them across origins.
+  r.AddHeader("Vary", "Origin");
   if (rate != nullptr && rate->limited) {
     r.AddHeader("X-RateLimit-Limit", std::to_string(rate->limit));
     r.AddHeader("X-RateLimit-Remaining", std::to_string(rate->remaining));
@@ -64,12 +91,48 @@ Response Api::Static(const Request& req) const {
   return r;
 }
 
-Api::Outcome Api::Handle(Request req, bool websocket_upgrade) const {
+Api::Outcome Api::Handle(Request req, bool websocket_upgrade, std::string_view local_ip) const {
   Outcome out;
+  switch (options_.origin_policy.CheckHost(req.Header("host"), local_ip)) {
+    case OriginPolicy::HostVerdict::kAllowed:
+      break;
+    case OriginPolicy::HostVerdict::kMissing:
+      out.response = Response::Error(400, "Missing Host header");
+      return out;
+    case OriginPolicy::HostVerdict::kMalformed:
+      out.response = Response::Error(400, "Malformed Host header");
+      return out;
+    case OriginPolicy::HostVerdict::kRefused:
+      // DNS rebinding: a page of another site reached us under its own name.
+      out.response = Response::Error(
+          403, "Host not allowed: use localhost or this server's address, or start the viewer with --allowed-host NAME");
+      return out;
+  }
   if (!IsApiPath(req)) {
     out.response = Static(req);
     return out;
   }
+
+  std::string_view cors_origin;
+  switch (options_.origin_policy.CheckOrigin(req.Header("origin"), req.Header("host"))) {
+    case OriginPolicy::OriginVerdict::kAbsent:
+      if (IsStateChanging(req.method) && CrossSiteFetch(req)) {
+        out.response = Response::Error(403, "Cross-site request refused");
+        Decorate(out.response, nullptr, {});
+        return out;
+      }
+      break;
+    case OriginPolicy::OriginVerdict::kSameOrigin:
+      break;
+    case OriginPolicy::OriginVerdict::kAllowListed:
+      cors_origin = req.Header("origin");
+      break;
+    case OriginPolicy::OriginVerdict::kRefused:
+      out.response = Response::Error(403, "Origin not allowed: start the viewer with --allowed-origin ORIGIN to allow it");
+      Decorate(out.response, nullptr, {});
+      return out;
+  }
+
   if (req.method == "OPTIONS") {
     Response r;
     r.status = 204;
@@ -77,51 +140,64 @@ Api::Outcome Api::Handle(Request req, bool websocket_upgrade) const {
     r.AddHeader("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS");
     r.AddHeader("Access-Control-Allow-Headers", "Authorization, Content-Type");
     r.AddHeader("Access-Control-Max-Age", "600");
-    Decorate(r, nullptr);
+    Decorate(r, nullptr, cors_origin);
     out.response = std::move(r);
     return out;
   }
 
+  const std::string client = options_.client_addresses.Resolve(req.client_ip, req.Header("x-forwarded-for"));
+  auto authenticated = [&](bool websocket) {
+    if (!auth_.enabled() || auth_.Allows(req.Header("authorization"))) return true;
+    // Browsers cannot set headers on a WebSocket; those routes also take ?token=.
+    const std::string* t = websocket ? req.query.Get("token") : nullptr;
+    return t != nullptr && auth_.AllowsToken(*t);
+  };
+  auto unauthenticated = [](Response& r) {
+    r = Response::Error(401, "Not authenticated");
+    r.AddHeader("WWW-Authenticate", "Bearer");
+  };
+
   Router::Match match = router_.Find(req.method, req.segments);
   if (match.kind != Router::Match::kFound) {
     // Unknown routes share the default class, so probing for routes is rate limited too.
-    auto rate = limiter_.Check("", req.client_ip);
+    auto rate = limiter_.Check("", client);
     if (!rate.allowed) {
       out.response = Response::Error(429, "Rate limit exceeded");
+      out.response.AddHeader("Retry-After", std::to_string(rate.reset_seconds));
+    } else if (!authenticated(false)) {
+      unauthenticated(out.response);  // with a token set, which routes exist is not public either
     } else if (match.kind == Router::Match::kMethodNotAllowed) {
       out.response = Response::Error(405, "Method Not Allowed");
       out.response.AddHeader("Allow", match.allow);
     } else {
       out.response = Response::Error(404, "Not Found");
     }
-    if (!rate.allowed) out.response.AddHeader("Retry-After", std::to_string(rate.reset_seconds));
-    Decorate(out.response, &rate);
+    Decorate(out.response, &rate, cors_origin);
     return out;
   }
   const Route& route = *match.route;
   for (auto& [k, v] : match.params) req.path_params[k] = std::move(v);
 
-  auto rate = limiter_.Check(route.rate_class, req.client_ip);
+  auto rate = limiter_.Check(route.rate_class, client);
   if (!rate.allowed) {
     boost::json::object body{{"detail", "Rate limit exceeded"}, {"retry_after", rate.reset_seconds}};
     out.response = Response::Json(body, 429);
     out.response.AddHeader("Retry-After", std::to_string(rate.reset_seconds));
-    Decorate(out.response, &rate);
+    Decorate(out.response, &rate, cors_origin);
     return out;
   }
 
-  if (route.needs_auth && auth_.enabled()) {
-    bool ok = auth_.Allows(req.Header("authorization"));
-    // Browsers cannot set headers on a WebSocket; those routes also take ?token=.
-    if (!ok && route.websocket) {
-      if (const std::string* t = req.query.Get("token")) ok = auth_.AllowsToken(*t);
-    }
-    if (!ok) {
-      out.response = Response::Error(401, "Not authenticated");
-      out.response.AddHeader("WWW-Authenticate", "Bearer");
-      Decorate(out.response, &rate);
-      return out;
-    }
+  if (route.needs_auth && !authenticated(route.websocket)) {
+    unauthenticated(out.response);
+    Decorate(out.response, &rate, cors_origin);
+    return out;
+  }
+
+  if (IsStateChanging(req.method) && (!req.body.empty() || !req.Header("content-type").empty()) &&
+      MediaType(req.Header("content-type")) != "application/json") {
+    out.response = Response::Error(415, "Content-Type must be application/json");
+    Decorate(out.response, &rate, cors_origin);
+    return out;
   }
 
   try {
@@ -129,6 +205,8 @@ Api::Outcome Api::Handle(Request req, bool websocket_upgrade) const {
       if (!websocket_upgrade) {
         out.response = Response::Error(426, "This endpoint is a WebSocket: send an Upgrade request");
         out.response.AddHeader("Upgrade", "websocket");
+      } else if (!IsValidWebSocketKey(req.Header("sec-websocket-key"))) {
+        out.response = Response::Error(400, "Malformed Sec-WebSocket-Key: it must be 16 bytes in base64");
       } else {
         auto stream = route.stream(ctx_, req);
         if (stream.ok()) {
@@ -148,7 +226,7 @@ Api::Outcome Api::Handle(Request req, bool websocket_upgrade) const {
     out.response = Response::Error(500, "Internal Server Error");
     out.stream.reset();
   }
-  Decorate(out.response, &rate);
+  Decorate(out.response, &rate, cors_origin);
   return out;
 }
 

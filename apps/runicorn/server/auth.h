@@ -5,15 +5,20 @@
 #pragma once
 
 #include <array>
+#include <filesystem>
 #include <string>
 #include <string_view>
+
+#include "runtrack/status.h"
 
 namespace runicorn::server {
 
 class TokenAuth {
  public:
   TokenAuth() = default;  // no token: everything is allowed
-  explicit TokenAuth(std::string_view token);
+  // `local_token` (the viewer's per-start credential for local CLI commands, see
+  // service/viewer_endpoint.h) is accepted too when a token is required.
+  explicit TokenAuth(std::string_view token, std::string_view local_token = {});
 
   bool enabled() const { return enabled_; }
   // `authorization` is the raw header value ("Bearer abc"); the scheme is case-insensitive.
@@ -24,6 +29,14 @@ class TokenAuth {
  private:
   bool enabled_ = false;
   std::array<unsigned char, 32> digest_{};
+  bool has_local_ = false;
+  std::array<unsigned char, 32> local_digest_{};
 };
+
+// Reads a token from a file (`runicorn viewer --token-file`; a token on the command line shows in
+// `ps` to every user). Surrounding whitespace and the trailing newline are dropped. NotFound when
+// the file cannot be read; InvalidArgument when it is empty, holds more than one line, contains
+// control characters, or is larger than 4 KiB.
+runtrack::Result<std::string> ReadTokenFile(const std::filesystem::path& path);
 
 }  // namespace runicorn::server

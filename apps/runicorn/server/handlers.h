@@ -1,19 +1,15 @@
-// Every HTTP handler: a plain function from a parsed request to a response. They validate their
-// inputs (run ids, artifact names, parameters) before anything reaches the catalog or the file
-// system, and are registered in routes.cpp, the one routing table.
+// Every HTTP handler: transport only. A handler parses its request (path parameters, query, JSON
+// body), calls one service (ctx.services, which validates ids and names before anything reaches
+// storage) and encodes the result (encode/api_json.h). Registered in routes.cpp, the one routing
+// table.
 #pragma once
 
 #include <string>
 
-#include "runtrack/status.h"
 #include "server/app_context.h"
 #include "server/http_types.h"
-#include "server/metric_table.h"
 
 namespace runicorn::server {
-
-// "Invalid run_id format: <id>" unless `id` matches ^[0-9]{8}_[0-9]{6}_[a-f0-9]{6}$.
-runtrack::Status CheckRunIdParam(const std::string& id);
 
 // System (handlers_system.cpp)
 Response HandleHealth(const AppContext& ctx, const Request& req);
@@ -38,10 +34,6 @@ Response HandleMetricsStep(const AppContext& ctx, const Request& req);
 // Exports (handlers_export.cpp)
 Response HandleExportCsv(const AppContext& ctx, const Request& req);
 Response HandleExportJson(const AppContext& ctx, const Request& req);
-// The same responses, reporting progress while the metrics are read: `runicorn export`'s bar.
-// (Separate names because a route's handler takes exactly (ctx, req).)
-Response ExportCsv(const AppContext& ctx, const Request& req, const MetricReadProgress& progress);
-Response ExportJson(const AppContext& ctx, const Request& req, const MetricReadProgress& progress);
 
 // v2 (handlers_v2.cpp)
 Response HandleV2ListExperiments(const AppContext& ctx, const Request& req);

@@ -1,115 +1,87 @@
 // /api/artifacts (artifacts_api.md) plus what Runicorn's docs list as "planned": alias set/move and
-// removal, restore of a soft-deleted version and file download.
-//
-// Names are checked with ValidateArtifactName and file paths with ValidateArtifactPath before the
-// artifact store sees them, so nothing from a request can name a file outside the store.
+// removal, restore of a soft-deleted version and file download. ArtifactService validates names,
+// versions, aliases and file paths before the artifact store sees them.
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include "runtrack/artifacts.h"
+#include "encode/api_json.h"
+#include "runtrack/json_codec.h"
 #include "server/errors.h"
 #include "server/handlers.h"
-#include "server/json_codec.h"
+#include "server/bodies.h"
 #include "server/params.h"
 
 namespace runicorn::server {
 namespace bj = boost::json;
+namespace json = runtrack::json;
 using runtrack::Result;
 using runtrack::Status;
 
 namespace {
 
-Status CheckName(const std::string& name) {
-  Status s = runtrack::ValidateArtifactName(name);
-  if (!s.ok()) return Status::InvalidArgument(fmt::format("Invalid artifact name: {}", s.message()));
-  return Status::Ok();
-}
-
-Result<int> VersionParam(const Request& req) {
-  auto v = ParseInt64(req.Param("version"));
-  if (!v.ok() || *v < 1 || *v > 1000000000) return Status::InvalidArgument("Invalid version: expected v<N> with N >= 1");
-  return static_cast<int>(*v);
-}
-
-// The optional ?type= hint: 422 when it is no artifact type, 404 when the artifact has another.
+// The optional ?type= hint: 422 when it is no artifact type (the service answers 404 when the
+// artifact has another).
 Result<std::optional<runtrack::ArtifactType>> TypeHint(const Request& req) {
   const std::string* t = req.query.Get("type");
   if (t == nullptr || t->empty()) return std::optional<runtrack::ArtifactType>();
   auto type = runtrack::ParseArtifactType(*t);
-  if (!type.ok()) return type.status();
+  if (!type.ok())
+    return Status::InvalidArgument(fmt::format("Invalid query parameter 'type': {}", type.status().message()));
   return std::optional<runtrack::ArtifactType>(*type);
 }
 
-// Name + version (+ type hint) of a version route, validated; fills `error` on failure.
-struct VersionRef {
-  std::string name;
-  int version = 0;
-  std::optional<runtrack::ArtifactType> type;
-};
-std::optional<VersionRef> ParseVersionRef(const Request& req, Response* error) {
-  VersionRef ref;
+// Name + version (+ type hint) of a version route; fills `error` on failure.
+std::optional<service::VersionRef> ParseVersionRef(const Request& req, Response* error) {
+  service::VersionRef ref;
   ref.name = req.Param("name");
-  if (Status s = CheckName(ref.name); !s.ok()) {
-    *error = ErrorResponse(s);
+  if (Status s = runtrack::ValidateArtifactName(ref.name); !s.ok()) {
+    *error = Response::Error(400, fmt::format("Invalid artifact name: {}", s.message()));
     return std::nullopt;
   }
-  auto v = VersionParam(req);
+  auto v = service::ParseVersion(req.Param("version"));
   if (!v.ok()) {
-    *error = Response::Error(400, v.status().message());
+    *error = ErrorResponse(v.status());
     return std::nullopt;
   }
   ref.version = *v;
   auto type = TypeHint(req);
   if (!type.ok()) {
-    *error = Response::Error(422, fmt::format("Invalid query parameter 'type': {}", type.status().message()));
+    *error = Response::Error(422, type.status().message());
     return std::nullopt;
   }
   ref.type = *type;
   return ref;
 }
 
-Response NotFoundWithType(const VersionRef& ref) {
-  return Response::Error(404, fmt::format("Artifact not found: {} of type {}", ref.name,
-                                          runtrack::ArtifactTypeName(*ref.type)));
-}
-
 }  // namespace
 
 Response HandleListArtifacts(const AppContext& ctx, const Request& req) {
-  auto type = TypeHint(req);
-  if (!type.ok()) return Response::Error(422, fmt::format("Invalid query parameter 'type': {}", type.status().message()));
-  RUNICORN_ASSIGN_OR_RESPOND(auto list, ctx.artifacts->ListArtifacts(*type));
-  bj::array out;
-  for (const auto& a : list) out.push_back(json::ArtifactSummary(a));
-  return Response::Json(out);
+  RUNICORN_ASSIGN_PARAM_OR_422(auto type, TypeHint(req));
+  RUNICORN_ASSIGN_OR_RESPOND(auto list, ctx.services->artifacts.List(type));
+  return Response::Json(encode::ArtifactList(list));
 }
 
 Response HandleArtifactStats(const AppContext& ctx, const Request&) {
-  RUNICORN_ASSIGN_OR_RESPOND(auto stats, ctx.artifacts->Stats());
+  RUNICORN_ASSIGN_OR_RESPOND(auto stats, ctx.services->artifacts.Stats());
   return Response::Json(json::ArtifactStats(stats));
 }
 
 Response HandleArtifactVersions(const AppContext& ctx, const Request& req) {
   const std::string& name = req.Param("name");
-  RUNICORN_RETURN_IF_ERROR(CheckName(name));
-  auto type = TypeHint(req);
-  if (!type.ok()) return Response::Error(422, fmt::format("Invalid query parameter 'type': {}", type.status().message()));
+  if (Status s = runtrack::ValidateArtifactName(name); !s.ok())
+    return Response::Error(400, fmt::format("Invalid artifact name: {}", s.message()));
+  RUNICORN_ASSIGN_PARAM_OR_422(auto type, TypeHint(req));
   RUNICORN_ASSIGN_PARAM_OR_422(auto include_deleted, GetBool(req.query, "include_deleted"));
-  RUNICORN_ASSIGN_OR_RESPOND(auto versions, ctx.artifacts->ListVersions(name, include_deleted.value_or(false)));
-  bj::array out;
-  for (const auto& v : versions) {
-    if (*type && v.type != **type) return Response::Error(404, fmt::format("Artifact not found: {}", name));
-    out.push_back(json::ArtifactVersion(v));
-  }
-  return Response::Json(out);
+  RUNICORN_ASSIGN_OR_RESPOND(auto versions,
+                             ctx.services->artifacts.Versions(name, type, include_deleted.value_or(false)));
+  return Response::Json(encode::ArtifactVersions(versions));
 }
 
 Response HandleArtifactVersion(const AppContext& ctx, const Request& req) {
   Response error;
   auto ref = ParseVersionRef(req, &error);
   if (!ref) return error;
-  RUNICORN_ASSIGN_OR_RESPOND(auto info, ctx.artifacts->GetVersion(ref->name, ref->version));
-  if (ref->type && info.type != *ref->type) return NotFoundWithType(*ref);
+  RUNICORN_ASSIGN_OR_RESPOND(auto info, ctx.services->artifacts.Version(*ref));
   return Response::Json(json::ArtifactVersion(info));
 }
 
@@ -117,11 +89,7 @@ Response HandleArtifactFiles(const AppContext& ctx, const Request& req) {
   Response error;
   auto ref = ParseVersionRef(req, &error);
   if (!ref) return error;
-  if (ref->type) {
-    RUNICORN_ASSIGN_OR_RESPOND(auto info, ctx.artifacts->GetVersion(ref->name, ref->version));
-    if (info.type != *ref->type) return NotFoundWithType(*ref);
-  }
-  RUNICORN_ASSIGN_OR_RESPOND(auto files, ctx.artifacts->ListFiles(ref->name, ref->version));
+  RUNICORN_ASSIGN_OR_RESPOND(auto files, ctx.services->artifacts.Files(*ref));
   return Response::Json(json::ArtifactFiles(files));
 }
 
@@ -131,17 +99,9 @@ Response HandleArtifactDownload(const AppContext& ctx, const Request& req) {
   if (!ref) return error;
   const std::string* path = req.query.Get("path");
   if (path == nullptr || path->empty()) return Response::Error(422, "Missing query parameter 'path'");
-  if (Status s = runtrack::ValidateArtifactPath(*path); !s.ok())
-    return Response::Error(400, fmt::format("Invalid file path: {}", s.message()));
-  // Use() with no run id records no lineage: a download from the viewer is not a run using it.
-  RUNICORN_ASSIGN_OR_RESPOND(auto handle, ctx.artifacts->Use(fmt::format("{}:v{}", ref->name, ref->version), ""));
-  if (ref->type && handle.info().type != *ref->type) return NotFoundWithType(*ref);
-  RUNICORN_ASSIGN_OR_RESPOND(std::string bytes, handle.ReadFile(*path));
-  std::string base = path->substr(path->rfind('/') + 1);
-  std::string safe;
-  for (char c : base) safe.push_back(c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 ? '_' : c);
-  Response r = Response::Text(std::move(bytes), "application/octet-stream");
-  r.AddHeader("Content-Disposition", fmt::format("attachment; filename=\"{}\"", safe));
+  RUNICORN_ASSIGN_OR_RESPOND(auto download, ctx.services->artifacts.OpenFile(*ref, *path));
+  Response r = Response::Stream(std::make_shared<ArtifactBody>(std::move(download.reader)), "application/octet-stream");
+  r.AddHeader("Content-Disposition", fmt::format("attachment; filename=\"{}\"", download.filename));
   return r;
 }
 
@@ -150,35 +110,9 @@ Response HandleArtifactLineage(const AppContext& ctx, const Request& req) {
   auto ref = ParseVersionRef(req, &error);
   if (!ref) return error;
   RUNICORN_ASSIGN_PARAM_OR_422(auto depth, GetInt(req.query, "max_depth", 0, 10));
-  if (ref->type) {
-    RUNICORN_ASSIGN_OR_RESPOND(auto info, ctx.artifacts->GetVersion(ref->name, ref->version));
-    if (info.type != *ref->type) return NotFoundWithType(*ref);
-  }
-  RUNICORN_ASSIGN_OR_RESPOND(auto graph, ctx.artifacts->Lineage(ref->name, ref->version, static_cast<int>(depth.value_or(3))));
-  bj::array nodes;
-  for (const auto& n : graph.nodes) {
-    bj::object meta;
-    if (n.node_type == "artifact") {
-      meta = bj::object{{"type", n.artifact_type}, {"size", n.size_bytes}, {"status", n.status}};
-    } else if (auto run = ctx.catalog->GetRun(n.node_id); run.ok()) {
-      meta = bj::object{{"project", run->run.project},
-                        {"name", run->run.name},
-                        {"status", runtrack::RunStatusName(run->run.status)}};
-    }
-    nodes.push_back(bj::object{{"node_type", n.node_type},
-                               {"node_id", n.node_id},
-                               {"label", n.label},
-                               {"depth", n.depth},
-                               {"direction", n.direction},
-                               {"metadata", std::move(meta)}});
-  }
-  bj::array edges;
-  for (const auto& e : graph.edges)
-    edges.push_back(bj::object{{"source", e.source}, {"target", e.target}, {"edge_type", e.edge_type}});
-  return Response::Json(bj::object{{"root_artifact", graph.root_artifact},
-                                   {"nodes", std::move(nodes)},
-                                   {"edges", std::move(edges)},
-                                   {"max_depth", depth.value_or(3)}});
+  const int max_depth = static_cast<int>(depth.value_or(3));
+  RUNICORN_ASSIGN_OR_RESPOND(auto view, ctx.services->artifacts.Lineage(*ref, max_depth));
+  return Response::Json(encode::Lineage(view, max_depth));
 }
 
 Response HandleDeleteArtifactVersion(const AppContext& ctx, const Request& req) {
@@ -186,66 +120,46 @@ Response HandleDeleteArtifactVersion(const AppContext& ctx, const Request& req) 
   auto ref = ParseVersionRef(req, &error);
   if (!ref) return error;
   RUNICORN_ASSIGN_PARAM_OR_422(auto permanent, GetBool(req.query, "permanent"));
-  if (ref->type) {
-    RUNICORN_ASSIGN_OR_RESPOND(auto info, ctx.artifacts->GetVersion(ref->name, ref->version));
-    if (info.type != *ref->type) return NotFoundWithType(*ref);
-  }
-  bool perm = permanent.value_or(false);
-  RUNICORN_RETURN_IF_ERROR(ctx.artifacts->Delete(ref->name, ref->version,
-                                                 perm ? runtrack::DeleteMode::kPermanent : runtrack::DeleteMode::kSoft));
-  return Response::Json(bj::object{
-      {"success", true},
-      {"permanent", perm},
-      {"message", fmt::format("{} {}:v{} locally", perm ? "Permanently deleted" : "Soft deleted", ref->name, ref->version)}});
+  const bool perm = permanent.value_or(false);
+  RUNICORN_RETURN_IF_ERROR(ctx.services->artifacts.Delete(*ref, perm));
+  return Response::Json(encode::ArtifactDeleted(*ref, perm));
 }
 
 Response HandleRestoreArtifactVersion(const AppContext& ctx, const Request& req) {
   Response error;
   auto ref = ParseVersionRef(req, &error);
   if (!ref) return error;
-  RUNICORN_RETURN_IF_ERROR(ctx.artifacts->Restore(ref->name, ref->version));
-  return Response::Json(bj::object{{"success", true}, {"message", fmt::format("Restored {}:v{}", ref->name, ref->version)}});
+  RUNICORN_RETURN_IF_ERROR(ctx.services->artifacts.Restore(*ref));
+  return Response::Json(encode::ArtifactRestored(*ref));
 }
 
 Response HandleArtifactAliases(const AppContext& ctx, const Request& req) {
   const std::string& name = req.Param("name");
-  RUNICORN_RETURN_IF_ERROR(CheckName(name));
-  RUNICORN_ASSIGN_OR_RESPOND(auto aliases, ctx.artifacts->Aliases(name));
-  bj::object out;
-  for (const auto& [alias, v] : aliases) out[alias] = v;
-  return Response::Json(bj::object{{"name", name}, {"aliases", std::move(out)}});
+  RUNICORN_ASSIGN_OR_RESPOND(auto aliases, ctx.services->artifacts.Aliases(name));
+  return Response::Json(json::ArtifactAliases(name, aliases));
 }
 
 Response HandleSetArtifactAlias(const AppContext& ctx, const Request& req) {
   const std::string& name = req.Param("name");
   const std::string& alias = req.Param("alias");
-  RUNICORN_RETURN_IF_ERROR(CheckName(name));
+  if (Status s = runtrack::ValidateArtifactName(name); !s.ok())
+    return Response::Error(400, fmt::format("Invalid artifact name: {}", s.message()));
   if (Status s = runtrack::ValidateAliasName(alias); !s.ok())
     return Response::Error(400, fmt::format("Invalid alias: {}", s.message()));
   RUNICORN_ASSIGN_OR_RESPOND(bj::object body, ParseJsonObject(req.body));
   const bj::value* v = body.if_contains("version");
   if (v == nullptr || !v->is_int64() || v->get_int64() < 1 || v->get_int64() > 1000000000)
     return Response::Error(400, "version is required and must be an integer >= 1");
-  int version = static_cast<int>(v->get_int64());
-  RUNICORN_RETURN_IF_ERROR(ctx.artifacts->SetAlias(name, alias, version));
-  RUNICORN_ASSIGN_OR_RESPOND(auto aliases, ctx.artifacts->Aliases(name));
-  bj::object out;
-  for (const auto& [a, ver] : aliases) out[a] = ver;
-  return Response::Json(bj::object{{"success", true},
-                                   {"name", name},
-                                   {"alias", alias},
-                                   {"version", version},
-                                   {"aliases", std::move(out)}});
+  const int version = static_cast<int>(v->get_int64());
+  RUNICORN_ASSIGN_OR_RESPOND(auto aliases, ctx.services->artifacts.SetAlias(name, alias, version));
+  return Response::Json(encode::AliasSet(name, alias, version, aliases));
 }
 
 Response HandleDeleteArtifactAlias(const AppContext& ctx, const Request& req) {
   const std::string& name = req.Param("name");
   const std::string& alias = req.Param("alias");
-  RUNICORN_RETURN_IF_ERROR(CheckName(name));
-  if (Status s = runtrack::ValidateAliasName(alias); !s.ok())
-    return Response::Error(400, fmt::format("Invalid alias: {}", s.message()));
-  RUNICORN_RETURN_IF_ERROR(ctx.artifacts->RemoveAlias(name, alias));
-  return Response::Json(bj::object{{"success", true}, {"name", name}, {"alias", alias}});
+  RUNICORN_RETURN_IF_ERROR(ctx.services->artifacts.RemoveAlias(name, alias));
+  return Response::Json(encode::AliasRemoved(name, alias));
 }
 
 }  // namespace runicorn::server

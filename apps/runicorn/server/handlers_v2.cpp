@@ -4,23 +4,22 @@
 // as well as `total` (both come from the one catalog query), and order_by is checked against a
 // whitelist before anything runs (422 otherwise).
 #include <chrono>
-#include <filesystem>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "encode/api_json.h"
+#include "runtrack/json_codec.h"
 #include "server/errors.h"
 #include "server/handlers.h"
-#include "server/json_codec.h"
-#include "server/metric_table.h"
+#include "server/metric_params.h"
 #include "server/params.h"
 
 namespace runicorn::server {
 namespace bj = boost::json;
+namespace json = runtrack::json;
 
 namespace {
-
-constexpr size_t kMaxBatchDelete = 1000;
 
 double MillisSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -64,9 +63,7 @@ Response HandleV2ListExperiments(const AppContext& ctx, const Request& req) {
     q.sort_by = *v;
   }
   q.descending = order_desc.value_or(true);
-  q.offset = static_cast<uint64_t>(page_no - 1) * static_cast<uint64_t>(page_size);
-  q.limit = static_cast<uint64_t>(page_size);
-  auto result = ctx.catalog->ListRuns(q);
+  auto result = ctx.services->runs.ListPage({q, page_no, page_size});
   if (!result.ok()) {
     // Contradictory ranges (min > max, after > before) are a parameter problem.
     if (result.status().code() == runtrack::StatusCode::kInvalidArgument)
@@ -75,25 +72,25 @@ Response HandleV2ListExperiments(const AppContext& ctx, const Request& req) {
   }
   bj::array experiments;
   experiments.reserve(result->runs.size());
-  for (const auto& r : result->runs) experiments.push_back(json::Experiment(r, ctx.root));
+  for (const auto& r : result->runs) experiments.push_back(json::Experiment(r, ctx.services->layout));
   const uint64_t total = result->total;
+  const uint64_t offset = static_cast<uint64_t>(page_no - 1) * static_cast<uint64_t>(page_size);
   return Response::Json(bj::object{{"experiments", std::move(experiments)},
                                    {"total", total},
                                    {"page", page_no},
                                    {"per_page", page_size},
-                                   {"has_next", q.offset + q.limit < total},
+                                   {"has_next", offset + static_cast<uint64_t>(page_size) < total},
                                    {"has_prev", page_no > 1},
                                    {"query_time_ms", MillisSince(start)}});
 }
 
 Response HandleV2GetExperiment(const AppContext& ctx, const Request& req) {
   const std::string& id = req.Param("exp_id");
-  RUNICORN_RETURN_IF_ERROR(CheckRunIdParam(id));
-  auto detail = ctx.catalog->GetRun(id);
+  auto detail = ctx.services->runs.Get(id);
   if (!detail.ok() && detail.status().code() == runtrack::StatusCode::kNotFound)
     return Response::Error(404, fmt::format("Experiment {} not found", id));
   RUNICORN_RETURN_IF_ERROR(detail.status());
-  bj::object exp = json::Experiment(detail->run, ctx.root);
+  bj::object exp = json::Experiment(detail->run, ctx.services->layout);
   exp["config"] = json::Sanitized(detail->config);
   exp["summary"] = json::Sanitized(detail->summary);
   uint64_t points = 0;
@@ -102,14 +99,9 @@ Response HandleV2GetExperiment(const AppContext& ctx, const Request& req) {
     points += m.count;
     names.emplace_back(m.name);
   }
+  RUNICORN_ASSIGN_OR_RESPOND(uint64_t file_count, ctx.services->runs.CountFiles(id));
   bj::value step_range = nullptr;
   if (detail->min_step) step_range = bj::object{{"min", *detail->min_step}, {"max", *detail->max_step}};
-  // Files the run folder holds (journal, lock, media/...), counted without following symlinks.
-  uint64_t file_count = 0;
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(ctx.run_dir(id), ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
-    if (it->is_regular_file(ec)) ++file_count;
   return Response::Json(bj::object{
       {"experiment", std::move(exp)},
       {"metrics_summary",
@@ -121,15 +113,15 @@ Response HandleV2GetExperiment(const AppContext& ctx, const Request& req) {
 Response HandleV2MetricsFast(const AppContext& ctx, const Request& req) {
   auto start = std::chrono::steady_clock::now();
   const std::string& id = req.Param("exp_id");
-  RUNICORN_RETURN_IF_ERROR(CheckRunIdParam(id));
-  RUNICORN_ASSIGN_PARAM_OR_422(MetricTableQuery q, ParseMetricTableQuery(req.query));
-  auto table = QueryMetricTable(*ctx.catalog, id, q);
+  RUNICORN_RETURN_IF_ERROR(runtrack::ValidateRunId(id));
+  RUNICORN_ASSIGN_PARAM_OR_422(service::MetricTableQuery q, ParseMetricTableQuery(req.query));
+  auto table = ctx.services->metrics.QueryTable(id, q);
   if (!table.ok()) {
     if (table.status().code() == runtrack::StatusCode::kNotFound)
       return Response::Error(404, fmt::format("Experiment {} not found", id));
     return ErrorResponse(table.status());
   }
-  bj::object o = json::MetricRowsTable(table->rows, "global_step");
+  bj::object o = encode::MetricRowsTable(table->rows, "global_step");
   std::vector<std::string> applied(table->rows.columns.begin() + 1, table->rows.columns.end());
   bj::value range = nullptr;
   if (q.step_min || q.step_max)
@@ -148,21 +140,19 @@ Response HandleV2MetricsFast(const AppContext& ctx, const Request& req) {
 
 Response HandleV2BatchDelete(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(bj::object body, ParseJsonObject(req.body));
+  constexpr size_t kMax = service::RunService::kMaxBatchV2;
   const bj::value* ids_v = body.if_contains("exp_ids");
-  if (ids_v != nullptr && ids_v->is_array() && ids_v->as_array().size() > kMaxBatchDelete)
+  if (ids_v != nullptr && ids_v->is_array() && ids_v->as_array().size() > kMax)
     return Response::Error(400, "Cannot delete more than 1000 experiments at once");
-  RUNICORN_ASSIGN_OR_RESPOND(auto ids, GetStringList(body, "exp_ids", kMaxBatchDelete));
+  RUNICORN_ASSIGN_OR_RESPOND(auto ids, GetStringList(body, "exp_ids", kMax));
   if (const bj::value* reason = body.if_contains("reason"); reason && !reason->is_string() && !reason->is_null())
     return Response::Error(400, "reason must be a string");
-  for (const auto& id : ids) RUNICORN_RETURN_IF_ERROR(CheckRunIdParam(id));
+  RUNICORN_ASSIGN_OR_RESPOND(auto outcome, ctx.services->runs.SoftDelete(ids, kMax));
   bj::object results;
-  int deleted = 0, failed = 0;
-  for (const auto& id : ids) {
-    bool ok = ctx.catalog->SoftDelete(id).ok();
-    results[id] = ok;
-    ok ? ++deleted : ++failed;
-  }
-  return Response::Json(bj::object{{"deleted", deleted}, {"failed", failed}, {"results", std::move(results)}});
+  for (const auto& [id, status] : outcome.results) results[id] = status.ok();
+  const int failed = static_cast<int>(outcome.results.size()) - outcome.succeeded;
+  return Response::Json(
+      bj::object{{"deleted", outcome.succeeded}, {"failed", failed}, {"results", std::move(results)}});
 }
 
 }  // namespace runicorn::server

@@ -1,6 +1,10 @@
 #include "server/http_server.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <condition_variable>
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -8,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <fmt/format.h>
 
@@ -19,13 +24,22 @@ using tcp = net::ip::tcp;
 using detail::SessionRegistry;
 using detail::SharedState;
 
+size_t EffectiveMaxConnections(const ServerOptions& options) {
+  if (options.max_connections > 0) return options.max_connections;
+  rlimit limit{};
+  rlim_t soft = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 1024;
+  if (soft == RLIM_INFINITY) soft = 8192;
+  return std::clamp<size_t>(static_cast<size_t>(soft / 2), 16, 4096);
+}
+
 namespace {
 
-// Accepts connections and starts a session for each, until stopped.
+// Accepts connections and starts a session for each, until stopped; pauses while every connection
+// slot is in use, and backs off while the process is out of file descriptors.
 class Listener : public std::enable_shared_from_this<Listener>, public SessionRegistry::Member {
  public:
   Listener(net::io_context& ioc, tcp::acceptor acceptor, std::shared_ptr<SharedState> state)
-      : ioc_(ioc), acceptor_(std::move(acceptor)), state_(std::move(state)) {}
+      : ioc_(ioc), acceptor_(std::move(acceptor)), retry_timer_(acceptor_.get_executor()), state_(std::move(state)) {}
 
   void Start() {
     reg_id_ = state_->registry.Add(weak_from_this());
@@ -35,24 +49,76 @@ class Listener : public std::enable_shared_from_this<Listener>, public SessionRe
     net::post(acceptor_.get_executor(), [self = shared_from_this()] {
       boost::system::error_code ec;
       self->acceptor_.close(ec);
+      self->retry_timer_.cancel();
       self->state_->registry.Remove(self->reg_id_);
     });
   }
 
  private:
+  // Connections closed per round when the limit is reached or descriptors run out: a few at a
+  // time, so a flood of idle connections costs one pass over the registry per batch, not per accept.
+  static constexpr size_t kCloseIdleBatch = 8;
+
+  // Runs on the acceptor's strand, from Start, an accept's completion, a freed slot or the retry
+  // timer; at most one accept is outstanding.
   void DoAccept() {
+    if (!acceptor_.is_open() || accepting_) return;
+    std::weak_ptr<Listener> weak = shared_from_this();
+    bool full = state_->connections.WaitForSlot([weak] {
+      if (auto self = weak.lock()) net::post(self->acceptor_.get_executor(), [self] { self->DoAccept(); });
+    });
+    if (full) {
+      // Resumed by the release of a slot. The sessions asked to close may have received a request
+      // meanwhile (or not started reading yet), so look again after a pause as well.
+      state_->registry.CloseIdle(kCloseIdleBatch);
+      return RetryAfter(std::chrono::milliseconds(50));
+    }
+    accepting_ = true;
     // Each connection gets its own strand: its handlers never run concurrently.
     acceptor_.async_accept(net::make_strand(ioc_), [self = shared_from_this()](boost::system::error_code ec,
                                                                                 tcp::socket socket) {
+      self->accepting_ = false;
       if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
-      if (!ec) detail::StartHttpSession(std::move(socket), self->state_);
+      if (ec) return self->OnAcceptError(ec);
+      self->backoff_ = std::chrono::milliseconds(0);
+      detail::ConnectionSlot slot;
+      if (self->state_->connections.TryAcquire(&slot)) {
+        detail::StartHttpSession(std::move(socket), std::move(slot), self->state_);
+      } else {
+        boost::system::error_code ignored;  // only this listener acquires, so this cannot happen
+        socket.close(ignored);
+      }
       self->DoAccept();
+    });
+  }
+
+  void OnAcceptError(boost::system::error_code ec) {
+    const bool out_of_descriptors = ec == net::error::no_descriptors ||
+                                    ec == boost::system::errc::too_many_files_open_in_system ||
+                                    ec == net::error::no_buffer_space || ec == net::error::no_memory;
+    if (!out_of_descriptors) return DoAccept();  // e.g. ECONNABORTED: that connection is gone, try the next
+    // The pending connection stays queued, so accepting again at once would fail again at once.
+    if (backoff_.count() == 0)
+      std::fprintf(stderr, "runicorn viewer: accept failed (%s); closing idle connections and retrying\n",
+                   ec.message().c_str());
+    backoff_ = std::clamp(backoff_ * 2, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+    state_->registry.CloseIdle(kCloseIdleBatch);
+    RetryAfter(backoff_);
+  }
+
+  void RetryAfter(std::chrono::milliseconds delay) {
+    retry_timer_.expires_after(delay);  // replaces a pending retry
+    retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
+      if (!wait_ec) self->DoAccept();
     });
   }
 
   net::io_context& ioc_;
   tcp::acceptor acceptor_;
+  net::steady_timer retry_timer_;
   std::shared_ptr<SharedState> state_;
+  std::chrono::milliseconds backoff_{0};
+  bool accepting_ = false;
   uint64_t reg_id_ = 0;
 };
 
@@ -83,7 +149,7 @@ HttpServer::~HttpServer() {
 runtrack::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const Api& api, const ServerOptions& options,
                                                                  bool has_token) {
   auto impl = std::make_unique<Impl>();
-  impl->state = std::make_shared<SharedState>(api, options);
+  impl->state = std::make_shared<SharedState>(api, options, EffectiveMaxConnections(options));
   boost::system::error_code ec;
   tcp::resolver resolver(impl->ioc);
   auto endpoints = resolver.resolve(options.host, std::to_string(options.port),

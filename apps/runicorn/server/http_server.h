@@ -3,6 +3,10 @@
 // a WebSocket session), every limit and timeout set in ServerOptions, a pool of threads running
 // one io_context. Sessions only turn bytes into a Request, call Api::Handle and write the Response.
 //
+// File descriptors: connections are capped (ServerOptions::max_connections); when accept() still
+// fails for lack of descriptors (EMFILE/ENFILE), the listener closes idle connections and retries
+// after a growing pause (10 ms .. 1 s) instead of retrying at once, which would spin a core.
+//
 // Shutdown() is graceful: the acceptor closes, idle keep-alive connections are closed, requests in
 // flight finish and are answered with "Connection: close", WebSockets get a close frame; after
 // `drain_timeout` whatever is left is cut. The caller then stops the indexer and closes the catalog.
@@ -31,7 +35,15 @@ struct ServerOptions {
   std::chrono::milliseconds stream_poll{100};  // WebSocket sources are polled this often
   std::chrono::seconds drain_timeout{5};
   bool insecure = false;                    // allow a non-loopback bind without a token
+  // Connections held open at once (HTTP and WebSocket). At the limit the listener stops accepting
+  // and closes the connections idle the longest to make room; a connection in the middle of a
+  // request is never cut. 0: half the process's RLIMIT_NOFILE soft limit, within [16, 4096], so
+  // the indexer and the catalog always keep descriptors.
+  size_t max_connections = 0;
 };
+
+// The connection limit `options` asks for, with 0 resolved as described in ServerOptions.
+size_t EffectiveMaxConnections(const ServerOptions& options);
 
 class HttpServer {
  public:

@@ -25,4 +25,12 @@ Response Response::Text(std::string body, std::string content_type, unsigned sta
   return r;
 }
 
+Response Response::Stream(std::shared_ptr<BodySource> source, std::string content_type, unsigned status) {
+  Response r;
+  r.status = status;
+  r.content_type = std::move(content_type);
+  r.stream = std::move(source);
+  return r;
+}
+
 }  // namespace runicorn::server

@@ -4,13 +4,18 @@
 // (path split into percent-decoded segments, query parsed) and a Response back into Beast's.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include <boost/json/value.hpp>
+
+#include "runtrack/status.h"
 
 namespace runicorn::server {
 
@@ -51,10 +56,24 @@ struct Request {
   }
 };
 
+// A response body produced in pieces (artifact downloads, static files, exports): the session
+// pulls it into one buffer of its own, so a response of any size costs bounded memory per
+// connection. Used by one session thread at a time.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // The length when known up front (sent as Content-Length), else nullopt (chunked encoding).
+  virtual std::optional<uint64_t> size() const = 0;
+  // Copies up to `capacity` next bytes into `out`; 0 at the end. An error after the headers were
+  // sent ends the connection (the client sees a short body, never a wrong one).
+  virtual runtrack::Result<size_t> Read(char* out, size_t capacity) = 0;
+};
+
 struct Response {
   unsigned status = 200;
   std::string content_type = "application/json";
-  std::string body;
+  std::string body;                     // the whole body, unless `stream` is set
+  std::shared_ptr<BodySource> stream;   // set: the body comes from here instead of `body`
   std::vector<std::pair<std::string, std::string>> headers;
 
   // Serialises `value` (non-finite doubles must already be null: see json_codec.h).
@@ -62,6 +81,7 @@ struct Response {
   // {"detail": "..."} with the given status.
   static Response Error(unsigned status, std::string_view detail);
   static Response Text(std::string body, std::string content_type, unsigned status = 200);
+  static Response Stream(std::shared_ptr<BodySource> source, std::string content_type, unsigned status = 200);
   void AddHeader(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
 };
 

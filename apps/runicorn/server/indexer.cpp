@@ -5,7 +5,7 @@
 namespace runicorn::server {
 
 runtrack::Status Indexer::Start() {
-  auto report = ctx_.catalog->Refresh();
+  auto report = ctx_.storage->catalog().Refresh();
   if (!report.ok()) return report.status();
   ctx_.index_generation.fetch_add(1);
   thread_ = std::thread([this] { Loop(); });
@@ -22,7 +22,7 @@ void Indexer::Stop() {
 }
 
 void Indexer::Pass() {
-  auto report = ctx_.catalog->Refresh();
+  auto report = ctx_.storage->catalog().Refresh();
   if (!report.ok()) {
     // Keep serving what is indexed; a transient I/O error is retried on the next pass.
     std::fprintf(stderr, "runicorn viewer: index pass failed: %s\n", report.status().ToString().c_str());

@@ -11,30 +11,12 @@ using runtrack::Result;
 using runtrack::Status;
 
 RateLimitConfig RateLimitConfig::Defaults() {
+  // One generous limit for every class (Runicorn v0.5.3 ships 6,000 per minute): the web UI polls
+  // several charts and lists per tab, and a person may keep several tabs open, so Runicorn's
+  // documented 60/min would answer a single user 429. The limits are a brake on runaway scripts;
+  // stricter ones are a --rate-limits file away.
   RateLimitConfig c;
-  c.default_limit = {60, 60};  // README: "Default: 60 requests per minute per IP"
-  auto per_minute = [](uint32_t n) { return RateLimit{n, 60}; };
-  c.classes = {
-      // Liveness probes poll; Runicorn documents no limit for health, so it gets a generous one.
-      {"health", per_minute(600)},
-      {"runs_list", per_minute(100)},        // runs_api.md: GET /runs
-      {"runs_detail", per_minute(60)},
-      {"soft_delete", per_minute(20)},       // runs_api.md: POST /runs/soft-delete
-      {"recycle_bin", per_minute(60)},
-      {"recycle_empty", per_minute(5)},      // runs_api.md: POST /recycle-bin/empty
-      {"metrics", per_minute(60)},           // metrics_api.md: metrics, metrics_step
-      {"websocket", per_minute(60)},         // connection attempts
-      {"v2_list", per_minute(100)},          // v2_api.md
-      {"v2_detail", per_minute(200)},
-      {"v2_metrics", per_minute(100)},
-      {"v2_batch_delete", per_minute(10)},
-      {"config_get", per_minute(60)},        // config_api.md
-      {"config_set", per_minute(10)},
-      {"projects", per_minute(60)},
-      {"export", per_minute(60)},
-      {"artifacts", per_minute(60)},
-      {"artifacts_write", per_minute(20)},
-  };
+  c.default_limit = {6000, 60};
   return c;
 }
 

@@ -1,12 +1,16 @@
 // Per-client, per-route-class request limits (fixed windows), as Runicorn's viewer does them.
 //
 // Every /api/ response carries X-RateLimit-Limit / -Remaining / -Reset (seconds until the window
-// restarts); a request over the limit gets 429 with Retry-After. Defaults are Runicorn's documented
-// limits (runs_api.md, v2_api.md, metrics_api.md, config_api.md, README "60 per minute"); a JSON
-// file given to `runicorn viewer --rate-limits FILE` overrides them:
+// restarts); a request over the limit gets 429 with Retry-After. The default is 6,000 requests per
+// minute per class and client (Runicorn v0.5.3's shipped value), so one person's web UI — several
+// tabs polling charts — never sees a 429; a JSON file given to `runicorn viewer --rate-limits FILE`
+// sets other limits (class names are in server/routes.cpp; "" is the class of unknown routes):
 //
-//   {"enabled": true, "window_seconds": 60, "default": 60,
-//    "classes": {"runs_list": 100, "metrics": {"limit": 600, "window_seconds": 60}}}
+//   {"enabled": true, "window_seconds": 60, "default": 600,
+//    "classes": {"recycle_empty": 5, "metrics": {"limit": 6000, "window_seconds": 60}}}
+//
+// The client is the peer address, or with --trusted-proxy the forwarded address
+// (client_address.h).
 //
 // Thread safety: Check() may be called from any thread (one mutex per shard of clients).
 #pragma once
@@ -26,7 +30,7 @@
 namespace runicorn::server {
 
 struct RateLimit {
-  uint32_t limit = 60;
+  uint32_t limit = 6000;
   uint32_t window_seconds = 60;
 };
 
@@ -35,7 +39,7 @@ struct RateLimitConfig {
   RateLimit default_limit;
   std::map<std::string, RateLimit, std::less<>> classes;
 
-  // Runicorn's documented defaults for every route class the router uses.
+  // 6,000 per minute for every class (see above).
   static RateLimitConfig Defaults();
   // Defaults overridden by the JSON document in `path`; InvalidArgument names the bad field.
   static runtrack::Result<RateLimitConfig> FromFile(const std::filesystem::path& path);

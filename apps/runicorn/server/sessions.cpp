@@ -1,5 +1,6 @@
 #include "server/sessions.h"
 
+#include <algorithm>
 #include <cctype>
 #include <deque>
 #include <optional>
@@ -42,6 +43,21 @@ void SessionRegistry::StopAll() {
   for (auto& m : live) m->Stop();
 }
 
+size_t SessionRegistry::CloseIdle(size_t n) {
+  std::vector<std::pair<int64_t, std::shared_ptr<Member>>> idle;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, weak] : members_)
+      if (auto m = weak.lock())
+        if (int64_t since = m->IdleSince(); since != 0) idle.emplace_back(since, std::move(m));
+  }
+  n = std::min(n, idle.size());
+  std::partial_sort(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(n), idle.end(),
+                    [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < n; ++i) idle[i].second->Stop();
+  return n;
+}
+
 size_t SessionRegistry::size() const {
   std::lock_guard lock(mu_);
   return members_.size();
@@ -59,8 +75,13 @@ bool IsHttpParseError(const beast::error_code& ec) {
 // answer pings) and ignored.
 class WsSession : public std::enable_shared_from_this<WsSession>, public SessionRegistry::Member {
  public:
-  WsSession(tcp::socket socket, std::unique_ptr<StreamSource> source, std::shared_ptr<SharedState> state)
-      : ws_(std::move(socket)), timer_(ws_.get_executor()), source_(std::move(source)), state_(std::move(state)) {}
+  WsSession(tcp::socket socket, ConnectionSlot slot, std::unique_ptr<StreamSource> source,
+            std::shared_ptr<SharedState> state)
+      : state_(std::move(state)),
+        slot_(std::move(slot)),
+        ws_(std::move(socket)),
+        timer_(ws_.get_executor()),
+        source_(std::move(source)) {}
   ~WsSession() override { state_->registry.Remove(reg_id_); }
 
   void Start(http::request<http::string_body> req) {
@@ -150,10 +171,13 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public Session
     ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {});
   }
 
+  // Declared first so they are destroyed last: the socket closes before its slot is released
+  // (the listener may then accept), and the slot before the state it points into.
+  std::shared_ptr<SharedState> state_;
+  ConnectionSlot slot_;
   websocket::stream<beast::tcp_stream> ws_;
   net::steady_timer timer_;
   std::unique_ptr<StreamSource> source_;
-  std::shared_ptr<SharedState> state_;
   uint64_t reg_id_ = 0;
   beast::flat_buffer read_buf_;
   std::deque<std::string> queue_;
@@ -166,11 +190,13 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public Session
 // a WsSession when the API accepts a WebSocket upgrade.
 class HttpSession : public std::enable_shared_from_this<HttpSession>, public SessionRegistry::Member {
  public:
-  HttpSession(tcp::socket socket, std::shared_ptr<SharedState> state)
-      : stream_(std::move(socket)), state_(std::move(state)) {
+  HttpSession(tcp::socket socket, ConnectionSlot slot, std::shared_ptr<SharedState> state)
+      : state_(std::move(state)), slot_(std::move(slot)), stream_(std::move(socket)) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) client_ip_ = ep.address().to_string();
+    auto local = stream_.socket().local_endpoint(ec);
+    if (!ec) local_ip_ = local.address().to_string();
   }
   ~HttpSession() override { state_->registry.Remove(reg_id_); }
 
@@ -178,6 +204,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
     reg_id_ = state_->registry.Add(weak_from_this());
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&HttpSession::DoRead, shared_from_this()));
   }
+
+  int64_t IdleSince() const override { return idle_since_.load(std::memory_order_relaxed); }
 
   // Closes the connection now if it is between requests; otherwise the request in flight is
   // answered with "Connection: close".
@@ -198,12 +226,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
     parser_->header_limit(state_->options.header_limit);
     parser_->body_limit(state_->options.body_limit);
     waiting_ = true;
+    idle_since_.store(std::max<int64_t>(1, std::chrono::steady_clock::now().time_since_epoch().count()),
+                      std::memory_order_relaxed);
     stream_.expires_after(state_->options.read_timeout);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::OnRead, shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, size_t) {
     waiting_ = false;
+    idle_since_.store(0, std::memory_order_relaxed);
     if (ec == http::error::end_of_stream) return DoClose();
     if (ec == http::error::body_limit) return SendError(413, "Request body too large");
     if (ec == http::error::header_limit) return SendError(431, "Request header fields too large");
@@ -228,9 +259,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
     const bool head = breq.method() == http::verb::head;
     const bool upgrade = websocket::is_upgrade(breq);
 
-    Api::Outcome outcome = state_->api.Handle(std::move(req), upgrade);
+    Api::Outcome outcome = state_->api.Handle(std::move(req), upgrade, local_ip_);
     if (outcome.stream) {
-      auto ws = std::make_shared<WsSession>(stream_.release_socket(), std::move(outcome.stream), state_);
+      auto ws = std::make_shared<WsSession>(stream_.release_socket(), std::move(slot_), std::move(outcome.stream),
+                                            state_);
       ws->Start(parser_->release());
       return;
     }
@@ -239,11 +271,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
 
   void SendError(unsigned status, std::string_view detail) {
     Response r = Response::Error(status, detail);
-    r.AddHeader("Access-Control-Allow-Origin", "*");
     Send(std::move(r), false, false);  // the rest of the request was not read: close afterwards
   }
 
   void Send(Response r, bool keep_alive, bool head) {
+    if (r.stream) return SendStream(std::move(r), keep_alive, head);
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
     res->set(http::field::server, "runicorn");
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
@@ -261,9 +293,62 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
     http::async_write(stream_, *res_, beast::bind_front_handler(&HttpSession::OnWrite, shared_from_this(), res->need_eof()));
   }
 
+  // A streamed body (BodySource): the headers, then one buffer at a time, so a response of any size
+  // holds at most kStreamBuffer bytes of it in this session. Content-Length when the source knows
+  // its size, chunked encoding otherwise. A source error after the headers closes the connection:
+  // the client sees a truncated body, never wrong bytes.
+  static constexpr size_t kStreamBuffer = 256 * 1024;
+
+  void SendStream(Response r, bool keep_alive, bool head) {
+    auto res = std::make_shared<http::response<http::buffer_body>>(static_cast<http::status>(r.status), 11);
+    res->set(http::field::server, "runicorn");
+    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
+    for (auto& [name, value] : r.headers) res->insert(name, value);
+    res->keep_alive(keep_alive && !state_->registry.shutting_down);
+    if (auto size = r.stream->size()) res->content_length(*size);
+    else res->chunked(true);
+    if (head) {
+      // HEAD: the headers a GET would have, no body.
+      auto header = std::make_shared<http::response<http::empty_body>>(res->base(), http::empty_body::value_type{});
+      header_res_ = header;
+      return http::async_write(stream_, *header_res_,
+                               beast::bind_front_handler(&HttpSession::OnWrite, shared_from_this(), header->need_eof()));
+    }
+    stream_res_ = res;
+    stream_sr_.emplace(*stream_res_);
+    source_ = std::move(r.stream);
+    stream_buffer_.resize(kStreamBuffer);
+    res->body().data = nullptr;
+    res->body().more = true;
+    http::async_write_header(stream_, *stream_sr_,
+                             beast::bind_front_handler(&HttpSession::OnStreamWrite, shared_from_this()));
+  }
+
+  void OnStreamWrite(beast::error_code ec, size_t) {
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) return;
+    if (stream_sr_->is_done()) {
+      const bool close = stream_res_->need_eof();
+      stream_sr_.reset();
+      stream_res_.reset();
+      source_.reset();
+      stream_buffer_ = {};
+      return OnWrite(close, ec, 0);
+    }
+    auto n = source_->Read(stream_buffer_.data(), stream_buffer_.size());
+    if (!n.ok()) return DoClose();
+    auto& body = stream_res_->body();
+    body.data = *n > 0 ? stream_buffer_.data() : nullptr;
+    body.size = *n;
+    body.more = *n > 0;
+    stream_.expires_after(state_->options.read_timeout);  // a reader that stalls is dropped
+    http::async_write(stream_, *stream_sr_, beast::bind_front_handler(&HttpSession::OnStreamWrite, shared_from_this()));
+  }
+
   void OnWrite(bool close, beast::error_code ec, size_t) {
     if (ec) return;
     res_.reset();
+    header_res_.reset();
     if (close) return DoClose();
     DoRead();
   }
@@ -273,20 +358,30 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
+  // Declared first so they are destroyed last: the socket closes before its slot is released
+  // (the listener may then accept), and the slot before the state it points into.
+  std::shared_ptr<SharedState> state_;
+  ConnectionSlot slot_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::shared_ptr<SharedState> state_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> res_;
+  std::shared_ptr<http::response<http::empty_body>> header_res_;      // HEAD of a streamed body
+  std::shared_ptr<http::response<http::buffer_body>> stream_res_;     // a streamed body in flight
+  std::optional<http::response_serializer<http::buffer_body>> stream_sr_;
+  std::shared_ptr<BodySource> source_;
+  std::vector<char> stream_buffer_;
   std::string client_ip_;
+  std::string local_ip_;  // the address the client connected to (Host validation)
   uint64_t reg_id_ = 0;
   bool waiting_ = false;
+  std::atomic<int64_t> idle_since_{0};
 };
 
 }  // namespace
 
-void StartHttpSession(tcp::socket socket, std::shared_ptr<SharedState> state) {
-  std::make_shared<HttpSession>(std::move(socket), std::move(state))->Run();
+void StartHttpSession(tcp::socket socket, ConnectionSlot slot, std::shared_ptr<SharedState> state) {
+  std::make_shared<HttpSession>(std::move(socket), std::move(slot), std::move(state))->Run();
 }
 
 }  // namespace runicorn::server::detail

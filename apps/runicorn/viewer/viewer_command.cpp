@@ -1,28 +1,72 @@
-// `runicorn viewer`: serves one store over HTTP/WebSocket and indexes it continuously.
+// `runicorn viewer`: serves one store over HTTP/WebSocket and indexes it continuously. The
+// composition root of the server: it parses the command line with the CLI's helpers and starts
+// the server, so it is the one place (with main.cpp) that sees both.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include "cli/cli.h"
 #include "server/api.h"
+#include "server/auth.h"
+#include "server/client_address.h"
 #include "server/http_server.h"
+#include "server/origin_policy.h"
 #include "server/indexer.h"
 #include "server/params.h"
+#include "service/viewer_endpoint.h"
+#include "viewer/viewer_command.h"
 
 #ifndef RUNICORN_WEB_SOURCE_DIR
 #define RUNICORN_WEB_SOURCE_DIR ""
 #endif
 
-namespace runicorn::cli {
+namespace runicorn::viewer {
+using namespace runicorn::cli;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: runicorn viewer [--storage DIR] [--host 127.0.0.1] [--port 23300] [--token T]\n"
-    "                       [--threads N] [--insecure] [--rate-limits FILE] [--web-root DIR]\n"
-    "                       [--max-body BYTES]\n";
+    "usage: runicorn viewer [--storage DIR] [--host 127.0.0.1] [--port 23300]\n"
+    "                       [--token-file FILE | --token T] [--threads N] [--insecure]\n"
+    "                       [--rate-limits FILE] [--web-root DIR] [--max-body BYTES]\n"
+    "                       [--max-connections N] [--allowed-origin ORIGIN]... [--allowed-host NAME]...\n"
+    "                       [--trusted-proxy ADDR]...\n";
+
+// Every value of a repeatable option (`--name V`, `--name=V`, each also comma-separated), in the
+// order given; Args keeps only the last one. `booleans` are the flags that take no value.
+std::vector<std::string> AllValues(const std::vector<std::string>& argv, const std::string& name,
+                                   const std::set<std::string>& booleans) {
+  std::vector<std::string> raw;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& s = argv[i];
+    if (s.size() <= 2 || s.compare(0, 2, "--") != 0) continue;
+    std::string flag = s.substr(2);
+    size_t eq = flag.find('=');
+    if (eq != std::string::npos) {
+      if (flag.compare(0, eq, name) == 0 && eq == name.size()) raw.push_back(flag.substr(eq + 1));
+    } else if (!booleans.count(flag) && i + 1 < argv.size()) {
+      if (flag == name) raw.push_back(argv[i + 1]);
+      ++i;
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& r : raw) {
+    size_t start = 0;
+    while (start <= r.size()) {
+      size_t comma = r.find(',', start);
+      std::string item = r.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!item.empty()) out.push_back(std::move(item));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return out;
+}
 
 // The web UI: --web-root, $RUNICORN_WEB_ROOT, <prefix>/share/runicorn/web next to the binary,
 // then the source tree's build output. None found: the built-in page.
@@ -43,13 +87,15 @@ std::optional<std::filesystem::path> FindWebRoot(const Args& args) {
 }  // namespace
 
 int RunViewer(const std::vector<std::string>& argv) {
-  auto args = Args::Parse(argv, {"insecure", "help"});
+  const std::set<std::string> booleans = {"insecure", "help"};
+  auto args = Args::Parse(argv, booleans);
   if (!args.ok()) {
     std::fprintf(stderr, "runicorn viewer: %s\n%s", args.status().message().c_str(), kUsage);
     return kExitUsage;
   }
-  auto unknown = args->Unknown({"storage", "host", "port", "token", "threads", "insecure", "rate-limits",
-                                "web-root", "max-body", "help"});
+  auto unknown = args->Unknown({"storage", "host", "port", "token", "token-file", "threads", "insecure",
+                                "rate-limits", "web-root", "max-body", "max-connections", "allowed-origin",
+                                "allowed-host", "trusted-proxy", "help"});
   if (args->Has("help") || !unknown.empty() || !args->positional().empty()) {
     if (!unknown.empty()) std::fprintf(stderr, "runicorn viewer: unknown option %s\n", unknown[0].c_str());
     std::fputs(kUsage, args->Has("help") ? stdout : stderr);
@@ -73,15 +119,58 @@ int RunViewer(const std::vector<std::string>& argv) {
   auto port = int_opt("port", 0, 65535, 23300);
   auto threads = int_opt("threads", 1, 256, std::clamp<int>(static_cast<int>(std::thread::hardware_concurrency()), 1, 4));
   auto max_body = int_opt("max-body", 1024, int64_t{1} << 32, 1 << 20);
-  if (!port || !threads || !max_body) return kExitUsage;
+  auto max_connections = int_opt("max-connections", 0, 1000000, 0);
+  if (!port || !threads || !max_body || !max_connections) return kExitUsage;
   sopts.port = static_cast<uint16_t>(*port);
   sopts.threads = static_cast<int>(*threads);
   sopts.body_limit = static_cast<uint64_t>(*max_body);
+  sopts.max_connections = static_cast<size_t>(*max_connections);
 
   server::ApiOptions aopts;
-  aopts.token = args->Get("token").value_or("");
+  if (args->Has("token") && args->Has("token-file")) {
+    std::fprintf(stderr, "runicorn viewer: give either --token or --token-file, not both\n%s", kUsage);
+    return kExitUsage;
+  }
+  if (auto file = args->Get("token-file")) {
+    auto token = server::ReadTokenFile(*file);
+    if (!token.ok()) {
+      std::fprintf(stderr, "runicorn viewer: %s\n", token.status().message().c_str());
+      return kExitUsage;
+    }
+    aopts.token = std::move(*token);
+  } else if (auto token = args->Get("token")) {
+    aopts.token = *token;
+    std::fprintf(stderr,
+                 "runicorn viewer: warning: a token given with --token is visible to every user of this machine "
+                 "(ps, /proc); use --token-file FILE or RUNICORN_TOKEN instead\n");
+  }
   if (aopts.token.empty())
     if (const char* env = std::getenv("RUNICORN_TOKEN"); env) aopts.token = env;
+
+  server::OriginPolicyOptions origins;
+  origins.allowed_origins = AllValues(argv, "allowed-origin", booleans);
+  origins.allowed_hosts = AllValues(argv, "allowed-host", booleans);
+  // A host name given to --host is one the viewer is meant to be reached by.
+  if (!server::CanonicalIp(sopts.host)) origins.allowed_hosts.push_back(sopts.host);
+  auto policy = server::OriginPolicy::Create(origins);
+  if (!policy.ok()) {
+    std::fprintf(stderr, "runicorn viewer: %s\n", policy.status().message().c_str());
+    return kExitUsage;
+  }
+  aopts.origin_policy = std::move(*policy);
+  auto proxies = server::ClientAddressResolver::Create(AllValues(argv, "trusted-proxy", booleans));
+  if (!proxies.ok()) {
+    std::fprintf(stderr, "runicorn viewer: %s\n", proxies.status().message().c_str());
+    return kExitUsage;
+  }
+  aopts.client_addresses = std::move(*proxies);
+  if (sopts.insecure)
+    std::fprintf(stderr,
+                 "runicorn viewer: WARNING: --insecure: %s\n",
+                 aopts.token.empty()
+                     ? "no token is required; on a non-loopback address anyone who can reach this port can read, "
+                       "delete and restore runs and change settings"
+                     : "a token is set, so --insecure changes nothing; drop it");
   if (auto file = args->Get("rate-limits")) {
     auto limits = server::RateLimitConfig::FromFile(*file);
     if (!limits.ok()) {
@@ -100,9 +189,16 @@ int RunViewer(const std::vector<std::string>& argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  int code = kExitOk;
-  auto ctx = OpenStore(*args, &code);
-  if (!ctx.ok()) return code;
+  const std::filesystem::path root = ResolveStorage(*args);
+  auto ctx = server::AppContext::Open(root);
+  if (!ctx.ok()) {
+    if (ctx.status().code() == runtrack::StatusCode::kBusy)
+      std::fprintf(stderr, "runicorn: the catalog of %s is held by another process (is another `runicorn viewer` "
+                           "running on it?)\n", root.string().c_str());
+    else
+      std::fprintf(stderr, "runicorn: cannot open store %s: %s\n", root.string().c_str(), ctx.status().ToString().c_str());
+    return ExitCodeFor(ctx.status());
+  }
   server::AppContext& context = **ctx;
 
   server::Indexer indexer(context, std::chrono::milliseconds(250));
@@ -110,6 +206,14 @@ int RunViewer(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "runicorn viewer: indexing failed: %s\n", s.ToString().c_str());
     return ExitCodeFor(s);
   }
+  // A credential of this start for the CLI's commands on this store (it finds it in the store),
+  // accepted beside --token: a local `runicorn runs list` works while the viewer holds the catalog.
+  auto local_token = service::NewLocalToken();
+  if (!local_token.ok()) {
+    std::fprintf(stderr, "runicorn viewer: %s\n", local_token.status().message().c_str());
+    return kExitError;
+  }
+  aopts.local_token = *local_token;
   server::Api api(context, aopts);
   auto srv = server::HttpServer::Start(api, sopts, !aopts.token.empty());
   if (!srv.ok()) {
@@ -121,11 +225,16 @@ int RunViewer(const std::vector<std::string>& argv) {
               aopts.token.empty() ? "" : ", token required",
               aopts.web_root ? (", web UI " + aopts.web_root->string()).c_str() : ", no web UI files");
   std::fflush(stdout);
+  const runtrack::StoreLayout layout(context.root);
+  const int64_t pid = ::getpid();
+  if (auto s = service::WriteViewerEndpoint(layout, {sopts.host, (*srv)->port(), *local_token, pid}); !s.ok())
+    std::fprintf(stderr, "runicorn viewer: CLI commands cannot reach this viewer: %s\n", s.message().c_str());
 
   int sig = 0;
   sigwait(&signals, &sig);
   std::printf("runicorn viewer: %s received, finishing requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
+  service::RemoveViewerEndpoint(layout, pid);
   (*srv)->Shutdown();
   (*srv)->Wait();
   srv->reset();
@@ -135,4 +244,4 @@ int RunViewer(const std::vector<std::string>& argv) {
   return kExitOk;
 }
 
-}  // namespace runicorn::cli
+}  // namespace runicorn::viewer

@@ -10,38 +10,17 @@
 #include "errors.h"
 #include "json_convert.h"
 #include "runtrack/catalog.h"
+#include "runtrack/json_codec.h"
+#include "runtrack/layout.h"
 
 namespace py = pybind11;
 
 namespace runicorn_py {
 namespace {
 
-template <typename T>
-py::object Optional(const std::optional<T>& v) {
-  return v ? py::cast(*v) : py::none();
-}
-
-py::dict SummaryToDict(const runtrack::RunSummary& s) {
-  py::dict d;
-  d["id"] = s.id;
-  d["project"] = s.project;
-  d["name"] = s.name;
-  d["status"] = std::string(runtrack::RunStatusName(s.status));
-  d["exit_reason"] = s.exit_reason;
-  d["created_at"] = s.created_at;
-  d["updated_at"] = s.updated_at;
-  d["ended_at"] = Optional(s.ended_at);
-  d["deleted_at"] = Optional(s.deleted_at);
-  d["pid"] = s.pid;
-  d["hostname"] = s.hostname;
-  d["tags"] = s.tags;
-  d["best_metric_name"] = s.best_metric_name;
-  d["best_metric_mode"] = s.best_metric_mode;
-  d["best_metric_value"] = Optional(s.best_metric_value);
-  d["best_metric_step"] = Optional(s.best_metric_step);
-  d["artifacts_created_count"] = s.artifacts_created_count;
-  d["artifacts_used_count"] = s.artifacts_used_count;
-  return d;
+// The run fields of the one codec (runtrack/json_codec.h) that the HTTP API uses as well.
+py::dict SummaryToDict(const runtrack::RunSummary& s, const runtrack::StoreLayout& layout) {
+  return FromJsonObject(runtrack::json::Experiment(s, layout));
 }
 
 py::list ArtifactRefs(const std::vector<runtrack::ArtifactRef>& refs) {
@@ -50,28 +29,20 @@ py::list ArtifactRefs(const std::vector<runtrack::ArtifactRef>& refs) {
   return out;
 }
 
-py::dict DetailToDict(const runtrack::RunDetail& r) {
-  py::dict d = SummaryToDict(r.run);
+py::dict DetailToDict(const runtrack::RunDetail& r, const runtrack::StoreLayout& layout) {
+  py::dict d = SummaryToDict(r.run, layout);
   d["config"] = FromJsonObject(r.config);
   d["summary"] = FromJsonObject(r.summary);
   py::dict metrics;
-  for (const auto& m : r.metrics) {
-    py::dict info;
-    info["count"] = m.count;
-    info["non_finite_count"] = m.non_finite_count;
-    info["first_step"] = m.first_step;
-    info["last_step"] = m.last_step;
-    info["min"] = Optional(m.min);
-    info["max"] = Optional(m.max);
-    info["last_value"] = m.last_value;
-    metrics[py::str(m.name)] = info;
-  }
+  for (const auto& m : r.metrics) metrics[py::str(m.name)] = FromJsonObject(runtrack::json::MetricInfo(m));
   d["metrics"] = metrics;
   d["stages"] = r.stages;
   d["log_bytes"] = r.log_bytes;
   d["artifacts_created"] = ArtifactRefs(r.artifacts_created);
   d["artifacts_used"] = ArtifactRefs(r.artifacts_used);
   d["journal_corrupt"] = r.journal_corrupt;
+  d["journal_corrupt_offset"] = r.journal_corrupt_offset ? py::cast(*r.journal_corrupt_offset) : py::none();
+  d["journal_skipped_bytes"] = r.journal_skipped_bytes;
   return d;
 }
 
@@ -108,13 +79,14 @@ void RegisterCatalog(py::module_& m) {
              query.project = project;
              runtrack::RunPage page = ValueOrThrow(c.ListRuns(query));
              py::list out;
-             for (const auto& s : page.runs) out.append(SummaryToDict(s));
+             const runtrack::StoreLayout layout(c.root());
+             for (const auto& s : page.runs) out.append(SummaryToDict(s, layout));
              return out;
            },
            py::arg("project") = "")
       .def("get_run",
            [](const runtrack::Catalog& c, std::string_view run_id) {
-             return DetailToDict(ValueOrThrow(c.GetRun(run_id)));
+             return DetailToDict(ValueOrThrow(c.GetRun(run_id)), runtrack::StoreLayout(c.root()));
            },
            py::arg("run_id"))
       .def("read_metric",

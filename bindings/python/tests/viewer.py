@@ -37,6 +37,8 @@ class Viewer:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=dict(os.environ, **(env or {})))
         line = self.proc.stdout.readline()
+        while line.startswith("runicorn viewer: warning:"):  # e.g. --token is visible in ps
+            line = self.proc.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
         if not match:
             self.stop()

@@ -1,0 +1,232 @@
+#include "encode/api_json.h"
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "runtrack/json_codec.h"
+
+namespace runicorn::encode {
+namespace bj = boost::json;
+namespace json = runtrack::json;
+
+bj::array RunList(const runtrack::RunPage& page, const runtrack::StoreLayout& layout) {
+  bj::array out;
+  out.reserve(page.runs.size());
+  for (const auto& r : page.runs) out.push_back(json::RunListItem(r, layout));
+  return out;
+}
+
+bj::object RecycleBin(const runtrack::RunPage& page, const runtrack::StoreLayout& layout) {
+  bj::array out;
+  for (const auto& r : page.runs) out.push_back(json::DeletedRun(r, layout));
+  return bj::object{{"deleted_runs", std::move(out)}};
+}
+
+bj::object BatchResult(const service::BatchOutcome& outcome, const char* count_field, const char* verb) {
+  bj::object results;
+  for (const auto& [id, status] : outcome.results)
+    results[id] = status.ok() ? bj::object{{"success", true}}
+                              : bj::object{{"success", false}, {"error", status.message()}};
+  bj::object o{{count_field, outcome.succeeded}, {"results", std::move(results)}};
+  if (verb != nullptr)
+    o["message"] = fmt::format("{} {} of {} runs", verb, outcome.succeeded, outcome.results.size());
+  return o;
+}
+
+bj::object EmptyRecycleBin(const service::PurgeOutcome& outcome) {
+  bj::object failed;
+  for (const auto& [id, why] : outcome.failed) failed[id] = why;
+  return bj::object{{"permanently_deleted", outcome.deleted},
+                    {"failed", std::move(failed)},
+                    {"message", fmt::format("Permanently deleted {} runs", outcome.deleted)}};
+}
+
+bj::object Projects(const std::vector<std::string>& projects) { return bj::object{{"projects", json::Strings(projects)}}; }
+bj::object Names(const std::vector<std::string>& names) { return bj::object{{"names", json::Strings(names)}}; }
+
+bj::object MetricRowsTable(const runtrack::MetricRows& t, const std::string& x_column,
+                           const std::vector<std::string>* stage_of_row) {
+  bj::object o;
+  bj::array columns;
+  columns.emplace_back(x_column);
+  for (size_t i = 1; i < t.columns.size(); ++i) columns.emplace_back(t.columns[i]);
+  if (stage_of_row != nullptr) columns.emplace_back("stage");
+  bj::array rows;
+  rows.reserve(t.steps.size());
+  for (size_t r = 0; r < t.steps.size(); ++r) {
+    bj::object row;
+    row.reserve(t.columns.size() + 1);
+    row[x_column] = t.steps[r];
+    for (size_t m = 0; m < t.values[r].size(); ++m)
+      if (t.values[r][m]) row[t.columns[m + 1]] = json::Number(*t.values[r][m]);
+    if (stage_of_row != nullptr && !(*stage_of_row)[r].empty()) row["stage"] = (*stage_of_row)[r];
+    rows.push_back(std::move(row));
+  }
+  o["columns"] = std::move(columns);
+  o["rows"] = std::move(rows);
+  return o;
+}
+
+namespace {
+
+bool AnyStage(const service::MetricTable& t) {
+  return std::any_of(t.stage.begin(), t.stage.end(), [](const std::string& s) { return !s.empty(); });
+}
+
+void AddQueryFacts(const service::MetricTableQuery& q, const service::MetricTable& t, bj::object& o) {
+  o["total_points"] = t.points_in_range;
+  o["sampled"] = t.downsampled;
+  o["downsample"] = q.downsample ? bj::value(*q.downsample) : bj::value(nullptr);
+  o["method"] = q.downsample ? runtrack::DownsampleMethodName(q.method) : std::string_view("none");
+  o["missing_metrics"] = json::Strings(t.missing_metrics);
+}
+
+// CSV fields: metric names may contain commas or quotes.
+std::string CsvField(std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+bj::object MetricsStep(const service::MetricTableQuery& query, const service::MetricTable& table) {
+  bj::object o = MetricRowsTable(table.rows, "global_step", AnyStage(table) ? &table.stage : nullptr);
+  AddQueryFacts(query, table, o);
+  return o;
+}
+
+bj::object MetricsTime(const service::MetricTableQuery& query, const service::MetricTable& table) {
+  double t0 = std::numeric_limits<double>::infinity();
+  for (double t : table.wall_time) t0 = std::min(t0, t);
+  const auto& rows = table.rows;
+  bj::array columns;
+  columns.emplace_back("time");
+  for (size_t i = 1; i < rows.columns.size(); ++i) columns.emplace_back(rows.columns[i]);
+  bj::array out;
+  out.reserve(rows.steps.size());
+  for (size_t r = 0; r < rows.steps.size(); ++r) {
+    bj::object row;
+    row["time"] = json::Number(table.wall_time[r] - t0);
+    row["global_step"] = rows.steps[r];
+    for (size_t m = 0; m < rows.values[r].size(); ++m)
+      if (rows.values[r][m]) row[rows.columns[m + 1]] = json::Number(*rows.values[r][m]);
+    out.push_back(std::move(row));
+  }
+  bj::object o{{"columns", std::move(columns)}, {"rows", std::move(out)}};
+  AddQueryFacts(query, table, o);
+  return o;
+}
+
+bj::object ExportJson(const runtrack::RunDetail& detail, const service::MetricTable& table,
+                      const runtrack::StoreLayout& layout, double exported_at) {
+  bj::object metrics = MetricRowsTable(table.rows, "global_step", AnyStage(table) ? &table.stage : nullptr);
+  return bj::object{{"format_version", 1},
+                    {"exported_at", exported_at},
+                    {"run", json::RunDetail(detail, layout)},
+                    {"metrics", std::move(metrics)}};
+}
+
+std::string ExportCsv(const service::MetricTable& table) {
+  const auto& rows = table.rows;
+  std::string csv = "global_step,time";
+  for (size_t i = 1; i < rows.columns.size(); ++i) csv += "," + CsvField(rows.columns[i]);
+  csv += ",stage\n";
+  for (size_t r = 0; r < rows.steps.size(); ++r) {
+    fmt::format_to(std::back_inserter(csv), "{},{}", rows.steps[r], table.wall_time[r]);
+    for (const auto& v : rows.values[r]) {
+      csv += ',';
+      // Non-finite values are written as nan / inf / -inf, which pandas and numpy read back.
+      if (v) fmt::format_to(std::back_inserter(csv), "{}", *v);
+    }
+    csv += "," + CsvField(table.stage[r]) + "\n";
+  }
+  return csv;
+}
+
+bj::array ArtifactList(const std::vector<runtrack::ArtifactSummary>& list) {
+  bj::array out;
+  for (const auto& a : list) out.push_back(json::ArtifactSummary(a));
+  return out;
+}
+
+bj::array ArtifactVersions(const std::vector<runtrack::ArtifactVersionInfo>& versions) {
+  bj::array out;
+  for (const auto& v : versions) out.push_back(json::ArtifactVersion(v));
+  return out;
+}
+
+bj::object Lineage(const service::LineageView& view, int max_depth) {
+  bj::array nodes;
+  for (const auto& n : view.graph.nodes) {
+    bj::object meta;
+    if (n.node_type == "artifact") {
+      meta = bj::object{{"type", n.artifact_type}, {"size", n.size_bytes}, {"status", n.status}};
+    } else if (auto run = view.runs.find(n.node_id); run != view.runs.end()) {
+      meta = bj::object{{"project", run->second.project},
+                        {"name", run->second.name},
+                        {"status", runtrack::RunStatusName(run->second.status)}};
+    }
+    nodes.push_back(bj::object{{"node_type", n.node_type},
+                               {"node_id", n.node_id},
+                               {"label", n.label},
+                               {"depth", n.depth},
+                               {"direction", n.direction},
+                               {"metadata", std::move(meta)}});
+  }
+  bj::array edges;
+  for (const auto& e : view.graph.edges)
+    edges.push_back(bj::object{{"source", e.source}, {"target", e.target}, {"edge_type", e.edge_type}});
+  return bj::object{{"root_artifact", view.graph.root_artifact},
+                    {"nodes", std::move(nodes)},
+                    {"edges", std::move(edges)},
+                    {"max_depth", max_depth}};
+}
+
+bj::object ArtifactDeleted(const service::VersionRef& ref, bool permanent) {
+  return bj::object{{"success", true},
+                    {"permanent", permanent},
+                    {"message", fmt::format("{} {}:v{} locally", permanent ? "Permanently deleted" : "Soft deleted",
+                                            ref.name, ref.version)}};
+}
+
+bj::object ArtifactRestored(const service::VersionRef& ref) {
+  return bj::object{{"success", true}, {"message", fmt::format("Restored {}:v{}", ref.name, ref.version)}};
+}
+
+bj::object AliasSet(const std::string& name, const std::string& alias, int version,
+                    const std::map<std::string, int>& aliases) {
+  bj::object out;
+  for (const auto& [a, v] : aliases) out[a] = v;
+  return bj::object{{"success", true}, {"name", name}, {"alias", alias}, {"version", version}, {"aliases", std::move(out)}};
+}
+
+bj::object AliasRemoved(const std::string& name, const std::string& alias) {
+  return bj::object{{"success", true}, {"name", name}, {"alias", alias}};
+}
+
+bj::object Config(const service::ConfigView& c) {
+  return bj::object{{"user_root_dir", c.user_root_dir.empty() ? bj::value(nullptr) : bj::value(c.user_root_dir)},
+                    {"storage", c.storage.string()},
+                    {"config_file", c.config_file.string()},
+                    {"version", c.version}};
+}
+
+bj::object UserRootSaved(const service::UserRootChange& change, const std::string& storage) {
+  return bj::object{{"ok", true},
+                    {"user_root_dir", change.user_root_dir},
+                    {"storage", storage},
+                    {"restart_required", change.restart_required},
+                    {"message", "User root directory saved; it is used by the next "
+                                "`runicorn viewer` started without --storage or RUNICORN_DIR"}};
+}
+
+}  // namespace runicorn::encode

@@ -1,0 +1,39 @@
+// Streamed response bodies (http_types.h, BodySource).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "runtrack/artifacts.h"
+#include "server/http_types.h"
+
+namespace runicorn::server {
+
+// One artifact file, each chunk verified before it is sent.
+class ArtifactBody final : public BodySource {
+ public:
+  explicit ArtifactBody(runtrack::ArtifactFileReader reader) : reader_(std::move(reader)) {}
+  std::optional<uint64_t> size() const override { return reader_.size(); }
+  runtrack::Result<size_t> Read(char* out, size_t capacity) override { return reader_.Read(out, capacity); }
+
+ private:
+  runtrack::ArtifactFileReader reader_;
+};
+
+// Text produced by a generator in pieces (exports): `next` appends the next piece to its argument
+// and returns false once there is nothing more.
+class GeneratedBody final : public BodySource {
+ public:
+  using Generator = std::function<runtrack::Result<bool>(std::string* out)>;
+  explicit GeneratedBody(Generator next) : next_(std::move(next)) {}
+  std::optional<uint64_t> size() const override { return std::nullopt; }
+  runtrack::Result<size_t> Read(char* out, size_t capacity) override;
+
+ private:
+  Generator next_;
+  std::string pending_;
+  size_t pending_pos_ = 0;
+  bool done_ = false;
+};
+
+}  // namespace runicorn::server

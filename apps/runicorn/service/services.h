@@ -1,0 +1,41 @@
+// The service layer: every use case the front ends (HTTP handlers, CLI) call, built over the three
+// storage interfaces. No HTTP, no JSON, no argv here: services take typed values, validate what
+// came from outside and return Result<T> of plain structs (docs/ARCHITECTURE.md).
+//
+// Thread safety: every service may be used from any number of threads at once.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "runtrack/layout.h"
+#include "service/artifact_service.h"
+#include "service/config_service.h"
+#include "service/metric_service.h"
+#include "service/run_service.h"
+#include "service/storage.h"
+
+namespace runicorn::service {
+
+struct Services {
+  Services(RunCatalog& run_catalog, MetricReader& metric_reader, ArtifactRepository& artifact_repository,
+           runtrack::StoreLayout store_layout, ConfigService config_service)
+      : layout(std::move(store_layout)),
+        run_catalog(run_catalog),
+        metric_reader(metric_reader),
+        runs(run_catalog),
+        metrics(metric_reader),
+        artifacts(artifact_repository, &run_catalog),
+        config(std::move(config_service)) {}
+
+  const runtrack::StoreLayout layout;  // of the store being served
+  // For the incremental readers (follow.h), which live as long as a stream.
+  const RunCatalog& run_catalog;
+  const MetricReader& metric_reader;
+  RunService runs;
+  MetricService metrics;
+  ArtifactService artifacts;
+  ConfigService config;
+};
+
+}  // namespace runicorn::service

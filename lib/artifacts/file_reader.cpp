@@ -1,0 +1,56 @@
+// ArtifactFileReader: one file of a version, chunk by chunk, each verified before it is handed out
+// (the streaming counterpart of ArtifactHandle::ReadFile, for HTTP downloads of any size).
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "artifacts/file_assembler.h"
+#include "artifacts/handle_impl.h"
+
+namespace runtrack {
+
+struct ArtifactFileReader::State {
+  std::shared_ptr<const ArtifactHandle::Impl> handle;  // keeps the manifest alive
+  const artifacts::FileRecord* file = nullptr;
+  size_t next_chunk = 0;            // the chunk to read once `chunk` is used up
+  std::vector<uint8_t> chunk;       // the current verified chunk
+  size_t chunk_pos = 0;             // bytes of `chunk` already handed out
+};
+
+ArtifactFileReader::ArtifactFileReader(std::unique_ptr<State> state) : state_(std::move(state)) {}
+ArtifactFileReader::ArtifactFileReader(ArtifactFileReader&&) noexcept = default;
+ArtifactFileReader& ArtifactFileReader::operator=(ArtifactFileReader&&) noexcept = default;
+ArtifactFileReader::~ArtifactFileReader() = default;
+
+uint64_t ArtifactFileReader::size() const { return state_->file->size; }
+
+Result<size_t> ArtifactFileReader::Read(char* out, size_t capacity) {
+  State& s = *state_;
+  if (s.chunk_pos == s.chunk.size()) {
+    if (s.next_chunk == s.file->chunks.size()) return size_t{0};
+    const artifacts::ChunkRef& ref = s.file->chunks[s.next_chunk];
+    s.chunk.resize(ref.size);
+    s.chunk_pos = 0;
+    try {
+      RUNTRACK_RETURN_IF_ERROR(artifacts::ReadVerifiedChunk(s.handle->layout, *s.file, ref, s.chunk.data()));
+    } catch (const std::exception& e) {
+      s.chunk.clear();
+      return Status::Internal(std::string("read failed: ") + e.what());
+    }
+    ++s.next_chunk;
+  }
+  size_t n = std::min(capacity, s.chunk.size() - s.chunk_pos);
+  std::memcpy(out, s.chunk.data() + s.chunk_pos, n);
+  s.chunk_pos += n;
+  return n;
+}
+
+Result<ArtifactFileReader> ArtifactHandle::OpenFile(std::string_view path) const {
+  RUNTRACK_ASSIGN_OR_RETURN(const artifacts::FileRecord* file, impl_->FindFile(path));
+  auto state = std::make_unique<ArtifactFileReader::State>();
+  state->handle = impl_;
+  state->file = file;
+  return ArtifactFileReader(std::move(state));
+}
+
+}  // namespace runtrack

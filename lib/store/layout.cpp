@@ -1,0 +1,22 @@
+#include "runtrack/layout.h"
+
+#include <string>
+
+namespace runtrack {
+namespace fs = std::filesystem;
+
+fs::path StoreLayout::runs_dir() const { return root_ / "runs"; }
+fs::path StoreLayout::run_dir(std::string_view run_id) const { return runs_dir() / std::string(run_id); }
+fs::path StoreLayout::journal_path(std::string_view run_id) const { return run_dir(run_id) / "journal"; }
+fs::path StoreLayout::lock_path(std::string_view run_id) const { return run_dir(run_id) / "lock"; }
+fs::path StoreLayout::deleted_marker(std::string_view run_id) const { return run_dir(run_id) / "deleted"; }
+fs::path StoreLayout::media_dir(std::string_view run_id) const { return run_dir(run_id) / "media"; }
+fs::path StoreLayout::environment_path(std::string_view run_id) const {
+  return run_dir(run_id) / "environment.json";
+}
+fs::path StoreLayout::catalog_dir() const { return root_ / "catalog"; }
+fs::path StoreLayout::artifacts_dir() const { return root_ / "artifacts"; }
+fs::path StoreLayout::blobs_dir() const { return root_ / "blobs"; }
+fs::path StoreLayout::viewer_endpoint_path() const { return root_ / "viewer.json"; }
+
+}  // namespace runtrack
