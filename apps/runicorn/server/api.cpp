@@ -1,5 +1,7 @@
 #include "server/api.h"
 
+#include "server/bodies.h"
+
 #include <cctype>
 #include <cstdio>
 #include <exception>
@@ -84,8 +86,15 @@ Response Api::Static(const Request& req) const {
   }
   // Asked as a GET even for HEAD: the session drops a HEAD response's body but sends the
   // Content-Length of the body it had, which must be the file's.
-  web::StaticResponse s = static_files_->Serve("GET", req.target, req.Header("if-none-match"));
+  web::StaticResponse s =
+      static_files_->Serve("GET", req.target, req.Header("if-none-match"), /*read_large_files=*/false);
   Response r = Response::Text(std::move(s.body), s.content_type, static_cast<unsigned>(s.status));
+  if (!s.file.empty()) {
+    // A large file is streamed from disk (bounded memory per request), not held whole.
+    auto body = FileBody::Open(s.file, s.content_length);
+    if (!body.ok()) return Response::Error(404, "Not Found");
+    r = Response::Stream(std::move(*body), s.content_type, 200);
+  }
   r.AddHeader("Cache-Control", s.cache_control);
   if (!s.etag.empty()) r.AddHeader("ETag", s.etag);
   return r;

@@ -1,9 +1,37 @@
 #include "server/bodies.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
+#include <fmt/format.h>
+
 namespace runicorn::server {
+
+runtrack::Result<std::shared_ptr<FileBody>> FileBody::Open(const std::filesystem::path& path, uint64_t size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT ? runtrack::Status::NotFound("not found")
+                           : runtrack::Status::IOError(fmt::format("open {}: {}", path.string(), std::strerror(errno)));
+  return std::shared_ptr<FileBody>(new FileBody(fd, size));
+}
+
+FileBody::~FileBody() { ::close(fd_); }
+
+runtrack::Result<size_t> FileBody::Read(char* out, size_t capacity) {
+  const size_t want = static_cast<size_t>(std::min<uint64_t>(capacity, size_ - sent_));
+  if (want == 0) return size_t{0};
+  ssize_t n;
+  do n = ::read(fd_, out, want);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return runtrack::Status::IOError(std::strerror(errno));
+  if (n == 0) return runtrack::Status::IOError("file shrank while it was sent");
+  sent_ += static_cast<uint64_t>(n);
+  return static_cast<size_t>(n);
+}
 
 runtrack::Result<size_t> GeneratedBody::Read(char* out, size_t capacity) {
   while (pending_pos_ == pending_.size() && !done_) {

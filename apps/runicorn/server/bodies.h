@@ -1,7 +1,9 @@
 // Streamed response bodies (http_types.h, BodySource).
 #pragma once
 
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "runtrack/artifacts.h"
@@ -18,6 +20,23 @@ class ArtifactBody final : public BodySource {
 
  private:
   runtrack::ArtifactFileReader reader_;
+};
+
+// A file sent as it is on disk: exactly `size` bytes from an open descriptor (a file that shrank
+// meanwhile ends the response early, one that grew is cut at `size`).
+class FileBody final : public BodySource {
+ public:
+  // NotFound / IOError when the file cannot be opened.
+  static runtrack::Result<std::shared_ptr<FileBody>> Open(const std::filesystem::path& path, uint64_t size);
+  ~FileBody() override;
+  std::optional<uint64_t> size() const override { return size_; }
+  runtrack::Result<size_t> Read(char* out, size_t capacity) override;
+
+ private:
+  FileBody(int fd, uint64_t size) : fd_(fd), size_(size) {}
+  int fd_;
+  uint64_t size_;
+  uint64_t sent_ = 0;
 };
 
 // Text produced by a generator in pieces (exports): `next` appends the next piece to its argument

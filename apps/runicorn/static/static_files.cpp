@@ -1,5 +1,8 @@
 #include "static_files.h"
 
+#include <sys/stat.h>
+
+
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -184,7 +187,7 @@ StaticFiles::StaticFiles(std::filesystem::path root, uint64_t max_file_bytes)
 }
 
 StaticResponse StaticFiles::Serve(std::string_view method, std::string_view target,
-                                  std::string_view if_none_match) const {
+                                  std::string_view if_none_match, bool read_large_files) const {
   const bool head = method == "HEAD";
   if (method != "GET" && !head) return Error(405, "method not allowed");
   const std::optional<std::string> relative = ResolveTarget(target);
@@ -200,6 +203,30 @@ StaticResponse StaticFiles::Serve(std::string_view method, std::string_view targ
   if (ec) return Error(404, "not found");
   if (size > max_file_bytes_) return Error(403, "file too large");
 
+  StaticResponse r;
+  r.content_type = ContentTypeFor(*relative);
+  r.cache_control = CacheControlFor(*relative);
+  if (size > kHashedFileBytes) {
+    struct stat st {};
+    if (::stat(real.c_str(), &st) != 0) return Error(404, "not found");
+    std::array<char, 64> tag{};
+    std::snprintf(tag.data(), tag.size(), "\"m%llx-%llx-%llx\"", static_cast<unsigned long long>(st.st_size),
+                  static_cast<unsigned long long>(st.st_mtim.tv_sec) * 1000000000ull +
+                      static_cast<unsigned long long>(st.st_mtim.tv_nsec),
+                  static_cast<unsigned long long>(st.st_ino));
+    r.etag = tag.data();
+    if (EtagMatches(if_none_match, r.etag)) {
+      r.status = 304;
+      return r;
+    }
+    r.status = 200;
+    r.content_length = size;
+    if (!read_large_files) {
+      if (!head) r.file = real;
+      return r;
+    }
+  }
+
   std::ifstream in(real, std::ios::binary);
   if (!in) return Error(404, "not found");
   std::string body;
@@ -207,9 +234,10 @@ StaticResponse StaticFiles::Serve(std::string_view method, std::string_view targ
   in.read(body.data(), static_cast<std::streamsize>(size));
   body.resize(static_cast<size_t>(in.gcount()));
 
-  StaticResponse r;
-  r.content_type = ContentTypeFor(*relative);
-  r.cache_control = CacheControlFor(*relative);
+  if (size > kHashedFileBytes) {
+    if (!head) r.body = std::move(body);
+    return r;
+  }
   r.etag = Etag(body);
   if (EtagMatches(if_none_match, r.etag)) {
     r.status = 304;

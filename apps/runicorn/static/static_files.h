@@ -36,7 +36,14 @@ struct StaticResponse {
   std::string content_type;      // always set
   std::string cache_control;     // always set ("no-store" for errors)
   std::string etag;              // quoted strong validator; set for 200 and 304
+  // Set (and `body` left empty) for a 200 of a file larger than kHashedFileBytes when the caller
+  // asked for no body: the caller streams it from here.
+  std::filesystem::path file;
 };
+
+// Files up to this size are read whole and their ETag hashes their content; larger ones get an
+// ETag from their size, modification time and inode, so serving them never holds them in memory.
+inline constexpr uint64_t kHashedFileBytes = 1u << 20;
 
 // Percent-decodes the path part of `target` (the query and fragment are dropped) and checks it;
 // returns the path relative to the web root ("index.html" for "/", "vendor/x.js" for
@@ -57,9 +64,10 @@ class StaticFiles {
   const std::filesystem::path& root() const { return root_; }
 
   // `method` is the HTTP method ("GET" or "HEAD"; anything else is 405). `if_none_match` is the
-  // request's If-None-Match header value, empty when absent.
-  StaticResponse Serve(std::string_view method, std::string_view target,
-                       std::string_view if_none_match = {}) const;
+  // request's If-None-Match header value, empty when absent. Without `read_large_files`, a file
+  // above kHashedFileBytes is not read: StaticResponse::file names it for streaming.
+  StaticResponse Serve(std::string_view method, std::string_view target, std::string_view if_none_match = {},
+                       bool read_large_files = true) const;
 
  private:
   std::filesystem::path root_;       // weakly canonical
