@@ -8,6 +8,7 @@
 #include "util/files.h"
 #include "artifacts/file_assembler.h"
 #include "artifacts/handle_impl.h"
+#include "util/guard.h"
 
 namespace runtrack {
 namespace fs = std::filesystem;
@@ -52,7 +53,7 @@ const std::vector<ArtifactReferenceInfo>& ArtifactHandle::references() const {
 }
 
 Status ArtifactHandle::Download(const fs::path& dir, const ProgressCallback& progress) const {
-  try {
+  return util::GuardStatus("download", [&]() -> Status {
     RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(dir));
     uint64_t total = 0;
     for (const auto& f : impl_->manifest.files) total += f.size;
@@ -85,9 +86,7 @@ Status ArtifactHandle::Download(const fs::path& dir, const ProgressCallback& pro
     }
     if (progress && total > 0) progress(total, total);
     return Status::Ok();
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("download failed: ") + e.what());
-  }
+  });
 }
 
 Result<const artifacts::FileRecord*> ArtifactHandle::Impl::FindFile(std::string_view path) const {
@@ -100,15 +99,13 @@ Result<const artifacts::FileRecord*> ArtifactHandle::Impl::FindFile(std::string_
 }
 
 Result<std::string> ArtifactHandle::ReadFile(std::string_view path) const {
-  try {
+  return util::GuardStatus("read", [&]() -> Result<std::string> {
     RUNTRACK_ASSIGN_OR_RETURN(const artifacts::FileRecord* f, impl_->FindFile(path));
     std::string out(f->size, '\0');
     MemorySink sink(out.data());
     RUNTRACK_RETURN_IF_ERROR(artifacts::AssembleFile(impl_->layout, *f, sink, {}));
     return out;
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("read failed: ") + e.what());
-  }
+  });
 }
 
 }  // namespace runtrack

@@ -6,6 +6,7 @@
 
 #include "artifacts/file_assembler.h"
 #include "artifacts/handle_impl.h"
+#include "util/guard.h"
 
 namespace runtrack {
 
@@ -31,11 +32,12 @@ Result<size_t> ArtifactFileReader::Read(char* out, size_t capacity) {
     const artifacts::ChunkRef& ref = s.file->chunks[s.next_chunk];
     s.chunk.resize(ref.size);
     s.chunk_pos = 0;
-    try {
-      RUNTRACK_RETURN_IF_ERROR(artifacts::ReadVerifiedChunk(s.handle->layout, *s.file, ref, s.chunk.data()));
-    } catch (const std::exception& e) {
-      s.chunk.clear();
-      return Status::Internal(std::string("read failed: ") + e.what());
+    Status read = util::GuardStatus("read", [&] {
+      return artifacts::ReadVerifiedChunk(s.handle->layout, *s.file, ref, s.chunk.data());
+    });
+    if (!read.ok()) {
+      s.chunk.clear();  // nothing of a chunk that failed is ever handed out
+      return read;
     }
     ++s.next_chunk;
   }

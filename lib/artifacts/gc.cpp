@@ -22,6 +22,7 @@
 #include "artifacts/referenced_chunks.h"
 #include "artifacts/sha256.h"
 #include "artifacts/store_reader.h"
+#include "util/guard.h"
 
 namespace runtrack {
 using namespace artifacts;
@@ -59,7 +60,7 @@ void FinishPurges(const Layout& layout) {
 }  // namespace
 
 Result<GcReport> ArtifactStore::Gc(std::chrono::seconds grace_period, const ProgressCallback& progress) {
-  try {
+  return util::GuardStatus("gc", [&]() -> Result<GcReport> {
     if (grace_period.count() < 0) return Status::InvalidArgument("grace period must not be negative");
     Layout layout(root_);
     FinishPurges(layout);
@@ -115,9 +116,7 @@ Result<GcReport> ArtifactStore::Gc(std::chrono::seconds grace_period, const Prog
       if (progress) progress(i + 1, fanout_dirs.size());
     }
     return report;
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("gc failed: ") + e.what());
-  }
+  });
 }
 
 }  // namespace runtrack

@@ -9,6 +9,7 @@
 
 #include "artifacts/lineage_index.h"
 #include "artifacts/store_reader.h"
+#include "util/guard.h"
 
 namespace runtrack {
 using namespace artifacts;
@@ -143,7 +144,7 @@ class LineageWalker {
 }  // namespace
 
 Result<LineageGraph> ArtifactStore::Lineage(std::string_view name, int version, int max_depth) {
-  try {
+  return util::GuardStatus("lineage", [&]() -> Result<LineageGraph> {
     if (max_depth < 0) return Status::InvalidArgument("max_depth must be >= 0, got " + std::to_string(max_depth));
     if (max_depth > kMaxLineageDepth) max_depth = kMaxLineageDepth;
     Layout layout(root_);
@@ -154,9 +155,7 @@ Result<LineageGraph> ArtifactStore::Lineage(std::string_view name, int version, 
       return VersionNotFound(ref, version, entries);
     }
     return LineageWalker(layout, max_depth).Run(ref, version);
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("lineage failed: ") + e.what());
-  }
+  });
 }
 
 }  // namespace runtrack

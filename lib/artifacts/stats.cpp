@@ -7,12 +7,13 @@
 #include <unordered_map>
 
 #include "artifacts/store_reader.h"
+#include "util/guard.h"
 
 namespace runtrack {
 using namespace artifacts;
 
 Result<ArtifactStats> ArtifactStore::Stats() {
-  try {
+  return util::GuardStatus("stats", [&]() -> Result<ArtifactStats> {
     Layout layout(root_);
     RUNTRACK_ASSIGN_OR_RETURN(auto retained, ScanRetained(layout));
     ArtifactStats s;
@@ -50,9 +51,7 @@ Result<ArtifactStats> ArtifactStore::Stats() {
       }
     }
     return s;
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("stats failed: ") + e.what());
-  }
+  });
 }
 
 }  // namespace runtrack

@@ -1,6 +1,7 @@
 // ArtifactStore listings: artifacts, versions of one name, version detail, files of a version.
 #include "artifacts/alias_table.h"
 #include "artifacts/store_reader.h"
+#include "util/guard.h"
 
 namespace runtrack {
 using namespace artifacts;
@@ -37,7 +38,7 @@ Result<NameState> LoadNameState(const Layout& layout, std::string_view name) {
 }  // namespace
 
 Result<std::vector<ArtifactSummary>> ArtifactStore::ListArtifacts(std::optional<ArtifactType> type) {
-  try {
+  return util::GuardStatus("list artifacts", [&]() -> Result<std::vector<ArtifactSummary>> {
     Layout layout(root_);
     std::vector<ArtifactSummary> out;
     for (ArtifactType t : kAllTypes) {
@@ -68,13 +69,11 @@ Result<std::vector<ArtifactSummary>> ArtifactStore::ListArtifacts(std::optional<
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     return out;
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("list artifacts failed: ") + e.what());
-  }
+  });
 }
 
 Result<std::vector<ArtifactVersionInfo>> ArtifactStore::ListVersions(std::string_view name, bool include_deleted) {
-  try {
+  return util::GuardStatus("list versions", [&]() -> Result<std::vector<ArtifactVersionInfo>> {
     Layout layout(root_);
     RUNTRACK_ASSIGN_OR_RETURN(NameState st, LoadNameState(layout, name));
     auto by_version = AliasesByVersion(st.aliases, st.latest);
@@ -85,13 +84,11 @@ Result<std::vector<ArtifactVersionInfo>> ArtifactStore::ListVersions(std::string
       }
     }
     return out;
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("list versions failed: ") + e.what());
-  }
+  });
 }
 
 Result<ArtifactVersionInfo> ArtifactStore::GetVersion(std::string_view name, int version) {
-  try {
+  return util::GuardStatus("get version", [&]() -> Result<ArtifactVersionInfo> {
     Layout layout(root_);
     RUNTRACK_ASSIGN_OR_RETURN(NameState st, LoadNameState(layout, name));
     auto by_version = AliasesByVersion(st.aliases, st.latest);
@@ -101,13 +98,11 @@ Result<ArtifactVersionInfo> ArtifactStore::GetVersion(std::string_view name, int
       }
     }
     return VersionNotFound(st.ref, version, st.entries);
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("get version failed: ") + e.what());
-  }
+  });
 }
 
 Result<ArtifactFileList> ArtifactStore::ListFiles(std::string_view name, int version) {
-  try {
+  return util::GuardStatus("list files", [&]() -> Result<ArtifactFileList> {
     Layout layout(root_);
     RUNTRACK_ASSIGN_OR_RETURN(NameRef ref, ResolveName(layout, name));
     VersionState state = StateOf(layout.version_dir(ref.type, ref.name, version));
@@ -122,9 +117,7 @@ Result<ArtifactFileList> ArtifactStore::ListFiles(std::string_view name, int ver
     out.references = m.references;
     out.total_size = m.size_bytes;
     return out;
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("list files failed: ") + e.what());
-  }
+  });
 }
 
 }  // namespace runtrack

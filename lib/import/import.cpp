@@ -16,6 +16,7 @@
 #include "runtrack/layout.h"
 #include "runtrack/store.h"
 #include "util/validation.h"
+#include "util/guard.h"
 
 namespace runtrack {
 namespace fs = std::filesystem;
@@ -117,11 +118,9 @@ Result<ImportReport> Import(const fs::path& from_arg, const fs::path& root_arg, 
 
 Result<ImportReport> ImportRunicornStore(const fs::path& from, const fs::path& store_root,
                                          const ImportOptions& options) {
-  try {
+  return util::GuardStatus("import", [&]() -> Result<ImportReport> {
     return Import(from, store_root, options);
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string("import failed: ") + e.what());
-  }
+  });
 }
 
 }  // namespace runtrack
