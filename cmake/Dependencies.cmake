@@ -8,3 +8,5 @@ find_package(yaml-cpp REQUIRED)
 # zstd has no CMake config file in Debian; its pkg-config file gives the imported target.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+# libcurl: the journal shipper's HTTP client (lib/remote/shipper.cpp).
+find_package(CURL REQUIRED)

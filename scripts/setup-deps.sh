@@ -7,6 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   librocksdb-dev libboost1.81-dev libboost-json1.81-dev
   libfmt-dev catch2 libbenchmark-dev libssl-dev zlib1g-dev libyaml-cpp-dev libzstd-dev
+  libcurl4-openssl-dev
+  postgresql-15 libpq-dev
   python3-dev pybind11-dev python3-pytest python3-numpy python3-requests python3-pandas
   chromium nodejs
   wrk hyperfine

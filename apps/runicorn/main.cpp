@@ -5,6 +5,10 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/users_command.h"
+#include "cli/import_command.h"
+#include "cli/sync_command.h"
+#include "cli/tasks_command.h"
 #include "viewer/viewer_command.h"
 #include "service/build_info.h"
 
@@ -19,9 +23,15 @@ constexpr const char* kUsage =
     "  export      write one run's metrics as JSON or CSV\n"
     "  artifacts   list | versions | info | alias | delete | restore | stats | download\n"
     "  gc          remove artifact chunks no version references (--dry-run to preview)\n"
+    "  users       add | remove | list the accounts of the training service API (/api/v1)\n"
     "  config      --show the effective configuration, --set-user-root DIR\n"
+    "  import      --from-runicorn DIR [--dry-run]: convert a Runicorn store into this one (safe to\n"
+    "              repeat: what is already here is skipped; works while a viewer runs)\n"
     "  demo        write a demo store (or, with --runs N, a benchmark store)\n"
     "  simulate    run a simulated live training run\n"
+    "  tasks       init | add | run | ls | status | show | log | wait | stop | rm | restore | mv | pin |\n"
+    "              export: Pyruns-compatible experiment launcher (--tasks-root DIR, default: here)\n"
+    "  sync        ship journals a central viewer has not acknowledged (--server URL; docs/REMOTE.md)\n"
     "  version     print the version\n"
     "\n"
     "storage: --storage DIR, else $RUNICORN_DIR, else the saved user root, else ./.runicorn\n"
@@ -45,9 +55,13 @@ int main(int argc, char** argv) {
   if (command == "export") return RunExport(rest);
   if (command == "artifacts") return RunArtifacts(rest);
   if (command == "gc") return RunGc(rest);
+  if (command == "users") return RunUsers(rest);
   if (command == "config") return RunConfig(rest);
+  if (command == "import") return RunImport(rest);
   if (command == "demo") return RunDemo(rest);
   if (command == "simulate") return RunSimulate(rest);
+  if (command == "tasks") return RunTasks(rest);
+  if (command == "sync") return RunSync(rest);
   if (command == "version" || command == "--version") {
     std::printf("runicorn %s\n", runicorn::service::RunicornVersion().c_str());
     return kExitOk;

@@ -11,12 +11,15 @@
 // shared lock; Refresh() and deletions take it exclusively for one run's worth of work at a time.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -32,13 +35,34 @@ namespace runtrack {
 struct CatalogOptions {
   // Read at most this many journal bytes per run per Refresh() pass, so one huge journal does not
   // hold the catalog lock for long; Refresh() loops until every journal is drained.
-  uint64_t max_ingest_bytes_per_step = 16u << 20;
+  // Refresh() also takes runs in turns of one step each (round robin), so a run that writes fast
+  // delays another run's points by one step of each other run, never by a whole backlog.
+  uint64_t max_ingest_bytes_per_step = 4u << 20;
+  // Memory the LOD pyramids of queried series may keep; past it the least recently used pyramids
+  // are dropped (and rebuilt, O(length), when queried again). 0 = unbounded.
+  uint64_t pyramid_budget_bytes = 256u << 20;
+  // While a Refresh() pass still drains a backlog, runs it already drained are looked at again
+  // this often, so a slow writer's new points do not wait for the end of a long pass.
+  std::chrono::milliseconds revisit_interval{250};
 };
+
+// Called by Refresh() after each step that ingested something and after each run drained: runs
+// drained so far, runs found. Points of the steps so far are visible to queries when it is called.
+using RefreshProgress = std::function<void(uint64_t runs_done, uint64_t runs_total)>;
 
 struct ArtifactRef {
   std::string name;
   std::string type;
   int version = 0;
+};
+
+// The LOD pyramid cache behind chart queries (QueryMetrics, DownsampleMetric).
+struct PyramidCacheStats {
+  uint64_t pyramids = 0;  // series whose pyramid is in memory
+  // Pyramid lookups by queries since Open(): found, or absent (built, then looked up again, which
+  // counts as a hit too).
+  uint64_t hits = 0;
+  uint64_t misses = 0;
 };
 
 // One row of a run listing.
@@ -128,6 +152,8 @@ struct IndexReport {
   // Runs that could not be indexed this pass (e.g. an unreadable journal); the others still were.
   uint64_t runs_failed = 0;
   std::string last_error;
+  // One entry per run that failed: (run id, why).
+  std::vector<std::pair<std::string, std::string>> run_errors;
 };
 
 class Catalog {
@@ -142,7 +168,13 @@ class Catalog {
 
   // Ingests every journal's new records and marks crashed runs (lock free, no final status) as
   // failed with exit_reason "process_not_found". A live run is never marked.
-  Result<IndexReport> Refresh();
+  Result<IndexReport> Refresh(const RefreshProgress& progress = {});
+  // OK while the files this catalog opened are still its files; FailedPrecondition once its folder
+  // was deleted or replaced (the caller re-opens, which rebuilds it from the journals).
+  Status CheckFiles() const;
+  // After a write failed (e.g. a full disk) RocksDB refuses writes until told to retry; this asks
+  // it to, and fails while the cause persists.
+  Status Resume();
 
   Result<RunPage> ListRuns(const RunQuery& query) const;
   Result<RunDetail> GetRun(std::string_view run_id) const;
@@ -179,6 +211,8 @@ class Catalog {
   Result<MetricCursor> MetricCursorAtEnd(std::string_view run_id, std::string_view metric) const;
   // The run's text log from byte `offset` on.
   Result<std::string> ReadLog(std::string_view run_id, uint64_t offset = 0) const;
+  // Counters of the pyramid cache (for a viewer's /api/health and /api/metrics/cache/stats).
+  PyramidCacheStats pyramid_cache_stats() const;
 
   // Soft delete hides a run from listings (it stays on disk and restorable); the mark is also
   // written to <run dir>/deleted so a rebuilt catalog keeps it.

@@ -25,6 +25,7 @@
 namespace runtrack {
 
 class ArtifactStore;
+class JournalShipper;
 namespace detail {
 class StoreArtifacts;
 }
@@ -32,6 +33,14 @@ class StoreArtifacts;
 struct StoreOptions {
   // Create the root and its layout if missing; otherwise a missing root is NotFound.
   bool create_if_missing = true;
+  // Journal shipping to a central viewer (remote.h, docs/REMOTE.md): "http://host:port". Empty:
+  // $RUNICORN_SERVER; both empty: off. Runs still write their local journal first; a background
+  // thread sends it, so Log() never waits on the network.
+  std::string server;
+  std::string token;  // empty: $RUNICORN_TOKEN
+  // How long Run::Finish() waits for the server to acknowledge the whole journal; what is left
+  // is shipped later (by the next Store with a server, or `runicorn sync`).
+  std::chrono::milliseconds finish_timeout{30000};
 };
 
 struct FlushPolicy {
@@ -79,6 +88,8 @@ class Store {
   explicit Store(std::filesystem::path root);
   StoreLayout layout_;
   std::shared_ptr<detail::StoreArtifacts> artifacts_;
+  std::shared_ptr<JournalShipper> shipper_;  // null unless shipping is on; shared with its Runs
+  std::chrono::milliseconds finish_timeout_{30000};
 };
 
 }  // namespace runtrack

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <chrono>
 #include <system_error>
 
 #include <boost/json.hpp>
@@ -6,6 +7,7 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+#include <sys/stat.h>
 
 #include "util/json.h"
 #include "catalog/catalog_impl.h"
@@ -70,6 +72,11 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const fs::path& root, const Catal
                                           format, catalog::kFormatVersion,
                                           impl->layout().catalog_dir().string()));
   }
+  struct stat st {};
+  if (::stat(impl->layout().catalog_dir().c_str(), &st) == 0) {
+    impl->dir_dev = static_cast<uint64_t>(st.st_dev);
+    impl->dir_ino = static_cast<uint64_t>(st.st_ino);
+  }
   RUNTRACK_RETURN_IF_ERROR(impl->LoadIndex());
   return std::unique_ptr<Catalog>(new Catalog(std::move(impl)));
 }
@@ -123,63 +130,67 @@ Status Catalog::Impl::LoadTail(std::string_view run_id, catalog::SeriesState& se
 }
 
 Status Catalog::Impl::IngestRun(std::string_view id, IndexReport* report) {
-  fs::path journal = layout().journal_path(id);
-  bool updated = false;
-  for (;;) {
-    std::shared_ptr<const RunRecord> current = Find(id);
-    auto next = current ? std::make_shared<RunRecord>(*current) : std::make_shared<RunRecord>();
-    if (!current) {
-      next->summary_row.id = std::string(id);
-      std::error_code ec;
-      if (fs::exists(layout().deleted_marker(id), ec)) {
-        auto marker = util::ReadFile(layout().deleted_marker(id));
-        double at = 0;
-        if (marker.ok()) at = std::atof(marker->c_str());
-        next->summary_row.deleted_at = at;
-      }
-    }
-    rocksdb::WriteBatch batch;
-    catalog::JournalIngestor ingestor(next.get(), &batch, [&](catalog::SeriesState& s) {
-      return LoadTail(id, s);
-    });
-    const uint64_t from = next->journal_offset;
-    auto outcome = journal::ReadJournal(
-        journal, from,
-        [&](journal::RecordType type, std::string_view payload) { return ingestor.Apply(type, payload); },
-        options.max_ingest_bytes_per_step);
-    if (!outcome.ok()) {
-      if (outcome.status().code() != StatusCode::kCorruption || from != 0) return outcome.status();
-      // The header is unreadable: keep the run listed (failed, with the reason) instead of hiding it.
-      ++report->corrupt_journals;
-      catalog::MarkJournalUnreadable(next.get(), journal, outcome.status());
-      batch.Put(catalog::RunKey(id), util::SerializeJson(catalog::ToJson(*next)));
-      RUNTRACK_RETURN_IF_ERROR(Commit(&batch));
-      Publish(std::move(next));
-      if (!current) ++report->runs_discovered;
-      ++report->runs_updated;
-      return Status::Ok();
-    }
-    // Damage is skipped by the reader (resync on the next valid record); the record keeps where
-    // it began and how much was lost.
-    bool newly_damaged = ingestor.NoteDamage(*outcome);
-    if (newly_damaged) ++report->corrupt_journals;
-    if (outcome->next_offset == from && !newly_damaged) break;  // nothing new
-    RUNTRACK_RETURN_IF_ERROR(ingestor.Finish(outcome->next_offset));
-    {
-      std::unique_lock lod(lod_mu);
-      RUNTRACK_RETURN_IF_ERROR(Commit(&batch));
-      for (const auto& [series, points] : ingestor.new_points()) {
-        auto it = pyramids.find({std::string(id), series});
-        if (it != pyramids.end()) it->second->Append(points);
-      }
-      Publish(std::move(next));
-    }
-    if (!current) ++report->runs_discovered;
-    report->points_ingested += ingestor.points_ingested();
-    updated = true;
-    if (outcome->torn_tail || outcome->next_offset == from) break;
-  }
+  bool more = true, updated = false;
+  while (more) RUNTRACK_RETURN_IF_ERROR(IngestStep(id, report, &more, &updated));
   if (updated) ++report->runs_updated;
+  return Status::Ok();
+}
+
+Status Catalog::Impl::IngestStep(std::string_view id, IndexReport* report, bool* more, bool* updated) {
+  *more = false;
+  fs::path journal = layout().journal_path(id);
+  std::shared_ptr<const RunRecord> current = Find(id);
+  auto next = current ? std::make_shared<RunRecord>(*current) : std::make_shared<RunRecord>();
+  if (!current) {
+    next->summary_row.id = std::string(id);
+    std::error_code ec;
+    if (fs::exists(layout().deleted_marker(id), ec)) {
+      auto marker = util::ReadFile(layout().deleted_marker(id));
+      double at = 0;
+      if (marker.ok()) at = std::atof(marker->c_str());
+      next->summary_row.deleted_at = at;
+    }
+  }
+  rocksdb::WriteBatch batch;
+  catalog::JournalIngestor ingestor(next.get(), &batch, [&](catalog::SeriesState& s) {
+    return LoadTail(id, s);
+  });
+  const uint64_t from = next->journal_offset;
+  auto outcome = journal::ReadJournal(
+      journal, from,
+      [&](journal::RecordType type, std::string_view payload) { return ingestor.Apply(type, payload); },
+      options.max_ingest_bytes_per_step);
+  if (!outcome.ok()) {
+    if (outcome.status().code() != StatusCode::kCorruption || from != 0) return outcome.status();
+    // The header is unreadable: keep the run listed (failed, with the reason) instead of hiding it.
+    ++report->corrupt_journals;
+    catalog::MarkJournalUnreadable(next.get(), journal, outcome.status());
+    batch.Put(catalog::RunKey(id), util::SerializeJson(catalog::ToJson(*next)));
+    RUNTRACK_RETURN_IF_ERROR(Commit(&batch));
+    Publish(std::move(next));
+    if (!current) ++report->runs_discovered;
+    *updated = true;
+    return Status::Ok();
+  }
+  // Damage is skipped by the reader (resync on the next valid record); the record keeps where
+  // it began and how much was lost.
+  bool newly_damaged = ingestor.NoteDamage(*outcome);
+  if (newly_damaged) ++report->corrupt_journals;
+  if (outcome->next_offset == from && !newly_damaged) return Status::Ok();  // nothing new
+  RUNTRACK_RETURN_IF_ERROR(ingestor.Finish(outcome->next_offset));
+  {
+    std::unique_lock lod(lod_mu);
+    RUNTRACK_RETURN_IF_ERROR(Commit(&batch));
+    for (const auto& [series, points] : ingestor.new_points()) {
+      auto it = pyramids.find({std::string(id), series});
+      if (it != pyramids.end()) it->second->Append(points);
+    }
+    Publish(std::move(next));
+  }
+  if (!current) ++report->runs_discovered;
+  report->points_ingested += ingestor.points_ingested();
+  *updated = true;
+  *more = !outcome->torn_tail && outcome->next_offset != from;
   return Status::Ok();
 }
 
@@ -205,27 +216,80 @@ Status Catalog::Impl::MarkIfCrashed(std::string_view id, IndexReport* report) {
   return Status::Ok();
 }
 
-Result<IndexReport> Catalog::Refresh() {
+// Runs are taken in rounds of one step each, so a run with a large backlog (a fast writer, or a
+// big journal at first start) delays another run's new points by one step per busy run, not by
+// its whole backlog. While some run still has a backlog, drained runs that are still running are
+// looked at again every options.revisit_interval, so their new points do not wait for the pass.
+// A pass ends when every run is drained (as before: everything flushed when it began is in).
+Result<IndexReport> Catalog::Refresh(const RefreshProgress& progress) {
+  using Clock = std::chrono::steady_clock;
   std::lock_guard writer(impl_->writer_mu);
   IndexReport report;
   std::error_code ec;
   fs::directory_iterator dir(impl_->layout().runs_dir(), ec);
   if (ec) return Status::IOError(fmt::format("list runs: {}", ec.message()));
+  struct Entry {
+    std::string id;
+    bool drained = false, finished = false, updated = false;
+    Clock::time_point checked_at;
+  };
+  std::vector<Entry> runs;
   for (const auto& entry : dir) {
     std::string id = entry.path().filename().string();
     if (!util::IsValidRunId(id)) continue;  // not ours: never touch it
     std::shared_ptr<const RunRecord> current = impl_->Find(id);
     if (current && current->summary_row.status != RunStatus::kRunning) continue;  // final
-    if (!fs::exists(impl_->layout().journal_path(entry.path().filename().string()), ec)) continue;  // still being created
-    // One run that cannot be read must not stop the others from being indexed.
-    Status s = impl_->IngestRun(id, &report);
-    if (s.ok()) s = impl_->MarkIfCrashed(id, &report);
-    if (!s.ok()) {
-      ++report.runs_failed;
-      report.last_error = s.ToString();
+    if (!fs::exists(impl_->layout().journal_path(id), ec)) continue;  // still being created
+    runs.push_back({std::move(id)});
+  }
+  const uint64_t total = runs.size();
+  uint64_t drained = 0;
+  while (drained < total) {
+    for (Entry& run : runs) {
+      if (run.finished) continue;
+      if (run.drained && Clock::now() - run.checked_at < impl_->options.revisit_interval) continue;
+      bool more = false, step_updated = false;
+      // One run that cannot be read must not stop the others from being indexed.
+      Status s = impl_->IngestStep(run.id, &report, &more, &step_updated);
+      run.checked_at = Clock::now();
+      run.updated = run.updated || step_updated;
+      if (s.ok() && more) {
+        if (run.drained) {
+          run.drained = false;
+          --drained;
+        }
+        if (progress && step_updated) progress(drained, total);
+        continue;
+      }
+      if (run.drained) continue;  // revisited: nothing new
+      run.drained = true;
+      ++drained;
+      if (s.ok()) s = impl_->MarkIfCrashed(run.id, &report);
+      if (!s.ok()) {
+        run.finished = true;  // retried by the next pass
+        ++report.runs_failed;
+        report.last_error = s.ToString();
+        report.run_errors.emplace_back(run.id, s.ToString());
+      }
+      if (progress) progress(drained, total);
     }
   }
+  for (const Entry& run : runs) report.runs_updated += run.updated ? 1 : 0;
   return report;
 }
+
+Status Catalog::CheckFiles() const {
+  struct stat st {};
+  const fs::path dir = impl_->layout().catalog_dir();
+  if (::stat(dir.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_dev) != impl_->dir_dev ||
+      static_cast<uint64_t>(st.st_ino) != impl_->dir_ino)
+    return Status::FailedPrecondition(fmt::format("the catalog folder {} was deleted or replaced", dir.string()));
+  std::error_code ec;
+  if (!fs::exists(dir / "CURRENT", ec))
+    return Status::FailedPrecondition(fmt::format("the catalog folder {} lost its files", dir.string()));
+  return Status::Ok();
+}
+
+Status Catalog::Resume() { return RocksStatus(impl_->db->Resume(), "resume catalog writes"); }
 
 }  // namespace runtrack

@@ -84,7 +84,54 @@ Status Catalog::Impl::BuildPyramid(const std::string& run_id, uint32_t series) c
     pyramid->Append(points);
   }
   pyramids[{run_id, series}] = std::move(pyramid);
+  TouchPyramid({run_id, series});
+  EvictPyramids(run_id);
   return Status::Ok();
+}
+
+void Catalog::Impl::TouchPyramid(const std::pair<std::string, uint32_t>& key) const {
+  std::lock_guard lock(lru_mu);
+  pyramid_used[key] = ++use_clock;
+}
+
+namespace {
+uint64_t PyramidBytes(const LodPyramid& pyramid) {
+  uint64_t bytes = sizeof(LodPyramid);
+  for (size_t k = 0; k < pyramid.num_levels(); ++k) bytes += pyramid.level(k).capacity() * sizeof(LodBucket);
+  return bytes;
+}
+}  // namespace
+
+void Catalog::Impl::EvictPyramids(std::string_view keep_run) const {
+  if (options.pyramid_budget_bytes == 0) return;
+  uint64_t total = 0;
+  for (const auto& [key, pyramid] : pyramids) total += PyramidBytes(*pyramid);
+  if (total <= options.pyramid_budget_bytes) return;
+  std::lock_guard lock(lru_mu);
+  std::erase_if(pyramid_used, [&](const auto& entry) { return pyramids.count(entry.first) == 0; });
+  std::vector<std::pair<uint64_t, std::pair<std::string, uint32_t>>> by_age;
+  for (const auto& [key, stamp] : pyramid_used)
+    if (key.first != keep_run) by_age.emplace_back(stamp, key);
+  std::sort(by_age.begin(), by_age.end());
+  for (const auto& [stamp, key] : by_age) {
+    if (total <= options.pyramid_budget_bytes) break;
+    auto it = pyramids.find(key);
+    if (it == pyramids.end()) continue;
+    total -= std::min(total, PyramidBytes(*it->second));
+    pyramids.erase(it);
+    pyramid_used.erase(key);
+  }
+}
+
+PyramidCacheStats Catalog::pyramid_cache_stats() const {
+  PyramidCacheStats stats;
+  {
+    std::shared_lock lod(impl_->lod_mu);
+    stats.pyramids = impl_->pyramids.size();
+  }
+  stats.hits = impl_->pyramid_hits.load(std::memory_order_relaxed);
+  stats.misses = impl_->pyramid_misses.load(std::memory_order_relaxed);
+  return stats;
 }
 
 Result<DownsampleResult> Catalog::DownsampleMetric(std::string_view run_id, std::string_view metric,
@@ -101,11 +148,14 @@ Result<DownsampleResult> Catalog::DownsampleMetric(std::string_view run_id, std:
     std::shared_lock lod(impl_->lod_mu);
     auto it = impl_->pyramids.find(key);
     if (it != impl_->pyramids.end()) {
+      impl_->pyramid_hits.fetch_add(1, std::memory_order_relaxed);
+      impl_->TouchPyramid(key);
       return Downsample(*it->second, [&](uint64_t b, uint64_t e, std::vector<MetricPoint>* out) {
         return impl_->ReadOrdinals(run_id, key.second, b, e, out);
       }, options);
     }
   }
+  impl_->pyramid_misses.fetch_add(1, std::memory_order_relaxed);
   {
     std::unique_lock lod(impl_->lod_mu);
     RUNTRACK_RETURN_IF_ERROR(impl_->BuildPyramid(key.first, key.second));

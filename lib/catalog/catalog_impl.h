@@ -1,6 +1,7 @@
 // Catalog::Impl: the RocksDB handle plus the in-memory run index every query reads.
 #pragma once
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -34,9 +35,26 @@ class Catalog::Impl {
   // always covers exactly the committed points; queries hold it shared. Order: lod_mu, then mu.
   mutable std::shared_mutex lod_mu;
   mutable std::map<std::pair<std::string, uint32_t>, std::unique_ptr<LodPyramid>> pyramids;
+  // Lookups of `pyramids` by queries: found, or absent (the pyramid is then built and the lookup
+  // retried, which counts as a hit). Relaxed counters: statistics only.
+  mutable std::atomic<uint64_t> pyramid_hits{0}, pyramid_misses{0};
+
+  // LRU bookkeeping of `pyramids` (options.pyramid_budget_bytes): a use stamp per pyramid, taken
+  // under lru_mu because queries touch it while holding lod_mu only shared.
+  mutable std::mutex lru_mu;
+  mutable std::map<std::pair<std::string, uint32_t>, uint64_t> pyramid_used;
+  mutable uint64_t use_clock = 0;
+  void TouchPyramid(const std::pair<std::string, uint32_t>& key) const;
+  // Drops least recently used pyramids (never those of `keep_run`, which a query is assembling)
+  // until the rest fit the budget. Requires lod_mu held exclusively.
+  void EvictPyramids(std::string_view keep_run) const;
 
   // Serialises Refresh() and deletions against each other (they read-modify-write records).
   std::mutex writer_mu;
+
+  // The identity (device, inode) of the catalog folder at Open(), to notice it was deleted or
+  // replaced under the process (CheckFiles).
+  uint64_t dir_dev = 0, dir_ino = 0;
 
   StoreLayout layout() const { return StoreLayout(root); }
   std::filesystem::path run_dir(std::string_view id) const { return layout().run_dir(id); }
@@ -47,6 +65,9 @@ class Catalog::Impl {
   Status LoadIndex();
   // Ingests the run's journal to its end (or to the first torn/corrupt record).
   Status IngestRun(std::string_view id, IndexReport* report);
+  // Ingests at most one step (options.max_ingest_bytes_per_step) of the run's journal and commits
+  // it; `*more` says whether the journal may hold more. Sets `*updated` when it ingested anything.
+  Status IngestStep(std::string_view id, IndexReport* report, bool* more, bool* updated);
   Status MarkIfCrashed(std::string_view id, IndexReport* report);
   // Reads points [begin, end) by arrival ordinal from the stored chunks of a series.
   Status ReadOrdinals(std::string_view run_id, uint32_t series, uint64_t begin, uint64_t end,

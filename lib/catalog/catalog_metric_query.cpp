@@ -155,12 +155,15 @@ Result<MetricTable> Catalog::QueryMetrics(std::string_view run_id, const MetricQ
       for (const SeriesState* s : ResolveSeries(*record, query, &table.missing_metrics)) {
         auto it = impl_->pyramids.find({id, s->id});
         if (it == impl_->pyramids.end()) {
+          impl_->pyramid_misses.fetch_add(1, std::memory_order_relaxed);
           unbuilt.push_back(s->id);
           continue;
         }
+        impl_->pyramid_hits.fetch_add(1, std::memory_order_relaxed);
         if (it->second->count() != s->count)
           return Status::Internal(fmt::format("pyramid of {}/{} covers {} points, the record {}", id, s->name,
                                               it->second->count(), s->count));
+        impl_->TouchPyramid({id, s->id});  // LRU: this pyramid was used
         const uint32_t series_id = s->id;
         series.push_back({s, it->second.get(), [this, &id, series_id](uint64_t b, uint64_t e,
                                                                       std::vector<MetricPoint>* out) {

@@ -1,3 +1,5 @@
+#include <cstdio>
+
 #include <fmt/format.h>
 
 #include <boost/json/serialize.hpp>
@@ -56,6 +58,17 @@ uint32_t Run::Impl::Intern(PendingRecords& out, NameTable& table, NameKind kind,
   return id;
 }
 
+// With journal shipping on, waits (bounded) until the server has the whole closed journal. A
+// timeout or a refusal is not the run's failure: the journal is safe on disk and is shipped later,
+// so it is reported on stderr and Finish() still succeeds.
+static void DrainShipper(Run::Impl& impl) {
+  if (!impl.shipper) return;
+  Status drained = impl.shipper->Drain(impl.id, impl.ship_timeout);
+  if (!drained.ok())
+    std::fprintf(stderr, "runtrack: run %s: journal not fully shipped: %s\n", impl.id.c_str(),
+                 drained.ToString().c_str());
+}
+
 Run::Run(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Run::~Run() {
@@ -70,6 +83,7 @@ Run::~Run() {
       out.Add(RecordType::kStatus, util::SerializeJson(status));
     });
     (void)impl_->writer->Close();
+    DrainShipper(*impl_);
   }
 }
 
@@ -217,6 +231,7 @@ Status Run::Finish(RunStatus status) {
   RUNTRACK_RETURN_IF_ERROR(result);
   Status s = impl_->writer->Close();
   impl_->lock.Release();  // only after the final status is on disk
+  DrainShipper(*impl_);
   return s;
 }
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "journal/journal_writer.h"
+#include "runtrack/remote.h"
 #include "run/store_artifacts.h"
 #include "runtrack/run.h"
 #include "util/files.h"
@@ -34,6 +35,10 @@ class Run::Impl {
   const std::shared_ptr<detail::StoreArtifacts> artifacts;
   util::FileLock lock;
   std::unique_ptr<journal::JournalWriter> writer;
+  // Journal shipping (remote.h): set when the Store ships; Finish() drains it for up to
+  // `ship_timeout` after the journal is closed.
+  std::shared_ptr<JournalShipper> shipper;
+  std::chrono::milliseconds ship_timeout{30000};
 
   // Everything below is guarded by the writer's buffer mutex (touched only inside Append()).
   NameTable metric_ids;

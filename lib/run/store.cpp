@@ -15,6 +15,7 @@
 
 #include "run/run_impl.h"
 #include "run/store_artifacts.h"
+#include "runtrack/remote.h"
 #include "util/files.h"
 #include "util/validation.h"
 
@@ -40,7 +41,11 @@ Result<std::unique_ptr<Store>> Store::Open(fs::path root, const StoreOptions& op
   }
   if (::access(layout.runs_dir().c_str(), W_OK | X_OK) != 0)
     return util::ErrnoStatus("store root is not writable:", layout.runs_dir());
-  return std::unique_ptr<Store>(new Store(absolute));
+  std::unique_ptr<Store> store(new Store(absolute));
+  ShipperOptions shipping = ShipperOptionsFromEnv({.server = options.server, .token = options.token});
+  if (!shipping.server.empty()) store->shipper_ = std::make_shared<JournalShipper>(layout, std::move(shipping));
+  store->finish_timeout_ = options.finish_timeout;
+  return store;
 }
 
 Store::Store(fs::path root)
@@ -126,6 +131,12 @@ Result<std::unique_ptr<Run>> Store::CreateRun(const RunOptions& options) const {
 
   auto impl = std::make_unique<Run::Impl>(id, options.project, options.name, dir, artifacts_,
                                           std::move(lock).value(), std::move(writer).value());
+  if (shipper_) {
+    // After the start record is in the file, so the first PUT carries header + RunStart.
+    if (Status s = shipper_->Track(id); !s.ok()) return cleanup(s);
+    impl->shipper = shipper_;
+    impl->ship_timeout = finish_timeout_;
+  }
   return std::make_unique<Run>(std::move(impl));
 }
 

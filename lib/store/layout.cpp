@@ -14,9 +14,13 @@ fs::path StoreLayout::media_dir(std::string_view run_id) const { return run_dir(
 fs::path StoreLayout::environment_path(std::string_view run_id) const {
   return run_dir(run_id) / "environment.json";
 }
+fs::path StoreLayout::shipped_path(std::string_view run_id) const { return run_dir(run_id) / "shipped"; }
+fs::path StoreLayout::receiving_marker(std::string_view run_id) const { return run_dir(run_id) / "receiving"; }
 fs::path StoreLayout::catalog_dir() const { return root_ / "catalog"; }
 fs::path StoreLayout::artifacts_dir() const { return root_ / "artifacts"; }
 fs::path StoreLayout::blobs_dir() const { return root_ / "blobs"; }
 fs::path StoreLayout::viewer_endpoint_path() const { return root_ / "viewer.json"; }
+fs::path StoreLayout::users_path() const { return root_ / "users.json"; }
+fs::path StoreLayout::token_key_path() const { return root_ / "token_key"; }
 
 }  // namespace runtrack

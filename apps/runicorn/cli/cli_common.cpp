@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "encode/json_writer.h"
 #include "service/config_service.h"
 
 namespace runicorn::cli {
@@ -163,6 +164,7 @@ std::string FormatValue(const bj::value& v) {
   }
 }
 
-void PrintJson(const bj::value& v) { std::cout << bj::serialize(v) << "\n"; }
+// The API's writer, so --json is byte for byte what the viewer's route sends.
+void PrintJson(const bj::value& v) { std::cout << encode::JsonText(v) << "\n"; }
 
 }  // namespace runicorn::cli

@@ -218,7 +218,7 @@ int RunExport(const std::vector<std::string>& argv) {
       RUNTRACK_ASSIGN_OR_RETURN(auto table, s.metrics.QueryTable(id, query, bar.Callback()));
       if (format == "csv") return encode::ExportCsv(table);
       RUNTRACK_ASSIGN_OR_RETURN(auto detail, s.runs.Get(id));
-      return bj::serialize(encode::ExportJson(detail, table, s.layout, service::NowSeconds()));
+      return encode::ExportJson(detail, table, s.layout, service::NowSeconds());
     }, remote);
   }();
   if (!body.ok()) return Fail(body.status());

@@ -48,42 +48,7 @@ bj::object EmptyRecycleBin(const service::PurgeOutcome& outcome) {
 bj::object Projects(const std::vector<std::string>& projects) { return bj::object{{"projects", json::Strings(projects)}}; }
 bj::object Names(const std::vector<std::string>& names) { return bj::object{{"names", json::Strings(names)}}; }
 
-bj::object MetricRowsTable(const runtrack::MetricRows& t, const std::string& x_column,
-                           const std::vector<std::string>* stage_of_row) {
-  bj::object o;
-  bj::array columns;
-  columns.emplace_back(x_column);
-  for (size_t i = 1; i < t.columns.size(); ++i) columns.emplace_back(t.columns[i]);
-  if (stage_of_row != nullptr) columns.emplace_back("stage");
-  bj::array rows;
-  rows.reserve(t.steps.size());
-  for (size_t r = 0; r < t.steps.size(); ++r) {
-    bj::object row;
-    row.reserve(t.columns.size() + 1);
-    row[x_column] = t.steps[r];
-    for (size_t m = 0; m < t.values[r].size(); ++m)
-      if (t.values[r][m]) row[t.columns[m + 1]] = json::Number(*t.values[r][m]);
-    if (stage_of_row != nullptr && !(*stage_of_row)[r].empty()) row["stage"] = (*stage_of_row)[r];
-    rows.push_back(std::move(row));
-  }
-  o["columns"] = std::move(columns);
-  o["rows"] = std::move(rows);
-  return o;
-}
-
 namespace {
-
-bool AnyStage(const service::MetricTable& t) {
-  return std::any_of(t.stage.begin(), t.stage.end(), [](const std::string& s) { return !s.empty(); });
-}
-
-void AddQueryFacts(const service::MetricTableQuery& q, const service::MetricTable& t, bj::object& o) {
-  o["total_points"] = t.points_in_range;
-  o["sampled"] = t.downsampled;
-  o["downsample"] = q.downsample ? bj::value(*q.downsample) : bj::value(nullptr);
-  o["method"] = q.downsample ? runtrack::DownsampleMethodName(q.method) : std::string_view("none");
-  o["missing_metrics"] = json::Strings(t.missing_metrics);
-}
 
 // CSV fields: metric names may contain commas or quotes.
 std::string CsvField(std::string_view s) {
@@ -97,43 +62,6 @@ std::string CsvField(std::string_view s) {
 }
 
 }  // namespace
-
-bj::object MetricsStep(const service::MetricTableQuery& query, const service::MetricTable& table) {
-  bj::object o = MetricRowsTable(table.rows, "global_step", AnyStage(table) ? &table.stage : nullptr);
-  AddQueryFacts(query, table, o);
-  return o;
-}
-
-bj::object MetricsTime(const service::MetricTableQuery& query, const service::MetricTable& table) {
-  double t0 = std::numeric_limits<double>::infinity();
-  for (double t : table.wall_time) t0 = std::min(t0, t);
-  const auto& rows = table.rows;
-  bj::array columns;
-  columns.emplace_back("time");
-  for (size_t i = 1; i < rows.columns.size(); ++i) columns.emplace_back(rows.columns[i]);
-  bj::array out;
-  out.reserve(rows.steps.size());
-  for (size_t r = 0; r < rows.steps.size(); ++r) {
-    bj::object row;
-    row["time"] = json::Number(table.wall_time[r] - t0);
-    row["global_step"] = rows.steps[r];
-    for (size_t m = 0; m < rows.values[r].size(); ++m)
-      if (rows.values[r][m]) row[rows.columns[m + 1]] = json::Number(*rows.values[r][m]);
-    out.push_back(std::move(row));
-  }
-  bj::object o{{"columns", std::move(columns)}, {"rows", std::move(out)}};
-  AddQueryFacts(query, table, o);
-  return o;
-}
-
-bj::object ExportJson(const runtrack::RunDetail& detail, const service::MetricTable& table,
-                      const runtrack::StoreLayout& layout, double exported_at) {
-  bj::object metrics = MetricRowsTable(table.rows, "global_step", AnyStage(table) ? &table.stage : nullptr);
-  return bj::object{{"format_version", 1},
-                    {"exported_at", exported_at},
-                    {"run", json::RunDetail(detail, layout)},
-                    {"metrics", std::move(metrics)}};
-}
 
 std::string ExportCsv(const service::MetricTable& table) {
   const auto& rows = table.rows;

@@ -33,18 +33,30 @@ boost::json::object EmptyRecycleBin(const service::PurgeOutcome& outcome);
 boost::json::object Projects(const std::vector<std::string>& projects);
 boost::json::object Names(const std::vector<std::string>& names);
 
-// Metrics (metrics_api.md): {"columns": [x_column, metrics...], "rows": [...]} where a metric
-// with no point at a row's step is left out of that row and a non-finite value is null;
-// `stage_of_row` (optional) adds a "stage" column.
-boost::json::object MetricRowsTable(const runtrack::MetricRows& rows, const std::string& x_column,
-                                    const std::vector<std::string>* stage_of_row = nullptr);
-// GET /api/runs/{id}/metrics_step.
-boost::json::object MetricsStep(const service::MetricTableQuery& query, const service::MetricTable& table);
-// GET /api/runs/{id}/metrics: rows carry "time" relative to the first row's wall time.
-boost::json::object MetricsTime(const service::MetricTableQuery& query, const service::MetricTable& table);
-// GET /api/export/{id}/json.
-boost::json::object ExportJson(const runtrack::RunDetail& detail, const service::MetricTable& table,
-                               const runtrack::StoreLayout& layout, double exported_at);
+// Metrics (metrics_api.md, docs/API.md). Bodies written straight into a string by
+// metrics_json.cpp (json_writer.h's number format). Every row carries every column, null where a
+// metric has no point at the row's step (or a non-finite value there); "time" is the row's wall
+// time (seconds since the epoch), "stage" its stage or null. After "columns" and "rows":
+// "total" (distinct steps in range; null when downsampling dropped points, as counting them would
+// read every point), "sampled" (rows returned), then our own facts: "total_points",
+// "downsampled", "downsample", "method", "missing_metrics", "truncated", "next_step".
+//
+// GET /api/runs/{id}/metrics_step and /metrics: columns "global_step" then, without a metrics=
+// filter, the rest sorted by name ("stage" and "time" included, as Runicorn orders them); with
+// one, the metrics as asked, then "stage", "time". A metric named global_step, time or stage is
+// left out (those columns belong to the row).
+std::string MetricsStep(const service::MetricTableQuery& query, const service::MetricTable& table);
+// GET /api/runs/{id}/metrics?time=relative: columns "time" (seconds since the first row's wall
+// time), "global_step", the metrics, "stage".
+std::string MetricsRelativeTime(const service::MetricTableQuery& query, const service::MetricTable& table);
+// GET /api/v2/experiments/{id}/metrics/fast: columns "global_step" + metrics, then total_points,
+// applied_filters, missing_metrics, truncated, next_step, query_time_ms.
+std::string MetricsFast(const service::MetricTableQuery& query, const service::MetricTable& table,
+                        double query_time_ms);
+// GET /api/export/{id}/json: {"format_version", "exported_at", "run", "metrics": {columns, rows}}
+// with metrics_step's columns and rows.
+std::string ExportJson(const runtrack::RunDetail& detail, const service::MetricTable& table,
+                       const runtrack::StoreLayout& layout, double exported_at);
 // GET /api/export/{id}/csv: global_step,time,<metrics...>,stage.
 std::string ExportCsv(const service::MetricTable& table);
 

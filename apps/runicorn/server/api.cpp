@@ -10,6 +10,7 @@
 
 #include "server/errors.h"
 #include "server/routes.h"
+#include "server/v1_envelope.h"
 #include "server/websocket_key.h"
 #include "static/static_files.h"
 
@@ -46,6 +47,11 @@ bool CrossSiteFetch(const Request& r) {
   return site == "cross-site" || site == "same-site";
 }
 
+// The origin checks' 403, in the /api/v1 error envelope for /api/v1 paths (v1_envelope.h).
+Response OriginRefusal(const Request& r, std::string_view message) {
+  return IsV1Path(r.segments) ? V1Error(403, message, "origin_refused") : Response::Error(403, message);
+}
+
 }  // namespace
 
 Api::Api(const AppContext& ctx, ApiOptions options)
@@ -53,6 +59,7 @@ Api::Api(const AppContext& ctx, ApiOptions options)
       options_(std::move(options)),
       router_(BuildApiRouter()),
       auth_(options_.token, options_.local_token),
+      task_auth_(options_.task_token.empty() ? options_.token : options_.task_token),
       limiter_(options_.rate_limits) {
   if (options_.web_root) static_files_ = std::make_unique<web::StaticFiles>(*options_.web_root);
 }
@@ -126,7 +133,7 @@ Api::Outcome Api::Handle(Request req, bool websocket_upgrade, std::string_view l
   switch (options_.origin_policy.CheckOrigin(req.Header("origin"), req.Header("host"))) {
     case OriginPolicy::OriginVerdict::kAbsent:
       if (IsStateChanging(req.method) && CrossSiteFetch(req)) {
-        out.response = Response::Error(403, "Cross-site request refused");
+        out.response = OriginRefusal(req, "Cross-site request refused");
         Decorate(out.response, nullptr, {});
         return out;
       }
@@ -137,7 +144,7 @@ Api::Outcome Api::Handle(Request req, bool websocket_upgrade, std::string_view l
       cors_origin = req.Header("origin");
       break;
     case OriginPolicy::OriginVerdict::kRefused:
-      out.response = Response::Error(403, "Origin not allowed: start the viewer with --allowed-origin ORIGIN to allow it");
+      out.response = OriginRefusal(req, "Origin not allowed: start the viewer with --allowed-origin ORIGIN to allow it");
       Decorate(out.response, nullptr, {});
       return out;
   }
@@ -155,6 +162,14 @@ Api::Outcome Api::Handle(Request req, bool websocket_upgrade, std::string_view l
   }
 
   const std::string client = options_.client_addresses.Resolve(req.client_ip, req.Header("x-forwarded-for"));
+  // The training service API (/api/v1) authenticates with its own users' tokens, limits per user
+  // and answers errors in its own envelope (v1_gate.h): it leaves this pipeline here, after the
+  // Host, Origin and preflight checks every /api/ request gets.
+  if (IsV1Path(req.segments)) {
+    out.response = v1_.Handle(std::move(req), client);
+    Decorate(out.response, nullptr, cors_origin);
+    return out;
+  }
   auto authenticated = [&](bool websocket) {
     if (!auth_.enabled() || auth_.Allows(req.Header("authorization"))) return true;
     // Browsers cannot set headers on a WebSocket; those routes also take ?token=.
@@ -202,7 +217,23 @@ Api::Outcome Api::Handle(Request req, bool websocket_upgrade, std::string_view l
     return out;
   }
 
-  if (IsStateChanging(req.method) && (!req.body.empty() || !req.Header("content-type").empty()) &&
+  // Routes marked raw_body take application/octet-stream (journal shipping: see router.h).
+  const bool raw_ok = route.raw_body && MediaType(req.Header("content-type")) == "application/octet-stream";
+  // Task routes run commands: a page that slipped past the Host/Origin checks still lacks the token.
+  if (route.needs_token_always) {
+    const std::string* t = route.websocket ? req.query.Get("token") : nullptr;
+    bool ok = task_auth_.enabled() &&
+              (task_auth_.Allows(req.Header("authorization")) || (t != nullptr && task_auth_.AllowsToken(*t)));
+    if (!ok) {
+      out.response = Response::Error(401, "Task routes need the viewer's task token (printed at start): "
+                                          "send Authorization: Bearer TOKEN");
+      out.response.AddHeader("WWW-Authenticate", "Bearer");
+      Decorate(out.response, &rate, cors_origin);
+      return out;
+    }
+  }
+
+  if (IsStateChanging(req.method) && (!req.body.empty() || !req.Header("content-type").empty()) && !raw_ok &&
       MediaType(req.Header("content-type")) != "application/json") {
     out.response = Response::Error(415, "Content-Type must be application/json");
     Decorate(out.response, &rate, cors_origin);

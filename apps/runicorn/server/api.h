@@ -32,6 +32,7 @@
 #include "server/rate_limiter.h"
 #include "server/router.h"
 #include "server/streams.h"
+#include "server/v1_gate.h"
 
 namespace runicorn::web {
 class StaticFiles;
@@ -42,6 +43,9 @@ namespace runicorn::server {
 struct ApiOptions {
   std::string token;                        // empty: no authentication
   std::string local_token;                  // also accepted when `token` is set (local CLI)
+  // Required by routes with needs_token_always (the task routes) even when `token` is empty; the
+  // viewer makes one per start. Empty: those routes accept only `token`, and without one, nothing.
+  std::string task_token;
   RateLimitConfig rate_limits = RateLimitConfig::Defaults();
   OriginPolicy origin_policy;               // default: loopback Host names, no cross-origin access
   ClientAddressResolver client_addresses;   // default: rate limits keyed on the peer address
@@ -71,7 +75,10 @@ class Api {
   const AppContext& ctx_;
   ApiOptions options_;
   Router router_;
+  // /api/v1 (training service API): its own tokens, per-user limits and error envelope.
+  V1Gate v1_{ctx_, router_};
   TokenAuth auth_;
+  TokenAuth task_auth_;
   mutable RateLimiter limiter_;
   std::unique_ptr<web::StaticFiles> static_files_;
 };

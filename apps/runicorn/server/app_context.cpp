@@ -1,5 +1,7 @@
 #include "server/app_context.h"
 
+#include "service/embedded_maintenance.h"
+
 namespace runicorn::server {
 
 runtrack::Result<std::unique_ptr<AppContext>> AppContext::Open(const std::filesystem::path& root,
@@ -13,6 +15,8 @@ runtrack::Result<std::unique_ptr<AppContext>> AppContext::Open(const std::filesy
   service::EmbeddedStorage& s = *ctx->storage;
   ctx->services = std::make_unique<service::Services>(s, s, s.artifacts(), runtrack::StoreLayout(ctx->root),
                                                       service::ConfigService(ctx->config_file, ctx->root, ctx->version));
+  // This process holds the catalog, so it can re-check run liveness and report the chart cache.
+  ctx->services->maintenance = std::make_unique<service::EmbeddedMaintenance>(s);
   return ctx;
 }
 

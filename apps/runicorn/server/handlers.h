@@ -55,4 +55,52 @@ Response HandleArtifactAliases(const AppContext& ctx, const Request& req);
 Response HandleSetArtifactAlias(const AppContext& ctx, const Request& req);
 Response HandleDeleteArtifactAlias(const AppContext& ctx, const Request& req);
 
+// Journal shipping (handlers_ingest.cpp)
+Response HandleIngest(const AppContext& ctx, const Request& req);
+
+// Training service API /api/v1 (handlers_v1.cpp; behind V1Gate, v1_gate.h)
+Response HandleV1Login(const AppContext& ctx, const Request& req);
+Response HandleV1ListDatasets(const AppContext& ctx, const Request& req);
+Response HandleV1GetDataset(const AppContext& ctx, const Request& req);
+Response HandleV1UploadDataset(const AppContext& ctx, const Request& req);
+Response HandleV1ProcessDataset(const AppContext& ctx, const Request& req);
+
+// Runicorn compatibility (handlers_compat.cpp)
+Response HandleRunArtifacts(const AppContext& ctx, const Request& req);
+Response HandleRunProgress(const AppContext& ctx, const Request& req);
+Response HandleEnvironment(const AppContext& ctx, const Request& req);
+Response HandleArtifactTrainingMetrics(const AppContext& ctx, const Request& req);
+Response HandleArtifactPerformanceHistory(const AppContext& ctx, const Request& req);
+Response HandleSystemMonitor(const AppContext& ctx, const Request& req);
+Response HandleGpuTelemetry(const AppContext& ctx, const Request& req);
+Response HandleStatusCheck(const AppContext& ctx, const Request& req);
+Response HandleAnalyticsOverview(const AppContext& ctx, const Request& req);
+Response HandleMetricsCacheStats(const AppContext& ctx, const Request& req);
+Response HandleGetColumnWidths(const AppContext& ctx, const Request& req);
+Response HandleSaveColumnWidths(const AppContext& ctx, const Request& req);
+Response HandleDeleteColumnWidths(const AppContext& ctx, const Request& req);
+Response HandleDismissedAlerts(const AppContext& ctx, const Request& req);
+Response HandleDismissAlert(const AppContext& ctx, const Request& req);
+Response HandleUndismissAlert(const AppContext& ctx, const Request& req);
+Response HandleClearDismissedAlerts(const AppContext& ctx, const Request& req);
+
+// Task runner: workspace, generator, tasks (handlers_tasks.cpp); routes need the task token.
+Response HandleGetWorkspace(const AppContext& ctx, const Request& req);
+Response HandleShellWorkspace(const AppContext& ctx, const Request& req);
+Response HandleWorkspaceRunRoot(const AppContext& ctx, const Request& req);
+Response HandleGeneratorPreview(const AppContext& ctx, const Request& req);
+Response HandleGeneratorCreate(const AppContext& ctx, const Request& req);
+Response HandleListTasks(const AppContext& ctx, const Request& req);
+Response HandleGetTask(const AppContext& ctx, const Request& req);
+Response HandleRunTask(const AppContext& ctx, const Request& req);
+Response HandleBatchRunTasks(const AppContext& ctx, const Request& req);
+Response HandleCancelTask(const AppContext& ctx, const Request& req);
+Response HandleTaskLogs(const AppContext& ctx, const Request& req);
+Response HandlePinTask(const AppContext& ctx, const Request& req);
+Response HandleTaskNotes(const AppContext& ctx, const Request& req);
+Response HandleTaskEnv(const AppContext& ctx, const Request& req);
+Response HandleRenameTask(const AppContext& ctx, const Request& req);
+Response HandleBatchDeleteTasks(const AppContext& ctx, const Request& req);
+Response HandleExportTasksCsv(const AppContext& ctx, const Request& req);
+
 }  // namespace runicorn::server

@@ -13,7 +13,6 @@ namespace {
 
 // The exact (never downsampled) table an export writes.
 runtrack::Result<service::MetricTable> ExportTable(const AppContext& ctx, const Request& req, Response* error) {
-  RUNTRACK_RETURN_IF_ERROR(runtrack::ValidateRunId(req.Param("run_id")));
   auto q = ParseMetricTableQuery(req.query);
   if (!q.ok()) {
     *error = Response::Error(422, q.status().message());
@@ -40,7 +39,8 @@ Response HandleExportJson(const AppContext& ctx, const Request& req) {
   auto table = ExportTable(ctx, req, &error);
   if (!table.ok()) return error.status != 200 ? error : ErrorResponse(table.status());
   RUNICORN_ASSIGN_OR_RESPOND(runtrack::RunDetail detail, ctx.services->runs.Get(id));
-  Response resp = Response::Json(encode::ExportJson(detail, *table, ctx.services->layout, NowSeconds()));
+  Response resp =
+      Response::Text(encode::ExportJson(detail, *table, ctx.services->layout, NowSeconds()), "application/json");
   resp.AddHeader("Content-Disposition", fmt::format("attachment; filename=\"{}.json\"", id));
   return resp;
 }

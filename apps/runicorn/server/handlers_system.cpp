@@ -2,6 +2,7 @@
 #include <boost/json.hpp>
 
 #include "encode/api_json.h"
+#include "encode/compat_json.h"
 #include "server/errors.h"
 #include "server/handlers.h"
 #include "server/params.h"
@@ -10,12 +11,32 @@ namespace runicorn::server {
 namespace bj = boost::json;
 
 Response HandleHealth(const AppContext& ctx, const Request&) {
-  // "ok", as Runicorn's server says (its client's "healthy" check is a known bug, DESIGN.md).
-  return Response::Json(bj::object{{"status", "ok"},
-                                   {"version", ctx.version},
-                                   {"storage", ctx.root.string()},
-                                   {"timestamp", NowSeconds()},
-                                   {"index_generation", ctx.index_generation.load()}});
+  // "ok", as Runicorn's server says (its client's "healthy" check is a known bug, DESIGN.md);
+  // "degraded" while ingestion fails (the viewer still serves what it has indexed), with the
+  // reason. A start-up index in progress is not degraded: "index" shows its progress.
+  const service::IngestHealthSnapshot h = ctx.storage->ingest_health().Get();
+  const bool degraded = h.state == "degraded";
+  bj::object index{{"state", h.state},
+                   {"runs_indexed", h.runs_indexed},
+                   {"runs_total", h.runs_total},
+                   {"ingest_errors", h.ingest_errors},
+                   {"failed_passes", h.failed_passes},
+                   {"catalog_reopens", h.catalog_reopens}};
+  if (degraded) {
+    index["degraded_since"] = h.degraded_since;
+    index["retry_ms"] = h.retry_ms;
+  }
+  bj::object body{{"status", degraded ? "degraded" : "ok"},
+                  {"version", ctx.version},
+                  {"storage", ctx.root.string()},
+                  {"timestamp", NowSeconds()},
+                  {"index_generation", ctx.index_generation.load()},
+                  {"index", std::move(index)}};
+  if (degraded) body["reason"] = h.reason;
+  // Runicorn's metrics cache; ours is the catalog's LOD pyramids (docs/API.md).
+  body["cache"] = encode::HealthCache(ctx.services->maintenance ? ctx.services->maintenance->Cache()
+                                                                : service::CacheStats{});
+  return Response::Json(std::move(body));
 }
 
 Response HandleGetConfig(const AppContext& ctx, const Request&) {

@@ -13,6 +13,7 @@
 #include "server/errors.h"
 #include "server/handlers.h"
 #include "server/metric_params.h"
+#include "server/metric_paging.h"
 #include "server/params.h"
 
 namespace runicorn::server {
@@ -113,29 +114,18 @@ Response HandleV2GetExperiment(const AppContext& ctx, const Request& req) {
 Response HandleV2MetricsFast(const AppContext& ctx, const Request& req) {
   auto start = std::chrono::steady_clock::now();
   const std::string& id = req.Param("exp_id");
-  RUNICORN_RETURN_IF_ERROR(runtrack::ValidateRunId(id));
   RUNICORN_ASSIGN_PARAM_OR_422(service::MetricTableQuery q, ParseMetricTableQuery(req.query));
+  if (auto s = ApplyRowBound(req.query, &q); !s.ok()) return Response::Error(422, s.message());
+  // A malformed id is a NotFound from the service too, before any storage access.
   auto table = ctx.services->metrics.QueryTable(id, q);
   if (!table.ok()) {
     if (table.status().code() == runtrack::StatusCode::kNotFound)
       return Response::Error(404, fmt::format("Experiment {} not found", id));
     return ErrorResponse(table.status());
   }
-  bj::object o = encode::MetricRowsTable(table->rows, "global_step");
-  std::vector<std::string> applied(table->rows.columns.begin() + 1, table->rows.columns.end());
-  bj::value range = nullptr;
-  if (q.step_min || q.step_max)
-    range = bj::object{{"min", q.step_min ? bj::value(*q.step_min) : bj::value(nullptr)},
-                       {"max", q.step_max ? bj::value(*q.step_max) : bj::value(nullptr)}};
-  o["total_points"] = table->points_in_range;
-  o["applied_filters"] = bj::object{{"metrics", json::Strings(applied)},
-                                    {"step_range", range},
-                                    {"downsampled", table->downsampled},
-                                    {"method", q.downsample ? runtrack::DownsampleMethodName(q.method)
-                                                            : std::string_view("none")}};
-  o["missing_metrics"] = json::Strings(table->missing_metrics);
-  o["query_time_ms"] = MillisSince(start);
-  return Response::Json(o);
+  Response resp = Response::Text(encode::MetricsFast(q, *table, MillisSince(start)), "application/json");
+  AddMetricTableHeaders(*table, &resp);
+  return resp;
 }
 
 Response HandleV2BatchDelete(const AppContext& ctx, const Request& req) {

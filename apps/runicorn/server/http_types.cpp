@@ -1,13 +1,14 @@
 #include "server/http_types.h"
 
-#include <boost/json/serialize.hpp>
+#include "encode/json_writer.h"
 
 namespace runicorn::server {
 
 Response Response::Json(const boost::json::value& value, unsigned status) {
   Response r;
   r.status = status;
-  r.body = boost::json::serialize(value);
+  // Not boost::json::serialize: doubles in Python's repr() form, as Runicorn sends them.
+  r.body = encode::JsonText(value);
   return r;
 }
 

@@ -1,15 +1,22 @@
 #include "server/indexer.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace runicorn::server {
+using runtrack::StatusCode;
 
 runtrack::Status Indexer::Start() {
   auto report = ctx_.storage->catalog().Refresh();
   if (!report.ok()) return report.status();
+  ctx_.storage->ingest_health().Update([](service::IngestHealthSnapshot& h) { h.state = "ok"; });
   ctx_.index_generation.fetch_add(1);
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] { Loop(false); });
   return runtrack::Status::Ok();
+}
+
+void Indexer::StartInBackground() {
+  thread_ = std::thread([this] { Loop(true); });
 }
 
 void Indexer::Stop() {
@@ -21,24 +28,118 @@ void Indexer::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Indexer::Pass() {
-  auto report = ctx_.storage->catalog().Refresh();
-  if (!report.ok()) {
-    // Keep serving what is indexed; a transient I/O error is retried on the next pass.
-    std::fprintf(stderr, "runicorn viewer: index pass failed: %s\n", report.status().ToString().c_str());
-    return;
-  }
-  if (report->runs_discovered || report->runs_updated || report->points_ingested || report->runs_marked_crashed)
-    ctx_.index_generation.fetch_add(1);
+void Indexer::LogOnce(const std::string& key, const std::string& message) {
+  auto it = logged_.find(key);
+  if (it != logged_.end() && it->second == message) return;
+  logged_[key] = message;
+  std::fprintf(stderr, "runicorn viewer: %s\n", message.c_str());
 }
 
-void Indexer::Loop() {
+void Indexer::Degrade(const std::string& reason) {
+  ctx_.storage->ingest_health().Update([&](service::IngestHealthSnapshot& h) {
+    if (h.state != "degraded") h.degraded_since = NowSeconds();
+    h.state = "degraded";
+    h.reason = reason;
+  });
+}
+
+// A catalog whose folder was deleted or replaced keeps answering from its open files but no
+// longer persists anything: re-open it, which rebuilds it from the journals on the next pass.
+bool Indexer::RecoverCatalog() {
+  auto catalog = ctx_.storage->current_catalog();
+  runtrack::Status check = catalog ? catalog->CheckFiles()
+                                   : runtrack::Status::FailedPrecondition("the catalog is not open");
+  catalog.reset();  // the reopen waits for every holder
+  if (check.ok()) return true;
+  LogOnce("catalog", "catalog lost (" + check.message() + "); re-opening it and re-indexing from the journals");
+  runtrack::Status reopened = ctx_.storage->ReopenCatalog();
+  if (!reopened.ok()) {
+    LogOnce("catalog", "cannot re-open the catalog: " + reopened.ToString() + "; retrying");
+    Degrade("catalog unavailable: " + reopened.ToString());
+    return false;
+  }
+  logged_.erase("catalog");
+  ctx_.storage->ingest_health().Update([](service::IngestHealthSnapshot& h) { ++h.catalog_reopens; });
+  ctx_.index_generation.fetch_add(1);
+  return true;
+}
+
+bool Indexer::Pass() {
+  if (!RecoverCatalog()) return false;
+  auto catalog = ctx_.storage->current_catalog();
+  if (!catalog) return false;
+  if (write_error_) {
+    // RocksDB refuses writes after a failed one until resumed; this fails while the disk is full.
+    if (auto s = catalog->Resume(); !s.ok()) {
+      Degrade("catalog writes failing: " + s.ToString());
+      return false;
+    }
+    write_error_ = false;
+  }
+  auto progress = [this](uint64_t done, uint64_t total) {
+    ctx_.storage->ingest_health().Update([&](service::IngestHealthSnapshot& h) {
+      h.runs_indexed = done;
+      h.runs_total = total;
+    });
+    ctx_.index_generation.fetch_add(1);  // points of this step are queryable now
+  };
+  auto report = catalog->Refresh(progress);
+  if (!report.ok()) {
+    write_error_ = report.status().code() == StatusCode::kIOError;
+    LogOnce("pass", "index pass failed: " + report.status().ToString() + "; serving what is indexed, retrying");
+    ctx_.storage->ingest_health().Update([](service::IngestHealthSnapshot& h) { ++h.failed_passes; });
+    Degrade("indexing failed: " + report.status().ToString());
+    return false;
+  }
+  logged_.erase("pass");
+  // Per-run failures: each logged and counted once; the run is retried every pass.
+  std::map<std::string, std::string> failing;
+  for (const auto& [id, why] : report->run_errors) {
+    failing[id] = why;
+    auto it = logged_.find("run " + id);
+    if (it == logged_.end() || it->second != "run " + id + " cannot be indexed: " + why) {
+      ctx_.storage->ingest_health().Update([](service::IngestHealthSnapshot& h) { ++h.ingest_errors; });
+      LogOnce("run " + id, "run " + id + " cannot be indexed: " + why);
+    }
+    if (why.find("IOError") != std::string::npos || why.find("IO error") != std::string::npos) write_error_ = true;
+  }
+  std::erase_if(logged_, [&](const auto& entry) {
+    return entry.first.rfind("run ", 0) == 0 && !failing.count(entry.first.substr(4));
+  });
+  if (report->runs_discovered || report->runs_updated || report->points_ingested || report->runs_marked_crashed)
+    ctx_.index_generation.fetch_add(1);
+  if (!failing.empty()) {
+    Degrade(std::to_string(failing.size()) + " run(s) cannot be indexed; last: " + report->last_error);
+    return !write_error_;  // only a write error (e.g. a full disk) slows the others down
+  }
+  ctx_.storage->ingest_health().Update([](service::IngestHealthSnapshot& h) {
+    h.state = "ok";
+    h.reason.clear();
+    h.degraded_since = 0;
+    h.retry_ms = 0;
+  });
+  return true;
+}
+
+void Indexer::Loop(bool first_pass_pending) {
   std::unique_lock lock(mu_);
+  auto delay = first_pass_pending ? std::chrono::milliseconds(0) : interval_;
   while (!stop_) {
-    if (cv_.wait_for(lock, interval_, [this] { return stop_; })) break;
+    if (delay.count() > 0 && cv_.wait_for(lock, delay, [this] { return stop_; })) break;
     lock.unlock();
-    Pass();
+    const bool ok = Pass();
     lock.lock();
+    if (ok) {
+      failures_in_a_row_ = 0;
+      delay = interval_;
+      continue;
+    }
+    // Back off: a full disk or a broken catalog is not fixed by hammering it.
+    failures_in_a_row_ = std::min(failures_in_a_row_ + 1, 16);
+    delay = std::min<std::chrono::milliseconds>(interval_ * (1 << std::min(failures_in_a_row_, 10)), max_backoff_);
+    ctx_.storage->ingest_health().Update([&](service::IngestHealthSnapshot& h) {
+      h.retry_ms = static_cast<uint64_t>(delay.count());
+    });
   }
 }
 

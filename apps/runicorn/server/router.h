@@ -31,6 +31,13 @@ struct Route {
   std::string rate_class;   // key into the rate-limit table
   bool needs_auth = true;   // false only for /api/health
   bool websocket = false;   // served after a WebSocket upgrade (see streams.h)
+  // Routes that start or change processes (the task runner): they need the viewer's task token
+  // even when the viewer runs without --token (api.cpp).
+  bool needs_token_always = false;
+  // Accepts an application/octet-stream body instead of JSON (journal shipping only). Safe from
+  // cross-site forgery: a browser sends that type cross-origin only after a CORS preflight, which
+  // the origin policy answers for allow-listed origins only, and the route still needs the token.
+  bool raw_body = false;
 };
 
 class Router {

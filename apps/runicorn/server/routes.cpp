@@ -72,6 +72,79 @@ Router BuildApiRouter() {
   add("GET", "/api/artifacts/{name}/v{version}/files", HandleArtifactFiles, "artifacts");
   add("GET", "/api/artifacts/{name}/v{version}/download", HandleArtifactDownload, "artifacts");
   add("GET", "/api/artifacts/{name}/v{version}/lineage", HandleArtifactLineage, "artifacts");
+
+  // Runicorn compatibility (handlers_compat.cpp).
+  add("GET", "/api/runs/{run_id}/artifacts", HandleRunArtifacts, "runs_detail");
+  add("GET", "/api/runs/{run_id}/progress", HandleRunProgress, "runs_detail");
+  add("GET", "/api/environment/{run_id}", HandleEnvironment, "runs_detail");
+  add("GET", "/api/artifacts/{name}/training-metrics", HandleArtifactTrainingMetrics, "artifacts");
+  add("GET", "/api/artifacts/{name}/performance-history", HandleArtifactPerformanceHistory, "artifacts");
+  add("GET", "/api/system/monitor", HandleSystemMonitor, "system");
+  add("GET", "/api/gpu/telemetry", HandleGpuTelemetry, "system");
+  add("POST", "/api/status/check", HandleStatusCheck, "status_check");
+  add("GET", "/api/v2/analytics/overview", HandleAnalyticsOverview, "v2_list");
+  add("GET", "/api/metrics/cache/stats", HandleMetricsCacheStats, "metrics");
+  add("GET", "/api/config/column-widths", HandleGetColumnWidths, "config_get");
+  add("POST", "/api/config/column-widths", HandleSaveColumnWidths, "config_set");
+  add("DELETE", "/api/config/column-widths", HandleDeleteColumnWidths, "config_set");
+  add("POST", "/api/config/column-widths/reset", HandleDeleteColumnWidths, "config_set");
+  add("GET", "/api/config/dismissed-alerts", HandleDismissedAlerts, "config_get");
+  add("POST", "/api/config/dismissed-alerts/dismiss", HandleDismissAlert, "config_set");
+  add("POST", "/api/config/dismissed-alerts/undismiss", HandleUndismissAlert, "config_set");
+  add("POST", "/api/config/dismissed-alerts/clear", HandleClearDismissedAlerts, "config_set");
+  {
+    // Journal shipping (docs/REMOTE.md): the body is zstd-compressed journal bytes, not JSON.
+    Route ingest;
+    ingest.method = "PUT";
+    ingest.pattern = "/api/ingest/{run_id}/{stream}";
+    ingest.handler = HandleIngest;
+    ingest.rate_class = "ingest";
+    ingest.raw_body = true;
+    r.Add(std::move(ingest));
+  }
+  {
+    // The training service API (docs/API-v1.md): V1Gate (v1_gate.h) authenticates these with the
+    // /api/v1 login's JWT, rate-limits them per user and answers errors in its envelope; the rate
+    // class here is unused. Login is the one route without a token.
+    Route login;
+    login.method = "POST";
+    login.pattern = "/api/v1/login";
+    login.handler = HandleV1Login;
+    login.rate_class = "v1";
+    login.needs_auth = false;
+    r.Add(std::move(login));
+  }
+  add("GET", "/api/v1/datasets", HandleV1ListDatasets, "v1");
+  add("POST", "/api/v1/datasets/upload", HandleV1UploadDataset, "v1");
+  add("POST", "/api/v1/datasets/process", HandleV1ProcessDataset, "v1");
+  add("GET", "/api/v1/datasets/{dataset_id}", HandleV1GetDataset, "v1");
+  // The task runner (Pyruns' routes): they run commands, so they need the task token always.
+  auto task = [&r](const char* method, const char* pattern, Handler h) {
+    Route route;
+    route.method = method;
+    route.pattern = pattern;
+    route.handler = std::move(h);
+    route.rate_class = "tasks";
+    route.needs_token_always = true;
+    r.Add(std::move(route));
+  };
+  task("GET", "/api/workspace", HandleGetWorkspace);
+  task("POST", "/api/workspace/shell", HandleShellWorkspace);
+  task("POST", "/api/workspace/run-root", HandleWorkspaceRunRoot);
+  task("POST", "/api/generator/preview", HandleGeneratorPreview);
+  task("POST", "/api/generator/create", HandleGeneratorCreate);
+  task("GET", "/api/tasks", HandleListTasks);
+  task("POST", "/api/tasks/batch/run", HandleBatchRunTasks);
+  task("POST", "/api/tasks/batch/delete", HandleBatchDeleteTasks);
+  task("POST", "/api/tasks/export/csv", HandleExportTasksCsv);
+  task("GET", "/api/tasks/{name}", HandleGetTask);
+  task("POST", "/api/tasks/{name}/run", HandleRunTask);
+  task("POST", "/api/tasks/{name}/cancel", HandleCancelTask);
+  task("GET", "/api/tasks/{name}/logs", HandleTaskLogs);
+  task("POST", "/api/tasks/{name}/pin", HandlePinTask);
+  task("PATCH", "/api/tasks/{name}/notes", HandleTaskNotes);
+  task("PATCH", "/api/tasks/{name}/env", HandleTaskEnv);
+  task("POST", "/api/tasks/{name}/rename", HandleRenameTask);
   return r;
 }
 

@@ -73,6 +73,10 @@ bool IsHttpParseError(const beast::error_code& ec) {
 // WebSocket session: accepts the upgrade, then pumps its StreamSource every stream_poll until the
 // client goes away or the server shuts down. Incoming messages are read (to see close frames and
 // answer pings) and ignored.
+//
+// Memory per connection is bounded: the source is polled only when the previous poll's messages
+// are all written, so a slow reader throttles its own stream (what it has not taken stays in the
+// catalog, not in this session); a reader that takes nothing for kWriteStall is dropped.
 class WsSession : public std::enable_shared_from_this<WsSession>, public SessionRegistry::Member {
  public:
   WsSession(tcp::socket socket, ConnectionSlot slot, std::unique_ptr<StreamSource> source,
@@ -81,6 +85,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public Session
         slot_(std::move(slot)),
         ws_(std::move(socket)),
         timer_(ws_.get_executor()),
+        stall_timer_(ws_.get_executor()),
         source_(std::move(source)) {}
   ~WsSession() override { state_->registry.Remove(reg_id_); }
 
@@ -143,14 +148,28 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public Session
     });
   }
 
+  static constexpr std::chrono::seconds kWriteStall{30};
+
   void WriteNext() {
     writing_ = true;
+    // A peer that stops reading leaves this write pending forever (its TCP window is full): drop
+    // it after kWriteStall, which also frees the message being written.
+    stall_timer_.expires_after(kWriteStall);
+    stall_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec == net::error::operation_aborted || !self->writing_) return;
+      self->closing_ = true;
+      self->close_sent_ = true;
+      self->timer_.cancel();
+      beast::get_lowest_layer(self->ws_).close();  // fails the pending write: OnWrite cleans up
+    });
     ws_.text(true);
     ws_.async_write(net::buffer(queue_.front()), beast::bind_front_handler(&WsSession::OnWrite, shared_from_this()));
   }
   void OnWrite(beast::error_code ec, size_t) {
     writing_ = false;
+    stall_timer_.cancel();
     if (ec) {
+      queue_.clear();
       closing_ = true;
       close_sent_ = true;
       timer_.cancel();
@@ -177,6 +196,7 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public Session
   ConnectionSlot slot_;
   websocket::stream<beast::tcp_stream> ws_;
   net::steady_timer timer_;
+  net::steady_timer stall_timer_;
   std::unique_ptr<StreamSource> source_;
   uint64_t reg_id_ = 0;
   beast::flat_buffer read_buf_;

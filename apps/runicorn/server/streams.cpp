@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "encode/json_writer.h"
 #include "runtrack/json_codec.h"
 #include "server/params.h"
 #include "service/follow.h"
@@ -70,7 +71,7 @@ class MetricStream final : public StreamSource {
         values.push_back(json::Number(p.value));
         times.push_back(json::Number(p.wall_time));
       }
-      out.push_back(bj::serialize(bj::object{{"type", "points"},
+      out.push_back(encode::JsonText(bj::object{{"type", "points"},
                                              {"metric", batch.metric},
                                              {"steps", std::move(steps)},
                                              {"values", std::move(values)},

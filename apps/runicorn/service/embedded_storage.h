@@ -1,14 +1,21 @@
 // The embedded back end: the store's RocksDB catalog behind RunCatalog and MetricReader, and its
 // artifact files behind ArtifactRepository (file_artifacts.h). Opening it makes this process the
 // catalog's one indexer.
+//
+// The catalog sits behind a shared_ptr that ReopenCatalog() swaps under a lock: every call takes
+// the current catalog for its duration, so a service never sees a closed one, and a catalog whose
+// files were deleted (or whose disk filled up) is replaced without restarting the process.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 
 #include "runtrack/artifacts.h"
 #include "runtrack/catalog.h"
 #include "service/file_artifacts.h"
+#include "service/ingest_health.h"
 #include "service/storage.h"
 
 namespace runicorn::service {
@@ -18,9 +25,22 @@ class EmbeddedStorage final : public RunCatalog, public MetricReader {
   // Opens (creating if needed) the store at `root`: kBusy when another process holds its catalog.
   static runtrack::Result<std::unique_ptr<EmbeddedStorage>> Open(const std::filesystem::path& root);
 
-  runtrack::Catalog& catalog() { return *catalog_; }
+  // The catalog as of now. Valid until ReopenCatalog(); a process that may reopen (the viewer's
+  // indexer) holds current_catalog() instead.
+  runtrack::Catalog& catalog() { return *current_catalog(); }
+  // Held for the length of one call; a reopen waits for calls in flight. Null only after a
+  // ReopenCatalog() that failed to open the folder at all (the RunCatalog/MetricReader methods
+  // then answer IOError until a later reopen succeeds).
+  std::shared_ptr<runtrack::Catalog> current_catalog() const;
+  // Closes the catalog and opens it again from its folder (rebuilding it from the journals when
+  // the folder is gone: the caller then Refresh()es). Waits up to `drain` for calls in flight on
+  // the old catalog to finish (RocksDB lets one handle per process hold the folder); on failure
+  // the old catalog stays in place and the error is returned.
+  runtrack::Status ReopenCatalog(std::chrono::milliseconds drain = std::chrono::seconds(5));
   FileArtifactRepository& artifacts() { return *artifacts_; }
-  const std::filesystem::path& root() const { return catalog_->root(); }
+  const std::filesystem::path& root() const { return root_; }
+  // Kept current by the viewer's indexer; stays "starting" where nothing indexes (the CLI).
+  IngestHealth& ingest_health() const { return ingest_health_; }
 
   // RunCatalog
   runtrack::Result<runtrack::RunPage> ListRuns(const runtrack::RunQuery& query) const override;
@@ -40,10 +60,17 @@ class EmbeddedStorage final : public RunCatalog, public MetricReader {
                                                              std::string_view metric) const override;
 
  private:
-  EmbeddedStorage(std::unique_ptr<runtrack::Catalog> catalog, std::unique_ptr<FileArtifactRepository> artifacts)
-      : catalog_(std::move(catalog)), artifacts_(std::move(artifacts)) {}
-  std::unique_ptr<runtrack::Catalog> catalog_;
+  EmbeddedStorage(std::unique_ptr<runtrack::Catalog> catalog, std::unique_ptr<FileArtifactRepository> artifacts,
+                  runtrack::CatalogOptions options)
+      : root_(catalog->root()), options_(options), catalog_(std::move(catalog)), artifacts_(std::move(artifacts)) {}
+  runtrack::Result<std::shared_ptr<runtrack::Catalog>> Live() const;
+
+  std::filesystem::path root_;
+  runtrack::CatalogOptions options_;
+  mutable std::mutex catalog_mu_;  // guards the pointer catalog_, not the catalog
+  std::shared_ptr<runtrack::Catalog> catalog_;
   std::unique_ptr<FileArtifactRepository> artifacts_;
+  mutable IngestHealth ingest_health_;
 };
 
 }  // namespace runicorn::service

@@ -20,7 +20,13 @@ class MetricService {
  public:
   explicit MetricService(const MetricReader& metrics) : metrics_(metrics) {}
 
-  // NotFound for a run that does not exist; InvalidArgument for a malformed id or query.
+  // Rows one API response carries without downsampling (docs/API.md): about 28 MB of JSON at 10
+  // metrics, so one request cannot hold hundreds of MB on an I/O thread. Larger tables are paged
+  // (MetricQuery::max_rows / next_step). Exports are not bounded by it.
+  static constexpr uint64_t kMaxRowsPerResponse = 100'000;
+
+  // NotFound "Run not found" for an id that names no run, malformed or not (a malformed id is
+  // rejected before any storage access); InvalidArgument for a malformed query.
   runtrack::Result<MetricTable> QueryTable(const std::string& run_id, const MetricTableQuery& query,
                                            const MetricReadProgress& progress = {}) const;
 

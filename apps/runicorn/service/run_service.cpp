@@ -26,7 +26,8 @@ Result<runtrack::RunPage> RunService::ListDeleted() const {
 }
 
 Result<runtrack::RunDetail> RunService::Get(const std::string& run_id) const {
-  RUNTRACK_RETURN_IF_ERROR(runtrack::ValidateRunId(run_id));
+  // A malformed id names no run: the same answer as an unknown one, without reaching storage.
+  if (!runtrack::ValidateRunId(run_id).ok()) return Status::NotFound("Run not found");
   auto detail = catalog_.GetRun(run_id);
   if (!detail.ok() && detail.status().code() == runtrack::StatusCode::kNotFound)
     return Status::NotFound("Run not found");
@@ -34,7 +35,7 @@ Result<runtrack::RunDetail> RunService::Get(const std::string& run_id) const {
 }
 
 Result<uint64_t> RunService::CountFiles(const std::string& run_id) const {
-  RUNTRACK_RETURN_IF_ERROR(runtrack::ValidateRunId(run_id));
+  if (!runtrack::ValidateRunId(run_id).ok()) return Status::NotFound("Run not found");
   return catalog_.CountRunFiles(run_id);
 }
 

@@ -46,7 +46,8 @@ class RunService {
   // One page of experiments; contradictory ranges are InvalidArgument.
   runtrack::Result<runtrack::RunPage> ListPage(const ExperimentPageQuery& page) const;
   runtrack::Result<runtrack::RunPage> ListDeleted() const;
-  // NotFound "Run not found" for an id that names no run; InvalidArgument for a malformed one.
+  // NotFound "Run not found" for an id that names no run, malformed or not (a malformed id is
+  // rejected before any storage access).
   runtrack::Result<runtrack::RunDetail> Get(const std::string& run_id) const;
   // Files in the run's folder (v2's file_count).
   runtrack::Result<uint64_t> CountFiles(const std::string& run_id) const;

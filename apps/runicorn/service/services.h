@@ -6,14 +6,20 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "runtrack/layout.h"
 #include "service/artifact_service.h"
 #include "service/config_service.h"
+#include "service/ingest_service.h"
 #include "service/metric_service.h"
+#include "service/preferences_service.h"
+#include "service/run_insights.h"
 #include "service/run_service.h"
+#include "service/system_service.h"
 #include "service/storage.h"
+#include "service/task_service.h"
 
 namespace runicorn::service {
 
@@ -36,6 +42,17 @@ struct Services {
   MetricService metrics;
   ArtifactService artifacts;
   ConfigService config;
+  // Runicorn's UI extras (docs/API.md "Runicorn compatibility"): UI preferences in the user
+  // config dir, run/artifact insights and this machine's telemetry.
+  PreferencesService preferences{PreferencesFileFor(config.config_file())};
+  RunInsights insights{run_catalog, artifacts, layout};
+  SystemService system{layout.root()};
+  // Attached by the process that holds the catalog (the viewer); null in a CLI process.
+  std::unique_ptr<CatalogMaintenance> maintenance;
+  // Journal shipping's receiving end (docs/REMOTE.md); writes into `layout`'s run folders.
+  IngestService ingest{layout};
+  // The task runner's project (`runicorn viewer --tasks-root`); null when not served.
+  std::shared_ptr<TaskService> tasks;
 };
 
 }  // namespace runicorn::service

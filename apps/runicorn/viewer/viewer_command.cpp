@@ -35,7 +35,7 @@ constexpr const char* kUsage =
     "                       [--token-file FILE | --token T] [--threads N] [--insecure]\n"
     "                       [--rate-limits FILE] [--web-root DIR] [--max-body BYTES]\n"
     "                       [--max-connections N] [--allowed-origin ORIGIN]... [--allowed-host NAME]...\n"
-    "                       [--trusted-proxy ADDR]...\n";
+    "                       [--trusted-proxy ADDR]... [--tasks-root DIR]\n";
 
 // Every value of a repeatable option (`--name V`, `--name=V`, each also comma-separated), in the
 // order given; Args keeps only the last one. `booleans` are the flags that take no value.
@@ -95,7 +95,7 @@ int RunViewer(const std::vector<std::string>& argv) {
   }
   auto unknown = args->Unknown({"storage", "host", "port", "token", "token-file", "threads", "insecure",
                                 "rate-limits", "web-root", "max-body", "max-connections", "allowed-origin",
-                                "allowed-host", "trusted-proxy", "help"});
+                                "allowed-host", "trusted-proxy", "help", "tasks-root"});
   if (args->Has("help") || !unknown.empty() || !args->positional().empty()) {
     if (!unknown.empty()) std::fprintf(stderr, "runicorn viewer: unknown option %s\n", unknown[0].c_str());
     std::fputs(kUsage, args->Has("help") ? stdout : stderr);
@@ -201,11 +201,10 @@ int RunViewer(const std::vector<std::string>& argv) {
   }
   server::AppContext& context = **ctx;
 
+  // The first index pass runs in the background: the viewer listens at once and serves what is
+  // indexed so far (/api/health shows the progress); a failing pass degrades, never exits.
   server::Indexer indexer(context, std::chrono::milliseconds(250));
-  if (auto s = indexer.Start(); !s.ok()) {
-    std::fprintf(stderr, "runicorn viewer: indexing failed: %s\n", s.ToString().c_str());
-    return ExitCodeFor(s);
-  }
+  indexer.StartInBackground();
   // A credential of this start for the CLI's commands on this store (it finds it in the store),
   // accepted beside --token: a local `runicorn runs list` works while the viewer holds the catalog.
   auto local_token = service::NewLocalToken();
@@ -214,6 +213,25 @@ int RunViewer(const std::vector<std::string>& argv) {
     return kExitError;
   }
   aopts.local_token = *local_token;
+  // The task routes run commands, so they need a token even on loopback (as Jupyter does): the
+  // --token when given, else one made for this start and printed below.
+  if (aopts.token.empty()) {
+    auto task_token = service::NewLocalToken();
+    if (!task_token.ok()) {
+      std::fprintf(stderr, "runicorn viewer: %s\n", task_token.status().message().c_str());
+      return kExitError;
+    }
+    aopts.task_token = *task_token;
+  }
+  {
+    // The task project is independent of the store: --tasks-root, else the working directory.
+    service::TaskServiceOptions topts;
+    std::error_code ec;
+    topts.project_root = args->Get("tasks-root") ? std::filesystem::path(*args->Get("tasks-root"))
+                                                 : std::filesystem::current_path(ec);
+    topts.runicorn_dir = context.root;
+    context.services->tasks = std::make_shared<service::TaskService>(std::move(topts));
+  }
   server::Api api(context, aopts);
   auto srv = server::HttpServer::Start(api, sopts, !aopts.token.empty());
   if (!srv.ok()) {
@@ -224,6 +242,10 @@ int RunViewer(const std::vector<std::string>& argv) {
               context.root.string().c_str(), sopts.host.c_str(), (*srv)->port(), sopts.threads,
               aopts.token.empty() ? "" : ", token required",
               aopts.web_root ? (", web UI " + aopts.web_root->string()).c_str() : ", no web UI files");
+  if (!aopts.task_token.empty())
+    std::printf("runicorn viewer: tasks of %s need the token: http://%s:%u/?token=%s\n",
+                context.services->tasks->project_root().string().c_str(), sopts.host.c_str(), (*srv)->port(),
+                aopts.task_token.c_str());
   std::fflush(stdout);
   const runtrack::StoreLayout layout(context.root);
   const int64_t pid = ::getpid();

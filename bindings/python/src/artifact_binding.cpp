@@ -9,29 +9,16 @@
 #include "errors.h"
 #include "json_convert.h"
 #include "runtrack/artifacts.h"
+#include "runtrack/json_codec.h"
 
 namespace py = pybind11;
 
 namespace runicorn_py {
 namespace {
 
+// The version fields of the one codec (runtrack/json_codec.h) that the HTTP API uses as well.
 py::dict VersionInfoToDict(const runtrack::ArtifactVersionInfo& v) {
-  py::dict d;
-  d["name"] = v.name;
-  d["type"] = std::string(runtrack::ArtifactTypeName(v.type));
-  d["version"] = v.version;
-  d["created_at"] = v.created_at;
-  d["created_by_run"] = v.created_by_run;
-  d["size_bytes"] = v.size_bytes;
-  d["num_files"] = v.num_files;
-  d["num_references"] = v.num_references;
-  d["status"] = v.status;
-  d["metadata"] = FromJsonObject(v.metadata);
-  d["description"] = v.description;
-  d["tags"] = v.tags;
-  d["aliases"] = v.aliases;
-  d["manifest_digest"] = v.manifest_digest;
-  return d;
+  return FromJsonObject(runtrack::json::ArtifactVersion(v));
 }
 
 py::list FilesToList(const std::vector<runtrack::ArtifactFileInfo>& files) {

@@ -193,9 +193,10 @@ def test_not_found_errors(client):
 
 @needs_viewer
 def test_bad_request_errors(client):
-    with pytest.raises(api.BadRequestError) as info:
+    # A malformed id names no run: 404 "Run not found", as Runicorn answers (never a file access).
+    with pytest.raises(api.NotFoundError) as info:
         client.get_run("not-a-run-id")
-    assert info.value.status_code == 400 and "Invalid run_id" in info.value.detail
+    assert info.value.status_code == 404 and info.value.detail == "Run not found"
     with pytest.raises(api.BadRequestError) as info:
         client.list_experiments(status="sleeping")
     assert info.value.status_code == 422

@@ -15,7 +15,6 @@ POST /api/export), this one uses the documented REST routes that exist:
 """
 from __future__ import annotations
 
-import math
 import os
 import urllib.parse
 from typing import Any, Dict, List, Optional
@@ -116,24 +115,41 @@ class RunicornClient:
         """{"run_id", "metrics": {name: [{"step", "value", "timestamp"}]}}, points by step.
 
         timestamp is seconds since the run's first point (the viewer's time axis). `limit` asks
-        the viewer to downsample each metric to about that many points (LTTB)."""
+        the viewer to downsample each metric to about that many points (LTTB). Without it every
+        point is fetched, following the viewer's pages (at most 100,000 rows per response)."""
         params: Dict[str, Any] = {}
         if metric_names:
             params["metrics"] = ",".join(metric_names)
         if limit:
             params["downsample"] = int(limit)
-        data = self._t.json("GET", f"/api/runs/{_run_path(run_id)}/metrics", params)
-        names = [c for c in data.get("columns", []) if c not in ("time", "global_step", "stage")]
-        metrics: Dict[str, List[Dict[str, Any]]] = {n: [] for n in names}
-        for row in data.get("rows", []):
-            for n in names:
-                if n in row:
-                    value = row[n]
-                    metrics[n].append({"step": row.get("global_step"),
-                                       "value": math.nan if value is None else value,
-                                       "timestamp": row.get("time")})
-        return {"run_id": run_id, "metrics": metrics,
-                "missing_metrics": data.get("missing_metrics", [])}
+            params["x_axis"] = "relative_time"  # downsampling geometry of a time axis
+        names: Optional[List[str]] = None
+        metrics: Dict[str, List[Dict[str, Any]]] = {}
+        missing: List[str] = []
+        t0: Optional[float] = None  # rows carry wall-clock time; timestamps count from the first
+        while True:
+            data = self._t.json("GET", f"/api/runs/{_run_path(run_id)}/metrics", params)
+            rows = data.get("rows", [])
+            if names is None:
+                names = [c for c in data.get("columns", []) if c not in ("time", "global_step", "stage")]
+                metrics = {n: [] for n in names}
+                missing = data.get("missing_metrics", [])
+                times = [r["time"] for r in rows if isinstance(r.get("time"), (int, float))]
+                t0 = min(times) if times else None
+            for row in rows:
+                t = row.get("time")
+                timestamp = t - t0 if isinstance(t, (int, float)) and t0 is not None else t
+                for n in names:
+                    # Every row carries every column; null is no point there (or a non-finite one).
+                    value = row.get(n)
+                    if value is not None:
+                        metrics[n].append({"step": row.get("global_step"), "value": value,
+                                           "timestamp": timestamp})
+            # Without downsampling the viewer answers in pages of at most 100,000 rows.
+            if not data.get("truncated") or data.get("next_step") is None:
+                break
+            params["step_range"] = f"{data['next_step']},"
+        return {"run_id": run_id, "metrics": metrics, "missing_metrics": missing}
 
     # --- config ---------------------------------------------------------------------------
     def get_config(self) -> Dict[str, Any]:

@@ -136,8 +136,9 @@ export function columnsToSeries(data, metrics) {
 }
 
 // One or more metrics of a run, downsampled by the server to about `points` per series.
-// x axis "step" reads /metrics_step; "wall_time" / "relative_time" read /metrics, whose rows carry
-// `time` (seconds since the first row of the answer) and the downsampling geometry of that axis.
+// x axis "step" reads /metrics_step; "wall_time" / "relative_time" read /metrics?time=relative,
+// whose rows carry `time` (seconds since the first row of the answer) and the downsampling
+// geometry of that axis. Every row carries every column (null where a metric has no point).
 export async function metricSeries(runId, metrics, { points, stepRange, xAxis = 'step', method, signal } = {}) {
   const endpoint = xAxis === 'step' ? 'metrics_step' : 'metrics';
   const data = await get(`/api/runs/${enc(runId)}/${endpoint}` + qs({
@@ -145,6 +146,7 @@ export async function metricSeries(runId, metrics, { points, stepRange, xAxis = 
     downsample: points ? Math.max(16, Math.round(points)) : undefined,
     method,
     x_axis: xAxis !== 'step' ? xAxis : undefined,
+    time: xAxis !== 'step' ? 'relative' : undefined,
     step_range: stepRange ? `${Math.floor(stepRange[0])},${Math.ceil(stepRange[1])}` : undefined,
   }), { signal });
   return columnsToSeries(data, metrics);

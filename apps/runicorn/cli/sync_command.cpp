@@ -1,0 +1,139 @@
+// `runicorn sync [--server URL] [--token T] [--jobs N] [--attempts N] [--storage DIR] [ROOT|RUN...]`
+//
+// The offline path is the online path: each run goes through runtrack::ShipRun, the loop the
+// shipper thread of a Store runs, so a finished, running or crashed run is shipped the same way,
+// and an interrupted sync resumes from <run dir>/shipped. This command works on run folders (the
+// journals), never on the catalog, so it does not go through StoreAccess or a local viewer.
+#include "cli/sync_command.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli/cli.h"
+#include "runtrack/layout.h"
+#include "runtrack/remote.h"
+#include "runtrack/validation.h"
+
+namespace runicorn::cli {
+namespace fs = std::filesystem;
+using runtrack::Status;
+
+namespace {
+
+constexpr const char* kSyncUsage =
+    "usage: runicorn sync [--server URL] [--token TOKEN] [--jobs N] [--attempts N] [--storage DIR] [ROOT|RUN...]\n"
+    "  ships every journal byte the server has not acknowledged: all runs of the store (or of each\n"
+    "  ROOT given), or the RUN ids given; resumable. URL and TOKEN default to $RUNICORN_SERVER and\n"
+    "  $RUNICORN_TOKEN. --attempts: failed requests in a row before a run is given up (default 8).\n";
+
+struct Target {
+  runtrack::StoreLayout layout;
+  std::string run_id;
+};
+
+// Every run folder of `layout` with a journal, in name (= creation time) order.
+runtrack::Result<std::vector<Target>> RunsOf(const runtrack::StoreLayout& layout) {
+  std::error_code ec;
+  std::vector<Target> out;
+  fs::directory_iterator it(layout.runs_dir(), ec);
+  if (ec) return Status::NotFound(fmt::format("no store at {}: {}", layout.root().string(), ec.message()));
+  for (const auto& e : it) {
+    std::string id = e.path().filename().string();
+    if (!runtrack::ValidateRunId(id).ok()) continue;
+    if (!fs::exists(layout.journal_path(id), ec)) continue;
+    out.push_back({layout, id});
+  }
+  std::sort(out.begin(), out.end(), [](const Target& a, const Target& b) { return a.run_id < b.run_id; });
+  return out;
+}
+
+}  // namespace
+
+int RunSync(const std::vector<std::string>& argv) {
+  auto args = Args::Parse(argv, {"help"});
+  if (!args.ok()) return Fail(args.status());
+  if (args->Has("help")) {
+    std::fputs(kSyncUsage, stdout);
+    return kExitOk;
+  }
+  if (auto unknown = args->Unknown({"server", "token", "jobs", "attempts", "storage", "help"}); !unknown.empty()) {
+    std::fprintf(stderr, "runicorn sync: unknown option --%s\n%s", unknown[0].c_str(), kSyncUsage);
+    return kExitUsage;
+  }
+  runtrack::ShipperOptions options;
+  options.server = args->Get("server").value_or("");
+  options.token = args->Get("token").value_or("");
+  options = runtrack::ShipperOptionsFromEnv(options);
+  if (options.server.empty())
+    return Fail(Status::InvalidArgument("no server: pass --server URL or set RUNICORN_SERVER"));
+  int64_t jobs = 4, attempts = 8;
+  for (auto [name, value] : {std::pair{"jobs", &jobs}, std::pair{"attempts", &attempts}}) {
+    if (auto text = args->Get(name)) {
+      auto v = ParseInt64(*text);
+      if (!v.ok() || *v < 1 || *v > 1000)
+        return Fail(Status::InvalidArgument(fmt::format("--{} must be an integer from 1 to 1000", name)));
+      *value = *v;
+    }
+  }
+
+  // Positionals: a run id of the store, or a directory that is a store root.
+  const runtrack::StoreLayout store(ResolveStorage(*args));
+  std::vector<Target> targets;
+  if (args->positional().empty()) {
+    auto runs = RunsOf(store);
+    if (!runs.ok()) return Fail(runs.status());
+    targets = std::move(*runs);
+  }
+  for (const std::string& p : args->positional()) {
+    if (runtrack::ValidateRunId(p).ok()) {
+      if (!fs::exists(store.journal_path(p)))
+        return Fail(Status::NotFound(fmt::format("run {} has no journal in {}", p, store.root().string())));
+      targets.push_back({store, p});
+      continue;
+    }
+    std::error_code ec;
+    if (!fs::is_directory(p, ec))
+      return Fail(Status::InvalidArgument(fmt::format("'{}' is neither a run id nor a store folder", p)));
+    auto runs = RunsOf(runtrack::StoreLayout(fs::absolute(p)));
+    if (!runs.ok()) return Fail(runs.status());
+    targets.insert(targets.end(), runs->begin(), runs->end());
+  }
+
+  // Runs are independent (one journal each), so they ship in parallel, `jobs` at a time.
+  std::atomic<size_t> next{0};
+  std::mutex out_mu;
+  int failed = 0;
+  uint64_t sent_total = 0;
+  int shipped_runs = 0;
+  auto worker = [&] {
+    for (size_t i = next++; i < targets.size(); i = next++) {
+      const Target& t = targets[i];
+      auto r = runtrack::ShipRun(t.layout, t.run_id, options, static_cast<int>(attempts));
+      std::lock_guard l(out_mu);
+      if (!r.ok()) {
+        ++failed;
+        std::fprintf(stderr, "runicorn sync: %s: %s\n", t.run_id.c_str(), r.status().message().c_str());
+        continue;
+      }
+      sent_total += r->bytes_sent;
+      if (r->requests > 0) {
+        ++shipped_runs;
+        std::printf("%s: sent %s, acknowledged up to byte %llu\n", t.run_id.c_str(), FormatBytes(r->bytes_sent).c_str(),
+                    static_cast<unsigned long long>(r->acknowledged));
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int64_t i = 0; i < std::min<int64_t>(jobs, static_cast<int64_t>(targets.size())); ++i) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  std::printf("%zu runs checked, %d shipped (%s), %d failed\n", targets.size(), shipped_runs,
+              FormatBytes(sent_total).c_str(), failed);
+  return failed > 0 ? kExitError : kExitOk;
+}
+
+}  // namespace runicorn::cli

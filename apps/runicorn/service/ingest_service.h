@@ -1,0 +1,41 @@
+// Journal shipping, the receiving end (docs/REMOTE.md): a writer on another machine sends the
+// bytes of its run's journal; they land in this store's run folder, where the indexer reads them
+// like a local run's.
+//
+// Unlike the other services this one keeps state: the JournalReceiver's open journals and
+// per-run locks, which serialise concurrent appends to one run.
+//
+// Thread safety: any number of threads at once.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "runtrack/layout.h"
+#include "runtrack/remote.h"
+#include "runtrack/status.h"
+
+namespace runicorn::service {
+
+struct IngestAck {
+  bool gap = false;      // true: resend from `offset`
+  uint64_t offset = 0;   // the durable length of the server's copy
+};
+
+class IngestService {
+ public:
+  explicit IngestService(const runtrack::StoreLayout& layout) : receiver_(layout) {}
+
+  // Largest decompressed body accepted: the biggest record plus its frame and the header.
+  static constexpr size_t kMaxRawBytes = (64u << 20) + 64;
+
+  // `offset_text` is the raw ?offset= value; `body` the zstd frame (empty: a probe for the
+  // durable offset). InvalidArgument for a bad id, stream, offset or body.
+  runtrack::Result<IngestAck> Ingest(std::string_view run_id, std::string_view stream,
+                                     std::string_view offset_text, std::string_view body);
+
+ private:
+  runtrack::JournalReceiver receiver_;
+};
+
+}  // namespace runicorn::service

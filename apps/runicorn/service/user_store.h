@@ -1,0 +1,61 @@
+// The users of the training service API (/api/v1): names with salted, slow password hashes in
+// <root>/users.json (StoreLayout::users_path(), mode 0600). Managed by `runicorn users`, read by
+// the viewer on every login and token check, so a removed user loses access at once.
+//
+// Hashes: PBKDF2-HMAC-SHA256 (OpenSSL PKCS5_PBKDF2_HMAC), a random 16-byte salt per user
+// (RAND_bytes), kIterations rounds; compared with CRYPTO_memcmp. The iteration count is stored
+// per user, so raising it later leaves old hashes verifiable. Each user also gets a random id:
+// tokens carry it, so a token of a removed user stays refused even if the name is added again.
+//
+// File format (version 1):
+//   {"version":1,"users":[{"name":"ada","id":"<32 hex>","salt":"<32 hex>","hash":"<64 hex>",
+//                          "iterations":210000,"created_at":"2026-01-02T03:04:05Z"}]}
+//
+// Thread safety: no state in memory; every method may be called from any thread. Concurrent
+// Add/Remove from several processes are last-writer-wins on the whole file.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtrack/layout.h"
+#include "runtrack/status.h"
+
+namespace runicorn::service {
+
+struct UserInfo {
+  std::string name;
+  std::string id;          // random, 32 hex digits; changes when a name is removed and re-added
+  std::string created_at;  // ISO-8601 UTC
+};
+
+// 1..64 of [A-Za-z0-9._-], starting with a letter or digit; InvalidArgument otherwise.
+runtrack::Status ValidateUserName(std::string_view name);
+// 8..1024 bytes; InvalidArgument otherwise.
+runtrack::Status ValidatePassword(std::string_view password);
+
+class UserStore {
+ public:
+  static constexpr int kIterations = 210000;  // OWASP's 2023 figure for PBKDF2-HMAC-SHA256
+
+  explicit UserStore(runtrack::StoreLayout layout) : layout_(std::move(layout)) {}
+
+  // AlreadyExists "user 'NAME' already exists"; the validation errors above.
+  runtrack::Result<UserInfo> Add(std::string_view name, std::string_view password);
+  // NotFound "user 'NAME' does not exist".
+  runtrack::Status Remove(std::string_view name);
+  // Sorted by name; empty when no user was ever added.
+  runtrack::Result<std::vector<UserInfo>> List() const;
+  // The user when `password` is right; nullopt for an unknown user or a wrong password (both cost
+  // one full hash, so timing does not tell which). Errors only for an unreadable file.
+  runtrack::Result<std::optional<UserInfo>> Authenticate(std::string_view name, std::string_view password) const;
+  // The user named `name` whose id is `id`, or nullopt.
+  runtrack::Result<std::optional<UserInfo>> Find(std::string_view name, std::string_view id) const;
+
+ private:
+  runtrack::StoreLayout layout_;
+};
+
+}  // namespace runicorn::service

@@ -1,0 +1,39 @@
+// One keep-alive HTTP connection to a viewer's ingest route, over libcurl (docs/REMOTE.md).
+//
+// Thread safety: one thread at a time (each shipper thread owns its client).
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "runtrack/remote.h"
+
+namespace runtrack::remote {
+
+struct IngestReply {
+  long status = 0;            // 0: no HTTP answer (connection refused, timeout, aborted)
+  std::string body;
+  std::string transport_error;
+  std::optional<long> retry_after_seconds;
+};
+
+class IngestClient {
+ public:
+  // `abort` (optional) ends a request in flight when it turns true.
+  explicit IngestClient(const ShipperOptions& options, const std::atomic<bool>* abort = nullptr);
+  ~IngestClient();
+  IngestClient(const IngestClient&) = delete;
+  IngestClient& operator=(const IngestClient&) = delete;
+
+  // PUT <server>/api/ingest/<run_id>/<stream>?offset=<offset> with `body` (a zstd frame).
+  IngestReply Put(std::string_view run_id, std::string_view stream, uint64_t offset, const std::string& body);
+
+ private:
+  const ShipperOptions options_;
+  const std::atomic<bool>* abort_;
+  void* curl_;  // CURL*, reused so the connection stays open between requests
+};
+
+}  // namespace runtrack::remote

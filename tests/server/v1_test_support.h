@@ -1,0 +1,98 @@
+// Helpers for the /api/v1 tests: a user and a login token on a TestServer, multipart bodies, and
+// checks of the v1 error envelope's exact shape.
+#pragma once
+
+#include <regex>
+#include <string>
+
+#include "server/v1_envelope.h"
+#include "server_fixture.h"
+#include "service/user_store.h"
+
+namespace runicorn::testing {
+
+inline void AddUser(TestServer& s, const std::string& name, const std::string& password) {
+  service::UserStore users{runtrack::StoreLayout(s.ctx().root)};
+  REQUIRE(users.Add(name, password).ok());
+}
+
+inline std::string Login(HttpClient& c, const std::string& name, const std::string& password) {
+  auto r = c.Post("/api/v1/login", boost::json::serialize(boost::json::object{{"username", name}, {"password", password}}));
+  REQUIRE(r.status == 200);
+  return std::string(r.json().at("token").as_string());
+}
+
+inline std::map<std::string, std::string> Bearer(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}};
+}
+
+// Checks every key of the envelope: code, message, details {field, reason}, timestamp shape and
+// request_id shape, and nothing else.
+inline void CheckEnvelope(const HttpResult& r, unsigned status, const std::string& code, const std::string& message,
+                          const boost::json::value& field, const std::string& reason) {
+  INFO(r.body);
+  CHECK(r.status == status);
+  auto v = r.json();
+  const auto& o = v.as_object();
+  CHECK(o.size() == 3);
+  CHECK(o.at("error") == boost::json::value(boost::json::object{
+                             {"code", code},
+                             {"message", message},
+                             {"details", boost::json::object{{"field", field}, {"reason", reason}}}}));
+  CHECK(std::regex_match(std::string(o.at("timestamp").as_string()),
+                         std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)")));
+  CHECK(std::regex_match(std::string(o.at("request_id").as_string()), std::regex("req-[0-9a-f]{16}")));
+  CHECK(r.header("x-request-id") == std::string(o.at("request_id").as_string()));
+}
+
+struct FormPart {
+  std::string name;
+  std::string value;
+  std::string filename;  // empty: a plain field
+};
+
+inline std::string MultipartBody(const std::vector<FormPart>& parts, const std::string& boundary) {
+  std::string body;
+  for (const auto& p : parts) {
+    body += "--" + boundary + "\r\n";
+    body += "Content-Disposition: form-data; name=\"" + p.name + "\"";
+    if (!p.filename.empty()) body += "; filename=\"" + p.filename + "\"\r\nContent-Type: application/octet-stream";
+    body += "\r\n\r\n" + p.value + "\r\n";
+  }
+  return body + "--" + boundary + "--\r\n";
+}
+
+// POST with any Content-Type (HttpClient always sends application/json).
+inline HttpResult PostRaw(uint16_t port, const std::string& target, const std::string& content_type,
+                          const std::string& body, const std::string& token) {
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  http::request<http::string_body> req(http::verb::post, target, 11);
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::content_type, content_type);
+  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+  req.body() = body;
+  req.prepare_payload();
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  HttpResult out;
+  out.status = res.result_int();
+  out.body = res.body();
+  for (const auto& f : res) {
+    std::string name(f.name_string());
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    out.headers[name] = std::string(f.value());
+  }
+  return out;
+}
+
+inline HttpResult Upload(TestServer& s, const std::string& token, const std::vector<FormPart>& parts) {
+  const std::string boundary = "----runicornTestBoundary7MA4YWxk";
+  return PostRaw(s.port(), "/api/v1/datasets/upload", "multipart/form-data; boundary=" + boundary,
+                 MultipartBody(parts, boundary), token);
+}
+
+}  // namespace runicorn::testing
