@@ -19,17 +19,6 @@ using runtrack::Status;
 
 namespace {
 
-// The optional ?type= hint: 422 when it is no artifact type (the service answers 404 when the
-// artifact has another).
-Result<std::optional<runtrack::ArtifactType>> TypeHint(const Request& req) {
-  const std::string* t = req.query.Get("type");
-  if (t == nullptr || t->empty()) return std::optional<runtrack::ArtifactType>();
-  auto type = runtrack::ParseArtifactType(*t);
-  if (!type.ok())
-    return Status::InvalidArgument(fmt::format("Invalid query parameter 'type': {}", type.status().message()));
-  return std::optional<runtrack::ArtifactType>(*type);
-}
-
 // Name + version (+ type hint) of a version route; fills `error` on failure.
 std::optional<service::VersionRef> ParseVersionRef(const Request& req, Response* error) {
   service::VersionRef ref;
@@ -44,7 +33,7 @@ std::optional<service::VersionRef> ParseVersionRef(const Request& req, Response*
     return std::nullopt;
   }
   ref.version = *v;
-  auto type = TypeHint(req);
+  auto type = GetArtifactType(req.query);
   if (!type.ok()) {
     *error = Response::Error(422, type.status().message());
     return std::nullopt;
@@ -56,7 +45,7 @@ std::optional<service::VersionRef> ParseVersionRef(const Request& req, Response*
 }  // namespace
 
 Response HandleListArtifacts(const AppContext& ctx, const Request& req) {
-  RUNICORN_ASSIGN_PARAM_OR_422(auto type, TypeHint(req));
+  RUNICORN_ASSIGN_PARAM_OR_422(auto type, GetArtifactType(req.query));
   RUNICORN_ASSIGN_OR_RESPOND(auto list, ctx.services->artifacts.List(type));
   return Response::Json(encode::ArtifactList(list));
 }
@@ -70,7 +59,7 @@ Response HandleArtifactVersions(const AppContext& ctx, const Request& req) {
   const std::string& name = req.Param("name");
   if (Status s = runtrack::ValidateArtifactName(name); !s.ok())
     return Response::Error(400, fmt::format("Invalid artifact name: {}", s.message()));
-  RUNICORN_ASSIGN_PARAM_OR_422(auto type, TypeHint(req));
+  RUNICORN_ASSIGN_PARAM_OR_422(auto type, GetArtifactType(req.query));
   RUNICORN_ASSIGN_PARAM_OR_422(auto include_deleted, GetBool(req.query, "include_deleted"));
   RUNICORN_ASSIGN_OR_RESPOND(auto versions,
                              ctx.services->artifacts.Versions(name, type, include_deleted.value_or(false)));

@@ -22,16 +22,6 @@ service::CacheStats CacheOf(const AppContext& ctx) {
   return ctx.services->maintenance ? ctx.services->maintenance->Cache() : service::CacheStats{};
 }
 
-// The optional ?type= hint of artifact routes: 422 when it names no artifact type.
-Result<std::optional<runtrack::ArtifactType>> TypeHint(const Request& req) {
-  const std::string* t = req.query.Get("type");
-  if (t == nullptr || t->empty()) return std::optional<runtrack::ArtifactType>();
-  auto type = runtrack::ParseArtifactType(*t);
-  if (!type.ok())
-    return Status::InvalidArgument(fmt::format("Invalid query parameter 'type': {}", type.status().message()));
-  return std::optional<runtrack::ArtifactType>(*type);
-}
-
 Status CheckArtifactName(const std::string& name) {
   if (Status s = runtrack::ValidateArtifactName(name); !s.ok())
     return Status::InvalidArgument(fmt::format("Invalid artifact name: {}", s.message()));
@@ -81,7 +71,7 @@ Response HandleEnvironment(const AppContext& ctx, const Request& req) {
 Response HandleArtifactTrainingMetrics(const AppContext& ctx, const Request& req) {
   const std::string& name = req.Param("name");
   if (Status s = CheckArtifactName(name); !s.ok()) return Response::Error(400, s.message());
-  RUNICORN_ASSIGN_PARAM_OR_422(auto type, TypeHint(req));
+  RUNICORN_ASSIGN_PARAM_OR_422(auto type, GetArtifactType(req.query));
   std::optional<int> version;
   if (const std::string* v = req.query.Get("version"); v != nullptr && !v->empty()) {
     RUNICORN_ASSIGN_PARAM_OR_422(version, service::ParseVersion(*v));
@@ -93,7 +83,7 @@ Response HandleArtifactTrainingMetrics(const AppContext& ctx, const Request& req
 Response HandleArtifactPerformanceHistory(const AppContext& ctx, const Request& req) {
   const std::string& name = req.Param("name");
   if (Status s = CheckArtifactName(name); !s.ok()) return Response::Error(400, s.message());
-  RUNICORN_ASSIGN_PARAM_OR_422(auto type, TypeHint(req));
+  RUNICORN_ASSIGN_PARAM_OR_422(auto type, GetArtifactType(req.query));
   std::optional<std::string> metric;
   if (const std::string* m = req.query.Get("metric_name"); m != nullptr && !m->empty()) metric = *m;
   RUNICORN_ASSIGN_OR_RESPOND(auto history, ctx.services->insights.PerformanceHistory(name, type));

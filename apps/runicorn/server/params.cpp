@@ -139,4 +139,13 @@ Result<std::vector<std::string>> GetStringList(const boost::json::object& body, 
   return out;
 }
 
+Result<std::optional<runtrack::ArtifactType>> GetArtifactType(const QueryParams& q) {
+  const std::string* t = q.Get("type");
+  if (t == nullptr || t->empty()) return std::optional<runtrack::ArtifactType>();
+  auto type = runtrack::ParseArtifactType(*t);
+  if (!type.ok())
+    return Status::InvalidArgument(fmt::format("Invalid query parameter 'type': {}", type.status().message()));
+  return std::optional<runtrack::ArtifactType>(*type);
+}
+
 }  // namespace runicorn::server

@@ -12,6 +12,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "runtrack/artifacts.h"
 #include "runtrack/status.h"
 #include "server/http_types.h"
 
@@ -32,6 +33,10 @@ runtrack::Result<std::pair<std::optional<int64_t>, std::optional<int64_t>>> Pars
     std::string_view text, std::string_view name);
 
 runtrack::Result<int64_t> ParseInt64(std::string_view text);
+
+// The optional ?type= hint of artifact routes: absent or empty -> nullopt; not an artifact type ->
+// InvalidArgument "Invalid query parameter 'type': ..." (answered with 422).
+runtrack::Result<std::optional<runtrack::ArtifactType>> GetArtifactType(const QueryParams& q);
 
 // The body as a JSON object; "Invalid JSON body" / "JSON body must be an object" otherwise.
 runtrack::Result<boost::json::object> ParseJsonObject(std::string_view body);
