@@ -30,6 +30,10 @@ struct MetricQuery {
   // Row cap for queries without `downsample` (with it, a non-zero cap is InvalidArgument: pages of
   // a downsampled answer would not concatenate to it). 0 = unlimited.
   uint64_t max_rows = 0;
+  // With max_rows: false lets the query stop reading at the first step past the cap, so a page
+  // costs O(rows returned) instead of O(points in range). total_steps is then unset and
+  // points_in_range covers only what was read. (Pagers set it after their first page.)
+  bool count_past_max_rows = true;
 };
 
 // One table for a chart: every row is a step chosen by at least one metric.

@@ -67,7 +67,7 @@ class StepCursor {
 }  // namespace
 
 Result<StreamedStepJoin> JoinOnStepStreamed(std::span<const StoredSeries> series, int64_t step_min,
-                                            int64_t step_max, uint64_t max_rows) {
+                                            int64_t step_max, uint64_t max_rows, bool count_past_max_rows) {
   std::vector<StepCursor> cursors;
   cursors.reserve(series.size());
   for (const StoredSeries& s : series) {
@@ -90,9 +90,10 @@ Result<StreamedStepJoin> JoinOnStepStreamed(std::span<const StoredSeries> series
       }
     }
     if (!any) break;
-    ++join.total_steps;
     const bool keep = max_rows == 0 || join.steps.size() < max_rows;
     if (!keep && !join.next_step) join.next_step = step;
+    if (!keep && !count_past_max_rows) break;
+    ++join.total_steps;
     if (keep) {
       join.steps.push_back(step);
       join.values.emplace_back(series.size());

@@ -29,9 +29,12 @@ struct StreamedStepJoin {
   uint64_t points_in_range = 0;  // over all series, repeated steps counted
 };
 
-// Rows for steps in [step_min, step_max]; max_rows = 0 keeps every row. InvalidArgument for a
-// series that is not monotonic; errors of the readers are passed through.
+// Rows for steps in [step_min, step_max]; max_rows = 0 keeps every row. With `count_past_max_rows`
+// false the join stops at the first step past max_rows (join.next_step is still set) and
+// total_steps / points_in_range count only what was read. InvalidArgument for a series that is
+// not monotonic; errors of the readers are passed through.
 Result<StreamedStepJoin> JoinOnStepStreamed(std::span<const StoredSeries> series, int64_t step_min,
-                                            int64_t step_max, uint64_t max_rows);
+                                            int64_t step_max, uint64_t max_rows,
+                                            bool count_past_max_rows = true);
 
 }  // namespace runtrack

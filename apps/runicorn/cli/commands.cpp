@@ -2,15 +2,16 @@
 // viewer's route for it) and prints the API's JSON for --json, or a table of the same data.
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "cli/cli.h"
+#include "cli/export_output.h"
 #include "cli/progress_bar.h"
 #include "encode/api_json.h"
+#include "encode/export_stream.h"
 #include "runtrack/json_codec.h"
 #include "service/build_info.h"
 
@@ -47,21 +48,6 @@ int Usage(const char* text) {
 }
 
 // Writes `body` to `path` in slices so the bar can follow a multi-GiB export.
-bool WriteWithProgress(const std::string& path, std::string_view body, std::FILE* progress_out) {
-  constexpr size_t kSlice = 4 << 20;
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return false;
-  ProgressBar bar(progress_out, "writing " + path, ProgressUnit::kBytes);
-  bar.Update(0, body.size());
-  for (size_t at = 0; f && at < body.size(); at += kSlice) {
-    const size_t n = std::min(kSlice, body.size() - at);
-    f.write(body.data() + at, static_cast<std::streamsize>(n));
-    bar.Update(at + n, body.size());
-  }
-  f.close();
-  return !f.fail();
-}
-
 constexpr const char* kRunsUsage =
     "usage: runicorn runs list [--project P] [--name N] [--status S] [--deleted] [--json]\n"
     "       runicorn runs show RUN_ID [--json]\n"
@@ -210,28 +196,40 @@ int RunExport(const std::vector<std::string>& argv) {
     params.emplace_back("metrics", *m);
   }
   const ApiCall remote = ApiCall::Get("/api/export/" + PercentEncode(id) + "/" + format, params);
-  std::FILE* progress_out = ProgressOutput(*args);
-  Result<std::string> body = [&]() -> Result<std::string> {
-    // The bar's line ends (destructor) before an error or the export is printed.
-    ProgressBar bar(progress_out, "reading metrics", ProgressUnit::kCount);
-    return (*access)->CallText([&](service::Services& s) -> Result<std::string> {
-      RUNTRACK_ASSIGN_OR_RETURN(auto table, s.metrics.QueryTable(id, query, bar.Callback()));
-      if (format == "csv") return encode::ExportCsv(table);
-      RUNTRACK_ASSIGN_OR_RETURN(auto detail, s.runs.Get(id));
-      return encode::ExportJson(detail, table, s.layout, service::NowSeconds());
-    }, remote);
+  ExportOutput output(args->Get("output"));
+  auto write = [&output](std::string_view piece) { return output.Write(piece); };
+  runtrack::Status status = [&] {
+    // Rows exported so far against the run's rows (known locally; through a viewer, the bytes
+    // received). The bar's line ends (destructor) before an error or the summary is printed.
+    ProgressBar bar(ProgressOutput(*args), "exporting", (*access)->remote() ? ProgressUnit::kBytes : ProgressUnit::kCount);
+    auto sink = [&](std::string_view piece) {
+      RUNTRACK_RETURN_IF_ERROR(write(piece));
+      if ((*access)->remote()) bar.Update(output.bytes(), output.bytes());
+      return runtrack::Status::Ok();
+    };
+    return (*access)->CallStream([&](service::Services& s, const StoreAccess::Sink& emit) -> runtrack::Status {
+      const auto fmt = format == "csv" ? encode::ExportStream::Format::kCsv : encode::ExportStream::Format::kJson;
+      RUNTRACK_ASSIGN_OR_RETURN(auto stream, encode::ExportStream::Start(s, id, query, fmt, service::NowSeconds()));
+      std::string piece;
+      for (;;) {
+        bar.Update(stream->rows_written(), stream->total_rows());
+        piece.clear();
+        RUNTRACK_ASSIGN_OR_RETURN(bool more, stream->Next(piece));
+        if (!more) return runtrack::Status::Ok();
+        RUNTRACK_RETURN_IF_ERROR(emit(piece));
+      }
+    }, remote, sink);
   }();
-  if (!body.ok()) return Fail(body.status());
-  if (auto out = args->Get("output")) {
-    if (!WriteWithProgress(*out, *body, progress_out)) {
-      std::fprintf(stderr, "runicorn export: cannot write %s\n", out->c_str());
+  if (status.ok() && format == "json" && !args->Get("output")) status = write("\n");
+  if (status.ok()) status = output.Commit();
+  if (!status.ok()) {
+    if (output.failed()) {
+      std::fprintf(stderr, "runicorn export: %s\n", status.message().c_str());
       return kExitError;
     }
-    std::fprintf(stderr, "wrote %s (%s)\n", out->c_str(), FormatBytes(body->size()).c_str());
-  } else {
-    std::fwrite(body->data(), 1, body->size(), stdout);
-    if (format == "json") std::puts("");
+    return Fail(status);
   }
+  if (auto out = args->Get("output")) std::fprintf(stderr, "wrote %s (%s)\n", out->c_str(), FormatBytes(output.bytes()).c_str());
   return kExitOk;
 }
 

@@ -43,9 +43,10 @@ Result<boost::json::value> StoreAccess::Call(const Local& local, const ApiCall& 
   return v;
 }
 
-Result<std::string> StoreAccess::CallText(const LocalText& local, const ApiCall& remote) {
-  if (!viewer_) return local(*services_);
-  return viewer_->Send(remote);
+runtrack::Status StoreAccess::CallStream(const LocalStream& local, const ApiCall& remote, const Sink& sink) {
+  if (!viewer_) return local(*services_, sink);
+  return viewer_->SendTo(remote, sink);
 }
+
 
 }  // namespace runicorn::cli

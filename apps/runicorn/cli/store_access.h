@@ -28,11 +28,13 @@ class StoreAccess {
   static runtrack::Result<std::unique_ptr<StoreAccess>> Open(const std::filesystem::path& root);
 
   using Local = std::function<runtrack::Result<boost::json::value>(service::Services& services)>;
-  using LocalText = std::function<runtrack::Result<std::string>(service::Services& services)>;
 
   runtrack::Result<boost::json::value> Call(const Local& local, const ApiCall& remote);
-  // For routes whose body is not JSON (CSV exports).
-  runtrack::Result<std::string> CallText(const LocalText& local, const ApiCall& remote);
+  // For bodies of any size (exports): `local` hands its pieces to the sink, or the route's body
+  // reaches it a buffer at a time. A sink error stops either and is returned.
+  using Sink = ViewerClient::Sink;
+  using LocalStream = std::function<runtrack::Status(service::Services& services, const Sink& sink)>;
+  runtrack::Status CallStream(const LocalStream& local, const ApiCall& remote, const Sink& sink);
 
   bool remote() const { return viewer_ != nullptr; }
 

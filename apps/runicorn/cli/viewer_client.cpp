@@ -52,40 +52,99 @@ StatusCode StatusCodeForHttp(unsigned s) {
   return StatusCode::kInternal;
 }
 
-Result<std::string> ViewerClient::Send(const ApiCall& call) const {
-  try {
-    boost::asio::io_context io;
-    tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::minutes(10));  // exports of huge runs take a while
-    const std::string host = ConnectHost(endpoint_.host);
-    stream.connect(resolver.resolve(host, std::to_string(endpoint_.port)));
+namespace {
+
+// One request to the viewer: connects, sends, reads the header; the caller reads the body.
+class Exchange {
+ public:
+  Exchange(const service::ViewerEndpoint& endpoint, const ApiCall& call) : stream_(io_) {
+    stream_.expires_after(std::chrono::minutes(10));  // exports of huge runs take a while
+    const std::string host = ConnectHost(endpoint.host);
+    tcp::resolver resolver(io_);
+    stream_.connect(resolver.resolve(host, std::to_string(endpoint.port)));
     http::request<http::string_body> req{http::string_to_verb(call.method), Target(call), 11};
     req.set(http::field::host, fmt::format("{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host,
-                                           endpoint_.port));
-    req.set(http::field::authorization, "Bearer " + endpoint_.token);
+                                           endpoint.port));
+    req.set(http::field::authorization, "Bearer " + endpoint.token);
     req.set(http::field::user_agent, "runicorn-cli");
     if (!call.body.empty() || call.method == "POST" || call.method == "PUT") {
       req.set(http::field::content_type, "application/json");
       req.body() = call.body;
       req.prepare_payload();
     }
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(boost::none);
-    http::read(stream, buffer, parser);
-    auto res = parser.release();
+    http::write(stream_, req);
+    http::read_header(stream_, buffer_, header_);
+  }
+  ~Exchange() {
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-    const unsigned status = res.result_int();
-    if (status >= 200 && status < 300) return std::move(res.body());
-    std::string detail = res.body();
-    boost::system::error_code jec;
-    boost::json::value v = boost::json::parse(res.body(), jec);
-    if (!jec && v.is_object())
-      if (const auto* d = v.as_object().if_contains("detail"); d && d->is_string()) detail = std::string(d->as_string());
-    return Status(StatusCodeForHttp(status), detail);
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  }
+
+  unsigned status() const { return header_.get().result_int(); }
+
+  // The whole body (answers that are not streamed: JSON bodies and errors).
+  std::string ReadBody() {
+    http::response_parser<http::string_body> parser(std::move(header_));
+    parser.body_limit(boost::none);
+    http::read(stream_, buffer_, parser);
+    return std::move(parser.get().body());
+  }
+
+  // The body a buffer at a time.
+  Status ReadBodyTo(const ViewerClient::Sink& sink) {
+    http::response_parser<http::buffer_body> parser(std::move(header_));
+    parser.body_limit(boost::none);
+    char piece[64 * 1024];
+    while (!parser.is_done()) {
+      parser.get().body().data = piece;
+      parser.get().body().size = sizeof piece;
+      beast::error_code ec;
+      http::read(stream_, buffer_, parser, ec);
+      if (ec && ec != http::error::need_buffer)
+        return Status::IOError(fmt::format("the viewer's answer was cut short: {}", ec.message()));
+      const size_t n = sizeof piece - parser.get().body().size;
+      if (n != 0) RUNTRACK_RETURN_IF_ERROR(sink(std::string_view(piece, n)));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  boost::asio::io_context io_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  http::response_parser<http::empty_body> header_;
+};
+
+// The API's error body {"detail": ...} as a Status.
+Status ErrorFor(unsigned status, const std::string& body) {
+  std::string detail = body;
+  boost::system::error_code jec;
+  boost::json::value v = boost::json::parse(body, jec);
+  if (!jec && v.is_object())
+    if (const auto* d = v.as_object().if_contains("detail"); d && d->is_string()) detail = std::string(d->as_string());
+  return Status(StatusCodeForHttp(status), detail);
+}
+
+}  // namespace
+
+Result<std::string> ViewerClient::Send(const ApiCall& call) const {
+  try {
+    Exchange exchange(endpoint_, call);
+    const unsigned status = exchange.status();
+    std::string body = exchange.ReadBody();
+    if (status >= 200 && status < 300) return body;
+    return ErrorFor(status, body);
+  } catch (const std::exception& e) {
+    return Status::IOError(fmt::format("cannot reach the viewer at {}:{}: {}", endpoint_.host, endpoint_.port, e.what()));
+  }
+}
+
+Status ViewerClient::SendTo(const ApiCall& call, const Sink& sink) const {
+  try {
+    Exchange exchange(endpoint_, call);
+    const unsigned status = exchange.status();
+    if (status >= 200 && status < 300) return exchange.ReadBodyTo(sink);
+    return ErrorFor(status, exchange.ReadBody());
   } catch (const std::exception& e) {
     return Status::IOError(fmt::format("cannot reach the viewer at {}:{}: {}", endpoint_.host, endpoint_.port, e.what()));
   }

@@ -4,7 +4,9 @@
 // so the CLI prints and exits exactly as it would locally.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,6 +31,10 @@ class ViewerClient {
   explicit ViewerClient(service::ViewerEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
   // The response body of a 2xx answer; otherwise the error as described above.
   runtrack::Result<std::string> Send(const ApiCall& call) const;
+  // A 2xx answer's body handed to `sink` a buffer at a time as it arrives (exports of any size);
+  // a sink error stops the transfer and is returned. Other answers as Send.
+  using Sink = std::function<runtrack::Status(std::string_view piece)>;
+  runtrack::Status SendTo(const ApiCall& call, const Sink& sink) const;
 
  private:
   service::ViewerEndpoint endpoint_;

@@ -54,11 +54,10 @@ void AppendInt(std::string& out, int64_t v) {
   out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
-// "columns" and "rows" (without the enclosing braces); `t0` is subtracted from the row's wall time.
-void AppendColumnsAndRows(std::string& out, const std::vector<Column>& cols, const service::MetricTable& table,
-                          double t0) {
+// "columns":[...] ; returns each column's `"name":` key, for AppendRows.
+std::vector<std::string> AppendColumns(std::string& out, const std::vector<Column>& cols) {
   out += "\"columns\":[";
-  std::vector<std::string> keys;  // `"name":` once per column
+  std::vector<std::string> keys;
   keys.reserve(cols.size());
   for (size_t c = 0; c < cols.size(); ++c) {
     if (c != 0) out += ',';
@@ -68,7 +67,14 @@ void AppendColumnsAndRows(std::string& out, const std::vector<Column>& cols, con
     key += ':';
     keys.push_back(std::move(key));
   }
-  out += "],\"rows\":[";
+  out += ']';
+  return keys;
+}
+
+// The rows' objects, comma-separated (a leading comma unless `first_rows`); `t0` is subtracted
+// from the row's wall time.
+void AppendRows(std::string& out, const std::vector<Column>& cols, const std::vector<std::string>& keys,
+                const service::MetricTable& table, double t0, bool first_rows) {
   std::vector<std::string> stages;  // each stage's value, written once
   stages.reserve(table.stages.size());
   for (const std::string& s : table.stages) {
@@ -80,7 +86,7 @@ void AppendColumnsAndRows(std::string& out, const std::vector<Column>& cols, con
   const auto& rows = table.rows;
   out.reserve(out.size() + rows.steps.size() * (cols.size() * 24 + 4));
   for (size_t r = 0; r < rows.steps.size(); ++r) {
-    if (r != 0) out += ',';
+    if (r != 0 || !first_rows) out += ',';
     out += '{';
     for (size_t c = 0; c < cols.size(); ++c) {
       if (c != 0) out += ',';
@@ -103,6 +109,14 @@ void AppendColumnsAndRows(std::string& out, const std::vector<Column>& cols, con
     }
     out += '}';
   }
+}
+
+// "columns" and "rows" (without the enclosing braces) of one whole table.
+void AppendColumnsAndRows(std::string& out, const std::vector<Column>& cols, const service::MetricTable& table,
+                          double t0) {
+  const std::vector<std::string> keys = AppendColumns(out, cols);
+  out += ",\"rows\":[";
+  AppendRows(out, cols, keys, table, t0, true);
   out += ']';
 }
 
@@ -204,16 +218,25 @@ std::string MetricsFast(const service::MetricTableQuery& query, const service::M
   return out;
 }
 
-std::string ExportJson(const runtrack::RunDetail& detail, const service::MetricTable& table,
-                       const runtrack::StoreLayout& layout, double exported_at) {
+// An export's columns are metrics_step's without a metrics= filter: every page of one export has
+// the same metrics (MetricPager), so every page derives the same layout.
+std::string ExportJsonHead(const runtrack::RunDetail& detail, const service::MetricTable& first_page,
+                           const runtrack::StoreLayout& layout, double exported_at) {
   std::string out = "{\"format_version\":1,\"exported_at\":";
   AppendJsonNumber(out, exported_at);
   out += ",\"run\":";
   AppendJson(out, runtrack::json::RunDetail(detail, layout));
   out += ",\"metrics\":{";
-  AppendColumnsAndRows(out, StepLayout(service::MetricTableQuery{}, table), table, 0.0);
-  out += "}}";
+  AppendColumns(out, StepLayout(service::MetricTableQuery{}, first_page));
+  out += ",\"rows\":[";
   return out;
+}
+
+void AppendExportJsonRows(const service::MetricTable& page, bool first_rows, std::string& out) {
+  const std::vector<Column> cols = StepLayout(service::MetricTableQuery{}, page);
+  std::string ignored;
+  const std::vector<std::string> keys = AppendColumns(ignored, cols);
+  AppendRows(out, cols, keys, page, 0.0, first_rows);
 }
 
 }  // namespace runicorn::encode
