@@ -8,8 +8,13 @@ packages=(
   librocksdb-dev libboost1.81-dev libboost-json1.81-dev
   libfmt-dev catch2 libbenchmark-dev libssl-dev zlib1g-dev libyaml-cpp-dev libzstd-dev
   libcurl4-openssl-dev
+  libarchive-dev
+  libssh-dev openssh-server
   postgresql-15 libpq-dev
+  ceph-mon ceph-osd radosgw ceph-common curl
   python3-dev pybind11-dev python3-pytest python3-numpy python3-requests python3-pandas
+  python3-yaml
+  python3-torch
   chromium nodejs
   wrk hyperfine
 )

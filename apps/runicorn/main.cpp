@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/users_command.h"
 #include "cli/import_command.h"
+#include "cli/remote_command.h"
 #include "cli/sync_command.h"
 #include "cli/tasks_command.h"
 #include "viewer/viewer_command.h"
@@ -32,6 +33,7 @@ constexpr const char* kUsage =
     "  tasks       init | add | run | ls | status | show | log | wait | stop | rm | restore | mv | pin |\n"
     "              export: Pyruns-compatible experiment launcher (--tasks-root DIR, default: here)\n"
     "  sync        ship journals a central viewer has not acknowledged (--server URL; docs/REMOTE.md)\n"
+    "  remote      sync | ls over SSH: pull a remote store's runs into this one (docs/REMOTE.md)\n"
     "  version     print the version\n"
     "\n"
     "storage: --storage DIR, else $RUNICORN_DIR, else the saved user root, else ./.runicorn\n"
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
   if (command == "simulate") return RunSimulate(rest);
   if (command == "tasks") return RunTasks(rest);
   if (command == "sync") return RunSync(rest);
+  if (command == "remote") return RunRemote(rest);
   if (command == "version" || command == "--version") {
     std::printf("runicorn %s\n", runicorn::service::RunicornVersion().c_str());
     return kExitOk;

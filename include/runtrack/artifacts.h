@@ -222,7 +222,7 @@ struct LineageNode {
   std::string label;          // "name vN" or the run id
   std::string artifact_type;  // artifacts only
   uint64_t size_bytes = 0;    // artifacts only
-  std::string status;         // artifacts only: "ready" / "deleted"
+  std::string status;         // artifacts only: "ready" or "deleted"
   int depth = 0;              // hops from the root
   std::string direction;      // "root", "upstream" or "downstream"
 };

@@ -88,6 +88,9 @@ struct RunSummary {
   std::optional<int64_t> best_metric_step;
   int artifacts_created_count = 0;
   int artifacts_used_count = 0;
+  // Runicorn v0.6's run path and alias (RunOptions); unset / empty for a v0.5 run.
+  std::optional<std::string> path;
+  std::string alias;
 };
 
 struct MetricInfo {
@@ -156,6 +159,19 @@ struct IndexReport {
   std::vector<std::pair<std::string, std::string>> run_errors;
 };
 
+// One process of a multi-process run (docs/REMOTE.md "Streams"): stream "0" is rank 0, which
+// owns the run's status and summary; the others are ingested from journal.<stream>.
+struct RunStreamInfo {
+  std::string stream;
+  bool ended = false;   // its final record was ingested ("0": the run's status is final)
+  uint64_t points = 0;  // points of all its metrics
+};
+// One stream's points of a metric, in logging order (repeated steps as logged).
+struct StreamPoints {
+  std::string stream;
+  std::vector<MetricPoint> points;
+};
+
 class Catalog {
  public:
   // Opens (creating if needed) <root>/catalog and loads the run index. `root` must be a store root
@@ -178,6 +194,12 @@ class Catalog {
 
   Result<RunPage> ListRuns(const RunQuery& query) const;
   Result<RunDetail> GetRun(std::string_view run_id) const;
+  // The run's streams: "0" first, then the others by name (catalog_streams.cpp).
+  Result<std::vector<RunStreamInfo>> ListStreams(std::string_view run_id) const;
+  // A metric's points per stream that logged it ("0" first, then by name). NotFound when no stream
+  // has it. Every other query by metric name reads rank 0's series (another stream's when rank 0
+  // never logged that name).
+  Result<std::vector<StreamPoints>> ReadMetricStreams(std::string_view run_id, std::string_view metric) const;
   // All points of one metric, or those with step_min <= step <= step_max, sorted by step; when a
   // step was logged more than once the later value wins.
   Result<MetricSeries> ReadMetric(std::string_view run_id, std::string_view metric,
@@ -204,8 +226,10 @@ class Catalog {
   // NotFound for an unknown run or a metric the run has not logged yet (a stream retries later,
   // from the default cursor). FailedPrecondition when the cursor is beyond the series' end (the
   // series is not the one the cursor was taken from, e.g. the run was deleted and re-created).
+  // At most `max_points` points are returned (a stream's bounded batch); the cursor then points
+  // at the first one left, so the next call continues there.
   Result<MetricChunk> ReadMetricSince(std::string_view run_id, std::string_view metric,
-                                      MetricCursor cursor = {}) const;
+                                      MetricCursor cursor = {}, uint64_t max_points = UINT64_MAX) const;
   // A cursor at the current end of the series, so a stream can start with "only new points".
   // Errors as ReadMetricSince.
   Result<MetricCursor> MetricCursorAtEnd(std::string_view run_id, std::string_view metric) const;

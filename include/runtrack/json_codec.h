@@ -31,8 +31,9 @@ boost::json::value Sanitized(const boost::json::value& v);  // deep copy, non-fi
 boost::json::array Strings(const std::vector<std::string>& items);
 
 // The one field list of a run summary: id, project, name, status, exit_reason, pid, hostname,
-// run_dir, tags, best_metric_*, updated_at, ended_at, deleted_at, artifacts_*_count. Callers add
-// the creation time under the name their API uses.
+// run_dir, tags, best_metric_*, updated_at, ended_at, deleted_at, artifacts_*_count; plus `path`
+// and `alias` (null when none) for a run created with a v0.6 path, `alias` alone for a run with
+// only an alias. Callers add the creation time under the name their API uses.
 void AddRunSummaryFields(const RunSummary& run, const StoreLayout& layout, boost::json::object& out);
 
 // GET /api/runs item: the summary plus `created_time` (Runicorn v1's name).

@@ -5,12 +5,16 @@
 //   <root>/runs/<run_id>/lock         held with flock by the run's live writer
 //   <root>/runs/<run_id>/deleted      present while the run is soft-deleted
 //   <root>/runs/<run_id>/media/       images and files the run logged
+//   <root>/runs/<run_id>/assets.json  Runicorn v0.6's run assets (code, config, datasets, ...)
 //   <root>/runs/<run_id>/shipped      journal offset acknowledged by a central viewer (REMOTE.md)
 //   <root>/runs/<run_id>/receiving    on that viewer: the run is still arriving (REMOTE.md)
+//   <root>/runs/<run_id>/journal.<S>  on that viewer: stream S (a rank > 0) of a multi-process run
+//   <root>/runs/<run_id>/stream       on a writer's node: the stream its run ships as (REMOTE.md)
 //   <root>/catalog/                   the RocksDB catalog (derived data)
 //   <root>/artifacts/, <root>/blobs/  artifact versions and their chunks (FORMATS-artifacts.md)
 //   <root>/viewer.json                the running viewer's address and local credential
 //   <root>/users.json, <root>/token_key  /api/v1 users and its token signing key (0600)
+//   <root>/ssh_known_hosts            host keys the SSH remote has been told to trust (REMOTE.md)
 //
 // A run id must have been validated (ValidateRunId) before it is passed here: a valid id is one
 // path component, so nothing built from it can leave <root>/runs/.
@@ -37,11 +41,22 @@ class StoreLayout {
   std::filesystem::path media_dir(std::string_view run_id) const;
   // Runicorn's environment capture (environment.json), written by the SDK into the run folder.
   std::filesystem::path environment_path(std::string_view run_id) const;
+  // Runicorn v0.6's assets.json (code snapshot, config, datasets, pretrained, outputs), written by
+  // Run::RecordAsset.
+  std::filesystem::path assets_path(std::string_view run_id) const;
   // The journal byte offset a central viewer has acknowledged as durable (docs/REMOTE.md).
   std::filesystem::path shipped_path(std::string_view run_id) const;
   // On a central viewer: present while the run's journal arrives by shipping and its final record
   // has not, so a restarted viewer takes the run's lock again before indexing (REMOTE.md).
   std::filesystem::path receiving_marker(std::string_view run_id) const;
+  // Multi-process runs (REMOTE.md "Streams"): on a central viewer, stream "0" (rank 0) is
+  // journal_path() and any other stream S is `journal.S`; `stream` must have passed
+  // ValidateJournalStream (remote.h), so it is one path component. `journal_stream_prefix()` is
+  // the file-name prefix ("journal.") the catalog and receiver list stream files by.
+  std::filesystem::path stream_journal_path(std::string_view run_id, std::string_view stream) const;
+  static std::string_view journal_stream_prefix();
+  // On a writer's node: the stream name its run ships as (absent: "0"), written at CreateRun.
+  std::filesystem::path shipping_stream_path(std::string_view run_id) const;
 
   std::filesystem::path catalog_dir() const;
   std::filesystem::path artifacts_dir() const;
@@ -53,6 +68,14 @@ class StoreLayout {
   // login tokens are signed with; both owner-only (0600), written by apps/runicorn/service.
   std::filesystem::path users_path() const;
   std::filesystem::path token_key_path() const;
+  // The SSH remote's known_hosts (apps/runicorn/service/ssh): host keys confirmed for this store.
+  std::filesystem::path ssh_known_hosts_path() const;
+  // The training service's jobs (apps/runicorn/service/training_service.h): `training_dir()` is
+  // the task runner's project (its `_pyruns_/` workspace), `training_job_dir(id)` one job's files
+  // (`id` must be a validated UUID), `model_cache_dir()` model versions unpacked for generation.
+  std::filesystem::path training_dir() const;
+  std::filesystem::path training_job_dir(std::string_view task_id) const;
+  std::filesystem::path model_cache_dir() const;
 
  private:
   std::filesystem::path root_;

@@ -24,12 +24,34 @@
 
 namespace runtrack {
 
-// The only stream this version accepts: one writer process per run. Multi-process runs
-// (journal.<rank>) are later work.
+// A multi-process run (DDP: one process per rank) is one run id with one journal stream per
+// process: its rank ("0", "1", ...) or "host:pid". Stream "0" is rank 0, which owns the run's
+// status, summary and config; a single-process run is stream "0" alone. The viewer stores stream
+// S as journal.S beside the run's journal and its catalog merges them (docs/REMOTE.md "Streams").
 inline constexpr std::string_view kDefaultJournalStream = "0";
+
+// A stream name is 1-64 characters of [A-Za-z0-9_.:-] not starting with '.', so it is one path
+// component. InvalidArgument "Invalid stream '<s>': ..." otherwise.
+Status ValidateJournalStream(std::string_view stream);
+
+// The stream a writer's run ships as: <run dir>/stream (absent: "0").
+Result<std::string> ReadShippingStream(const StoreLayout& layout, std::string_view run_id);
 
 // ---------------------------------------------------------------------------------------------
 // Server side.
+
+struct ReceiverOptions {
+  // A run still arriving whose writers sent nothing (not even an idle heartbeat, see
+  // ShipperOptions::heartbeat) for this long is let go: the receiver releases its lock and
+  // removes its `receiving` marker, so the catalog's liveness check marks it failed
+  // ("process_not_found") as it does a local run whose process died. A PUT that arrives later
+  // takes the run up again (the catalog then shows it running). Zero: never.
+  std::chrono::milliseconds lease{std::chrono::minutes(5)};
+  // After every stream of a run ended, the receiver keeps the run's `receiving` marker (and lock)
+  // this much longer, so the catalog, which reads streams only of runs still arriving, also
+  // merges a rank that connects late (after the others had ended). Zero: release at once.
+  std::chrono::milliseconds linger{std::chrono::seconds(10)};
+};
 
 struct IngestOutcome {
   // false: the bytes (or the part of them the server lacked) are durable up to `offset`.
@@ -56,7 +78,7 @@ struct IngestOutcome {
 // Thread safety: any number of threads; appends to one run are serialised, runs are independent.
 class JournalReceiver {
  public:
-  explicit JournalReceiver(StoreLayout layout);
+  explicit JournalReceiver(StoreLayout layout, ReceiverOptions options = {});
   ~JournalReceiver();
   JournalReceiver(const JournalReceiver&) = delete;
   JournalReceiver& operator=(const JournalReceiver&) = delete;
@@ -65,6 +87,20 @@ class JournalReceiver {
   // the durable length without appending.
   Result<IngestOutcome> Append(std::string_view run_id, std::string_view stream, uint64_t offset,
                                std::string_view bytes);
+
+  // Lets go of runs whose lease ran out (ReceiverOptions::lease); returns how many. A background
+  // thread calls it every second; tests call it to avoid waiting.
+  int ExpireLeases();
+  void SetLease(std::chrono::milliseconds lease);
+  void SetLinger(std::chrono::milliseconds linger);
+
+  // Counters since construction, for tests and benchmarks: what exactly-once costs on the wire.
+  struct Stats {
+    uint64_t requests = 0;        // Append calls that passed validation
+    uint64_t bytes_appended = 0;  // new journal bytes written (each byte of a journal once)
+    uint64_t bytes_resent = 0;    // bytes a request carried that the server already had
+  };
+  Stats stats() const;
 
  private:
   struct Impl;
@@ -95,6 +131,9 @@ struct ShipperOptions {
   std::chrono::milliseconds backoff_max{30000};
   // Per-request network timeout.
   std::chrono::milliseconds request_timeout{30000};
+  // A live run that has nothing new to ship still sends an empty PUT this often, so the viewer's
+  // lease (ReceiverOptions::lease) tells an idle writer from a dead one.
+  std::chrono::milliseconds heartbeat{std::chrono::seconds(60)};
 };
 
 // RUNICORN_SERVER and RUNICORN_TOKEN, over `base`'s other fields.
@@ -131,8 +170,9 @@ class JournalShipper {
   JournalShipper& operator=(const JournalShipper&) = delete;
 
   // Marks the run as one to ship (writes <run dir>/shipped = 0 if absent, so a later shipper or
-  // `runicorn sync` knows it was meant for the server) and wakes the thread.
-  Status Track(std::string_view run_id);
+  // `runicorn sync` knows it was meant for the server, and <run dir>/stream unless `stream` is
+  // "0") and wakes the thread. InvalidArgument for a bad stream name.
+  Status Track(std::string_view run_id, std::string_view stream = kDefaultJournalStream);
   // Waits until every whole record of the run's journal is acknowledged, or `timeout`. After a
   // successful drain the run is no longer tracked. Returns FailedPrecondition on timeout (the
   // rest is shipped later), ok otherwise.

@@ -62,6 +62,9 @@ class Run {
   const std::string& project() const;
   const std::string& name() const;
   const std::filesystem::path& dir() const;  // <root>/runs/<id>
+  // The v0.6 run path (RunOptions::path) when one was given, and the alias ("" when none).
+  const std::optional<std::string>& path() const;
+  const std::string& alias() const;
 
   // Logs one point at an explicit step; later automatic steps continue from `step` + 1.
   Status Log(int64_t step, std::string_view metric, double value);
@@ -83,6 +86,12 @@ class Run {
   Status SetPrimaryMetric(std::string_view metric, MetricMode mode);
   // Appends a line of text to the run's log (a trailing newline is added when missing).
   Status LogText(std::string_view line);
+  // Runicorn v0.6's run assets (<run dir>/assets.json, docs/FORMATS.md): what the run's code,
+  // config, datasets, pretrained weights and outputs were. `section` "code" and "config" replace
+  // that object; "datasets" and "pretrained" append `entry`; "outputs" replaces the entry with
+  // the same "key" (or appends). The file is replaced atomically (temp + rename), so a reader
+  // sees the old or the new document, never a torn one; calls are serialised per Run.
+  Status RecordAsset(std::string_view section, const boost::json::object& entry);
   // Records that this run produced / used an artifact version (lineage; see artifacts.h).
   Status RecordArtifact(std::string_view relation, std::string_view name, std::string_view type,
                         int version);

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,9 +57,21 @@ struct RunOptions {
   // Empty: a fresh `YYYYMMDD_HHMMSS_<6 hex>` id. Given: must match ^[0-9]{8}_[0-9]{6}_[a-f0-9]{6}$
   // and not exist yet.
   std::string run_id;
+  // Multi-process runs (remote.h, docs/REMOTE.md "Streams"): every process of the run uses the
+  // same run_id (each in its own store root) and its own stream: its rank ("0", "1", ...) or
+  // "host:pid". Stream "0" owns the run's status, summary and config. Empty: $RUNICORN_STREAM,
+  // else "0". Only shipping uses it: the local journal is the same either way.
+  std::string stream;
   boost::json::object config;
   std::vector<std::string> tags;
   FlushPolicy flush;
+  // Runicorn v0.6's run path ("vision/resnet"; "" is the root), normalised and checked by
+  // NormalizeRunPath (validation.h). When set, `project` and `name` are derived from it so that
+  // v0.5 views keep working: project = its first segment, name = its second ("default" for a
+  // missing one). Unset: a v0.5 run, which records no path.
+  std::optional<std::string> path;
+  // Runicorn v0.6's free-form display name for the run; empty: none.
+  std::string alias;
 };
 
 // The root a Store uses when none is given: $RUNICORN_DIR if set and non-empty, else ./.runicorn.

@@ -98,6 +98,7 @@ struct TaskSummary {
   bool pinned = false;
   int run_index = 0;        // runs started so far (the last run is run_index)
   double queued_at = 0;     // epoch seconds, 0 when never queued
+  int64_t task_order = -1;  // manual position set by ReorderTasks (Pyruns' task_order); -1: none
 };
 
 struct TaskListQuery {
@@ -110,7 +111,9 @@ struct TaskListQuery {
 };
 
 struct TaskPage {
-  std::vector<TaskSummary> items;  // pinned first, then active (running/queued), newest first
+  // Pinned first, then active (running/queued), then tasks without a manual order newest first,
+  // then the manually ordered ones by task_order (Pyruns' listing order).
+  std::vector<TaskSummary> items;
   size_t total = 0;                // tasks matching the filter
   size_t offset = 0;
   bool has_more = false;
@@ -155,6 +158,28 @@ struct TaskLogChunk {
   uint64_t offset = 0;        // file position just past `content`; pass it back to continue
   bool reset = false;         // the file changed identity or shrank: content restarts at 0
   std::string log_identity;   // hex "st_dev:st_ino"
+};
+
+// One entry of a reorder: the task's new position is its index in the list.
+struct TaskOrderItem {
+  std::string name;
+  std::optional<bool> pinned;  // set: also pins/unpins it
+};
+
+// What changed in a workspace, as its task index saw it (Workspace::ChangesSince).
+struct TaskChange {
+  uint64_t revision = 0;  // grows by one per change, per Workspace object
+  std::string name;
+  // "created", "deleted", "renamed" (from old_name), "reordered" (task_order or pinned), or the
+  // new status: "pending", "queued", "running", "completed", "failed", "cancelled".
+  std::string event;
+  std::string old_name;
+};
+
+struct TaskChanges {
+  uint64_t revision = 0;          // the newest revision; pass it back as `since` next time
+  bool truncated = false;         // changes after `since` were dropped: refetch everything
+  std::vector<TaskChange> changes;  // revision order
 };
 
 struct ReconcileReport {
@@ -211,6 +236,19 @@ class Workspace {
   // Renames the task folder (and its `name`). FailedPrecondition while queued or running,
   // AlreadyExists if `new_name` is taken.
   virtual Status RenameTask(std::string_view name, std::string_view new_name) = 0;
+
+  // Pyruns' reorder: writes task_order = the item's index (and pinned when given) into each
+  // task's task_info.json (a compare-and-set each; a concurrent status change is kept). Listings
+  // and the runner's queue follow it (TaskRunner). InvalidArgument for an empty list, more than
+  // 10,000 items, a bad name or a duplicate; NotFound naming a missing task, checked before
+  // anything is written.
+  virtual Status ReorderTasks(const std::vector<TaskOrderItem>& items) = 0;
+
+  // Changes since `since` (a revision from an earlier call; UINT64_MAX: none, just the current
+  // revision), refreshing the task index first. Costs two stat(2)s when nothing changed. Sees
+  // changes made by any process through libruntrack (status log) and folders added, renamed or
+  // removed by anyone. The index keeps the last 4096 changes; older ones set `truncated`.
+  virtual Result<TaskChanges> ChangesSince(uint64_t since) = 0;
 
   // pyruns.record(): merges `values` into records[run_index - 1]. pyruns.track(): appends each
   // value to tracks[run_index - 1][key]. One O_APPEND write of one line to
@@ -289,7 +327,9 @@ class TaskRunner {
   static Result<std::unique_ptr<TaskRunner>> Start(Workspace& workspace, TaskRunnerOptions options);
 
   // Claims each task (pending or terminal → queued, compare-and-set on disk) and queues it
-  // for the pool, FIFO. A task that cannot be claimed is reported in `skipped`, never ignored.
+  // for the pool. A task that cannot be claimed is reported in `skipped`, never ignored.
+  // Queue order: tasks with a manual order (ReorderTasks) first, by task_order as it is when a
+  // worker becomes free; the others FIFO.
   virtual Result<SubmitReport> Submit(const std::vector<std::string>& names) = 0;
   // Starts the task now, outside the pool (it takes no worker).
   virtual Status RunNow(std::string_view name) = 0;

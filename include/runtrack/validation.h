@@ -4,6 +4,7 @@
 // Thread safety: pure functions.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "runtrack/status.h"
@@ -15,5 +16,12 @@ namespace runtrack {
 // InvalidArgument "Invalid run_id format: <id>. Expected format: YYYYMMDD_HHMMSS_XXXXXX" (the id
 // shown at most 64 characters, unprintable bytes as '?').
 Status ValidateRunId(std::string_view run_id);
+
+// Runicorn v0.6's run path ("vision/resnet"): a backslash becomes '/', repeated '/' collapse,
+// leading and trailing '/' are dropped ("" and "/" name the root); what is left must be at most
+// 200 characters of [A-Za-z0-9_-/]. Returns the normalised path, or InvalidArgument saying which
+// rule failed (the path shown at most 64 characters, unprintable bytes as '?'). No '.' is
+// allowed, so a valid path has no ".." segment.
+Result<std::string> NormalizeRunPath(std::string_view path);
 
 }  // namespace runtrack

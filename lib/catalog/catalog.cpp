@@ -11,8 +11,10 @@
 
 #include "util/json.h"
 #include "catalog/catalog_impl.h"
+#include "catalog/catalog_streams.h"
 #include "catalog/journal_ingestor.h"
 #include "catalog/keys.h"
+#include "catalog/rocks_info_log.h"
 #include "catalog/run_listing.h"
 #include "catalog/stored_point.h"
 #include "journal/journal_reader.h"
@@ -53,6 +55,8 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const fs::path& root, const Catal
   auto supported = rocksdb::GetSupportedCompressions();
   if (std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) == supported.end())
     db_options.compression = rocksdb::kNoCompression;
+  // Not RocksDB's LOG file: after a failed write (a full disk) its next append asserts.
+  db_options.info_log = catalog::MakeCatalogInfoLog();
   rocksdb::DB* db = nullptr;
   RUNTRACK_RETURN_IF_ERROR(RocksStatus(
       rocksdb::DB::Open(db_options, impl->layout().catalog_dir().string(), &db), "open catalog"));
@@ -176,7 +180,11 @@ Status Catalog::Impl::IngestStep(std::string_view id, IndexReport* report, bool*
   // it began and how much was lost.
   bool newly_damaged = ingestor.NoteDamage(*outcome);
   if (newly_damaged) ++report->corrupt_journals;
-  if (outcome->next_offset == from && !newly_damaged) return Status::Ok();  // nothing new
+  // A multi-process run's other streams, in the same pass and batch (catalog_streams.h).
+  bool streams_more = false;
+  RUNTRACK_ASSIGN_OR_RETURN(bool streams_moved, catalog::IngestOtherStreams(layout(), id, next.get(), &ingestor,
+                                                                             options.max_ingest_bytes_per_step, &streams_more));
+  if (outcome->next_offset == from && !newly_damaged && !streams_moved) return Status::Ok();  // nothing new
   RUNTRACK_RETURN_IF_ERROR(ingestor.Finish(outcome->next_offset));
   {
     std::unique_lock lod(lod_mu);
@@ -190,7 +198,7 @@ Status Catalog::Impl::IngestStep(std::string_view id, IndexReport* report, bool*
   if (!current) ++report->runs_discovered;
   report->points_ingested += ingestor.points_ingested();
   *updated = true;
-  *more = !outcome->torn_tail && outcome->next_offset != from;
+  *more = (!outcome->torn_tail && outcome->next_offset != from) || streams_more;
   return Status::Ok();
 }
 
@@ -238,7 +246,9 @@ Result<IndexReport> Catalog::Refresh(const RefreshProgress& progress) {
     std::string id = entry.path().filename().string();
     if (!util::IsValidRunId(id)) continue;  // not ours: never touch it
     std::shared_ptr<const RunRecord> current = impl_->Find(id);
-    if (current && current->summary_row.status != RunStatus::kRunning) continue;  // final
+    if (current && current->summary_row.status != RunStatus::kRunning &&
+        !catalog::StreamsPending(impl_->layout(), *current))
+      continue;  // final
     if (!fs::exists(impl_->layout().journal_path(id), ec)) continue;  // still being created
     runs.push_back({std::move(id)});
   }

@@ -56,7 +56,9 @@ std::vector<const SeriesState*> ResolveSeries(const RunRecord& record, const Met
                                               std::vector<std::string>* missing) {
   std::vector<const SeriesState*> out;
   if (query.metrics.empty()) {
-    for (const auto& [id, s] : record.series) out.push_back(&s);
+    for (const auto& [id, s] : record.series)
+      if (catalog::StreamOrdinalOf(id) == 0 || record.FindSeries(s.name) == &s)
+        out.push_back(&s);  // one column per name (a multi-process run's streams: REMOTE.md)
     std::sort(out.begin(), out.end(), [](const SeriesState* a, const SeriesState* b) { return a->name < b->name; });
     return out;
   }
@@ -74,7 +76,8 @@ std::vector<const SeriesState*> ResolveSeries(const RunRecord& record, const Met
 // Rows, per-row wall time and stage, totals and the paging position, from the join.
 void FillTable(const RunRecord& record, const std::vector<const SeriesState*>& series, StepJoin join,
                const MetricQuery& query, MetricTable* table) {
-  if (!query.downsample || !table->downsampled) table->total_steps = join.total_steps;
+  const bool stopped_early = join.next_step && !query.count_past_max_rows;
+  if ((!query.downsample || !table->downsampled) && !stopped_early) table->total_steps = join.total_steps;
   table->truncated = join.next_step.has_value();
   table->next_step = join.next_step;
   table->stages = StageNames(record);
@@ -110,7 +113,8 @@ Result<StepJoin> JoinAllPoints(const std::vector<SnapshotSeries>& series, const 
   for (const SnapshotSeries& s : series) stored.push_back({s.pyramid, s.read});
   RUNTRACK_ASSIGN_OR_RETURN(StreamedStepJoin streamed,
                             JoinOnStepStreamed(stored, query.step_min.value_or(INT64_MIN),
-                                               query.step_max.value_or(INT64_MAX), query.max_rows));
+                                               query.step_max.value_or(INT64_MAX), query.max_rows,
+                                               query.count_past_max_rows));
   table->points_in_range = streamed.points_in_range;
   return std::move(streamed.join);
 }

@@ -5,6 +5,8 @@
 // published count never change and can be read without holding the ingest lock: the published
 // record's count bounds what is returned, and a pass committing meanwhile only adds points past it.
 // Cost: one record lookup, one seek, and decoding exactly the new points.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "catalog/catalog_impl.h"
@@ -37,14 +39,16 @@ Result<SeriesRef> FindSeries(const Catalog::Impl& impl, std::string_view run_id,
 }  // namespace
 
 Result<MetricChunk> Catalog::ReadMetricSince(std::string_view run_id, std::string_view metric,
-                                             MetricCursor cursor) const {
+                                             MetricCursor cursor, uint64_t max_points) const {
   RUNTRACK_ASSIGN_OR_RETURN(SeriesRef ref, FindSeries(*impl_, run_id, metric));
-  const uint64_t end = ref.series->count;
-  if (cursor.position > end)
+  const uint64_t count = ref.series->count;
+  const uint64_t end =
+      cursor.position <= count ? cursor.position + std::min(count - cursor.position, max_points) : count;
+  if (cursor.position > count)
     return Status::FailedPrecondition(fmt::format(
         "cursor at point {} is beyond the end of metric '{}' of run {} ({} points): the series was "
         "re-created; start again from the beginning or from MetricCursorAtEnd",
-        cursor.position, ref.series->name, run_id, end));
+        cursor.position, ref.series->name, run_id, count));
   MetricChunk chunk;
   RUNTRACK_RETURN_IF_ERROR(impl_->ReadOrdinals(run_id, ref.series->id, cursor.position, end, &chunk.points));
   if (chunk.points.size() != end - cursor.position) {

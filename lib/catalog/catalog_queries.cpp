@@ -71,6 +71,8 @@ Result<RunDetail> Catalog::GetRun(std::string_view run_id) const {
   d.journal_skipped_bytes = r->journal_skipped_bytes;
   d.stages = StageNames(*r);
   for (const auto& [id, s] : r->series) {
+    // A multi-process run lists each name once, with the first stream's figures (rank 0's).
+    if (catalog::StreamOrdinalOf(id) != 0 && r->FindSeries(s.name) != &s) continue;
     MetricInfo m;
     m.name = s.name;
     m.count = s.count;

@@ -19,6 +19,7 @@ void JournalIngestor::Touch(double wall_time) {
 }
 
 Status JournalIngestor::Apply(RecordType type, std::string_view payload) {
+  if (stream_ != nullptr && type != RecordType::kPoints) return ApplyOtherStream(type, payload);
   switch (type) {
     case RecordType::kPoints:
       return ApplyPoints(payload);
@@ -59,6 +60,7 @@ Status JournalIngestor::ApplyPoints(std::string_view payload) {
   for (size_t i = 0; i < n; ++i) {
     journal::PackedPoint packed;
     std::memcpy(&packed, payload.data() + i * sizeof packed, sizeof packed);
+    if (stream_ != nullptr && !MapStreamPoint(&packed)) { ++skipped_; continue; }
     if (series == nullptr || series->id != packed.metric_id) {
       auto it = record_->series.find(packed.metric_id);
       if (it == record_->series.end()) { ++skipped_; continue; }  // name record missing: corrupt
@@ -112,6 +114,9 @@ void JournalIngestor::ApplyJson(RecordType type, std::string_view payload) {
       row.created_at = num("created_at").value_or(0);
       row.pid = static_cast<int64_t>(num("pid").value_or(0));
       row.hostname = str("hostname");
+      if (auto it = o.find("path"); it != o.end() && it->value().is_string())
+        row.path = std::string(it->value().get_string());
+      row.alias = str("alias");
       row.tags.clear();
       if (auto it = o.find("tags"); it != o.end() && it->value().is_array())
         for (const auto& t : it->value().get_array())

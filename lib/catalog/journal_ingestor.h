@@ -41,8 +41,14 @@ class JournalIngestor {
   // The points this pass added, per series id, in arrival order (feeds the LOD pyramids).
   const std::map<uint32_t, std::vector<MetricPoint>>& new_points() const { return new_points_; }
   uint64_t records_skipped() const { return skipped_; }
+  // Records from now on come from another stream of a multi-process run (RunRecord::streams,
+  // catalog_streams.cpp): its metric and stage ids are mapped, and only points, names and text
+  // apply (rank 0 owns status, summary and config). nullptr: back to stream "0".
+  void SetStream(StreamState* stream) { stream_ = stream; }
 
  private:
+  Status ApplyOtherStream(journal::RecordType type, std::string_view payload);
+  bool MapStreamPoint(journal::PackedPoint* point) const;  // false: an id the stream never named
   Status ApplyPoints(std::string_view payload);
   void ApplyJson(journal::RecordType type, std::string_view payload);
   void Touch(double wall_time);
@@ -55,6 +61,7 @@ class JournalIngestor {
   std::string new_text_;
   uint64_t points_ = 0;
   uint64_t skipped_ = 0;
+  StreamState* stream_ = nullptr;
 };
 
 // A journal whose header cannot be read (not a journal, or a format this build does not know):

@@ -1,5 +1,7 @@
 #include "catalog/run_record.h"
 
+#include <cstdlib>
+
 #include <boost/json.hpp>
 
 namespace runtrack::catalog {
@@ -106,7 +108,7 @@ json::object ToJson(const RunRecord& r) {
   }
   json::object stages;
   for (const auto& [id, name] : r.stage_names) stages[std::to_string(id)] = name;
-  return json::object{
+  json::object out{
       {"id", row.id}, {"project", row.project}, {"name", row.name},
       {"status", RunStatusName(row.status)}, {"exit_reason", row.exit_reason},
       {"created_at", row.created_at}, {"updated_at", row.updated_at},
@@ -119,6 +121,40 @@ json::object ToJson(const RunRecord& r) {
       {"log_bytes", r.log_bytes}, {"journal_corrupt", r.journal_corrupt},
       {"journal_corrupt_offset", r.journal_corrupt_offset ? json::value(*r.journal_corrupt_offset) : json::value(nullptr)},
       {"journal_skipped_bytes", r.journal_skipped_bytes}, {"has_start", r.has_start}};
+  if (row.path) out["path"] = *row.path;  // v0.6 runs only, so older records stay as they were
+  if (!r.streams.empty()) out["streams"] = StreamsToJson(r.streams);  // multi-process runs only
+  if (r.remote) out["remote"] = true;                                  // shipped runs only
+  if (!row.alias.empty()) out["alias"] = row.alias;
+  return out;
+}
+
+json::object StreamsToJson(const std::map<std::string, StreamState>& streams) {
+  json::object out;
+  for (const auto& [name, st] : streams) {
+    json::object stages;
+    for (const auto& [id, stage] : st.stages) stages[std::to_string(id)] = stage;
+    out[name] = json::object{{"ordinal", st.ordinal}, {"offset", st.offset}, {"ended", st.ended},
+                             {"stages", std::move(stages)}};
+  }
+  return out;
+}
+
+bool StreamsFromJson(const json::object& o, std::map<std::string, StreamState>* streams) {
+  for (const auto& [name, v] : o) {
+    if (!v.is_object()) return false;
+    const auto& so = v.get_object();
+    StreamState st;
+    st.ordinal = static_cast<uint32_t>(IntOr(so, "ordinal", 0));
+    if (st.ordinal == 0 || st.ordinal > kMaxStreamOrdinal) return false;
+    st.offset = static_cast<uint64_t>(IntOr(so, "offset", 0));
+    auto ended = so.find("ended");
+    st.ended = ended != so.end() && ended->value().is_bool() && ended->value().get_bool();
+    if (auto it = so.find("stages"); it != so.end() && it->value().is_object())
+      for (const auto& [k, stage] : it->value().get_object())
+        if (stage.is_string()) st.stages[static_cast<uint32_t>(std::strtoul(std::string(k).c_str(), nullptr, 10))] = std::string(stage.get_string());
+    (*streams)[std::string(name)] = std::move(st);
+  }
+  return true;
 }
 
 bool FromJson(const json::object& o, RunRecord* r) {
@@ -137,6 +173,9 @@ bool FromJson(const json::object& o, RunRecord* r) {
   row.deleted_at = OptionalNumber(o, "deleted_at");
   row.pid = IntOr(o, "pid", 0);
   row.hostname = StringOr(o, "hostname");
+  if (auto it = o.find("path"); it != o.end() && it->value().is_string())
+    row.path = std::string(it->value().get_string());
+  row.alias = StringOr(o, "alias");
   if (auto it = o.find("tags"); it != o.end() && it->value().is_array())
     for (const auto& t : it->value().get_array())
       if (t.is_string()) row.tags.emplace_back(t.get_string());
@@ -183,6 +222,9 @@ bool FromJson(const json::object& o, RunRecord* r) {
   r->journal_skipped_bytes = static_cast<uint64_t>(IntOr(o, "journal_skipped_bytes", 0));
   auto start = o.find("has_start");
   r->has_start = start != o.end() && start->value().is_bool() && start->value().get_bool();
+  if (auto it = o.find("remote"); it != o.end() && it->value().is_bool()) r->remote = it->value().get_bool();
+  if (auto it = o.find("streams"); it != o.end() && it->value().is_object())
+    if (!StreamsFromJson(it->value().get_object(), &r->streams)) return false;
   r->UpdateBest();
   return true;
 }

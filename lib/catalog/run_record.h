@@ -37,6 +37,20 @@ struct SeriesState {
   bool has_finite() const { return max >= min; }
 };
 
+// A multi-process run's other streams (docs/REMOTE.md "Streams"): the stream with ordinal o > 0
+// keeps its journal's metric id m as series id o * kStreamSeriesBase + m, so rank 0's series ids
+// (below kStreamSeriesBase) are the journal's own and every query by name finds rank 0's first.
+inline constexpr uint32_t kStreamSeriesBase = 1u << 20;
+inline constexpr uint32_t kMaxStreamOrdinal = 4095;
+inline uint32_t StreamOrdinalOf(uint32_t series_id) { return series_id / kStreamSeriesBase; }
+
+struct StreamState {
+  uint32_t ordinal = 0;           // 1, 2, ... in order of discovery
+  uint64_t offset = 0;            // how far journal.<stream> is ingested
+  bool ended = false;             // its final (Status) record was ingested
+  std::map<uint32_t, std::string> stages;  // its journal's stage ids -> names
+};
+
 struct RunRecord {
   RunSummary summary_row;  // id, project, name, status, times, tags, best metric, counts
   boost::json::object config;
@@ -52,6 +66,8 @@ struct RunRecord {
   std::optional<uint64_t> journal_corrupt_offset;  // where the first damage found begins
   uint64_t journal_skipped_bytes = 0;            // damaged bytes passed over, all passes together
   bool has_start = false;  // the kRunStart record was ingested
+  std::map<std::string, StreamState> streams;  // streams other than "0", by name
+  bool remote = false;  // seen arriving by journal shipping (a `receiving` marker): may gain streams
   std::string search_text; // not persisted: SearchText(summary_row), set when published
 
   const SeriesState* FindSeries(std::string_view name) const;
@@ -62,5 +78,8 @@ struct RunRecord {
 boost::json::object ToJson(const RunRecord& record);
 // Fails only on a structurally wrong document (the catalog then rebuilds that run).
 bool FromJson(const boost::json::object& json, RunRecord* record);
+// RunRecord::streams as stored in the record ("streams": {name: {ordinal, offset, ended, stages}}).
+boost::json::object StreamsToJson(const std::map<std::string, StreamState>& streams);
+bool StreamsFromJson(const boost::json::object& json, std::map<std::string, StreamState>* streams);
 
 }  // namespace runtrack::catalog

@@ -66,6 +66,9 @@ void AddRunSummaryFields(const RunSummary& r, const StoreLayout& layout, bj::obj
   o["deleted_at"] = Number(r.deleted_at);
   o["artifacts_created_count"] = r.artifacts_created_count;
   o["artifacts_used_count"] = r.artifacts_used_count;
+  // v0.6 fields only for runs that have them, so v0.5 runs encode exactly as before.
+  if (r.path) o["path"] = *r.path;
+  if (r.path || !r.alias.empty()) o["alias"] = OptString(r.alias);
 }
 
 bj::object RunListItem(const runtrack::RunSummary& r, const StoreLayout& layout) {

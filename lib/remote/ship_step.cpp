@@ -32,6 +32,19 @@ Result<uint64_t> ReadShippedOffset(const StoreLayout& layout, std::string_view r
   return v;
 }
 
+Result<std::string> ReadShippingStream(const StoreLayout& layout, std::string_view run_id) {
+  auto text = util::ReadFile(layout.shipping_stream_path(run_id));
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) return std::string(kDefaultJournalStream);
+    return text.status();
+  }
+  std::string s = *text;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  if (Status v = ValidateJournalStream(s); !v.ok())
+    return Status::Corruption(fmt::format("{}: {}", layout.shipping_stream_path(run_id).string(), v.message()));
+  return s;
+}
+
 namespace remote {
 namespace {
 
@@ -103,6 +116,8 @@ StepOutcome ShipStep(const StoreLayout& layout, std::string_view run_id, IngestC
   auto acked = ReadShippedOffset(layout, run_id);
   if (!acked.ok()) return fatal(acked.status());
   progress->acknowledged = *acked;
+  auto stream = ReadShippingStream(layout, run_id);
+  if (!stream.ok()) return fatal(stream.status());
   const std::filesystem::path path = layout.journal_path(run_id);
 
   // The next whole records after the acknowledged offset, at most one batch (but at least one
@@ -129,15 +144,39 @@ StepOutcome ShipStep(const StoreLayout& layout, std::string_view run_id, IngestC
   }
   const size_t n = static_cast<size_t>(scan->valid_end - *acked);
   const std::string body = CompressIngestBody(std::string_view(*bytes).substr(0, n));
-  IngestReply reply = client.Put(run_id, kDefaultJournalStream, *acked, body);
+  IngestReply reply = client.Put(run_id, *stream, *acked, body);
   progress->requests += 1;
   progress->bytes_sent += n;
+  return Answer(layout, run_id, reply, batch_bytes, progress);
+}
+
+StepOutcome ProbeStep(const StoreLayout& layout, std::string_view run_id, IngestClient& client,
+                      ShipProgress* progress) {
+  auto acked = ReadShippedOffset(layout, run_id);
+  if (!acked.ok()) return StepOutcome{StepOutcome::kFatal, acked.status(), {}};
+  auto stream = ReadShippingStream(layout, run_id);
+  if (!stream.ok()) return StepOutcome{StepOutcome::kFatal, stream.status(), {}};
+  IngestReply reply = client.Put(run_id, *stream, *acked, std::string());
+  progress->requests += 1;
+  size_t unused_batch = 1u << 20;
+  StepOutcome out = Answer(layout, run_id, reply, &unused_batch, progress);
+  if (out.kind == StepOutcome::kProgress) out.kind = StepOutcome::kCaughtUp;  // a probe moves nothing
+  return out;
+}
+
+StepOutcome Answer(const StoreLayout& layout, std::string_view run_id, const IngestReply& reply,
+                   size_t* batch_bytes, ShipProgress* progress) {
+  auto fatal = [](Status s) { return StepOutcome{StepOutcome::kFatal, std::move(s), {}}; };
+  auto retry = [](Status s, std::chrono::milliseconds after = {}) {
+    return StepOutcome{StepOutcome::kRetry, std::move(s), after};
+  };
   if (reply.status == 0)
     return retry(Status::IOError(fmt::format("cannot reach the server: {}", reply.transport_error)));
   if (reply.status == 200) {
     auto durable = JsonOffset(reply.body, "durable_offset");
     if (!durable) return retry(Status::IOError("server's answer has no durable_offset"));
-    if (Status s = WriteShipped(layout, run_id, *durable); !s.ok()) return fatal(s);
+    if (*durable != progress->acknowledged)
+      if (Status s = WriteShipped(layout, run_id, *durable); !s.ok()) return fatal(s);
     progress->acknowledged = *durable;
     return StepOutcome{StepOutcome::kProgress, Status::Ok(), {}};
   }

@@ -30,6 +30,16 @@ struct StepOutcome {
 StepOutcome ShipStep(const StoreLayout& layout, std::string_view run_id, IngestClient& client,
                      size_t* batch_bytes, ShipProgress* progress);
 
+// An empty PUT at the acknowledged offset: renews the viewer's lease on a live run that has
+// nothing new (ShipperOptions::heartbeat). kCaughtUp when answered 200, else as ShipStep.
+StepOutcome ProbeStep(const StoreLayout& layout, std::string_view run_id, IngestClient& client,
+                      ShipProgress* progress);
+
+// What a PUT's answer means for the run: records an acknowledged offset (or the server's expected
+// one after a gap) in <run dir>/shipped, halves `batch_bytes` on 413.
+StepOutcome Answer(const StoreLayout& layout, std::string_view run_id, const IngestReply& reply,
+                   size_t* batch_bytes, ShipProgress* progress);
+
 // min(max, min * 2^failures) scaled by a random factor in [0.5, 1.5), and at least `floor`.
 std::chrono::milliseconds Backoff(const ShipperOptions& options, int failures, std::chrono::milliseconds floor);
 

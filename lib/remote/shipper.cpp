@@ -64,6 +64,7 @@ struct JournalShipper::Impl {
     uint64_t local = 0;
     Status fatal;  // set: shipping this run stopped (reported once on stderr)
     bool leftover = false;  // adopted from an earlier process: untracked once caught up
+    std::chrono::steady_clock::time_point last_put = std::chrono::steady_clock::now();
   };
   std::map<std::string, Tracked, std::less<>> runs;
   std::thread thread;
@@ -97,9 +98,21 @@ struct JournalShipper::Impl {
     std::unique_lock l(mu);
     while (!stopping) {
       std::vector<std::string> ids;
-      for (const auto& [id, t] : runs)
-        if (t.fatal.ok()) ids.push_back(id);
+      std::vector<std::string> idle;  // live runs due a heartbeat (ShipperOptions::heartbeat)
+      const auto now = std::chrono::steady_clock::now();
+      for (const auto& [id, t] : runs) {
+        if (!t.fatal.ok()) continue;
+        ids.push_back(id);
+        if (!t.leftover && now - t.last_put >= options.heartbeat) idle.push_back(id);
+      }
       l.unlock();
+      for (const std::string& id : idle) {
+        ShipProgress p;
+        remote::StepOutcome step = remote::ProbeStep(layout, id, client, &p);
+        std::lock_guard g(mu);
+        if (auto it = runs.find(id); it != runs.end() && step.kind == remote::StepOutcome::kCaughtUp)
+          it->second.last_put = std::chrono::steady_clock::now();
+      }
       std::chrono::milliseconds wait = options.interval;
       for (const std::string& id : ids) {
         ShipProgress p;
@@ -112,6 +125,7 @@ struct JournalShipper::Impl {
             if (it != runs.end()) {
               it->second.acknowledged = p.acknowledged;
               it->second.local = p.local;
+              if (p.requests > 0) it->second.last_put = std::chrono::steady_clock::now();
               if (step.kind == remote::StepOutcome::kCaughtUp && it->second.leftover) runs.erase(it);
               else if (step.kind == remote::StepOutcome::kFatal) {
                 it->second.fatal = step.error;
@@ -152,8 +166,12 @@ JournalShipper::~JournalShipper() {
   impl_->thread.join();
 }
 
-Status JournalShipper::Track(std::string_view run_id) {
+Status JournalShipper::Track(std::string_view run_id, std::string_view stream) {
   RUNTRACK_RETURN_IF_ERROR(ValidateRunId(run_id));
+  RUNTRACK_RETURN_IF_ERROR(ValidateJournalStream(stream));
+  if (stream != kDefaultJournalStream)  // before `shipped`: no shipper may send it as stream "0"
+    RUNTRACK_RETURN_IF_ERROR(
+        util::WriteFileAtomic(impl_->layout.shipping_stream_path(run_id), std::string(stream), /*sync=*/true));
   struct stat st {};
   if (::stat(impl_->layout.shipped_path(run_id).c_str(), &st) != 0)
     RUNTRACK_RETURN_IF_ERROR(util::WriteFileAtomic(impl_->layout.shipped_path(run_id), "0", /*sync=*/false));

@@ -91,6 +91,8 @@ const std::string& Run::id() const { return impl_->id; }
 const std::string& Run::project() const { return impl_->project; }
 const std::string& Run::name() const { return impl_->name; }
 const std::filesystem::path& Run::dir() const { return impl_->dir; }
+const std::optional<std::string>& Run::path() const { return impl_->path; }
+const std::string& Run::alias() const { return impl_->alias; }
 
 Status Run::Log(int64_t step, std::string_view metric, double value) {
   // Validation costs a UTF-8 scan, so it runs only for names this run has not seen yet.

@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,6 +41,11 @@ class Run::Impl {
   // `ship_timeout` after the journal is closed.
   std::shared_ptr<JournalShipper> shipper;
   std::chrono::milliseconds ship_timeout{30000};
+  // Set by Store::CreateRun before the Run is handed out, constant afterwards.
+  std::optional<std::string> path;
+  std::string alias;
+  std::filesystem::path assets_path;  // StoreLayout::assets_path
+  std::mutex assets_mutex;            // serialises RecordAsset's read-modify-write
 
   // Everything below is guarded by the writer's buffer mutex (touched only inside Append()).
   NameTable metric_ids;

@@ -73,7 +73,22 @@ std::string HostName() {
   return buf;
 }
 
+// RunOptions::path's v0.5 view: project = first segment, name = second ("default" if missing).
+void DeriveProjectAndName(const std::string& path, RunOptions* o) {
+  std::string_view rest = path;
+  auto next = [&rest]() -> std::string {
+    if (rest.empty()) return "default";
+    size_t slash = rest.find('/');
+    std::string segment(rest.substr(0, slash));
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    return segment;
+  };
+  o->project = next();
+  o->name = next();
+}
+
 Status ValidateRunOptions(const RunOptions& o) {
+  if (!o.alias.empty()) RUNTRACK_RETURN_IF_ERROR(util::CheckLabel("alias", o.alias));
   RUNTRACK_RETURN_IF_ERROR(util::CheckLabel("project", o.project));
   RUNTRACK_RETURN_IF_ERROR(util::CheckLabel("run name", o.name));
   for (const std::string& tag : o.tags) RUNTRACK_RETURN_IF_ERROR(util::CheckLabel("tag", tag));
@@ -94,7 +109,12 @@ Result<std::string> ClaimRunDir(const fs::path& runs_dir, const std::string& req
 
 }  // namespace
 
-Result<std::unique_ptr<Run>> Store::CreateRun(const RunOptions& options) const {
+Result<std::unique_ptr<Run>> Store::CreateRun(const RunOptions& requested) const {
+  RunOptions options = requested;
+  if (options.path) {
+    RUNTRACK_ASSIGN_OR_RETURN(options.path, NormalizeRunPath(*options.path));
+    DeriveProjectAndName(*options.path, &options);
+  }
   RUNTRACK_RETURN_IF_ERROR(ValidateRunOptions(options));
   RUNTRACK_ASSIGN_OR_RETURN(std::string id, ClaimRunDir(runs_dir(), options.run_id));
   fs::path dir = run_dir(id);
@@ -122,6 +142,8 @@ Result<std::unique_ptr<Run>> Store::CreateRun(const RunOptions& options) const {
                             {"tags", std::move(tags)},
                             {"pid", static_cast<int64_t>(::getpid())},
                             {"hostname", HostName()}};
+  if (options.path) start["path"] = *options.path;
+  if (!options.alias.empty()) start["alias"] = options.alias;
   std::string payload = util::SerializeJson(start);
   (*writer)->Append([&](journal::PendingRecords& out) {
     out.Add(journal::RecordType::kRunStart, std::move(payload));
@@ -131,9 +153,15 @@ Result<std::unique_ptr<Run>> Store::CreateRun(const RunOptions& options) const {
 
   auto impl = std::make_unique<Run::Impl>(id, options.project, options.name, dir, artifacts_,
                                           std::move(lock).value(), std::move(writer).value());
+  impl->path = options.path;
+  impl->alias = options.alias;
+  impl->assets_path = layout_.assets_path(id);
   if (shipper_) {
     // After the start record is in the file, so the first PUT carries header + RunStart.
-    if (Status s = shipper_->Track(id); !s.ok()) return cleanup(s);
+    std::string stream = options.stream;
+    if (const char* env = std::getenv("RUNICORN_STREAM"); stream.empty() && env != nullptr) stream = env;
+    if (stream.empty()) stream = std::string(kDefaultJournalStream);
+    if (Status s = shipper_->Track(id, stream); !s.ok()) return cleanup(s);
     impl->shipper = shipper_;
     impl->ship_timeout = finish_timeout_;
   }

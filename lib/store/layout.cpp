@@ -14,13 +14,26 @@ fs::path StoreLayout::media_dir(std::string_view run_id) const { return run_dir(
 fs::path StoreLayout::environment_path(std::string_view run_id) const {
   return run_dir(run_id) / "environment.json";
 }
+fs::path StoreLayout::assets_path(std::string_view run_id) const { return run_dir(run_id) / "assets.json"; }
 fs::path StoreLayout::shipped_path(std::string_view run_id) const { return run_dir(run_id) / "shipped"; }
 fs::path StoreLayout::receiving_marker(std::string_view run_id) const { return run_dir(run_id) / "receiving"; }
+std::string_view StoreLayout::journal_stream_prefix() { return "journal."; }
+fs::path StoreLayout::stream_journal_path(std::string_view run_id, std::string_view stream) const {
+  if (stream == "0") return journal_path(run_id);
+  return run_dir(run_id) / (std::string(journal_stream_prefix()) + std::string(stream));
+}
+fs::path StoreLayout::shipping_stream_path(std::string_view run_id) const { return run_dir(run_id) / "stream"; }
 fs::path StoreLayout::catalog_dir() const { return root_ / "catalog"; }
 fs::path StoreLayout::artifacts_dir() const { return root_ / "artifacts"; }
 fs::path StoreLayout::blobs_dir() const { return root_ / "blobs"; }
 fs::path StoreLayout::viewer_endpoint_path() const { return root_ / "viewer.json"; }
 fs::path StoreLayout::users_path() const { return root_ / "users.json"; }
 fs::path StoreLayout::token_key_path() const { return root_ / "token_key"; }
+fs::path StoreLayout::ssh_known_hosts_path() const { return root_ / "ssh_known_hosts"; }
+fs::path StoreLayout::training_dir() const { return root_ / "training"; }
+fs::path StoreLayout::training_job_dir(std::string_view task_id) const {
+  return training_dir() / "jobs" / std::string(task_id);
+}
+fs::path StoreLayout::model_cache_dir() const { return training_dir() / "model_cache"; }
 
 }  // namespace runtrack

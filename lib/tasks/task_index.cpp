@@ -58,18 +58,44 @@ bool TaskListOrder(const TaskSummary& a, const TaskSummary& b) {
   if (a.pinned != b.pinned) return a.pinned;
   bool aa = IsActive(a.status), ba = IsActive(b.status);
   if (aa != ba) return aa;
+  bool ao = a.task_order >= 0, bo = b.task_order >= 0;
+  if (ao != bo) return bo;  // new, not yet ordered tasks show above the manually ordered ones
+  if (a.task_order != b.task_order) return a.task_order < b.task_order;
   if (a.created_at != b.created_at) return a.created_at > b.created_at;
   return NaturalLess(a.name, b.name);
 }
 
-void TaskIndex::ReloadLocked(const std::string& name) {
+void TaskIndex::RecordLocked(std::string name, std::string event, std::string old_name) {
+  TaskChange c;
+  c.revision = ++revision_;
+  c.name = std::move(name);
+  c.event = std::move(event);
+  c.old_name = std::move(old_name);
+  changes_.push_back(std::move(c));
+  if (changes_.size() > kKeptChanges) changes_.pop_front();
+}
+
+void TaskIndex::ReloadLocked(const std::string& name, bool record_diff) {
   auto info = LoadTaskInfo(tasks_dir_ / name);
   if (!info.ok()) {
     // Gone (trashed, renamed) or not a task: the directory scan decides whether it is listed.
-    if (info.status().code() == StatusCode::kNotFound) tasks_.erase(name);
+    if (info.status().code() == StatusCode::kNotFound && tasks_.erase(name) > 0) {
+      inodes_.erase(name);
+      if (loaded_) RecordLocked(name, "deleted");
+    }
     return;
   }
-  tasks_[name] = SummaryFromInfo(name, *info);
+  TaskSummary now = SummaryFromInfo(name, *info);
+  auto it = tasks_.find(name);
+  // A task new to the index is reported by the directory scan (created or renamed).
+  if (record_diff && loaded_ && it != tasks_.end()) {
+    if (it->second.status != now.status) {
+      RecordLocked(name, std::string(TaskStatusName(now.status)));
+    } else if (it->second.task_order != now.task_order || it->second.pinned != now.pinned) {
+      RecordLocked(name, "reordered");
+    }
+  }
+  tasks_[name] = std::move(now);
 }
 
 Status TaskIndex::RefreshLocked(bool rescan) {
@@ -81,18 +107,47 @@ Status TaskIndex::RefreshLocked(bool rescan) {
     DIR* d = ::opendir(tasks_dir_.c_str());
     if (!d) return util::ErrnoStatus("opendir", tasks_dir_);
     std::unordered_set<std::string> seen;
+    std::vector<std::pair<std::string, ino_t>> added;
     while (struct dirent* e = ::readdir(d)) {
       std::string name = e->d_name;
       if (name.empty() || name[0] == '.') continue;  // ., .., .trash, staging, locks, logs
       if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
       if (!CheckTaskName(name).ok()) continue;
       seen.insert(name);
-      if (rescan || !tasks_.count(name)) ReloadLocked(name);
+      bool is_new = !tasks_.count(name);
+      if (rescan || is_new) ReloadLocked(name, /*record_diff=*/true);
+      if (!tasks_.count(name)) continue;  // not a task (no readable task_info.json)
+      if (is_new) added.emplace_back(name, e->d_ino);
+      else inodes_[name] = e->d_ino;
     }
     ::closedir(d);
+    // A folder that left under one name and arrived under another is the same inode: a rename.
+    std::unordered_map<ino_t, std::string> removed;
     for (auto it = tasks_.begin(); it != tasks_.end();) {
-      it = seen.count(it->first) ? std::next(it) : tasks_.erase(it);
+      if (seen.count(it->first)) {
+        ++it;
+        continue;
+      }
+      if (auto ino = inodes_.find(it->first); ino != inodes_.end()) {
+        removed[ino->second] = it->first;
+        inodes_.erase(ino);
+      } else if (loaded_) {
+        RecordLocked(it->first, "deleted");
+      }
+      it = tasks_.erase(it);
     }
+    for (auto& [name, ino] : added) {
+      inodes_[name] = ino;
+      if (!loaded_) continue;
+      if (auto r = removed.find(ino); r != removed.end()) {
+        RecordLocked(name, "renamed", r->second);
+        removed.erase(r);
+      } else {
+        RecordLocked(name, "created");
+      }
+    }
+    if (loaded_)
+      for (auto& [ino, name] : removed) RecordLocked(name, "deleted");
     dir_mtime_ = RecentStamp(dir_st.st_mtim) ? timespec{0, 0} : dir_st.st_mtim;
   }
 
@@ -101,12 +156,20 @@ Status TaskIndex::RefreshLocked(bool rescan) {
   if (::stat(log_path.c_str(), &log_st) == 0) {
     bool first = !loaded_;
     if (log_st.st_ino != status_log_ino_ || log_st.st_size < status_log_offset_) {
-      // A new or truncated log: everything may have changed since we last looked.
+      // The log's first appearance since we loaded (the first status change ever): its lines
+      // are all new, read them from the start. Otherwise a replaced or truncated log:
+      // everything may have changed since we last looked.
+      const bool appeared = loaded_ && status_log_ino_ == 0;
       status_log_ino_ = log_st.st_ino;
       status_log_offset_ = 0;
-      if (!first)
-        for (auto& [name, s] : tasks_) ReloadLocked(name);
-      first = true;
+      if (!first && !appeared) {
+        // (ReloadLocked may erase: iterate over a copy of the names.)
+        std::vector<std::string> names;
+        names.reserve(tasks_.size());
+        for (const auto& [name, s] : tasks_) names.push_back(name);
+        for (const auto& name : names) ReloadLocked(name, /*record_diff=*/true);
+        first = true;
+      }
     }
     if (log_st.st_size > status_log_offset_) {
       int fd = ::open(log_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -121,16 +184,23 @@ Status TaskIndex::RefreshLocked(bool rescan) {
       status_log_offset_ += static_cast<off_t>(consumed);
       // On the first load every summary was just read from disk: the log adds nothing.
       if (!first) {
+        // Every line is a change event; each changed task is reloaded once.
         std::unordered_set<std::string> changed;
         size_t pos = 0;
         while (pos < consumed) {
           size_t end = buf.find('\n', pos);
           size_t tab = buf.find('\t', pos);
-          if (tab != std::string::npos && tab < end) changed.insert(buf.substr(pos, tab - pos));
+          if (tab != std::string::npos && tab < end) {
+            std::string name = buf.substr(pos, tab - pos);
+            if (tasks_.count(name)) {
+              RecordLocked(name, buf.substr(tab + 1, end - tab - 1));
+              changed.insert(std::move(name));
+            }
+          }
           pos = end + 1;
         }
         for (const auto& name : changed)
-          if (tasks_.count(name)) ReloadLocked(name);
+          if (tasks_.count(name)) ReloadLocked(name, /*record_diff=*/false);
       }
     }
   }
@@ -157,6 +227,21 @@ Result<TaskPage> TaskIndex::List(const TaskListQuery& query) {
   for (size_t k = query.offset; k < end; ++k) page.items.push_back(*matches[k]);
   page.has_more = end < matches.size();
   return page;
+}
+
+Result<TaskChanges> TaskIndex::ChangesSince(uint64_t since) {
+  std::lock_guard lock(mu_);
+  RUNTRACK_RETURN_IF_ERROR(RefreshLocked(false));
+  TaskChanges out;
+  out.revision = revision_;
+  if (since >= revision_) return out;
+  if (changes_.empty() || changes_.front().revision > since + 1) {
+    out.truncated = true;  // what came between was dropped: the caller refetches
+    return out;
+  }
+  for (const auto& c : changes_)
+    if (c.revision > since) out.changes.push_back(c);
+  return out;
 }
 
 Result<std::vector<TaskSummary>> TaskIndex::Active() {

@@ -102,6 +102,9 @@ TaskSummary SummaryFromInfo(std::string_view name, const json::object& info) {
   s.pinned = GetBool(info, "pinned");
   s.run_index = static_cast<int>(GetNumber(info, "run_index", 0));
   s.queued_at = GetNumber(info, "queued_at", 0);
+  // Pyruns writes a list index; anything negative or not a number means "no manual order".
+  double order = GetNumber(info, "task_order", -1);
+  s.task_order = order >= 0 && order < 1e15 ? static_cast<int64_t>(order) : -1;
   return s;
 }
 

@@ -1,6 +1,6 @@
 // TaskRunner: claims tasks on disk, runs them on a worker pool (or at once), cancels them.
 //
-// Threads: `workers` pool threads take queued tasks FIFO; each RunNow gets its own thread; one
+// Threads: `workers` pool threads take queued tasks FIFO (manually ordered ones first); each RunNow gets its own thread; one
 // monitor thread renews leases, picks up cancel requests written by other processes and
 // reconciles tasks of dead runners. A run is executed start to finish by one thread, which
 // forks the child and waits for it (PR_SET_PDEATHSIG is tied to that thread).
@@ -12,11 +12,13 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <list>
 #include <map>
 #include <mutex>
 #include <random>
 #include <thread>
+#include <unordered_map>
 
 #include <boost/json/array.hpp>
 #include <fmt/format.h>
@@ -32,6 +34,7 @@
 #include "tasks/source_state.h"
 #include "tasks/task_command.h"
 #include "tasks/task_info_store.h"
+#include "tasks/task_results.h"
 #include "util/files.h"
 
 namespace runtrack {
@@ -138,6 +141,8 @@ class TaskRunnerImpl final : public TaskRunner {
     return rc == 0 ? Status::Ok() : util::ErrnoStatus("syncfs", tasks_dir_, err);
   }
   void WorkerLoop();
+  // task_order of this workspace's queued tasks that have one (ours and other runners').
+  std::unordered_map<std::string, int64_t> QueuedTaskOrders();
   void Execute(const std::string& name);
   void MonitorLoop();
   void Shutdown();
@@ -216,15 +221,51 @@ Status TaskRunnerImpl::Claim(const std::string& name) {
   return s;
 }
 
+std::unordered_map<std::string, int64_t> TaskRunnerImpl::QueuedTaskOrders() {
+  std::unordered_map<std::string, int64_t> orders;
+  TaskListQuery q;
+  q.status = TaskStatus::kQueued;
+  q.limit = std::numeric_limits<size_t>::max() / 2;
+  auto page = ws_.ListTasks(q);
+  // Unreadable index: FIFO is still a correct order, only not the manual one.
+  if (!page.ok()) return orders;
+  for (const auto& t : page->items)
+    if (t.task_order >= 0) orders[t.name] = t.task_order;
+  return orders;
+}
+
 void TaskRunnerImpl::WorkerLoop() {
   for (;;) {
     std::string name;
+    bool choose = false;
     {
       std::unique_lock lock(mu_);
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
-      name = std::move(queue_.front());
-      queue_.pop_front();
+      choose = queue_.size() > 1;
+      if (!choose) {
+        name = std::move(queue_.front());
+        queue_.pop_front();
+      }
+    }
+    if (choose) {
+      // The manual order is read when a worker is free, so a reorder of waiting tasks counts.
+      // Read outside mu_ (it may touch the disk); the queue may change meanwhile.
+      auto orders = QueuedTaskOrders();
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      if (queue_.empty()) continue;
+      auto best = queue_.begin();
+      if (!orders.empty()) {
+        auto rank = [&](const std::string& n) {
+          auto it = orders.find(n);
+          return it == orders.end() ? std::numeric_limits<int64_t>::max() : it->second;
+        };
+        for (auto it = queue_.begin(); it != queue_.end(); ++it)
+          if (rank(*it) < rank(*best)) best = it;  // strict: FIFO among equals
+      }
+      name = std::move(*best);
+      queue_.erase(best);
     }
     Execute(name);
   }
@@ -411,6 +452,7 @@ void TaskRunnerImpl::Execute(const std::string& name) {
     auto metrics = util::ReadFile(task_dir / kMetricsFile);
     if (metrics.ok()) {
       size_t from = static_cast<size_t>(GetNumber(i, "runicorn_metrics_offset", 0));
+      if (from <= metrics->size()) FoldRunLinks(*metrics, from, i);  // before the offset moves
       if (from <= metrics->size()) i["runicorn_metrics_offset"] = FoldMetricsLines(*metrics, from, i);
     }
   });

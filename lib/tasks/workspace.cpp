@@ -20,6 +20,7 @@
 #include "tasks/task_logs.h"
 #include "tasks/task_index.h"
 #include "tasks/task_info_store.h"
+#include "tasks/task_order.h"
 #include "util/files.h"
 #include "util/json.h"
 
@@ -146,6 +147,8 @@ class WorkspaceImpl final : public Workspace {
     });
   }
   Status RenameTask(std::string_view name, std::string_view new_name) override;
+  Status ReorderTasks(const std::vector<TaskOrderItem>& items) override { return WriteTaskOrder(tasks_dir_, items); }
+  Result<TaskChanges> ChangesSince(uint64_t since) override { return index_.ChangesSince(since); }
   Result<ReconcileReport> ReconcileAbandonedTasks() override {
     RUNTRACK_ASSIGN_OR_RETURN(std::vector<TaskSummary> active, index_.Active());
     return ReconcileAbandoned(tasks_dir_, active);

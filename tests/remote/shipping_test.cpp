@@ -181,11 +181,16 @@ TEST_CASE("ingest API: content type, token, stream, gap and a corrupted body", "
     CHECK(r.body == R"({"detail":"ingest body refused: checksum mismatch in the record at offset 12"})");
     CHECK_FALSE(fs::exists(StoreLayout(dir.path() / "central").journal_path(id)));
   }
-  SECTION("another stream: 400") {
+  SECTION("another stream is stored beside the journal (issue 19 Streams); a bad stream name: 400") {
     remote::IngestClient c(with_token);
     auto r = c.Put(id, "1", 0, CompressIngestBody(j));
-    CHECK(r.status == 400);
-    CHECK(r.body == R"({"detail":"unsupported journal stream '1': this server accepts only stream \"0\""})");
+    CHECK(r.status == 200);
+    CHECK(FileBytes(StoreLayout(dir.path() / "central").stream_journal_path(id, "1")) == j);
+    auto bad = c.Put(id, "a/b", 0, CompressIngestBody(j));
+    CHECK(bad.status == 404);  // '/' splits the path: no such route
+    auto dotted = c.Put(id, ".hidden", 0, CompressIngestBody(j));
+    CHECK(dotted.status == 400);
+    CHECK(dotted.body == R"({"detail":"Invalid stream '.hidden': it must not start with '.'"})");
   }
   SECTION("octet-stream is accepted on the ingest route only") {
     runicorn::testing::HttpClient http(viewer.port());

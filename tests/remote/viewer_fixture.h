@@ -3,6 +3,7 @@
 // owns its store and picks a fresh port, so it cannot be restarted.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include <catch2/catch.hpp>
@@ -18,8 +19,10 @@ namespace runicorn::testing {
 class RestartableViewer {
  public:
   // port 0: pick one now and keep it across restarts.
-  RestartableViewer(std::filesystem::path root, std::filesystem::path config, std::string token = {})
-      : root_(std::move(root)), config_(std::move(config)), token_(std::move(token)) {
+  // `configure` adjusts the API options (ingest token, local token) at every start.
+  RestartableViewer(std::filesystem::path root, std::filesystem::path config, std::string token = {},
+                    std::function<void(server::ApiOptions&)> configure = {})
+      : root_(std::move(root)), config_(std::move(config)), token_(std::move(token)), configure_(std::move(configure)) {
     REQUIRE(runtrack::Store::Open(root_).ok());
     Start();
   }
@@ -34,6 +37,7 @@ class RestartableViewer {
     server::ApiOptions a;
     a.token = token_;
     a.rate_limits.enabled = false;
+    if (configure_) configure_(a);
     api_ = std::make_unique<server::Api>(*ctx_, a);
     server::ServerOptions s;
     s.port = port_;
@@ -65,6 +69,7 @@ class RestartableViewer {
  private:
   std::filesystem::path root_, config_;
   std::string token_;
+  std::function<void(server::ApiOptions&)> configure_;
   uint16_t port_ = 0;
   std::unique_ptr<server::AppContext> ctx_;
   std::unique_ptr<server::Indexer> indexer_;

@@ -196,17 +196,17 @@ TEST_CASE("v1 rate limits: 120 per minute per user for other routes, 10 per hour
   // Per user: bob is not affected.
   CHECK(c.Get("/api/v1/datasets", Bearer(bob)).status == 200);
 
-  // Training routes share a 10 per hour budget (counted even before the routes exist).
+  // Training routes share a 10 per hour budget (refused requests count too: "{}" lacks dataset_path).
   for (int i = 1; i <= 10; ++i) {
     auto r = c.Post("/api/v1/train", "{}", Bearer(bob));
-    REQUIRE(r.status == 404);
+    REQUIRE(r.status == 400);
     REQUIRE(r.header("x-ratelimit-limit") == "10");
   }
   auto train = c.Post("/api/v1/train", "{}", Bearer(bob));
   CheckEnvelope(train, 429, "TOO_MANY_REQUESTS", "Rate limit exceeded", kNull, "rate_limited");
   CHECK(std::stoll(train.header("x-ratelimit-reset")) > now + 3000);
   auto generate = c.Post("/api/v1/generate", "{}", Bearer(bob));
-  CHECK(generate.status == 404);
+  CHECK(generate.status == 400);  // no prompt
   CHECK(generate.header("x-ratelimit-limit") == "60");
 }
 

@@ -218,7 +218,7 @@ TEST_CASE("artifacts: list, versions, detail, files, download, lineage, stats, a
   CHECK(lineage.at("root_artifact").as_string() == "my-model:v1");
   std::set<std::string> ids;
   for (const auto& n : lineage.at("nodes").as_array()) ids.insert(std::string(n.as_object().at("node_id").as_string()));
-  CHECK(ids == std::set<std::string>{"my-model:v1", consumer, "my-data:v1", producer});
+  CHECK(ids == std::set<std::string>{"my-model:v1", "run:" + consumer, "my-data:v1", "run:" + producer});
   // Downstream from the dataset reaches the consumer and what it produced (Runicorn's bug: it does not).
   auto down = c.Get("/api/artifacts/my-data/v1/lineage").json().as_object();
   std::set<std::string> down_ids;

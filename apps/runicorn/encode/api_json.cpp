@@ -4,9 +4,11 @@
 #include <cmath>
 #include <iterator>
 #include <limits>
+#include <set>
 
 #include <fmt/format.h>
 
+#include "encode/compat_v06_json.h"
 #include "runtrack/json_codec.h"
 
 namespace runicorn::encode {
@@ -16,7 +18,11 @@ namespace json = runtrack::json;
 bj::array RunList(const runtrack::RunPage& page, const runtrack::StoreLayout& layout) {
   bj::array out;
   out.reserve(page.runs.size());
-  for (const auto& r : page.runs) out.push_back(json::RunListItem(r, layout));
+  for (const auto& r : page.runs) {
+    bj::object item = json::RunListItem(r, layout);
+    AddV06RunFields(r, item);  // Runicorn v0.6's path, alias, assets_count (compat_v06_json.h)
+    out.push_back(std::move(item));
+  }
   return out;
 }
 
@@ -63,21 +69,25 @@ std::string CsvField(std::string_view s) {
 
 }  // namespace
 
-std::string ExportCsv(const service::MetricTable& table) {
-  const auto& rows = table.rows;
+std::string ExportCsvHeader(const service::MetricTable& first_page) {
+  const auto& columns = first_page.rows.columns;
   std::string csv = "global_step,time";
-  for (size_t i = 1; i < rows.columns.size(); ++i) csv += "," + CsvField(rows.columns[i]);
+  for (size_t i = 1; i < columns.size(); ++i) csv += "," + CsvField(columns[i]);
   csv += ",stage\n";
+  return csv;
+}
+
+void AppendExportCsvRows(const service::MetricTable& page, std::string& csv) {
+  const auto& rows = page.rows;
   for (size_t r = 0; r < rows.steps.size(); ++r) {
-    fmt::format_to(std::back_inserter(csv), "{},{}", rows.steps[r], table.wall_time[r]);
+    fmt::format_to(std::back_inserter(csv), "{},{}", rows.steps[r], page.wall_time[r]);
     for (const auto& v : rows.values[r]) {
       csv += ',';
       // Non-finite values are written as nan / inf / -inf, which pandas and numpy read back.
       if (v) fmt::format_to(std::back_inserter(csv), "{}", *v);
     }
-    csv += "," + CsvField(table.stage[r]) + "\n";
+    csv += "," + CsvField(page.stage[r]) + "\n";
   }
-  return csv;
 }
 
 bj::array ArtifactList(const std::vector<runtrack::ArtifactSummary>& list) {
@@ -93,26 +103,51 @@ bj::array ArtifactVersions(const std::vector<runtrack::ArtifactVersionInfo>& ver
 }
 
 bj::object Lineage(const service::LineageView& view, int max_depth) {
+  // Runicorn's ids: "name:vN" for versions, "run:<id>" for runs (the graph holds bare run ids).
+  std::set<std::string> run_ids;
+  auto node_id = [&](const std::string& id) { return run_ids.count(id) ? "run:" + id : id; };
+  for (const auto& n : view.graph.nodes)
+    if (n.node_type == "run") run_ids.insert(n.node_id);
+  auto created_at = [&](const std::string& id) -> bj::value {
+    auto it = view.version_created_at.find(id);
+    return it == view.version_created_at.end() ? bj::value(nullptr) : json::Number(it->second);
+  };
   bj::array nodes;
   for (const auto& n : view.graph.nodes) {
     bj::object meta;
     if (n.node_type == "artifact") {
-      meta = bj::object{{"type", n.artifact_type}, {"size", n.size_bytes}, {"status", n.status}};
-    } else if (auto run = view.runs.find(n.node_id); run != view.runs.end()) {
-      meta = bj::object{{"project", run->second.project},
-                        {"name", run->second.name},
-                        {"status", runtrack::RunStatusName(run->second.status)}};
+      meta = bj::object{{"type", n.artifact_type}, {"size", n.size_bytes}, {"status", n.status},
+                        {"created_at", created_at(n.node_id)}};
+    } else {
+      meta = bj::object{{"run_id", n.node_id}};
+      if (auto run = view.runs.find(n.node_id); run != view.runs.end()) {
+        meta["project"] = run->second.project;
+        meta["name"] = run->second.name;
+        meta["status"] = runtrack::RunStatusName(run->second.status);
+      }
     }
     nodes.push_back(bj::object{{"node_type", n.node_type},
-                               {"node_id", n.node_id},
+                               {"node_id", node_id(n.node_id)},
                                {"label", n.label},
                                {"depth", n.depth},
                                {"direction", n.direction},
                                {"metadata", std::move(meta)}});
   }
   bj::array edges;
-  for (const auto& e : view.graph.edges)
-    edges.push_back(bj::object{{"source", e.source}, {"target", e.target}, {"edge_type", e.edge_type}});
+  for (const auto& e : view.graph.edges) {
+    // When the link was made: a "produces" edge when its version was published; a "uses" edge
+    // when the using run started (we record no separate use time). Runicorn stamps the query time.
+    bj::value when = nullptr;
+    if (e.edge_type == "produces") {
+      when = created_at(e.target);
+    } else if (auto run = view.runs.find(e.target); run != view.runs.end()) {
+      when = json::Number(run->second.created_at);
+    }
+    edges.push_back(bj::object{{"source", node_id(e.source)},
+                               {"target", node_id(e.target)},
+                               {"edge_type", e.edge_type},
+                               {"created_at", std::move(when)}});
+  }
   return bj::object{{"root_artifact", view.graph.root_artifact},
                     {"nodes", std::move(nodes)},
                     {"edges", std::move(edges)},

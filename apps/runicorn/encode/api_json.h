@@ -53,12 +53,17 @@ std::string MetricsRelativeTime(const service::MetricTableQuery& query, const se
 // applied_filters, missing_metrics, truncated, next_step, query_time_ms.
 std::string MetricsFast(const service::MetricTableQuery& query, const service::MetricTable& table,
                         double query_time_ms);
+// Exports, written a page at a time (export_stream.h composes them):
 // GET /api/export/{id}/json: {"format_version", "exported_at", "run", "metrics": {columns, rows}}
-// with metrics_step's columns and rows.
-std::string ExportJson(const runtrack::RunDetail& detail, const service::MetricTable& table,
-                       const runtrack::StoreLayout& layout, double exported_at);
+// with metrics_step's columns and rows. The head ends inside "rows":[ ; each page appends its
+// rows (`first_rows`: no row precedes them, so no leading comma); the tail closes it all.
+std::string ExportJsonHead(const runtrack::RunDetail& detail, const service::MetricTable& first_page,
+                           const runtrack::StoreLayout& layout, double exported_at);
+void AppendExportJsonRows(const service::MetricTable& page, bool first_rows, std::string& out);
+inline constexpr std::string_view kExportJsonTail = "]}}";
 // GET /api/export/{id}/csv: global_step,time,<metrics...>,stage.
-std::string ExportCsv(const service::MetricTable& table);
+std::string ExportCsvHeader(const service::MetricTable& first_page);
+void AppendExportCsvRows(const service::MetricTable& page, std::string& out);
 
 // Artifacts (artifacts_api.md).
 boost::json::array ArtifactList(const std::vector<runtrack::ArtifactSummary>& list);

@@ -24,13 +24,15 @@ json::object Workspace(const service::WorkspaceView& ws) {
 }
 
 json::object TaskSummary(const runtrack::TaskSummary& t) {
-  return {{"name", t.name},
-          {"status", runtrack::TaskStatusName(t.status)},
-          {"task_kind", KindName(t.kind)},
-          {"created_at", t.created_at},
-          {"pinned", t.pinned},
-          {"run_index", t.run_index},
-          {"queued_at", t.queued_at}};
+  json::object o{{"name", t.name},
+                 {"status", runtrack::TaskStatusName(t.status)},
+                 {"task_kind", KindName(t.kind)},
+                 {"created_at", t.created_at},
+                 {"pinned", t.pinned},
+                 {"run_index", t.run_index},
+                 {"queued_at", t.queued_at}};
+  if (t.task_order >= 0) o["task_order"] = t.task_order;
+  return o;
 }
 
 json::object TaskPage(const runtrack::TaskPage& page, size_t limit) {
@@ -88,6 +90,31 @@ json::object TaskLog(const std::string& task_name, const runtrack::TaskLogChunk&
   return {{"task_name", task_name}, {"selected_log", c.selected_log}, {"available_logs", std::move(logs)},
           {"content", c.content},   {"offset", c.offset},             {"reset", c.reset},
           {"log_identity", c.log_identity}};
+}
+
+json::object ReorderResult(const std::vector<runtrack::TaskSummary>& tasks) {
+  json::array items;
+  for (const auto& t : tasks) items.push_back(TaskSummary(t));
+  return {{"count", tasks.size()}, {"items", std::move(items)}};
+}
+
+json::object TaskLogMessage(const std::string& task_name, const service::TaskLogMessage& m) {
+  return {{"type", m.reset ? "reset" : "chunk"}, {"task_name", task_name},   {"log_file_name", m.log_file_name},
+          {"log_identity", m.log_identity},     {"content", m.content},     {"offset", m.offset}};
+}
+
+json::object TaskEventMessage(const service::TaskEventMessage& m) {
+  json::object o{{"type", m.type}, {"revision", m.revision}};
+  if (m.type != "changed") return o;
+  json::array changes;
+  for (const auto& c : m.changes) {
+    json::object e{{"name", c.name}, {"event", c.event}};
+    if (!c.old_name.empty()) e["old_name"] = c.old_name;
+    changes.push_back(std::move(e));
+  }
+  o["changes"] = std::move(changes);
+  if (m.truncated) o["truncated"] = true;
+  return o;
 }
 
 }  // namespace runicorn::encode

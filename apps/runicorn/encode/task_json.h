@@ -6,17 +6,20 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
 #include "runtrack/tasks.h"
+#include "service/task_follow.h"
 #include "service/task_service.h"
 
 namespace runicorn::encode {
 
 // {run_root, tasks_dir, project_root, script_path, script_name, workspace_kind, workspace_ready}
 boost::json::object Workspace(const service::WorkspaceView& ws);
-// {name, status, task_kind, created_at, pinned, run_index, queued_at}
+// {name, status, task_kind, created_at, pinned, run_index, queued_at}, plus task_order when the
+// task has a manual order.
 boost::json::object TaskSummary(const runtrack::TaskSummary& t);
 // {items, total, offset, limit, has_more, status_counts{pending, queued, running, completed,
 // failed, cancelled}} — counts are over every task, before the status filter.
@@ -34,5 +37,13 @@ boost::json::object RunReport(const service::RunTasksReport& r);
 boost::json::object TrashReport(const service::TrashReport& r);
 // {task_name, selected_log, available_logs, content, offset, reset, log_identity}
 boost::json::object TaskLog(const std::string& task_name, const runtrack::TaskLogChunk& c);
+// {count, items:[TaskSummary…]} in the order given to POST /api/tasks/reorder.
+boost::json::object ReorderResult(const std::vector<runtrack::TaskSummary>& tasks);
+// WS /api/tasks/{name}/logs/stream: {type: "chunk"|"reset", task_name, log_file_name,
+// log_identity, content, offset}.
+boost::json::object TaskLogMessage(const std::string& task_name, const service::TaskLogMessage& m);
+// WS /api/tasks/events: {type, revision}, and for "changed" also changes:[{name, event,
+// old_name (renamed only)}] and truncated:true when the server dropped some.
+boost::json::object TaskEventMessage(const service::TaskEventMessage& m);
 
 }  // namespace runicorn::encode

@@ -10,6 +10,7 @@
 
 #include "server/errors.h"
 #include "server/routes.h"
+#include "server/openapi.h"
 #include "server/v1_envelope.h"
 #include "server/websocket_key.h"
 #include "static/static_files.h"
@@ -58,7 +59,7 @@ Api::Api(const AppContext& ctx, ApiOptions options)
     : ctx_(ctx),
       options_(std::move(options)),
       router_(BuildApiRouter()),
-      auth_(options_.token, options_.local_token),
+      auth_(options_.token, options_.local_token, options_.ingest_token),
       task_auth_(options_.task_token.empty() ? options_.token : options_.task_token),
       limiter_(options_.rate_limits) {
   if (options_.web_root) static_files_ = std::make_unique<web::StaticFiles>(*options_.web_root);
@@ -107,6 +108,12 @@ Response Api::Static(const Request& req) const {
   return r;
 }
 
+bool Api::IsHeavy(std::string_view method, const std::vector<std::string>& segments) const {
+  if (segments.empty() || segments[0] != "api") return false;
+  Router::Match match = router_.Find(method, segments);
+  return match.kind == Router::Match::kFound && match.route->heavy;
+}
+
 Api::Outcome Api::Handle(Request req, bool websocket_upgrade, std::string_view local_ip) const {
   Outcome out;
   switch (options_.origin_policy.CheckHost(req.Header("host"), local_ip)) {
@@ -123,6 +130,11 @@ Api::Outcome Api::Handle(Request req, bool websocket_upgrade, std::string_view l
       out.response = Response::Error(
           403, "Host not allowed: use localhost or this server's address, or start the viewer with --allowed-host NAME");
       return out;
+  }
+  // GET /openapi.json and /docs (openapi.h): generated from this router, beside the static files.
+  if (auto docs = ServeApiDocs(req, router_, !auth_.enabled() || auth_.Allows(req.Header("authorization")))) {
+    out.response = std::move(*docs);
+    return out;
   }
   if (!IsApiPath(req)) {
     out.response = Static(req);
@@ -211,14 +223,16 @@ Api::Outcome Api::Handle(Request req, bool websocket_upgrade, std::string_view l
     return out;
   }
 
-  if (route.needs_auth && !authenticated(route.websocket)) {
+  if (route.needs_auth && !(route.ingest_scope ? auth_.AllowsIngest(req.Header("authorization"))
+                                               : authenticated(route.websocket))) {
     unauthenticated(out.response);
     Decorate(out.response, &rate, cors_origin);
     return out;
   }
 
   // Routes marked raw_body take application/octet-stream (journal shipping: see router.h).
-  const bool raw_ok = route.raw_body && MediaType(req.Header("content-type")) == "application/octet-stream";
+  const bool raw_ok = (route.raw_body && MediaType(req.Header("content-type")) == "application/octet-stream") ||
+                      (route.multipart_body && MediaType(req.Header("content-type")) == "multipart/form-data");
   // Task routes run commands: a page that slipped past the Host/Origin checks still lacks the token.
   if (route.needs_token_always) {
     const std::string* t = route.websocket ? req.query.Get("token") : nullptr;

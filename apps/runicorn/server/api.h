@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "server/app_context.h"
 #include "server/auth.h"
@@ -43,6 +44,9 @@ namespace runicorn::server {
 struct ApiOptions {
   std::string token;                        // empty: no authentication
   std::string local_token;                  // also accepted when `token` is set (local CLI)
+  // Journal shipping only (PUT /api/ingest): accepted there beside `token`, refused elsewhere.
+  // Set, it makes ingest need a token even when `token` is empty.
+  std::string ingest_token;
   // Required by routes with needs_token_always (the task routes) even when `token` is empty; the
   // viewer makes one per start. Empty: those routes accept only `token`, and without one, nothing.
   std::string task_token;
@@ -64,6 +68,9 @@ class Api {
   // `websocket_upgrade` says whether the request asks for a WebSocket; `local_ip` is the address
   // the connection arrived at (a Host naming it is accepted; empty: unknown).
   Outcome Handle(Request request, bool websocket_upgrade, std::string_view local_ip = {}) const;
+  // Whether the request goes to a route marked heavy (router.h): the server then calls Handle on
+  // its worker pool instead of an I/O thread.
+  bool IsHeavy(std::string_view method, const std::vector<std::string>& segments) const;
 
   const Router& router() const { return router_; }
 

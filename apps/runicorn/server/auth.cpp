@@ -20,11 +20,26 @@ std::array<unsigned char, 32> Digest(std::string_view s) {
 
 }  // namespace
 
-TokenAuth::TokenAuth(std::string_view token, std::string_view local_token)
+TokenAuth::TokenAuth(std::string_view token, std::string_view local_token, std::string_view ingest_token)
     : enabled_(!token.empty()),
       digest_(Digest(token)),
       has_local_(!local_token.empty()),
-      local_digest_(Digest(local_token)) {}
+      local_digest_(Digest(local_token)),
+      has_ingest_(!ingest_token.empty()),
+      ingest_digest_(Digest(ingest_token)) {}
+
+bool TokenAuth::AllowsIngest(std::string_view authorization) const {
+  if (!enabled_ && !has_ingest_) return true;
+  constexpr std::string_view kScheme = "bearer ";
+  bool scheme_ok = authorization.size() > kScheme.size();
+  for (size_t i = 0; scheme_ok && i < kScheme.size(); ++i)
+    scheme_ok = std::tolower(static_cast<unsigned char>(authorization[i])) == kScheme[i];
+  auto d = Digest(scheme_ok ? authorization.substr(kScheme.size()) : authorization);
+  // Both comparisons always run, so timing does not tell which token matched.
+  const bool user = CRYPTO_memcmp(d.data(), digest_.data(), d.size()) == 0;
+  const bool ingest = CRYPTO_memcmp(d.data(), ingest_digest_.data(), d.size()) == 0;
+  return scheme_ok && ((enabled_ && user) || (has_ingest_ && ingest));
+}
 
 bool TokenAuth::AllowsToken(std::string_view token) const {
   if (!enabled_) return true;

@@ -19,6 +19,13 @@ runtrack::Result<std::shared_ptr<FileBody>> FileBody::Open(const std::filesystem
   return std::shared_ptr<FileBody>(new FileBody(fd, size));
 }
 
+runtrack::Result<std::shared_ptr<FileBody>> FileBody::OpenTemporary(const std::filesystem::path& path, uint64_t size) {
+  auto body = Open(path, size);
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  return body;
+}
+
 FileBody::~FileBody() { ::close(fd_); }
 
 runtrack::Result<size_t> FileBody::Read(char* out, size_t capacity) {

@@ -28,6 +28,9 @@ class FileBody final : public BodySource {
  public:
   // NotFound / IOError when the file cannot be opened.
   static runtrack::Result<std::shared_ptr<FileBody>> Open(const std::filesystem::path& path, uint64_t size);
+  // Open(), then removes the file (made for this response): the open descriptor keeps its bytes
+  // until they are sent, and nothing is left behind whatever happens to the connection.
+  static runtrack::Result<std::shared_ptr<FileBody>> OpenTemporary(const std::filesystem::path& path, uint64_t size);
   ~FileBody() override;
   std::optional<uint64_t> size() const override { return size_; }
   runtrack::Result<size_t> Read(char* out, size_t capacity) override;

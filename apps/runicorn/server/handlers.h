@@ -57,6 +57,9 @@ Response HandleDeleteArtifactAlias(const AppContext& ctx, const Request& req);
 
 // Journal shipping (handlers_ingest.cpp)
 Response HandleIngest(const AppContext& ctx, const Request& req);
+// A multi-process run's streams (handlers_streams.cpp, docs/REMOTE.md "Streams").
+Response HandleRunStreams(const AppContext& ctx, const Request& req);
+Response HandleStreamPoints(const AppContext& ctx, const Request& req);
 
 // Training service API /api/v1 (handlers_v1.cpp; behind V1Gate, v1_gate.h)
 Response HandleV1Login(const AppContext& ctx, const Request& req);
@@ -64,6 +67,14 @@ Response HandleV1ListDatasets(const AppContext& ctx, const Request& req);
 Response HandleV1GetDataset(const AppContext& ctx, const Request& req);
 Response HandleV1UploadDataset(const AppContext& ctx, const Request& req);
 Response HandleV1ProcessDataset(const AppContext& ctx, const Request& req);
+// Training jobs (handlers_v1_train.cpp) and models / generation (handlers_v1_models.cpp)
+Response HandleV1Train(const AppContext& ctx, const Request& req);
+Response HandleV1TrainStatus(const AppContext& ctx, const Request& req);
+Response HandleV1TrainCancel(const AppContext& ctx, const Request& req);
+Response HandleV1ListModels(const AppContext& ctx, const Request& req);
+Response HandleV1GetModel(const AppContext& ctx, const Request& req);
+Response HandleV1Generate(const AppContext& ctx, const Request& req);
+Response HandleV1GenerateBatch(const AppContext& ctx, const Request& req);
 
 // Runicorn compatibility (handlers_compat.cpp)
 Response HandleRunArtifacts(const AppContext& ctx, const Request& req);
@@ -84,6 +95,19 @@ Response HandleDismissAlert(const AppContext& ctx, const Request& req);
 Response HandleUndismissAlert(const AppContext& ctx, const Request& req);
 Response HandleClearDismissedAlerts(const AppContext& ctx, const Request& req);
 
+// Runicorn v0.6 paths and storage statistics (handlers_paths.cpp), archive import
+// (handlers_import.cpp), the OpenAPI document and its page (openapi.cpp)
+Response HandleListPaths(const AppContext& ctx, const Request& req);
+Response HandlePathTree(const AppContext& ctx, const Request& req);
+Response HandlePathRuns(const AppContext& ctx, const Request& req);
+Response HandlePathSoftDelete(const AppContext& ctx, const Request& req);
+Response HandlePathExport(const AppContext& ctx, const Request& req);
+Response HandleStorageStats(const AppContext& ctx, const Request& req);
+Response HandleImportArchive(const AppContext& ctx, const Request& req);
+// A run's logged images (handlers_media.cpp)
+Response HandleRunMedia(const AppContext& ctx, const Request& req);
+Response HandleRunMediaFile(const AppContext& ctx, const Request& req);
+
 // Task runner: workspace, generator, tasks (handlers_tasks.cpp); routes need the task token.
 Response HandleGetWorkspace(const AppContext& ctx, const Request& req);
 Response HandleShellWorkspace(const AppContext& ctx, const Request& req);
@@ -102,5 +126,26 @@ Response HandleTaskEnv(const AppContext& ctx, const Request& req);
 Response HandleRenameTask(const AppContext& ctx, const Request& req);
 Response HandleBatchDeleteTasks(const AppContext& ctx, const Request& req);
 Response HandleExportTasksCsv(const AppContext& ctx, const Request& req);
+Response HandleReorderTasks(const AppContext& ctx, const Request& req);
+// Launcher (handlers_launcher.cpp) and Pyruns' system metrics; task token too.
+Response HandleLauncherScripts(const AppContext& ctx, const Request& req);
+Response HandleLauncherConfigs(const AppContext& ctx, const Request& req);
+Response HandleLauncherWorkspaces(const AppContext& ctx, const Request& req);
+Response HandleLauncherValidatePath(const AppContext& ctx, const Request& req);
+Response HandleLauncherOpen(const AppContext& ctx, const Request& req);
+Response HandleLauncherOpenShellRoot(const AppContext& ctx, const Request& req);
+Response HandleLauncherNativeDialog(const AppContext& ctx, const Request& req);
+Response HandleTaskSystemMetrics(const AppContext& ctx, const Request& req);
+
+// Runicorn's SSH remote (handlers_remote.cpp); needs_token_always, like the task routes.
+Response HandleRemoteConnect(const AppContext& ctx, const Request& req);
+Response HandleRemoteAcceptHostKey(const AppContext& ctx, const Request& req);
+Response HandleRemoteDisconnect(const AppContext& ctx, const Request& req);
+Response HandleRemoteStatus(const AppContext& ctx, const Request& req);
+Response HandleRemoteSavedList(const AppContext& ctx, const Request& req);
+Response HandleRemoteSavedSave(const AppContext& ctx, const Request& req);
+Response HandleRemoteSavedDelete(const AppContext& ctx, const Request& req);
+Response HandleRemoteListDir(const AppContext& ctx, const Request& req);
+Response HandleRemoteSync(const AppContext& ctx, const Request& req);
 
 }  // namespace runicorn::server

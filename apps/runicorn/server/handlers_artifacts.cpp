@@ -79,7 +79,12 @@ Response HandleArtifactFiles(const AppContext& ctx, const Request& req) {
   auto ref = ParseVersionRef(req, &error);
   if (!ref) return error;
   RUNICORN_ASSIGN_OR_RESPOND(auto files, ctx.services->artifacts.Files(*ref));
-  return Response::Json(json::ArtifactFiles(files));
+  RUNICORN_ASSIGN_OR_RESPOND(auto info, ctx.services->artifacts.Version(*ref));
+  bj::object body = json::ArtifactFiles(files);
+  // Runicorn's modified_at is the source file's mtime when it was logged; our manifests keep no
+  // mtimes, so each file carries the time its version was published (docs/API.md).
+  for (auto& f : body["files"].as_array()) f.as_object()["modified_at"] = json::Number(info.created_at);
+  return Response::Json(body);
 }
 
 Response HandleArtifactDownload(const AppContext& ctx, const Request& req) {

@@ -243,6 +243,30 @@ Response HandleBatchDeleteTasks(const AppContext& ctx, const Request& req) {
   return Response::Json(encode::TrashReport(report));
 }
 
+Response HandleReorderTasks(const AppContext& ctx, const Request& req) {
+  RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
+  RUNICORN_ASSIGN_OR_RESPOND(auto body, Body(req, {"items"}));
+  const auto* items = body.if_contains("items");
+  if (items == nullptr || !items->is_array()) return Response::Error(400, "items must be a list of {name, pinned?}");
+  std::vector<runtrack::TaskOrderItem> order;
+  order.reserve(items->as_array().size());
+  for (const auto& v : items->as_array()) {
+    if (!v.is_object()) return Response::Error(400, "items must be a list of {name, pinned?}");
+    for (const auto& kv : v.as_object())
+      if (kv.key() != "name" && kv.key() != "pinned")
+        return Response::Error(400, "unknown field '" + std::string(kv.key()) + "' in items");
+    runtrack::TaskOrderItem item;
+    RUNICORN_ASSIGN_OR_RESPOND(item.name, Str(v.as_object(), "name", true));
+    if (const auto* p = v.as_object().if_contains("pinned"); p && !p->is_null()) {
+      if (!p->is_bool()) return Response::Error(400, "pinned must be true, false or null");
+      item.pinned = p->as_bool();
+    }
+    order.push_back(std::move(item));
+  }
+  RUNICORN_ASSIGN_OR_RESPOND(auto tasks, svc->Reorder(order));
+  return Response::Json(encode::ReorderResult(tasks));
+}
+
 Response HandleExportTasksCsv(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
   RUNICORN_ASSIGN_OR_RESPOND(auto body, Body(req, {"task_names"}));

@@ -30,6 +30,19 @@ Response Invalid(std::string_view name, const runtrack::Status& s) {
   return Response::Error(422, fmt::format("Invalid query parameter '{}': {}", name, s.message()));
 }
 
+// One experiment item: our fields plus Runicorn v0.5's created_time, logs, metrics and
+// metrics_step. Runicorn gives file paths in the last three; we have no per-run text files, so
+// they name the API resources serving the same data, as GET /api/runs/{id} does (docs/API.md).
+bj::object ExperimentItem(const runtrack::RunSummary& r, const runtrack::StoreLayout& layout) {
+  bj::object o = json::Experiment(r, layout);
+  const std::string base = "/api/runs/" + r.id;
+  o["created_time"] = json::Number(r.created_at);
+  o["logs"] = base + "/logs/ws";
+  o["metrics"] = base + "/metrics";
+  o["metrics_step"] = base + "/metrics_step";
+  return o;
+}
+
 }  // namespace
 
 Response HandleV2ListExperiments(const AppContext& ctx, const Request& req) {
@@ -73,7 +86,7 @@ Response HandleV2ListExperiments(const AppContext& ctx, const Request& req) {
   }
   bj::array experiments;
   experiments.reserve(result->runs.size());
-  for (const auto& r : result->runs) experiments.push_back(json::Experiment(r, ctx.services->layout));
+  for (const auto& r : result->runs) experiments.push_back(ExperimentItem(r, ctx.services->layout));
   const uint64_t total = result->total;
   const uint64_t offset = static_cast<uint64_t>(page_no - 1) * static_cast<uint64_t>(page_size);
   return Response::Json(bj::object{{"experiments", std::move(experiments)},
@@ -91,7 +104,7 @@ Response HandleV2GetExperiment(const AppContext& ctx, const Request& req) {
   if (!detail.ok() && detail.status().code() == runtrack::StatusCode::kNotFound)
     return Response::Error(404, fmt::format("Experiment {} not found", id));
   RUNICORN_RETURN_IF_ERROR(detail.status());
-  bj::object exp = json::Experiment(detail->run, ctx.services->layout);
+  bj::object exp = ExperimentItem(detail->run, ctx.services->layout);
   exp["config"] = json::Sanitized(detail->config);
   exp["summary"] = json::Sanitized(detail->summary);
   uint64_t points = 0;

@@ -207,6 +207,9 @@ void HttpServer::Wait() {
   impl_->guard.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
+  // Queries still running on the pool finish (their answers are dropped with the io_context);
+  // after this nothing uses the services, so the caller may close the catalog.
+  impl_->state->heavy_pool.join();
 }
 
 }  // namespace runicorn::server

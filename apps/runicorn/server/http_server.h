@@ -7,6 +7,15 @@
 // fails for lack of descriptors (EMFILE/ENFILE), the listener closes idle connections and retries
 // after a growing pause (10 ms .. 1 s) instead of retrying at once, which would spin a core.
 //
+// Heavy queries (routes marked heavy: metric reads, exports) are not run on the I/O threads but on
+// a separate pool of `heavy_threads` workers; the connection waits for the answer without holding
+// an I/O thread, so /api/health and light requests keep being answered while big queries run, and
+// at most heavy_threads of them are being computed at once (the others queue), which bounds the
+// memory they take together.
+//
+// WebSocket streams hold at most one poll's output per connection (streams.h); a client that
+// takes nothing for `stream_stall_timeout` while a message waits is dropped.
+//
 // Shutdown() is graceful: the acceptor closes, idle keep-alive connections are closed, requests in
 // flight finish and are answered with "Connection: close", WebSockets get a close frame; after
 // `drain_timeout` whatever is left is cut. The caller then stops the indexer and closes the catalog.
@@ -33,6 +42,8 @@ struct ServerOptions {
   std::chrono::seconds read_timeout{30};    // a request must arrive within this
   std::chrono::seconds idle_timeout{60};    // keep-alive connections idle longer are closed
   std::chrono::milliseconds stream_poll{100};  // WebSocket sources are polled this often
+  std::chrono::seconds stream_stall_timeout{30};  // a WebSocket client reading nothing this long is dropped
+  int heavy_threads = 2;                    // workers for heavy queries (at least 1)
   std::chrono::seconds drain_timeout{5};
   bool insecure = false;                    // allow a non-loopback bind without a token
   // Connections held open at once (HTTP and WebSocket). At the limit the listener stops accepting

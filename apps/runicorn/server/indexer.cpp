@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+
+#include "runtrack/layout.h"
 
 namespace runicorn::server {
 using runtrack::StatusCode;
@@ -64,6 +67,26 @@ bool Indexer::RecoverCatalog() {
   return true;
 }
 
+// RocksDB's own recovery from a full disk (its SstFileManager) waits until as much space as its
+// write buffer (64 MiB) is free, and refuses Resume() as Busy meanwhile — on a small or nearly
+// full disk, forever. Once the disk has some room again, a re-open starts over from what was
+// committed (the in-memory run records are reloaded from it; the journals' unread records are
+// ingested by the next pass). While there is no room, the open catalog stays in place and serves.
+bool Indexer::ReopenAfterWriteError() {
+  std::error_code ec;
+  const auto space = std::filesystem::space(runtrack::StoreLayout(ctx_.root).catalog_dir(), ec);
+  if (ec || space.available < kReopenFreeBytes) return false;
+  runtrack::Status reopened = ctx_.storage->ReopenCatalog();
+  if (!reopened.ok()) {
+    LogOnce("catalog", "cannot re-open the catalog after a write error: " + reopened.ToString() + "; retrying");
+    return false;
+  }
+  logged_.erase("catalog");
+  ctx_.storage->ingest_health().Update([](service::IngestHealthSnapshot& h) { ++h.catalog_reopens; });
+  ctx_.index_generation.fetch_add(1);
+  return true;
+}
+
 bool Indexer::Pass() {
   if (!RecoverCatalog()) return false;
   auto catalog = ctx_.storage->current_catalog();
@@ -71,8 +94,13 @@ bool Indexer::Pass() {
   if (write_error_) {
     // RocksDB refuses writes after a failed one until resumed; this fails while the disk is full.
     if (auto s = catalog->Resume(); !s.ok()) {
-      Degrade("catalog writes failing: " + s.ToString());
-      return false;
+      catalog.reset();
+      if (!ReopenAfterWriteError()) {
+        Degrade("catalog writes failing: " + s.ToString());
+        return false;
+      }
+      catalog = ctx_.storage->current_catalog();
+      if (!catalog) return false;
     }
     write_error_ = false;
   }

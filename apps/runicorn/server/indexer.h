@@ -7,7 +7,9 @@
 // degraded in storage->ingest_health() with the reason, is logged once per distinct reason, and is
 // retried with exponential backoff (up to max_backoff); a catalog whose folder was deleted or
 // replaced is re-opened (and so rebuilt from the journals); after a write error RocksDB is asked to
-// resume before the retry. The first pass that succeeds again clears the degraded state.
+// resume before the retry, and when it will not (its own full-disk recovery waits for 64 MiB of
+// free space) the catalog is re-opened once the disk has at least 1 MiB free again. The first
+// pass that succeeds again clears the degraded state.
 //
 // Thread safety: Start/StartInBackground/Stop from one controlling thread. Stop() waits for the
 // pass in progress.
@@ -15,6 +17,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -43,6 +46,10 @@ class Indexer {
   // One pass; true when it succeeded (nothing degraded).
   bool Pass();
   bool RecoverCatalog();
+  // After a write error RocksDB will not resume: re-open the catalog if the disk has room again.
+  bool ReopenAfterWriteError();
+  // Free space needed before that re-open (below it, the failing catalog keeps serving reads).
+  static constexpr uint64_t kReopenFreeBytes = 1u << 20;
   void Degrade(const std::string& reason);
   void LogOnce(const std::string& key, const std::string& message);
 

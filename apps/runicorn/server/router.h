@@ -38,6 +38,17 @@ struct Route {
   // cross-site forgery: a browser sends that type cross-origin only after a CORS preflight, which
   // the origin policy answers for allow-listed origins only, and the route still needs the token.
   bool raw_body = false;
+  // A query whose cost grows with the data (metric reads, exports): served on the server's worker
+  // pool instead of an I/O thread, so it cannot hold up /api/health or other connections
+  // (http_server.h, ServerOptions::heavy_threads).
+  bool heavy = false;
+  // Journal shipping's ingest route: authorised by a token with the ingest scope (the viewer's
+  // token or its ingest token, TokenAuth::AllowsIngest) instead of the read token check.
+  bool ingest_scope = false;
+  // Accepts a multipart/form-data body instead of JSON (archive upload only). A page on another
+  // site can send that type without a preflight, so this relies on the origin policy refusing
+  // cross-site Origins (origin_policy.h) and on the token when one is set.
+  bool multipart_body = false;
 };
 
 class Router {

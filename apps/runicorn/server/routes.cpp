@@ -2,6 +2,7 @@
 
 #include "server/handlers.h"
 #include "server/streams.h"
+#include "server/task_streams.h"
 
 namespace runicorn::server {
 
@@ -13,6 +14,15 @@ Router BuildApiRouter() {
     route.pattern = pattern;
     route.handler = std::move(h);
     route.rate_class = rate_class;
+    r.Add(std::move(route));
+  };
+  auto heavy = [&r](const char* method, const char* pattern, Handler h, const char* rate_class) {
+    Route route;
+    route.method = method;
+    route.pattern = pattern;
+    route.handler = std::move(h);
+    route.rate_class = rate_class;
+    route.heavy = true;  // see Route::heavy
     r.Add(std::move(route));
   };
   auto ws = [&r](const char* pattern, StreamFactory f) {
@@ -39,8 +49,8 @@ Router BuildApiRouter() {
 
   add("GET", "/api/runs", HandleListRuns, "runs_list");
   add("GET", "/api/runs/{run_id}", HandleGetRun, "runs_detail");
-  add("GET", "/api/runs/{run_id}/metrics", HandleMetrics, "metrics");
-  add("GET", "/api/runs/{run_id}/metrics_step", HandleMetricsStep, "metrics");
+  heavy("GET", "/api/runs/{run_id}/metrics", HandleMetrics, "metrics");
+  heavy("GET", "/api/runs/{run_id}/metrics_step", HandleMetricsStep, "metrics");
   ws("/api/runs/{run_id}/logs/ws", MakeLogStream);
   ws("/api/runs/{run_id}/metrics/ws", MakeMetricStream);
   add("POST", "/api/runs/soft-delete", HandleSoftDelete, "soft_delete");
@@ -52,12 +62,12 @@ Router BuildApiRouter() {
   add("GET", "/api/projects/{project}/names", HandleProjectNames, "projects");
   add("GET", "/api/projects/{project}/names/{name}/runs", HandleProjectNameRuns, "projects");
 
-  add("GET", "/api/export/{run_id}/csv", HandleExportCsv, "export");
-  add("GET", "/api/export/{run_id}/json", HandleExportJson, "export");
+  heavy("GET", "/api/export/{run_id}/csv", HandleExportCsv, "export");
+  heavy("GET", "/api/export/{run_id}/json", HandleExportJson, "export");
 
   add("GET", "/api/v2/experiments", HandleV2ListExperiments, "v2_list");
   add("GET", "/api/v2/experiments/{exp_id}", HandleV2GetExperiment, "v2_detail");
-  add("GET", "/api/v2/experiments/{exp_id}/metrics/fast", HandleV2MetricsFast, "v2_metrics");
+  heavy("GET", "/api/v2/experiments/{exp_id}/metrics/fast", HandleV2MetricsFast, "v2_metrics");
   add("POST", "/api/v2/experiments/batch-delete", HandleV2BatchDelete, "v2_batch_delete");
 
   add("GET", "/api/artifacts", HandleListArtifacts, "artifacts");
@@ -92,6 +102,25 @@ Router BuildApiRouter() {
   add("POST", "/api/config/dismissed-alerts/dismiss", HandleDismissAlert, "config_set");
   add("POST", "/api/config/dismissed-alerts/undismiss", HandleUndismissAlert, "config_set");
   add("POST", "/api/config/dismissed-alerts/clear", HandleClearDismissedAlerts, "config_set");
+  // Runicorn v0.6 (handlers_paths.cpp, handlers_import.cpp).
+  add("GET", "/api/paths", HandleListPaths, "projects");
+  add("GET", "/api/paths/tree", HandlePathTree, "projects");
+  add("GET", "/api/paths/runs", HandlePathRuns, "runs_list");
+  add("POST", "/api/paths/soft-delete", HandlePathSoftDelete, "soft_delete");
+  add("GET", "/api/paths/export", HandlePathExport, "export");
+  add("GET", "/api/storage/stats", HandleStorageStats, "system");
+  add("GET", "/api/runs/{run_id}/media", HandleRunMedia, "runs_detail");
+  add("GET", "/api/runs/{run_id}/media/{file}", HandleRunMediaFile, "media");
+  {
+    // A browser's form upload: multipart/form-data instead of JSON (see Route::multipart_body).
+    Route import;
+    import.method = "POST";
+    import.pattern = "/api/import/archive";
+    import.handler = HandleImportArchive;
+    import.rate_class = "import";
+    import.multipart_body = true;
+    r.Add(std::move(import));
+  }
   {
     // Journal shipping (docs/REMOTE.md): the body is zstd-compressed journal bytes, not JSON.
     Route ingest;
@@ -100,7 +129,10 @@ Router BuildApiRouter() {
     ingest.handler = HandleIngest;
     ingest.rate_class = "ingest";
     ingest.raw_body = true;
+    ingest.ingest_scope = true;  // an ingest token may call it, and nothing else (auth.h)
     r.Add(std::move(ingest));
+    add("GET", "/api/runs/{run_id}/streams", HandleRunStreams, "runs_detail");
+    add("GET", "/api/runs/{run_id}/stream-points", HandleStreamPoints, "metrics");
   }
   {
     // The training service API (docs/API-v1.md): V1Gate (v1_gate.h) authenticates these with the
@@ -118,6 +150,13 @@ Router BuildApiRouter() {
   add("POST", "/api/v1/datasets/upload", HandleV1UploadDataset, "v1");
   add("POST", "/api/v1/datasets/process", HandleV1ProcessDataset, "v1");
   add("GET", "/api/v1/datasets/{dataset_id}", HandleV1GetDataset, "v1");
+  add("POST", "/api/v1/train", HandleV1Train, "v1");
+  add("GET", "/api/v1/train/status/{task_id}", HandleV1TrainStatus, "v1");
+  add("POST", "/api/v1/train/cancel/{task_id}", HandleV1TrainCancel, "v1");
+  add("POST", "/api/v1/generate", HandleV1Generate, "v1");
+  add("POST", "/api/v1/generate/batch", HandleV1GenerateBatch, "v1");
+  add("GET", "/api/v1/models", HandleV1ListModels, "v1");
+  add("GET", "/api/v1/models/{model_id}", HandleV1GetModel, "v1");
   // The task runner (Pyruns' routes): they run commands, so they need the task token always.
   auto task = [&r](const char* method, const char* pattern, Handler h) {
     Route route;
@@ -145,6 +184,57 @@ Router BuildApiRouter() {
   task("PATCH", "/api/tasks/{name}/notes", HandleTaskNotes);
   task("PATCH", "/api/tasks/{name}/env", HandleTaskEnv);
   task("POST", "/api/tasks/{name}/rename", HandleRenameTask);
+  task("POST", "/api/tasks/reorder", HandleReorderTasks);
+  task("GET", "/api/launcher/scripts", HandleLauncherScripts);
+  task("GET", "/api/launcher/configs", HandleLauncherConfigs);
+  task("GET", "/api/launcher/workspaces", HandleLauncherWorkspaces);
+  task("GET", "/api/launcher/validate-path", HandleLauncherValidatePath);
+  task("POST", "/api/launcher/open", HandleLauncherOpen);
+  task("POST", "/api/launcher/open-shell-root", HandleLauncherOpenShellRoot);
+  for (const char* dialog : {"/api/launcher/pick-script", "/api/launcher/pick-script-path",
+                             "/api/launcher/pick-config-path", "/api/launcher/pick-shell-root"})
+    task("POST", dialog, HandleLauncherNativeDialog);
+  task("GET", "/api/system/metrics", HandleTaskSystemMetrics);
+  {
+    // Runicorn's SSH remote (handlers_remote.cpp): they use the user's SSH credentials and write
+    // into the store, so they need the task token always; v0.4's /api/unified/* are aliases.
+    auto remote = [&r](const char* method, const char* pattern, Handler h, const char* rate_class) {
+      Route route;
+      route.method = method;
+      route.pattern = pattern;
+      route.handler = std::move(h);
+      route.rate_class = rate_class;
+      route.needs_token_always = true;
+      r.Add(std::move(route));
+    };
+    for (const char* prefix : {"/api/remote", "/api/unified"}) {
+      const std::string p = prefix;
+      remote("POST", (p + "/connect").c_str(), HandleRemoteConnect, "remote_connect");
+      remote("POST", (p + "/disconnect").c_str(), HandleRemoteDisconnect, "remote");
+      remote("GET", (p + "/status").c_str(), HandleRemoteStatus, "remote_status");
+    }
+    remote("GET", "/api/remote/sessions", HandleRemoteStatus, "remote_status");
+    remote("POST", "/api/remote/known-hosts/accept", HandleRemoteAcceptHostKey, "remote");
+    remote("GET", "/api/remote/connections/saved", HandleRemoteSavedList, "remote");
+    remote("POST", "/api/remote/connections/saved", HandleRemoteSavedSave, "remote");
+    remote("DELETE", "/api/remote/connections/saved/{name}", HandleRemoteSavedDelete, "remote");
+    remote("GET", "/api/remote/fs/list", HandleRemoteListDir, "remote");
+    remote("POST", "/api/remote/sync", HandleRemoteSync, "remote_sync");
+  }
+  {
+    // The task runner's WebSockets (task_streams.h): the task token too, sent as ?token=.
+    for (auto [pattern, factory] : {std::pair<const char*, StreamFactory>{"/api/tasks/events", MakeTaskEventStream},
+                                    {"/api/tasks/{name}/logs/stream", MakeTaskLogStream}}) {
+      Route route;
+      route.method = "GET";
+      route.pattern = pattern;
+      route.stream = std::move(factory);
+      route.rate_class = "websocket";
+      route.websocket = true;
+      route.needs_token_always = true;
+      r.Add(std::move(route));
+    }
+  }
   return r;
 }
 

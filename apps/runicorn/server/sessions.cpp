@@ -76,7 +76,7 @@ bool IsHttpParseError(const beast::error_code& ec) {
 //
 // Memory per connection is bounded: the source is polled only when the previous poll's messages
 // are all written, so a slow reader throttles its own stream (what it has not taken stays in the
-// catalog, not in this session); a reader that takes nothing for kWriteStall is dropped.
+// catalog, not in this session); a reader that takes nothing for stream_stall_timeout is dropped.
 class WsSession : public std::enable_shared_from_this<WsSession>, public SessionRegistry::Member {
  public:
   WsSession(tcp::socket socket, ConnectionSlot slot, std::unique_ptr<StreamSource> source,
@@ -148,13 +148,11 @@ class WsSession : public std::enable_shared_from_this<WsSession>, public Session
     });
   }
 
-  static constexpr std::chrono::seconds kWriteStall{30};
-
   void WriteNext() {
     writing_ = true;
     // A peer that stops reading leaves this write pending forever (its TCP window is full): drop
-    // it after kWriteStall, which also frees the message being written.
-    stall_timer_.expires_after(kWriteStall);
+    // it after stream_stall_timeout, which also frees the message being written.
+    stall_timer_.expires_after(state_->options.stream_stall_timeout);
     stall_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec == net::error::operation_aborted || !self->writing_) return;
       self->closing_ = true;
@@ -279,14 +277,34 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
     const bool head = breq.method() == http::verb::head;
     const bool upgrade = websocket::is_upgrade(breq);
 
-    Api::Outcome outcome = state_->api.Handle(std::move(req), upgrade, local_ip_);
+    if (state_->api.IsHeavy(req.method, req.segments)) {
+      // Computed on the worker pool; the answer comes back to this connection's strand. The
+      // connection reads nothing meanwhile (one request at a time, as always).
+      net::post(state_->heavy_pool, [self = shared_from_this(), req = std::move(req), upgrade, head,
+                                     keep_alive = breq.keep_alive()]() mutable {
+        auto outcome =
+            std::make_shared<Api::Outcome>(self->state_->api.Handle(std::move(req), upgrade, self->local_ip_));
+        net::post(self->stream_.get_executor(), [self, outcome, keep_alive, head] {
+          self->Answer(std::move(*outcome), keep_alive, head);
+        });
+      });
+      return;
+    }
+    Answer(state_->api.Handle(std::move(req), upgrade, local_ip_), breq.keep_alive(), head);
+  }
+
+  // On the strand, with the request still in parser_: upgrade to a WebSocket or send the response.
+  void Answer(Api::Outcome outcome, bool keep_alive, bool head) {
+    // The read's deadline also covers writes: a query that waited for a worker must not find it
+    // already passed (the write would fail at once).
+    stream_.expires_after(state_->options.read_timeout);
     if (outcome.stream) {
       auto ws = std::make_shared<WsSession>(stream_.release_socket(), std::move(slot_), std::move(outcome.stream),
                                             state_);
       ws->Start(parser_->release());
       return;
     }
-    Send(std::move(outcome.response), breq.keep_alive(), head);
+    Send(std::move(outcome.response), keep_alive, head);
   }
 
   void SendError(unsigned status, std::string_view detail) {

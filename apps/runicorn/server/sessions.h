@@ -2,6 +2,7 @@
 // server uses to stop them on shutdown.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <unordered_map>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "server/api.h"
 #include "server/connection_limit.h"
@@ -47,9 +49,14 @@ class SessionRegistry {
 
 struct SharedState {
   SharedState(const Api& a, ServerOptions o, size_t max_connections)
-      : api(a), options(std::move(o)), connections(max_connections) {}
+      : api(a),
+        options(std::move(o)),
+        heavy_pool(static_cast<size_t>(std::max(1, options.heavy_threads))),
+        connections(max_connections) {}
   const Api& api;
   ServerOptions options;
+  // Runs Api::Handle for heavy routes (http_server.h); joined by HttpServer::Wait.
+  boost::asio::thread_pool heavy_pool;
   SessionRegistry registry;
   ConnectionLimit connections;
 };

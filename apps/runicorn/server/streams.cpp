@@ -44,8 +44,9 @@ class LogStream final : public StreamSource {
   LogStream(const AppContext& ctx, service::LogFollower follower) : ingest_(ctx), follower_(std::move(follower)) {}
 
   Result<std::vector<std::string>> Poll() override {
-    if (!ingest_.Changed()) return std::vector<std::string>();
-    return follower_.NextLines();
+    // A backlog left by the previous poll's cap is sent without waiting for the indexer.
+    if (!ingest_.Changed() && !follower_.backlog()) return std::vector<std::string>();
+    return follower_.NextLines(kMaxLogBytesPerPoll);
   }
 
  private:
@@ -59,8 +60,8 @@ class MetricStream final : public StreamSource {
 
   Result<std::vector<std::string>> Poll() override {
     std::vector<std::string> out;
-    if (!ingest_.Changed()) return out;
-    RUNTRACK_ASSIGN_OR_RETURN(auto batches, follower_.Next());
+    if (!ingest_.Changed() && !follower_.backlog()) return out;
+    RUNTRACK_ASSIGN_OR_RETURN(auto batches, follower_.Next(kMaxPointsPerPoll));
     for (const auto& batch : batches) {
       bj::array steps, values, times;
       steps.reserve(batch.points.size());

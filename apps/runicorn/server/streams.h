@@ -6,9 +6,17 @@
 // indexer has ingested: every log line once, in journal order; every metric point with a step
 // greater than the last one sent for that metric, in step order.
 //
+// Bounded per poll: a poll returns at most kMaxPointsPerPoll metric points (so at most that many
+// in one message, about 75 bytes each as JSON) or kMaxLogBytesPerPoll bytes of log lines (at
+// least one line); a longer backlog is left where it is and sent by the next polls. The session
+// polls again only once a poll's messages are all written (sessions.cpp), so what a connection
+// holds is at most one poll's output however slowly its client reads.
+//
 // Thread safety: a source is used by one session at a time (its strand).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,6 +27,9 @@
 #include "server/http_types.h"
 
 namespace runicorn::server {
+
+inline constexpr uint64_t kMaxPointsPerPoll = 10000;
+inline constexpr size_t kMaxLogBytesPerPoll = 256 * 1024;
 
 class StreamSource {
  public:

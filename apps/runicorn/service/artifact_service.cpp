@@ -101,6 +101,14 @@ Result<LineageView> ArtifactService::Lineage(const VersionRef& ref, int max_dept
     for (const auto& n : view.graph.nodes)
       if (n.node_type == "run")
         if (auto run = runs_->GetRun(n.node_id); run.ok()) view.runs.emplace(n.node_id, run->run);
+  for (const auto& n : view.graph.nodes) {
+    const size_t colon = n.node_id.rfind(":v");
+    if (n.node_type != "artifact" || colon == std::string::npos) continue;
+    auto version = ParseVersion(std::string_view(n.node_id).substr(colon + 2));
+    if (!version.ok()) continue;
+    if (auto info = artifacts_.GetVersion(n.node_id.substr(0, colon), *version); info.ok())
+      view.version_created_at.emplace(n.node_id, info->created_at);
+  }
   return view;
 }
 

@@ -33,6 +33,9 @@ struct FileDownload {
 struct LineageView {
   runtrack::LineageGraph graph;
   std::map<std::string, runtrack::RunSummary> runs;  // run nodes the catalog knows, by id
+  // created_at of each artifact node's version, by node id ("name:vN"); for lineage edges'
+  // created_at (Runicorn's field).
+  std::map<std::string, double> version_created_at;
 };
 
 // What `gc --dry-run` reports: the collection a Gc could do now.

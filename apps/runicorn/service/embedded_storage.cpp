@@ -88,14 +88,24 @@ Result<runtrack::MetricTable> EmbeddedStorage::QueryMetrics(std::string_view run
   return catalog->QueryMetrics(run_id, query, progress);
 }
 Result<runtrack::MetricChunk> EmbeddedStorage::ReadMetricSince(std::string_view run_id, std::string_view metric,
-                                                               runtrack::MetricCursor cursor) const {
+                                                               runtrack::MetricCursor cursor,
+                                                               uint64_t max_points) const {
   RUNTRACK_ASSIGN_OR_RETURN(auto catalog, Live());
-  return catalog->ReadMetricSince(run_id, metric, cursor);
+  return catalog->ReadMetricSince(run_id, metric, cursor, max_points);
 }
 Result<runtrack::MetricCursor> EmbeddedStorage::MetricCursorAtEnd(std::string_view run_id,
                                                                   std::string_view metric) const {
   RUNTRACK_ASSIGN_OR_RETURN(auto catalog, Live());
   return catalog->MetricCursorAtEnd(run_id, metric);
+}
+Result<std::vector<runtrack::RunStreamInfo>> EmbeddedStorage::ListStreams(std::string_view run_id) const {
+  RUNTRACK_ASSIGN_OR_RETURN(auto catalog, Live());
+  return catalog->ListStreams(run_id);
+}
+Result<std::vector<runtrack::StreamPoints>> EmbeddedStorage::ReadMetricStreams(std::string_view run_id,
+                                                                               std::string_view metric) const {
+  RUNTRACK_ASSIGN_OR_RETURN(auto catalog, Live());
+  return catalog->ReadMetricStreams(run_id, metric);
 }
 
 }  // namespace runicorn::service

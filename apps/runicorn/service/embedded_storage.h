@@ -55,9 +55,13 @@ class EmbeddedStorage final : public RunCatalog, public MetricReader {
   runtrack::Result<runtrack::MetricTable> QueryMetrics(std::string_view run_id, const runtrack::MetricQuery& query,
                                                        const runtrack::MetricReadProgress& progress) const override;
   runtrack::Result<runtrack::MetricChunk> ReadMetricSince(std::string_view run_id, std::string_view metric,
-                                                          runtrack::MetricCursor cursor) const override;
+                                                          runtrack::MetricCursor cursor,
+                                                          uint64_t max_points) const override;
   runtrack::Result<runtrack::MetricCursor> MetricCursorAtEnd(std::string_view run_id,
                                                              std::string_view metric) const override;
+  runtrack::Result<std::vector<runtrack::RunStreamInfo>> ListStreams(std::string_view run_id) const override;
+  runtrack::Result<std::vector<runtrack::StreamPoints>> ReadMetricStreams(std::string_view run_id,
+                                                                          std::string_view metric) const override;
 
  private:
   EmbeddedStorage(std::unique_ptr<runtrack::Catalog> catalog, std::unique_ptr<FileArtifactRepository> artifacts,

@@ -8,20 +8,28 @@
 namespace runicorn::service {
 using runtrack::Result;
 
-Result<std::vector<std::string>> LogFollower::NextLines() {
-  std::vector<std::string> out;
-  RUNTRACK_ASSIGN_OR_RETURN(std::string text, runs_.ReadLog(run_id_, offset_));
-  offset_ += text.size();
-  partial_ += text;
-  size_t start = 0;
-  for (size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
-    size_t end = nl > start && partial_[nl - 1] == '\r' ? nl - 1 : nl;
-    out.emplace_back(partial_, start, end - start);
+Result<std::vector<std::string>> LogFollower::NextLines(size_t max_bytes) {
+  if (pending_.empty()) {
+    RUNTRACK_ASSIGN_OR_RETURN(std::string text, runs_.ReadLog(run_id_, offset_));
+    offset_ += text.size();
+    partial_ += text;
+    size_t start = 0;
+    for (size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
+      size_t end = nl > start && partial_[nl - 1] == '\r' ? nl - 1 : nl;
+      pending_.emplace_back(partial_, start, end - start);
+    }
+    partial_.erase(0, start);
+    if (!partial_.empty()) {
+      RUNTRACK_ASSIGN_OR_RETURN(auto detail, runs_.GetRun(run_id_));
+      if (detail.run.status != runtrack::RunStatus::kRunning) pending_.push_back(std::exchange(partial_, {}));
+    }
   }
-  partial_.erase(0, start);
-  if (!partial_.empty()) {
-    RUNTRACK_ASSIGN_OR_RETURN(auto detail, runs_.GetRun(run_id_));
-    if (detail.run.status != runtrack::RunStatus::kRunning) out.push_back(std::exchange(partial_, {}));
+  std::vector<std::string> out;
+  size_t bytes = 0;
+  while (!pending_.empty() && (out.empty() || bytes + pending_.front().size() <= max_bytes)) {
+    bytes += pending_.front().size();
+    out.push_back(std::move(pending_.front()));
+    pending_.pop_front();
   }
   return out;
 }
@@ -33,10 +41,8 @@ MetricFollower::MetricFollower(const RunCatalog& runs, const MetricReader& reade
 runtrack::Status MetricFollower::Start(const runtrack::RunDetail& detail) {
   for (const auto& m : detail.metrics) {
     State& s = state_[m.name];
-    s.seen_count = m.count;
     if (after_step_) {
       s.last_step = after_step_;  // everything stored after that step, then what comes
-      s.seen_count = 0;           // forces the first read
     } else {
       s.last_step = m.max_step;   // only what is logged from now on
       RUNTRACK_ASSIGN_OR_RETURN(s.cursor, reader_.MetricCursorAtEnd(run_id_, m.name));
@@ -45,18 +51,30 @@ runtrack::Status MetricFollower::Start(const runtrack::RunDetail& detail) {
   return runtrack::Status::Ok();
 }
 
-Result<std::vector<MetricBatch>> MetricFollower::Next() {
+Result<std::vector<MetricBatch>> MetricFollower::Next(uint64_t max_points) {
   std::vector<MetricBatch> out;
+  backlog_ = false;
+  uint64_t budget = std::max<uint64_t>(max_points, 1);
   RUNTRACK_ASSIGN_OR_RETURN(auto detail, runs_.GetRun(run_id_));
-  for (const auto& m : detail.metrics) {
+  // Each call starts one metric further on, so a metric that always has more than the budget
+  // cannot starve the ones after it.
+  const size_t n = detail.metrics.size();
+  const size_t first = n == 0 ? 0 : next_first_++ % n;
+  for (size_t i = 0; i < n; ++i) {
+    const runtrack::MetricInfo& m = detail.metrics[(first + i) % n];
     if (!filter_.empty() && std::find(filter_.begin(), filter_.end(), m.name) == filter_.end()) continue;
     auto [it, fresh] = state_.try_emplace(m.name);
     State& s = it->second;
     if (fresh) s.last_step = after_step_;  // a metric that appeared after we started
-    if (m.count == s.seen_count) continue;
-    s.seen_count = m.count;
-    RUNTRACK_ASSIGN_OR_RETURN(auto chunk, reader_.ReadMetricSince(run_id_, m.name, s.cursor));
+    if (m.count == s.cursor.position) continue;  // nothing new (a shrunk series: ReadMetricSince says so)
+    if (budget == 0) {
+      backlog_ = true;
+      break;
+    }
+    RUNTRACK_ASSIGN_OR_RETURN(auto chunk, reader_.ReadMetricSince(run_id_, m.name, s.cursor, budget));
+    budget -= std::min<uint64_t>(budget, chunk.points.size());
     s.cursor = chunk.cursor;
+    if (s.cursor.position < m.count) backlog_ = true;
     MetricBatch batch{m.name, {}};
     for (const runtrack::MetricPoint& p : chunk.points) {
       if (!batch.points.empty() && p.step == batch.points.back().step) {

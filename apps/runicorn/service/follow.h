@@ -5,10 +5,17 @@
 // than the last one returned for that metric, in step order (a step logged again back to back
 // returns its later value; a step at or before one already returned is not returned again).
 //
+// Memory is bounded per call: a follower returns at most the caller's budget of points (metrics)
+// or bytes (logs) and keeps its place, so a long backlog (a stream started with ?after_step on a
+// million-point run, or a writer faster than the client) is handed out over several calls;
+// backlog() says whether the next call has more without waiting for the indexer.
+//
 // Thread safety: one follower per stream, used by one thread at a time.
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,15 +30,20 @@ class LogFollower {
  public:
   // `run_id` must exist (see MakeLogFollower).
   LogFollower(const RunCatalog& runs, std::string run_id) : runs_(runs), run_id_(std::move(run_id)) {}
-  // New complete lines (without their newline). A last line without a newline is returned once
-  // the run has ended.
-  runtrack::Result<std::vector<std::string>> NextLines();
+  // New complete lines (without their newline), at most `max_bytes` of text in all (but at least
+  // one line); the rest waits for the next call. A last line without a newline is returned once
+  // the run has ended. The catalog is read again only when the lines read before are all handed
+  // out, so what is held between calls is at most one read's worth of log text.
+  runtrack::Result<std::vector<std::string>> NextLines(size_t max_bytes = std::numeric_limits<size_t>::max());
+  // Lines read but not handed out yet: call again without waiting for the indexer.
+  bool backlog() const { return !pending_.empty(); }
 
  private:
   const RunCatalog& runs_;
   std::string run_id_;
   uint64_t offset_ = 0;
   std::string partial_;
+  std::deque<std::string> pending_;
 };
 
 struct MetricBatch {
@@ -48,13 +60,18 @@ class MetricFollower {
                  std::vector<std::string> metrics, std::optional<int64_t> after_step);
   // Positions the follower where the constructor's contract says it starts.
   runtrack::Status Start(const runtrack::RunDetail& detail);
-  runtrack::Result<std::vector<MetricBatch>> Next();
+  // New points of every followed metric, reading at most `max_points` stored points in all; a
+  // metric cut short continues at the next call, and each call starts at the next metric. A step
+  // logged again back to back whose two points fall into different calls keeps its first value.
+  runtrack::Result<std::vector<MetricBatch>> Next(uint64_t max_points = std::numeric_limits<uint64_t>::max());
+  // The last Next() stopped at its budget: points are waiting, call again without waiting for
+  // the indexer.
+  bool backlog() const { return backlog_; }
 
  private:
   struct State {
     runtrack::MetricCursor cursor;     // points of the series read so far (logging order)
     std::optional<int64_t> last_step;  // unset: nothing returned and no start step: from the first
-    uint64_t seen_count = 0;           // the series' point count at the last read
   };
   const RunCatalog& runs_;
   const MetricReader& reader_;
@@ -62,6 +79,8 @@ class MetricFollower {
   std::vector<std::string> filter_;
   std::optional<int64_t> after_step_;
   std::map<std::string, State> state_;
+  bool backlog_ = false;
+  size_t next_first_ = 0;  // where the next call starts in the run's metric list
 };
 
 // Validate the id and that the run exists, so a bad request can be refused before a WebSocket

@@ -34,6 +34,13 @@ class IngestService {
   runtrack::Result<IngestAck> Ingest(std::string_view run_id, std::string_view stream,
                                      std::string_view offset_text, std::string_view body);
 
+  // How long a run still arriving may stay silent before it is judged dead (ReceiverOptions::lease;
+  // 0: never), and the check itself (a background thread runs it every second).
+  void SetLease(std::chrono::milliseconds lease) { receiver_.SetLease(lease); }
+  void SetLinger(std::chrono::milliseconds linger) { receiver_.SetLinger(linger); }
+  int ExpireLeases() { return receiver_.ExpireLeases(); }
+  runtrack::JournalReceiver::Stats stats() const { return receiver_.stats(); }
+
  private:
   runtrack::JournalReceiver receiver_;
 };

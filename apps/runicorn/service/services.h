@@ -10,16 +10,22 @@
 #include <string>
 
 #include "runtrack/layout.h"
+#include "service/archive_service.h"
 #include "service/artifact_service.h"
 #include "service/config_service.h"
 #include "service/ingest_service.h"
+#include "service/media_service.h"
 #include "service/metric_service.h"
+#include "service/path_service.h"
 #include "service/preferences_service.h"
 #include "service/run_insights.h"
 #include "service/run_service.h"
+#include "service/ssh/remote_service.h"
 #include "service/system_service.h"
 #include "service/storage.h"
+#include "service/stream_view.h"
 #include "service/task_service.h"
+#include "service/training_service.h"
 
 namespace runicorn::service {
 
@@ -47,12 +53,26 @@ struct Services {
   PreferencesService preferences{PreferencesFileFor(config.config_file())};
   RunInsights insights{run_catalog, artifacts, layout};
   SystemService system{layout.root()};
+  // Runicorn v0.6's path hierarchy and storage statistics (docs/API.md "Runicorn v0.6 paths").
+  PathService paths{run_catalog, runs, layout};
+  // Runicorn archives: POST /api/import/archive and the zip of GET /api/paths/export.
+  ArchiveService archives{run_catalog, metric_reader, layout};
+  // Images a run logged (media/), for the run page's gallery.
+  MediaService media{run_catalog, layout};
   // Attached by the process that holds the catalog (the viewer); null in a CLI process.
   std::unique_ptr<CatalogMaintenance> maintenance;
   // Journal shipping's receiving end (docs/REMOTE.md); writes into `layout`'s run folders.
   IngestService ingest{layout};
+  // Runicorn's SSH remote (docs/REMOTE.md "SSH remote"): sessions, saved connections (user config
+  // dir) and pull sync, which appends through `ingest`'s receiver.
+  ssh::RemoteService remote{layout, ssh::RemoteConnectionsFileFor(config.config_file()), ssh::IngestAppender(ingest)};
+  // Views of a multi-process run's per-process streams (docs/REMOTE.md "Streams").
+  StreamViewService stream_views{metric_reader};
   // The task runner's project (`runicorn viewer --tasks-root`); null when not served.
   std::shared_ptr<TaskService> tasks;
+  // The training service API's jobs (`runicorn viewer --llm-service FILE`); null: /api/v1/train
+  // and /generate answer 503.
+  std::shared_ptr<TrainingService> training;
 };
 
 }  // namespace runicorn::service

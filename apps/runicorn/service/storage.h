@@ -42,10 +42,21 @@ class MetricReader {
   virtual runtrack::Result<runtrack::MetricTable> QueryMetrics(std::string_view run_id,
                                                                const runtrack::MetricQuery& query,
                                                                const runtrack::MetricReadProgress& progress) const = 0;
+  // At most `max_points` points (see Catalog::ReadMetricSince).
   virtual runtrack::Result<runtrack::MetricChunk> ReadMetricSince(std::string_view run_id, std::string_view metric,
-                                                                  runtrack::MetricCursor cursor) const = 0;
+                                                                  runtrack::MetricCursor cursor,
+                                                                  uint64_t max_points) const = 0;
   virtual runtrack::Result<runtrack::MetricCursor> MetricCursorAtEnd(std::string_view run_id,
                                                                      std::string_view metric) const = 0;
+  // A multi-process run's streams and one metric's points per stream (docs/REMOTE.md "Streams").
+  // Back ends without streams answer FailedPrecondition.
+  virtual runtrack::Result<std::vector<runtrack::RunStreamInfo>> ListStreams(std::string_view) const {
+    return runtrack::Status::FailedPrecondition("this catalog back end has no per-process streams");
+  }
+  virtual runtrack::Result<std::vector<runtrack::StreamPoints>> ReadMetricStreams(std::string_view,
+                                                                                  std::string_view) const {
+    return runtrack::Status::FailedPrecondition("this catalog back end has no per-process streams");
+  }
 };
 
 // Artifact versions, their files, aliases, lineage and chunk collection. Names reaching it are

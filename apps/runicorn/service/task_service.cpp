@@ -7,8 +7,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -112,7 +114,10 @@ Status TaskService::CheckName(const std::string& name) const { return runtrack::
 
 Result<WorkspaceView> TaskService::Activate(std::unique_ptr<runtrack::Workspace> ws) {
   std::lock_guard lock(mu_);
-  if (runner_ && workspace_ && workspace_->dir() != ws->dir()) {
+  // Re-opening the current workspace keeps its object: the runner refers to it, and open
+  // streams (task_follow.h) would otherwise see a workspace switch.
+  const bool same = workspace_ && workspace_->dir() == ws->dir();
+  if (runner_ && workspace_ && !same) {
     // Switching while this process runs tasks would orphan them; an idle runner just stops.
     if (!runner_->WaitIdle(std::chrono::milliseconds(0)).ok())
       return Status::FailedPrecondition(fmt::format(
@@ -120,7 +125,7 @@ Result<WorkspaceView> TaskService::Activate(std::unique_ptr<runtrack::Workspace>
           workspace_->dir().filename().string()));
     runner_.reset();
   }
-  workspace_ = std::move(ws);
+  if (!same) workspace_ = std::move(ws);
   // Remembered for the next command, as Pyruns' .active_workspace; losing it only loses a default.
   std::ofstream(options_.project_root / kPyrunsDir / kActiveFile, std::ios::trunc) << workspace_->dir().filename().string();
   return ViewOf(*workspace_);
@@ -388,6 +393,30 @@ Result<bool> TaskService::Pin(const std::string& name, std::optional<bool> pinne
   }
   RUNTRACK_RETURN_IF_ERROR(ws->SetPinned(name, value));
   return value;
+}
+
+Result<std::vector<runtrack::TaskSummary>> TaskService::Reorder(const std::vector<runtrack::TaskOrderItem>& items) {
+  RUNTRACK_ASSIGN_OR_RETURN(auto ws, CurrentWorkspace());
+  RUNTRACK_RETURN_IF_ERROR(ws->ReorderTasks(items));
+  // One listing (the index reloads just the reordered tasks) instead of a file read per task.
+  runtrack::TaskListQuery all;
+  all.limit = std::numeric_limits<size_t>::max() / 2;
+  RUNTRACK_ASSIGN_OR_RETURN(runtrack::TaskPage page, ws->ListTasks(all));
+  std::unordered_map<std::string_view, const runtrack::TaskSummary*> by_name;
+  for (const auto& t : page.items) by_name[t.name] = &t;
+  std::vector<runtrack::TaskSummary> out;
+  out.reserve(items.size());
+  for (const auto& item : items) {
+    auto it = by_name.find(item.name);
+    if (it == by_name.end()) return Status::NotFound(fmt::format("task '{}' does not exist", item.name));
+    out.push_back(*it->second);
+  }
+  return out;
+}
+
+bool TaskService::IsCurrent(const runtrack::Workspace* ws) {
+  std::lock_guard lock(mu_);
+  return workspace_.get() == ws;
 }
 
 Status TaskService::UpdateNotes(const std::string& name, const std::string& notes, const std::string& expected) {

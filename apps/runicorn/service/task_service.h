@@ -133,6 +133,14 @@ class TaskService {
   runtrack::Status Rename(const std::string& name, const std::string& new_name);
   // `pinned` unset: toggles. Returns the new value.
   runtrack::Result<bool> Pin(const std::string& name, std::optional<bool> pinned);
+  // Pyruns' reorder (Workspace::ReorderTasks: task_order = index, pinned when given); the tasks'
+  // summaries in the order given.
+  runtrack::Result<std::vector<runtrack::TaskSummary>> Reorder(const std::vector<runtrack::TaskOrderItem>& items);
+
+  // The current workspace, for the stream followers (task_follow.h), which hold it while they
+  // run, and IsCurrent, which tells them when the service has switched to another one.
+  runtrack::Result<std::shared_ptr<runtrack::Workspace>> SharedWorkspace() { return CurrentWorkspace(); }
+  bool IsCurrent(const runtrack::Workspace* ws);
   // FailedPrecondition when the task no longer holds `expected` (HTTP 409).
   runtrack::Status UpdateNotes(const std::string& name, const std::string& notes, const std::string& expected);
   runtrack::Status UpdateEnv(const std::string& name, const std::map<std::string, std::string>& env,

@@ -19,6 +19,7 @@
 #include "server/origin_policy.h"
 #include "server/indexer.h"
 #include "server/params.h"
+#include "service/s3/objects_option.h"
 #include "service/viewer_endpoint.h"
 #include "viewer/viewer_command.h"
 
@@ -35,7 +36,10 @@ constexpr const char* kUsage =
     "                       [--token-file FILE | --token T] [--threads N] [--insecure]\n"
     "                       [--rate-limits FILE] [--web-root DIR] [--max-body BYTES]\n"
     "                       [--max-connections N] [--allowed-origin ORIGIN]... [--allowed-host NAME]...\n"
-    "                       [--trusted-proxy ADDR]... [--tasks-root DIR]\n";
+    "                       [--trusted-proxy ADDR]... [--tasks-root DIR]\n"
+    "                       [--ingest-token-file FILE] [--ingest-lease SECONDS]\n"
+    "                       [--llm-service FILE]\n"
+    "                       [--objects s3://BUCKET/PREFIX?endpoint=URL&region=R]\n";
 
 // Every value of a repeatable option (`--name V`, `--name=V`, each also comma-separated), in the
 // order given; Args keeps only the last one. `booleans` are the flags that take no value.
@@ -95,7 +99,8 @@ int RunViewer(const std::vector<std::string>& argv) {
   }
   auto unknown = args->Unknown({"storage", "host", "port", "token", "token-file", "threads", "insecure",
                                 "rate-limits", "web-root", "max-body", "max-connections", "allowed-origin",
-                                "allowed-host", "trusted-proxy", "help", "tasks-root"});
+                                "allowed-host", "trusted-proxy", "help", "tasks-root", "ingest-token-file",
+                                "ingest-lease", "llm-service", "objects"});
   if (args->Has("help") || !unknown.empty() || !args->positional().empty()) {
     if (!unknown.empty()) std::fprintf(stderr, "runicorn viewer: unknown option %s\n", unknown[0].c_str());
     std::fputs(kUsage, args->Has("help") ? stdout : stderr);
@@ -146,6 +151,17 @@ int RunViewer(const std::vector<std::string>& argv) {
   }
   if (aopts.token.empty())
     if (const char* env = std::getenv("RUNICORN_TOKEN"); env) aopts.token = env;
+  // Journal shipping (docs/REMOTE.md "Auth"): a token for training nodes that may only ingest.
+  if (auto file = args->Get("ingest-token-file")) {
+    auto token = server::ReadTokenFile(*file);
+    if (!token.ok()) {
+      std::fprintf(stderr, "runicorn viewer: %s\n", token.status().message().c_str());
+      return kExitUsage;
+    }
+    aopts.ingest_token = std::move(*token);
+  }
+  auto ingest_lease = int_opt("ingest-lease", 0, 7 * 24 * 3600, 300);
+  if (!ingest_lease) return kExitUsage;
 
   server::OriginPolicyOptions origins;
   origins.allowed_origins = AllValues(argv, "allowed-origin", booleans);
@@ -200,6 +216,19 @@ int RunViewer(const std::vector<std::string>& argv) {
     return ExitCodeFor(ctx.status());
   }
   server::AppContext& context = **ctx;
+  // --objects (docs/SCALE-OUT.md): the store's artifact chunks are published to an S3 bucket
+  // shared by the team; credentials from AWS_* variables or a credentials file only.
+  std::unique_ptr<service::s3::ObjectChunkMirror> objects;
+  if (auto url = args->Get("objects")) {
+    auto mirror = service::s3::OpenObjectChunkMirror(*url, runtrack::StoreLayout(context.root).blobs_dir());
+    if (!mirror.ok()) {
+      std::fprintf(stderr, "runicorn viewer: %s\n", mirror.status().message().c_str());
+      return mirror.status().code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
+    }
+    objects = std::move(*mirror);
+    objects->StartInBackground(std::chrono::seconds(2));
+  }
+  context.services->ingest.SetLease(std::chrono::seconds(*ingest_lease));
 
   // The first index pass runs in the background: the viewer listens at once and serves what is
   // indexed so far (/api/health shows the progress); a failing pass degrades, never exits.
@@ -232,6 +261,21 @@ int RunViewer(const std::vector<std::string>& argv) {
     topts.runicorn_dir = context.root;
     context.services->tasks = std::make_shared<service::TaskService>(std::move(topts));
   }
+  {
+    // The training service API's trainer and generator (docs/API-v1.md); without the option its
+    // jobs and models are still served, and train / generate answer 503.
+    service::LlmServiceConfig llm;
+    if (auto file = args->Get("llm-service")) {
+      auto loaded = service::LoadLlmServiceConfig(*file);
+      if (!loaded.ok()) {
+        std::fprintf(stderr, "runicorn viewer: %s\n", loaded.status().message().c_str());
+        return kExitUsage;
+      }
+      llm = std::move(*loaded);
+    }
+    context.services->training = std::make_shared<service::TrainingService>(
+        runtrack::StoreLayout(context.root), std::move(llm), context.services->runs);
+  }
   server::Api api(context, aopts);
   auto srv = server::HttpServer::Start(api, sopts, !aopts.token.empty());
   if (!srv.ok()) {
@@ -261,6 +305,7 @@ int RunViewer(const std::vector<std::string>& argv) {
   (*srv)->Wait();
   srv->reset();
   indexer.Stop();
+  if (objects) objects->Stop();
   ctx->reset();  // closes the catalog
   std::printf("runicorn viewer: stopped\n");
   return kExitOk;

@@ -23,6 +23,8 @@ from .artifacts import Artifact, LoadedArtifact
 from .pyruns import record, track
 from .reader import list_runs, read_run
 from .run import Run
+from .rnconfig import get_config, get_effective_rnconfig  # v0.6
+from .workspace import snapshot_workspace  # v0.6
 
 __version__ = "0.1.0"
 
@@ -33,4 +35,5 @@ __all__ = [
     "set_enabled", "reset_enabled", "RunicornError", "InvalidArgumentError", "NotFoundError",
     "AlreadyExistsError", "FailedPreconditionError", "StorageIOError", "CorruptionError",
     "BusyError", "InternalError", "__version__",
+    "get_config", "get_effective_rnconfig", "snapshot_workspace",
 ]

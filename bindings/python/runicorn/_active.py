@@ -15,21 +15,30 @@ _active: Optional[Union[Run, NoOpRun]] = None
 def init(project: str = "default", name: Optional[str] = None, run_id: Optional[str] = None,
          storage: Optional[str] = None, config: Optional[dict] = None,
          tags: Optional[Iterable[str]] = None, capture_env: bool = False,
-         capture_console: bool = False) -> Union[Run, NoOpRun]:
+         capture_console: bool = False, *, path: Optional[str] = None,
+         alias: Optional[str] = None, snapshot_code: bool = False,
+         workspace_root: Optional[str] = None, snapshot_format: str = "zip",
+         force_snapshot: bool = False, tqdm_mode: str = "smart") -> Union[Run, NoOpRun]:
     """Starts a run and makes it the active one.
 
     storage: the store root; default $RUNICORN_DIR, else ./.runicorn. With RUNICORN_ON=0 a
-    no-op run is returned and nothing is written.
+    no-op run is returned and nothing is written. v0.6 keywords (docs/SDK.md): path (project
+    and name are derived from it), alias, snapshot_code (workspace zip, .rnignore rules).
     """
     global _active
+    from ._v06_init import check_v06_arguments, start_v06
+    check_v06_arguments(project, name, path, snapshot_format, tqdm_mode)
     if not is_enabled():
-        run: Union[Run, NoOpRun] = NoOpRun()
+        run: Union[Run, NoOpRun] = NoOpRun(path=path, alias=alias)
         with _lock:
             _active = run
         return run
     run = Run(project=project, name=name, run_id=run_id, storage=storage, config=config,
-              tags=tags)
+              tags=tags, path=path, alias=alias)
     run._on_finish.append(_clear_if_active)
+    from .pyruns import link_to_task  # inside a task (runicorn tasks): the run is recorded against it
+    link_to_task(run)
+    start_v06(run, workspace_root, snapshot_code, snapshot_format, force_snapshot)
     if capture_env:
         from .environment import collect_environment
         run.summary({"environment": collect_environment()})

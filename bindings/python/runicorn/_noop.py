@@ -11,6 +11,10 @@ class NoOpRun:
     run_dir = None
     storage_root = None
 
+    def __init__(self, path: Optional[str] = None, alias: Optional[str] = None) -> None:
+        self.path = path  # as given: a disabled run validates nothing and writes nothing
+        self.alias = alias
+
     def __enter__(self) -> "NoOpRun":
         return self
 
@@ -45,3 +49,26 @@ class NoOpRun:
 
     def finish(self, status: str = "finished") -> None:
         return None
+
+    # v0.6 calls: accepted and ignored (scan_outputs_once answers as Runicorn's NoOpRun does)
+    def log_config(self, **kwargs: Any) -> None:
+        return None
+
+    def log_dataset(self, name: str, root_or_uri: Any = None, **kwargs: Any) -> None:
+        return None
+
+    def log_pretrained(self, name: str, **kwargs: Any) -> None:
+        return None
+
+    def scan_outputs_once(self, **kwargs: Any) -> dict:
+        return {"scanned": 0, "archived": 0, "changed": 0}
+
+    def watch_outputs(self, **kwargs: Any) -> None:
+        return None
+
+    def stop_outputs_watch(self) -> None:
+        return None
+
+    def get_logging_handler(self, *args: Any, **kwargs: Any) -> Any:
+        import logging
+        return logging.NullHandler()

@@ -11,23 +11,26 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from . import _core
+from ._v06 import RunV06Methods
 
 _FINAL_STATUSES = ("finished", "failed", "interrupted")
 
 
-class Run(_core.Run):
+class Run(_core.Run, RunV06Methods):
     """One experiment run. Create it with runicorn.init(); every method is thread-safe."""
 
     def __init__(self, project: str = "default", name: Optional[str] = None,
                  run_id: Optional[str] = None, storage: Optional[os.PathLike | str] = None,
                  config: Optional[dict] = None, tags: Optional[Iterable[str]] = None,
-                 flush_interval: float = 0.0) -> None:
+                 flush_interval: float = 0.0, path: Optional[str] = None,
+                 alias: Optional[str] = None) -> None:
+        # path: Runicorn v0.6's run path (project and name are then derived from it in C++).
         if isinstance(tags, str):
             tags = [tags]
         super().__init__(os.fspath(storage) if storage is not None else "",
                          project if project is not None else "default",
                          name if name is not None else "default", run_id or "",
-                         config, list(tags or ()), flush_interval)
+                         config, list(tags or ()), flush_interval, path, alias or "")
         self._finished = False
         self._console = None
         self._on_finish = []
@@ -97,6 +100,7 @@ class Run(_core.Run):
         if self._console is not None:
             self._console.stop()
             self._console = None
+        self.stop_outputs_watch()
         super().finish(status)
         self._finished = True
         for callback in self._on_finish:

@@ -8,6 +8,7 @@
 namespace runicorn_py {
 void RegisterCatalog(pybind11::module_& m);
 void RegisterArtifacts(pybind11::module_& m);
+void RegisterSdk06(pybind11::module_& m);
 }  // namespace runicorn_py
 
 PYBIND11_MODULE(_core, m) {
@@ -15,5 +16,6 @@ PYBIND11_MODULE(_core, m) {
   runicorn_py::RegisterErrors(m);
   runicorn_py::RegisterArtifacts(m);
   runicorn_py::RegisterRun(m);
+  runicorn_py::RegisterSdk06(m);  // after RegisterRun: adds methods to Run
   runicorn_py::RegisterCatalog(m);
 }

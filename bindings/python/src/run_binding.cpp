@@ -1,6 +1,7 @@
 // runicorn._core.Run: a thin adapter over runtrack::Store::CreateRun and runtrack::Run.
 // Calls that may wait for the disk (flush, finish, artifacts) release the GIL.
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,11 @@ namespace {
 std::unique_ptr<PyRun> CreateRun(const std::string& root, const std::string& project,
                                  const std::string& name, const std::string& run_id,
                                  py::handle config, const std::vector<std::string>& tags,
-                                 double flush_interval_s) {
+                                 double flush_interval_s, std::optional<std::string> path,
+                                 const std::string& alias) {
   runtrack::RunOptions options;
+  options.path = std::move(path);
+  options.alias = alias;
   options.project = project;
   options.name = name;
   options.run_id = run_id;
@@ -81,12 +85,15 @@ void RegisterRun(py::module_& m) {
   cls.def(py::init(&CreateRun), py::arg("root") = "", py::arg("project") = "default",
           py::arg("name") = "default", py::arg("run_id") = "", py::arg("config") = py::none(),
           py::arg("tags") = std::vector<std::string>{}, py::arg("flush_interval") = 0.0,
+          py::arg("path") = py::none(), py::arg("alias") = "",
           "Creates a run under <root>/runs (root '' = $RUNICORN_DIR or ./.runicorn).")
       .def_property_readonly("id", [](const PyRun& r) { return r.run->id(); })
       .def_property_readonly("project", [](const PyRun& r) { return r.run->project(); })
       .def_property_readonly("name", [](const PyRun& r) { return r.run->name(); })
       .def_property_readonly("dir", [](const PyRun& r) { return r.run->dir(); })
       .def_property_readonly("root", [](const PyRun& r) { return r.store->root(); })
+      .def_property_readonly("path", [](const PyRun& r) { return r.run->path(); })
+      .def_property_readonly("alias", [](const PyRun& r) { return r.run->alias(); })
       .def("log_metric",
            [](PyRun& r, int64_t step, std::string_view metric, double value) {
              WarnOrThrow(r.run->Log(step, metric, value), "log_metric");

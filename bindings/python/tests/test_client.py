@@ -171,8 +171,8 @@ def test_artifact_methods(client, viewer, tmp_path):
     assert detail["metadata"] == {"acc": 1.0} and detail["created_by_run"] == viewer.ids["resnet"]
     lineage = client.get_lineage("resnet-model", 1)
     edges = {(e["source"], e["target"], e["edge_type"]) for e in lineage["edges"]}
-    assert (viewer.ids["resnet"], "resnet-model:v1", "produces") in edges
-    assert ("resnet-model:v1", viewer.ids["vit"], "uses") in edges
+    assert ("run:" + viewer.ids["resnet"], "resnet-model:v1", "produces") in edges
+    assert ("resnet-model:v1", "run:" + viewer.ids["vit"], "uses") in edges
     target = client.download_artifact("resnet-model", 1, tmp_path / "dl")
     assert (target / "model.bin").read_bytes() == b"weights" * 1000
     assert client.artifacts.get_stats()["total_versions"] == 1

@@ -16,6 +16,19 @@ export class ApiError extends Error {
 }
 
 export function token() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
+export function setToken(value) { if (value) sessionStorage.setItem(TOKEN_KEY, value); else sessionStorage.removeItem(TOKEN_KEY); }
+
+// The viewer prints `http://host:port/?token=T` (as Jupyter does): take the token from such a URL
+// into this tab's sessionStorage and drop it from the address bar, so it stays out of the history,
+// bookmarks and screenshots.
+const urlToken = new URLSearchParams(location.search).get('token');
+export const tokenFromUrl = !!urlToken;
+if (urlToken) {
+  setToken(urlToken.trim());
+  const url = new URL(location.href);
+  url.searchParams.delete('token');
+  history.replaceState(null, '', url.pathname + url.search + url.hash);
+}
 
 let pendingPrompt = null;
 function promptToken() {
@@ -42,7 +55,9 @@ function setConn(ok, text) {
   c.classList.toggle('bad', !ok);
 }
 
-export async function request(path, { method = 'GET', body, signal } = {}) {
+// noPrompt: a 401 is thrown as ApiError instead of opening the token dialog (the Tasks page shows
+// its own "token required" panel).
+export async function request(path, { method = 'GET', body, signal, noPrompt = false } = {}) {
   for (let attempt = 0; ; attempt++) {
     const headers = {};
     const t = token();
@@ -56,7 +71,9 @@ export async function request(path, { method = 'GET', body, signal } = {}) {
       if (e.name !== 'AbortError') setConn(false, 'server unreachable');
       throw e;
     }
-    if (res.status === 401 && attempt < 3) {
+    if (res.status === 401 && noPrompt) {
+      sessionStorage.removeItem(TOKEN_KEY);
+    } else if (res.status === 401 && attempt < 3) {
       sessionStorage.removeItem(TOKEN_KEY);
       const entered = await promptToken();
       if (entered) continue;
@@ -80,6 +97,17 @@ export async function request(path, { method = 'GET', body, signal } = {}) {
 }
 
 export const get = (path, opts) => request(path, opts);
+
+// A binary resource (a run's image) fetched with the tab's token, as an object URL; null on error.
+export async function mediaBlob(path) {
+  const headers = {};
+  const t = token();
+  if (t) headers.Authorization = `Bearer ${t}`;
+  try {
+    const res = await fetch(path, { headers });
+    return res.ok ? URL.createObjectURL(await res.blob()) : null;
+  } catch { return null; }
+}
 export const post = (path, body) => request(path, { method: 'POST', body });
 
 export function qs(params) {

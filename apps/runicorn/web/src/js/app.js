@@ -5,6 +5,7 @@
 //   #/compare?runs=<id>,<id>&metric=<name>
 //   #/artifacts?type=<type>   #/artifacts/<name>   #/artifacts/<name>/v<N>
 //   #/recycle-bin
+//   #/tasks?status=&search=&page=   #/tasks/<task name>
 //
 // A page is a function (main, route) -> cleanup | undefined; the cleanup runs before the next
 // page renders (it closes WebSockets, timers and charts).
@@ -13,6 +14,9 @@ import { renderRuns, renderRecycleBin } from './pages/runs.js';
 import { renderRun } from './pages/run.js';
 import { renderCompare } from './pages/compare.js';
 import { renderArtifacts } from './pages/artifacts.js';
+import { renderTasks } from './pages/tasks.js';
+import { renderTask } from './pages/tasks_detail.js';
+import { tokenFromUrl } from './api.js';
 import { el } from './util.js';
 
 export function parseHash(hash = location.hash) {
@@ -52,6 +56,7 @@ async function render() {
   else if (section === 'compare') page = (m) => renderCompare(m, route);
   else if (section === 'artifacts') page = (m) => renderArtifacts(m, a, b, route);
   else if (section === 'recycle-bin') page = (m) => renderRecycleBin(m, route);
+  else if (section === 'tasks') page = a ? (m) => renderTask(m, a) : (m) => renderTasks(m, route);
   else page = (m) => { m.append(el('div.error', `No page at #${route.path}`)); };
   try {
     const c = await page(main);
@@ -64,5 +69,6 @@ async function render() {
 }
 
 window.addEventListener('hashchange', render);
-if (!location.hash) history.replaceState(null, '', '#/runs');
+// The viewer's printed `/?token=` URL is the way into the task runner: land on its page.
+if (!location.hash) history.replaceState(null, '', tokenFromUrl ? '#/tasks' : '#/runs');
 render();

@@ -31,7 +31,8 @@ export function layoutColumns(nodes, edges, rootId) {
 }
 
 export function hrefFor(node) {
-  if (node.node_type === 'run') return `#/runs/${encodeURIComponent(node.node_id)}`;
+  // Run nodes are "run:<id>" (Runicorn's ids); the bare id is in metadata.run_id.
+  if (node.node_type === 'run') return `#/runs/${encodeURIComponent((node.metadata && node.metadata.run_id) || node.node_id.replace(/^run:/, ''))}`;
   const m = /^(.*):v(\d+)$/.exec(node.node_id);
   return m ? `#/artifacts/${encodeURIComponent(m[1])}/v${m[2]}` : null;
 }
@@ -86,7 +87,7 @@ export function drawLineage(data) {
     const meta = n.metadata || {};
     const isRoot = n.node_id === rootId;
     const title = n.node_type === 'run' ? (meta.name ? `${meta.project ? `${meta.project} / ` : ''}${meta.name}` : n.label || n.node_id) : (n.label || n.node_id);
-    const sub = n.node_type === 'run' ? `run ${n.node_id}` : `${meta.type || 'artifact'}${meta.size != null ? ` · ${Math.round(meta.size / 1024)} KiB` : ''}`;
+    const sub = n.node_type === 'run' ? `run ${meta.run_id || n.node_id}` : `${meta.type || 'artifact'}${meta.size != null ? ` · ${Math.round(meta.size / 1024)} KiB` : ''}`;
     const g = svg('g', { class: `node ${n.node_type}${isRoot ? ' root' : ''}`, transform: `translate(${p.x},${p.y})`,
       'data-node-id': n.node_id, 'data-node-type': n.node_type, tabindex: 0 });
     const t1 = svg('text', { x: 10, y: 19 }); t1.textContent = truncate(title, 26);

@@ -6,7 +6,7 @@
 // last one held, one request for all metrics) and appended; a chart that has grown past ~3 points
 // per pixel is re-downsampled on its own.
 
-import { get, enc, metricSeries, wsUrl } from '../api.js';
+import { get, enc, metricSeries, wsUrl, mediaBlob } from '../api.js';
 import { MetricChart } from '../chart.js';
 import { el, fmtTime, fmtDuration, fmtNum, statusBadge, jsonBlock, colorFor, debounce } from '../util.js';
 
@@ -307,6 +307,25 @@ export async function renderRun(main, runId, route) {
       onPoints({ metric: m, steps, values });
     }
   }
+
+  // ---- images (media/: the SDK's log_image, imported Runicorn runs) -------------------------
+  const gallery = el('div.media-gallery');
+  root.append(gallery);
+  (async () => {
+    let media;
+    try { media = await get(`/api/runs/${enc(runId)}/media`); } catch { return; }
+    if (disposed || !media.images.length) return;
+    gallery.append(el('h2', `Images (${media.images.length})`));
+    const grid = el('div.media-grid');
+    gallery.append(grid);
+    for (const img of media.images) {
+      // Fetched with the tab's token (an <img src> cannot send it), shown from a blob URL.
+      const image = el('img', { alt: img.key, title: img.file, loading: 'lazy' });
+      const caption = [img.key, img.step != null ? `step ${img.step}` : null, img.caption].filter(Boolean).join(' · ');
+      grid.append(el('figure.media-item', image, el('figcaption.muted', caption)));
+      mediaBlob(img.url).then((url) => { if (url) image.src = url; });
+    }
+  })();
 
   // ---- log tail ----------------------------------------------------------------------------
   const logBox = el('div.logs');

@@ -1,0 +1,102 @@
+// A small S3 client over libcurl: SigV4 signing is libcurl's (CURLOPT_AWS_SIGV4, libcurl >= 7.75),
+// never ours. Every request carries x-amz-content-sha256 (OpenSSL SHA-256 of the payload), which
+// Ceph RGW requires; URLs are path-style (endpoint/bucket/key), which every S3-compatible server
+// accepts.
+//
+// Errors: 403 -> FailedPrecondition with S3's error code and message, 404 -> NotFound, other 4xx
+// -> InvalidArgument, 5xx and network failures -> IOError after retries (every call here is
+// idempotent: a PUT of one key with the same bytes, a GET, HEAD, DELETE or list page may be
+// repeated safely), backing off 100 ms, 400 ms, 1.6 s. Messages start with "s3:" and name the
+// operation, bucket and key; they never contain a credential.
+//
+// Thread safety: all methods may be called from any number of threads at once (one curl easy
+// handle per call).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtrack/status.h"
+#include "service/s3/s3_credentials.h"
+#include "service/s3/s3_location.h"
+
+namespace runicorn::service::s3 {
+
+// SHA-256 of `bytes` as 64 lower-case hex digits (OpenSSL), the x-amz-content-sha256 value.
+std::string Sha256Hex(std::string_view bytes);
+
+struct S3ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+  std::string etag;  // as the server sent it, quotes removed
+};
+
+struct S3ListPage {
+  std::vector<S3ObjectInfo> objects;
+  std::string next_token;  // "" on the last page
+};
+
+struct S3ClientOptions {
+  int max_attempts = 4;              // for 5xx / network errors
+  long connect_timeout_seconds = 10;
+  long timeout_seconds = 300;        // whole request
+};
+
+// Requests sent, by kind, for tests and benchmarks (each retry counts).
+struct S3RequestCounts {
+  std::atomic<uint64_t> put{0}, get{0}, head{0}, del{0}, list{0};
+};
+
+class S3Client {
+ public:
+  // Receives the body of a GetObject in pieces; return false to abort (the call then answers
+  // IOError "aborted by the receiver").
+  using BodySink = std::function<bool(std::string_view)>;
+
+  S3Client(S3Location location, S3Credentials credentials, S3ClientOptions options = {});
+
+  const S3Location& location() const { return location_; }
+  const S3RequestCounts& counts() const { return counts_; }
+
+  // Keys are full object keys (S3Location::Key adds the prefix). Keys must be 1..1024 bytes
+  // without control characters (InvalidArgument otherwise).
+  runtrack::Status PutObject(std::string_view key, std::string_view bytes);
+  runtrack::Result<std::string> GetObject(std::string_view key);
+  // Streams the body into `sink`. A retry after some bytes were delivered would duplicate them,
+  // so a streamed GET is not retried once the first byte arrived.
+  runtrack::Status GetObject(std::string_view key, const BodySink& sink);
+  // Bytes [offset, offset + length) (fewer at the end of the object).
+  runtrack::Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length);
+  // NotFound when absent.
+  runtrack::Result<S3ObjectInfo> HeadObject(std::string_view key);
+  // Deleting an absent key succeeds (S3 semantics).
+  runtrack::Status DeleteObject(std::string_view key);
+  // One page of keys starting with `prefix`, in key order (at most `max_keys`, <= 1000).
+  runtrack::Result<S3ListPage> ListObjects(std::string_view prefix, std::string_view continuation_token = {},
+                                           int max_keys = 1000);
+  // Every key under `prefix`, following the pages.
+  runtrack::Result<std::vector<S3ObjectInfo>> ListAll(std::string_view prefix);
+  // Creates the bucket (tests and first setup); AlreadyExists when it exists.
+  runtrack::Status CreateBucket();
+  // HEAD on the bucket: OK when it exists and the credentials may use it.
+  runtrack::Status CheckBucket();
+
+  struct Request;
+  struct Reply;
+
+ private:
+  runtrack::Result<Reply> Send(const Request& req);
+  runtrack::Result<Reply> SendOnce(const Request& req, bool* retryable);
+
+  S3Location location_;
+  S3Credentials credentials_;
+  S3ClientOptions options_;
+  mutable S3RequestCounts counts_;
+};
+
+}  // namespace runicorn::service::s3

@@ -1,0 +1,54 @@
+// Pull sync: mirrors the run journals of a store on an SSH host into the local store, with the
+// offset idea of journal shipping (docs/REMOTE.md) turned around. For each remote run, the local
+// copy's durable length is the offset; only the remote bytes past it are read (SFTP), cut at the
+// last whole record (a live remote writer may be mid-append) and handed to the journal receiver,
+// which verifies every frame (CRC) before appending. So a sync is incremental and resumable: one
+// that is killed half-way leaves whole verified records, and the next one fetches the rest.
+//
+// Remote run ids are validated (ValidateRunId) before any local path is built from them, so a
+// hostile remote listing cannot place a file outside the local store's runs folder.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtrack/status.h"
+#include "service/ssh/ssh_session.h"
+
+namespace runicorn::service::ssh {
+
+// Appends verified journal bytes at `offset` of a local run's journal and returns the durable
+// length (empty bytes: only returns it). The viewer passes its IngestService, so pulled runs and
+// shipped runs share one receiver (and its per-run locks).
+using JournalAppender =
+    std::function<runtrack::Result<uint64_t>(std::string_view run_id, uint64_t offset, std::string_view bytes)>;
+
+struct PulledRun {
+  std::string run_id;
+  uint64_t local_before = 0;   // local journal length before this sync
+  uint64_t local_after = 0;    // ... and after
+  uint64_t remote_size = 0;    // remote journal length seen
+  uint64_t bytes_fetched = 0;  // bytes read over SFTP for this run
+};
+
+struct PullSyncReport {
+  std::vector<PulledRun> runs;
+  uint64_t bytes_fetched = 0;
+  // Remote entries not synced, with why: "<name>: <reason>".
+  std::vector<std::string> skipped;
+};
+
+struct PullSyncOptions {
+  uint64_t batch_bytes = 4u << 20;  // SFTP read size (a longer record is read whole)
+  // Empty: every run of the remote store; otherwise only these ids.
+  std::vector<std::string> run_ids;
+};
+
+// `remote_root` is the remote store's root (as the SSH server resolves it: relative to home).
+runtrack::Result<PullSyncReport> PullSync(SshSession& session, const std::string& remote_root,
+                                          const JournalAppender& append, const PullSyncOptions& options = {});
+
+}  // namespace runicorn::service::ssh

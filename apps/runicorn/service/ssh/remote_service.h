@@ -1,0 +1,91 @@
+// Runicorn's SSH remote as use cases (docs/REMOTE.md "SSH remote"; routes /api/remote/*):
+// connect / disconnect / status, host-key confirmation, saved connections, remote directory
+// listing and pull sync of a remote store into this one.
+//
+// Open sessions live in this service (one per connection id "user@host:port"), so the HTTP
+// routes can connect once and list or sync later. Saved connections are kept in the user config
+// dir (`remote_connections.json`) without secrets: a password or key passphrase is accepted by
+// Connect, used, and never stored or returned.
+//
+// Thread safety: every method may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "runtrack/layout.h"
+#include "runtrack/status.h"
+#include "service/ssh/pull_sync.h"
+#include "service/ssh/ssh_session.h"
+
+namespace runicorn::service {
+class IngestService;
+}
+
+namespace runicorn::service::ssh {
+
+struct RemoteConnection {
+  std::string connection_id;  // "user@host:port"
+  std::string host;
+  int port = 22;
+  std::string username;
+  int64_t connected_at = 0;  // Unix seconds
+};
+
+// A saved connection: what is needed to connect again, minus the secrets.
+struct SavedConnection {
+  std::string name;  // 1-64 printable characters; defaults to the connection id
+  std::string host;
+  int port = 22;
+  std::string username;
+  std::string private_key_path;  // a path, never the key
+  bool use_agent = true;
+};
+
+std::filesystem::path RemoteConnectionsFileFor(const std::filesystem::path& config_file);
+// Appends through the journal-shipping receiver of `ingest` (stream "0"), which must outlive it.
+JournalAppender IngestAppender(IngestService& ingest);
+
+class RemoteService {
+ public:
+  RemoteService(runtrack::StoreLayout layout, std::filesystem::path saved_file, JournalAppender append);
+  ~RemoteService();
+
+  // On failure `error` says why (host key to confirm, authentication refused, unreachable).
+  // Connecting again under the same id replaces the old session.
+  runtrack::Result<RemoteConnection> Connect(const SshCredentials& creds, ConnectError* error);
+  runtrack::Status ConfirmHostKey(const std::string& host, int port, const std::string& fingerprint_sha256);
+  // NotFound for an unknown id.
+  runtrack::Status Disconnect(const std::string& connection_id);
+  std::vector<RemoteConnection> Sessions() const;
+
+  runtrack::Result<std::vector<RemoteEntry>> ListDirectory(const std::string& connection_id, const std::string& path);
+  runtrack::Result<PullSyncReport> Pull(const std::string& connection_id, const std::string& remote_root,
+                                        const PullSyncOptions& options = {});
+
+  runtrack::Result<std::vector<SavedConnection>> SavedConnections() const;
+  // Adds or replaces (by name). InvalidArgument for a bad name, host, port or user.
+  runtrack::Status SaveConnection(SavedConnection connection);
+  runtrack::Status DeleteSavedConnection(const std::string& name);
+
+  const std::filesystem::path& known_hosts() const { return known_hosts_; }
+
+ private:
+  runtrack::Result<std::shared_ptr<SshSession>> Session(const std::string& connection_id) const;
+
+  const runtrack::StoreLayout layout_;
+  const std::filesystem::path saved_file_;
+  const std::filesystem::path known_hosts_;
+  const JournalAppender append_;
+  mutable std::mutex mu_;              // sessions_
+  std::mutex known_hosts_mu_;          // one confirmation at a time (libssh appends to the file)
+  std::mutex saved_mu_;                // read-modify-write of the saved connections file
+  std::map<std::string, std::pair<RemoteConnection, std::shared_ptr<SshSession>>> sessions_;
+};
+
+}  // namespace runicorn::service::ssh

@@ -1,0 +1,276 @@
+// `runicorn viewer --objects`: the real binary, a real Ceph RGW. An artifact logged into the
+// viewer's store lands as chunks in the bucket, the file reassembled from the bucket and the
+// viewer's download are both byte-identical. (Dedup by request counts: object_chunks_test.cpp.)
+#include <catch2/catch.hpp>
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "rgw_test_server.h"
+#include "runtrack/artifacts.h"
+#include "runtrack/layout.h"
+#include "service/s3/object_chunk_store.h"
+#include "service/s3/s3_client.h"
+
+#ifndef RUNICORN_BINARY
+#error "RUNICORN_BINARY must name the runicorn executable (set by apps/CMakeLists.txt)"
+#endif
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+using runicorn::service::s3::ObjectChunkStore;
+using runicorn::service::s3::S3Client;
+using runicorn::service::s3::S3Location;
+
+namespace {
+
+std::string ReadAll(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The viewer as a child process with the given extra environment; stopped by PID (SIGTERM).
+class ViewerProcess {
+ public:
+  ViewerProcess(const std::vector<std::string>& args, const std::map<std::string, std::string>& extra_env,
+                const fs::path& out_dir)
+      : out_(out_dir / "viewer.out"), err_(out_dir / "viewer.err") {
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string kv(*e);
+      if (kv.rfind("AWS_", 0) == 0) continue;  // only what the test gives
+      if (extra_env.count(kv.substr(0, kv.find('=')))) continue;
+      env.push_back(kv);
+    }
+    for (const auto& [k, v] : extra_env) env.push_back(k + "=" + v);
+    std::vector<std::string> argv = {RUNICORN_BINARY, "viewer"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      std::vector<char*> a, en;
+      for (auto& s : argv) a.push_back(s.data());
+      a.push_back(nullptr);
+      for (auto& s : env) en.push_back(s.data());
+      en.push_back(nullptr);
+      ::execve(a[0], a.data(), en.data());
+      ::_exit(127);
+    }
+  }
+  ~ViewerProcess() { Stop(); }
+
+  // The port from the "serving ... on http://127.0.0.1:PORT" line, or 0 if it exited first.
+  int WaitForPort() {
+    const std::regex serving(R"(on http://127\.0\.0\.1:(\d+))");
+    for (int i = 0; i < 600; ++i) {
+      std::smatch m;
+      std::string out = ReadAll(out_);
+      if (std::regex_search(out, m, serving)) return std::stoi(m[1]);
+      if (Exited()) return 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return 0;
+  }
+  bool Exited() {
+    if (pid_ <= 0) return true;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      pid_ = 0;
+      return true;
+    }
+    return false;
+  }
+  int WaitExit() {
+    for (int i = 0; i < 600 && !Exited(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return exit_code_;
+  }
+  void Stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+      pid_ = 0;
+    }
+  }
+  std::string err() const { return ReadAll(err_); }
+
+ private:
+  fs::path out_, err_;
+  pid_t pid_ = 0;
+  int exit_code_ = -1;
+};
+
+size_t Append(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+// GET through libcurl; the body and the HTTP status.
+std::pair<long, std::string> HttpGet(const std::string& url) {
+  std::string body;
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_perform(curl);
+  long code = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_cleanup(curl);
+  return {code, body};
+}
+
+std::string RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+void LogModel(const fs::path& root, const std::string& name, const std::string& bytes) {
+  const fs::path src = root.parent_path() / ("src-" + name + ".bin");
+  std::ofstream(src, std::ios::binary) << bytes;
+  auto store = runtrack::ArtifactStore::Open(root);
+  REQUIRE(store.ok());
+  auto artifact = runtrack::Artifact::Create(name, runtrack::ArtifactType::kModel);
+  REQUIRE(artifact.ok());
+  REQUIRE(artifact->AddFile(src, "weights.bin").ok());
+  REQUIRE(store->Log(*artifact, "").ok());
+}
+
+std::vector<std::string> ManifestChunks(const fs::path& root, const std::string& name) {
+  std::ifstream in(runtrack::StoreLayout(root).artifacts_dir() / "model" / name / "v1" / "manifest.json");
+  REQUIRE(in);
+  auto doc = boost::json::parse(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+  std::vector<std::string> out;
+  for (const auto& file : doc.at("files").as_array())
+    for (const auto& chunk : file.at("chunks").as_array()) out.emplace_back(chunk.at("sha256").as_string());
+  return out;
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/runicorn-s3-viewer-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("viewer --objects publishes artifact chunks to the bucket, once", "[s3][rgw][viewer]") {
+  RUNICORN_S3_TEST_SERVER(server);
+  TempDir tmp;
+  const fs::path root = tmp.path / "store";
+  fs::create_directories(root);
+  S3Location loc;
+  loc.bucket = fmt::format("rt-viewer-{}", ::getpid());
+  loc.prefix = "team";
+  loc.endpoint = server.endpoint();
+  const runicorn::service::s3::S3Credentials creds{runicorn::testing::RgwTestServer::kAccessKey,
+                                                   runicorn::testing::RgwTestServer::kSecretKey, ""};
+  auto client = std::make_shared<S3Client>(loc, creds);
+  REQUIRE(client->CreateBucket().ok());
+  ObjectChunkStore chunks(client);
+  const std::string url = fmt::format("s3://{}/team?endpoint={}", loc.bucket, server.endpoint());
+  const std::map<std::string, std::string> env = {{"AWS_ACCESS_KEY_ID", creds.access_key_id},
+                                                  {"AWS_SECRET_ACCESS_KEY", creds.secret_access_key},
+                                                  {"HOME", tmp.path.string()}};
+
+  SECTION("a logged artifact lands as chunks and downloads byte-identical") {
+    ViewerProcess viewer({"--storage", root.string(), "--port", "0", "--objects", url}, env, tmp.path);
+    const int port = viewer.WaitForPort();
+    INFO(viewer.err());
+    REQUIRE(port > 0);
+
+    const std::string weights = RandomBytes(2 * 1024 * 1024 + 99, 11);
+    LogModel(root, "net", weights);
+    const auto digests = ManifestChunks(root, "net");
+    REQUIRE(digests.size() > 1);
+    const std::set<std::string> distinct(digests.begin(), digests.end());
+
+    // The mirror runs every 2 s: wait (bounded) until every chunk is in the bucket.
+    std::vector<runicorn::service::s3::S3ObjectInfo> listed;
+    for (int i = 0; i < 300; ++i) {
+      auto l = client->ListAll("team/chunks/");
+      REQUIRE(l.ok());
+      listed = *l;
+      if (listed.size() >= distinct.size()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::set<std::string> keys;
+    for (const auto& o : listed) keys.insert(o.key);
+    std::set<std::string> expected;
+    for (const auto& hex : distinct) expected.insert(fmt::format("team/chunks/{}/{}", hex.substr(0, 2), hex));
+    CHECK(keys == expected);
+
+    std::string from_bucket;
+    for (const auto& hex : digests) {
+      auto bytes = chunks.Get(hex);
+      REQUIRE(bytes.ok());
+      from_bucket += *bytes;
+    }
+    CHECK(from_bucket == weights);
+    auto [code, body] = HttpGet(fmt::format("http://127.0.0.1:{}/api/artifacts/net/v1/download?path=weights.bin", port));
+    CHECK(code == 200);
+    CHECK(body == weights);
+
+    viewer.Stop();
+  }
+
+  SECTION("a bad --objects URL or missing credentials stop the viewer with a clear message") {
+    {
+      ViewerProcess viewer({"--storage", root.string(), "--port", "0", "--objects", "s3://Bad_Bucket"}, env, tmp.path);
+      CHECK(viewer.WaitExit() == 2);
+      CHECK(viewer.err() == "runicorn viewer: --objects: bucket name may hold only a-z, 0-9, '.' and '-'\n");
+    }
+    {
+      ViewerProcess viewer({"--storage", root.string(), "--port", "0", "--objects", url},
+                           {{"HOME", tmp.path.string()}}, tmp.path);
+      CHECK(viewer.WaitExit() != 0);
+      CHECK(viewer.err() == fmt::format("runicorn viewer: no S3 credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY "
+                                        "are not set and {}/.aws/credentials cannot be read\n",
+                                        tmp.path.string()));
+    }
+    {
+      const std::string wrong = "this-is-the-wrong-secret";
+      ViewerProcess viewer({"--storage", root.string(), "--port", "0", "--objects", url},
+                           {{"HOME", tmp.path.string()}, {"AWS_ACCESS_KEY_ID", creds.access_key_id},
+                            {"AWS_SECRET_ACCESS_KEY", wrong}},
+                           tmp.path);
+      CHECK(viewer.WaitExit() != 0);
+      const std::string err = viewer.err();
+      CHECK(err == fmt::format("runicorn viewer: s3: HeadBucket bucket {}: HTTP 403 (check the S3 credentials and the "
+                               "bucket's policy)\n",
+                               loc.bucket));
+      CHECK(err.find(wrong) == std::string::npos);
+    }
+  }
+}
