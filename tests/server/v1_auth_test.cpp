@@ -185,7 +185,9 @@ TEST_CASE("v1 rate limiter: fixed windows per class and key", "[v1][unit]") {
   CHECK(fresh.allowed);
   CHECK(fresh.remaining == 9);
   CHECK(server::V1RateClassFor({"api", "v1", "generate", "batch"}) == server::V1RateClass::kInference);
-  CHECK(server::V1RateClassFor({"api", "v1", "train", "status", "x"}) == server::V1RateClass::kTraining);
+  CHECK(server::V1RateClassFor({"api", "v1", "train"}) == server::V1RateClass::kTraining);
+  CHECK(server::V1RateClassFor({"api", "v1", "train", "status", "x"}) == server::V1RateClass::kOther);
+  CHECK(server::V1RateClassFor({"api", "v1", "train", "cancel", "x"}) == server::V1RateClass::kOther);
   CHECK(server::V1RateClassFor({"api", "v1", "datasets"}) == server::V1RateClass::kOther);
 }
 

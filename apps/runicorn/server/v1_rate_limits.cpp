@@ -5,7 +5,9 @@
 namespace runicorn::server {
 
 V1RateClass V1RateClassFor(const std::vector<std::string>& segments) {
-  if (segments.size() >= 3 && segments[2] == "train") return V1RateClass::kTraining;
+  // Starting a job is the training class (10/hour); its status and cancel routes are not, or a
+  // client polling a job's progress would run out of requests after ten polls.
+  if (segments.size() == 3 && segments[2] == "train") return V1RateClass::kTraining;
   if (segments.size() >= 3 && segments[2] == "generate") return V1RateClass::kInference;
   return V1RateClass::kOther;
 }
