@@ -13,6 +13,7 @@
 #include "import/runicorn_json.h"
 #include "util/json.h"
 #include "util/validation.h"
+#include "runtrack/validation.h"
 
 namespace runtrack::importer {
 namespace json = boost::json;
@@ -154,14 +155,36 @@ class RunImporter {
     if (assets_) {
       if (auto* c = assets_->if_contains("config"); c && c->is_object()) config = c->get_object();
     }
-    return {{"id", src_.id},
-            {"project", Label("project", src_.project)},
-            {"name", Label("run name", src_.name)},
-            {"created_at", *created},
-            {"config", std::move(config)},
-            {"tags", std::move(tags)},
-            {"pid", NumberMember(meta, "pid") ? static_cast<int64_t>(*NumberMember(meta, "pid")) : 0},
-            {"hostname", StringMember(meta, "hostname")}};
+    json::object start{{"id", src_.id},
+                       {"project", Label("project", src_.project)},
+                       {"name", Label("run name", src_.name)},
+                       {"created_at", *created},
+                       {"config", std::move(config)},
+                       {"tags", std::move(tags)},
+                       {"pid", NumberMember(meta, "pid") ? static_cast<int64_t>(*NumberMember(meta, "pid")) : 0},
+                       {"hostname", StringMember(meta, "hostname")}};
+    if (src_.layout == "v0.6") AddPathAndAlias(meta, start);
+    return start;
+  }
+
+  // A v0.6 run's path (meta.json's, else its folders under runs/) and alias, as our SDK's
+  // rn.init(path=, alias=) records them; a path or alias our store refuses is reported and left out.
+  void AddPathAndAlias(const json::object& meta, json::object& start) {
+    std::string path = StringMember(meta, "path");
+    if (path.empty()) {
+      // rel is "runs/<path...>/<id>".
+      const size_t first = src_.rel.find('/'), last = src_.rel.rfind('/');
+      if (first != std::string::npos && last > first) path = src_.rel.substr(first + 1, last - first - 1);
+    }
+    if (!path.empty()) {
+      if (auto normalized = NormalizeRunPath(path); normalized.ok()) start["path"] = *normalized;
+      else log_.Add(Item("meta.json"), "path refused by our store: " + normalized.status().message());
+    }
+    const std::string alias = StringMember(meta, "alias");
+    if (!alias.empty()) {
+      if (util::CheckLabel("alias", alias).ok()) start["alias"] = alias;
+      else log_.Add(Item("meta.json"), "alias refused by our store");
+    }
   }
 
   Status AddSummary() {

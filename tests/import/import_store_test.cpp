@@ -148,6 +148,15 @@ TEST_CASE("import keeps every point, summary, status, config, log and media of b
 
   auto catalog = IndexedCatalog(root);
   for (const auto& [id, expected] : source.runs) CheckRun(*catalog, root, expected);
+  // v0.6 runs keep their path and alias (rn.init(path=, alias=)); a run at the root has no path.
+  auto run_c = catalog->GetRun(RunicornFixture::kRunC);
+  REQUIRE(run_c.ok());
+  CHECK(run_c->run.path == std::optional<std::string>("cv/resnet"));
+  CHECK(run_c->run.alias == "r50");
+  auto run_d = catalog->GetRun(RunicornFixture::kRunD);
+  REQUIRE(run_d.ok());
+  CHECK_FALSE(run_d->run.path.has_value());
+  CHECK(run_d->run.alias.empty());
 
   RunQuery visible;
   auto page = catalog->ListRuns(visible);

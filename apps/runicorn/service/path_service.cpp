@@ -70,8 +70,9 @@ Result<std::string> PathService::NormalizePath(std::string_view raw) {
 }
 
 std::string PathService::PathOf(const runtrack::RunSummary& run) {
-  // Runicorn's v0.5 -> v0.6 rule: <project>/<name>/runs/<id> is reported with path project/name.
-  return run.project + "/" + run.name;
+  // The path the v0.6 SDK recorded; else Runicorn's v0.5 -> v0.6 rule: <project>/<name>/runs/<id>
+  // is reported with path project/name.
+  return run.path.value_or(run.project + "/" + run.name);
 }
 
 std::vector<std::string> PathService::Prefixes(const std::string& path) {
