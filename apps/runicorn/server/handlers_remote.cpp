@@ -21,27 +21,6 @@ using service::ssh::SshCredentials;
 
 namespace {
 
-Result<json::object> Body(const Request& req, std::initializer_list<std::string_view> allowed) {
-  if (req.body.empty()) return json::object{};
-  RUNTRACK_ASSIGN_OR_RETURN(json::object o, ParseJsonObject(req.body));
-  for (const auto& kv : o) {
-    bool known = false;
-    for (auto a : allowed) known = known || kv.key() == a;
-    if (!known) return Status::InvalidArgument("unknown field '" + std::string(kv.key()) + "'");
-  }
-  return o;
-}
-
-Result<std::string> Str(const json::object& o, std::string_view key, bool required = false) {
-  const auto* v = o.if_contains(key);
-  if (v == nullptr || v->is_null()) {
-    if (required) return Status::InvalidArgument(std::string(key) + " is required");
-    return std::string();
-  }
-  if (!v->is_string()) return Status::InvalidArgument(std::string(key) + " must be a string");
-  return std::string(v->as_string());
-}
-
 Result<int> Port(const json::object& o) {
   const auto* v = o.if_contains("port");
   if (v == nullptr || v->is_null()) return 22;
@@ -92,19 +71,19 @@ Response ConnectErrorResponse(const ConnectError& e) {
 }  // namespace
 
 Response HandleRemoteConnect(const AppContext& ctx, const Request& req) {
-  RUNICORN_ASSIGN_OR_RESPOND(json::object o, Body(req, {"host", "port", "username", "password", "private_key",
+  RUNICORN_ASSIGN_OR_RESPOND(json::object o, ParseStrictJsonObject(req.body, {"host", "port", "username", "password", "private_key",
                                                         "private_key_path", "passphrase", "use_agent", "save", "name"}));
   SshCredentials c;
-  RUNICORN_ASSIGN_OR_RESPOND(c.host, Str(o, "host", true));
+  RUNICORN_ASSIGN_OR_RESPOND(c.host, GetString(o, "host", true));
   RUNICORN_ASSIGN_OR_RESPOND(c.port, Port(o));
-  RUNICORN_ASSIGN_OR_RESPOND(c.username, Str(o, "username", true));
-  RUNICORN_ASSIGN_OR_RESPOND(c.password, Str(o, "password"));
-  RUNICORN_ASSIGN_OR_RESPOND(c.private_key, Str(o, "private_key"));
-  RUNICORN_ASSIGN_OR_RESPOND(c.private_key_path, Str(o, "private_key_path"));
-  RUNICORN_ASSIGN_OR_RESPOND(c.passphrase, Str(o, "passphrase"));
+  RUNICORN_ASSIGN_OR_RESPOND(c.username, GetString(o, "username", true));
+  RUNICORN_ASSIGN_OR_RESPOND(c.password, GetString(o, "password"));
+  RUNICORN_ASSIGN_OR_RESPOND(c.private_key, GetString(o, "private_key"));
+  RUNICORN_ASSIGN_OR_RESPOND(c.private_key_path, GetString(o, "private_key_path"));
+  RUNICORN_ASSIGN_OR_RESPOND(c.passphrase, GetString(o, "passphrase"));
   RUNICORN_ASSIGN_OR_RESPOND(c.use_agent, Bool(o, "use_agent", true));
   RUNICORN_ASSIGN_OR_RESPOND(bool save, Bool(o, "save", false));
-  RUNICORN_ASSIGN_OR_RESPOND(std::string name, Str(o, "name"));
+  RUNICORN_ASSIGN_OR_RESPOND(std::string name, GetString(o, "name"));
   ConnectError error;
   auto conn = ctx.services->remote.Connect(c, &error);
   if (!conn.ok()) return ConnectErrorResponse(error);
@@ -119,17 +98,17 @@ Response HandleRemoteConnect(const AppContext& ctx, const Request& req) {
 
 Response HandleRemoteAcceptHostKey(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(json::object o,
-                             Body(req, {"host", "port", "key_type", "public_key", "fingerprint_sha256"}));
-  RUNICORN_ASSIGN_OR_RESPOND(std::string host, Str(o, "host", true));
+                             ParseStrictJsonObject(req.body, {"host", "port", "key_type", "public_key", "fingerprint_sha256"}));
+  RUNICORN_ASSIGN_OR_RESPOND(std::string host, GetString(o, "host", true));
   RUNICORN_ASSIGN_OR_RESPOND(int port, Port(o));
-  RUNICORN_ASSIGN_OR_RESPOND(std::string fingerprint, Str(o, "fingerprint_sha256", true));
+  RUNICORN_ASSIGN_OR_RESPOND(std::string fingerprint, GetString(o, "fingerprint_sha256", true));
   RUNICORN_RETURN_IF_ERROR(ctx.services->remote.ConfirmHostKey(host, port, fingerprint));
   return Response::Json(json::object{{"ok", true}, {"host", host}, {"port", port}, {"fingerprint_sha256", fingerprint}});
 }
 
 Response HandleRemoteDisconnect(const AppContext& ctx, const Request& req) {
-  RUNICORN_ASSIGN_OR_RESPOND(json::object o, Body(req, {"connection_id"}));
-  RUNICORN_ASSIGN_OR_RESPOND(std::string id, Str(o, "connection_id", true));
+  RUNICORN_ASSIGN_OR_RESPOND(json::object o, ParseStrictJsonObject(req.body, {"connection_id"}));
+  RUNICORN_ASSIGN_OR_RESPOND(std::string id, GetString(o, "connection_id", true));
   RUNICORN_RETURN_IF_ERROR(ctx.services->remote.Disconnect(id));
   return Response::Json(json::object{{"ok", true}, {"connection_id", id}, {"connected", false}});
 }
@@ -150,17 +129,17 @@ Response HandleRemoteSavedList(const AppContext& ctx, const Request&) {
 
 Response HandleRemoteSavedSave(const AppContext& ctx, const Request& req) {
   // Secrets are named so the refusal is clear rather than an "unknown field".
-  RUNICORN_ASSIGN_OR_RESPOND(json::object o, Body(req, {"name", "host", "port", "username", "private_key_path",
+  RUNICORN_ASSIGN_OR_RESPOND(json::object o, ParseStrictJsonObject(req.body, {"name", "host", "port", "username", "private_key_path",
                                                         "use_agent", "password", "passphrase", "private_key"}));
   for (const char* secret : {"password", "passphrase", "private_key"})
     if (o.contains(secret))
       return Response::Error(400, std::string("saved connections hold no secrets: remove '") + secret + "'");
   SavedConnection c;
-  RUNICORN_ASSIGN_OR_RESPOND(c.name, Str(o, "name"));
-  RUNICORN_ASSIGN_OR_RESPOND(c.host, Str(o, "host", true));
+  RUNICORN_ASSIGN_OR_RESPOND(c.name, GetString(o, "name"));
+  RUNICORN_ASSIGN_OR_RESPOND(c.host, GetString(o, "host", true));
   RUNICORN_ASSIGN_OR_RESPOND(c.port, Port(o));
-  RUNICORN_ASSIGN_OR_RESPOND(c.username, Str(o, "username", true));
-  RUNICORN_ASSIGN_OR_RESPOND(c.private_key_path, Str(o, "private_key_path"));
+  RUNICORN_ASSIGN_OR_RESPOND(c.username, GetString(o, "username", true));
+  RUNICORN_ASSIGN_OR_RESPOND(c.private_key_path, GetString(o, "private_key_path"));
   RUNICORN_ASSIGN_OR_RESPOND(c.use_agent, Bool(o, "use_agent", true));
   RUNICORN_RETURN_IF_ERROR(ctx.services->remote.SaveConnection(c));
   return HandleRemoteSavedList(ctx, req);
@@ -187,9 +166,9 @@ Response HandleRemoteListDir(const AppContext& ctx, const Request& req) {
 }
 
 Response HandleRemoteSync(const AppContext& ctx, const Request& req) {
-  RUNICORN_ASSIGN_OR_RESPOND(json::object o, Body(req, {"connection_id", "remote_root", "run_ids"}));
-  RUNICORN_ASSIGN_OR_RESPOND(std::string id, Str(o, "connection_id", true));
-  RUNICORN_ASSIGN_OR_RESPOND(std::string root, Str(o, "remote_root", true));
+  RUNICORN_ASSIGN_OR_RESPOND(json::object o, ParseStrictJsonObject(req.body, {"connection_id", "remote_root", "run_ids"}));
+  RUNICORN_ASSIGN_OR_RESPOND(std::string id, GetString(o, "connection_id", true));
+  RUNICORN_ASSIGN_OR_RESPOND(std::string root, GetString(o, "remote_root", true));
   service::ssh::PullSyncOptions options;
   if (o.contains("run_ids")) {
     RUNICORN_ASSIGN_OR_RESPOND(options.run_ids, GetStringList(o, "run_ids", 10000));

@@ -21,29 +21,6 @@ Result<service::TaskService*> Tasks(const AppContext& ctx) {
   return ctx.services->tasks.get();
 }
 
-// A JSON body whose every key is one of `allowed` (Pyruns' models forbid extra fields); an empty
-// body is `{}`.
-Result<json::object> Body(const Request& req, std::initializer_list<std::string_view> allowed) {
-  if (req.body.empty()) return json::object{};
-  RUNTRACK_ASSIGN_OR_RETURN(json::object o, ParseJsonObject(req.body));
-  for (const auto& kv : o) {
-    bool known = false;
-    for (auto a : allowed) known = known || kv.key() == a;
-    if (!known) return Status::InvalidArgument("unknown field '" + std::string(kv.key()) + "'");
-  }
-  return o;
-}
-
-Result<std::string> Str(const json::object& o, std::string_view key, bool required = false) {
-  const auto* v = o.if_contains(key);
-  if (v == nullptr || v->is_null()) {
-    if (required) return Status::InvalidArgument(std::string(key) + " is required");
-    return std::string();
-  }
-  if (!v->is_string()) return Status::InvalidArgument(std::string(key) + " must be a string");
-  return std::string(v->as_string());
-}
-
 Result<std::map<std::string, std::string>> StrMap(const json::object& o, std::string_view key) {
   std::map<std::string, std::string> out;
   const auto* v = o.if_contains(key);
@@ -62,14 +39,14 @@ Response WithTask(service::TaskService* svc, const std::string& name) {
 }
 
 Result<service::GeneratorRequest> GeneratorBody(const Request& req) {
-  RUNTRACK_ASSIGN_OR_RETURN(json::object o, Body(req, {"mode", "yaml_text", "shell_text", "name_prefix",
+  RUNTRACK_ASSIGN_OR_RETURN(json::object o, ParseStrictJsonObject(req.body, {"mode", "yaml_text", "shell_text", "name_prefix",
                                                         "append_timestamp", "template_value", "env"}));
   service::GeneratorRequest r;
-  RUNTRACK_ASSIGN_OR_RETURN(r.mode, Str(o, "mode"));
-  RUNTRACK_ASSIGN_OR_RETURN(r.yaml_text, Str(o, "yaml_text"));
-  RUNTRACK_ASSIGN_OR_RETURN(r.shell_text, Str(o, "shell_text"));
-  RUNTRACK_ASSIGN_OR_RETURN(r.name_prefix, Str(o, "name_prefix"));
-  RUNTRACK_ASSIGN_OR_RETURN(std::string template_value, Str(o, "template_value"));
+  RUNTRACK_ASSIGN_OR_RETURN(r.mode, GetString(o, "mode"));
+  RUNTRACK_ASSIGN_OR_RETURN(r.yaml_text, GetString(o, "yaml_text"));
+  RUNTRACK_ASSIGN_OR_RETURN(r.shell_text, GetString(o, "shell_text"));
+  RUNTRACK_ASSIGN_OR_RETURN(r.name_prefix, GetString(o, "name_prefix"));
+  RUNTRACK_ASSIGN_OR_RETURN(std::string template_value, GetString(o, "template_value"));
   if (!template_value.empty())
     return Status::InvalidArgument("template_value is not supported; send the template's text as yaml_text");
   if (const auto* a = o.if_contains("append_timestamp")) {
@@ -90,15 +67,15 @@ Response HandleGetWorkspace(const AppContext& ctx, const Request&) {
 
 Response HandleShellWorkspace(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
-  RUNICORN_ASSIGN_OR_RESPOND(auto body, Body(req, {}));
+  RUNICORN_ASSIGN_OR_RESPOND(auto body, ParseStrictJsonObject(req.body, {}));
   RUNICORN_ASSIGN_OR_RESPOND(auto ws, svc->InitShell());
   return Response::Json(encode::Workspace(ws));
 }
 
 Response HandleWorkspaceRunRoot(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
-  RUNICORN_ASSIGN_OR_RESPOND(auto body, Body(req, {"path"}));
-  RUNICORN_ASSIGN_OR_RESPOND(std::string path, Str(body, "path", true));
+  RUNICORN_ASSIGN_OR_RESPOND(auto body, ParseStrictJsonObject(req.body, {"path"}));
+  RUNICORN_ASSIGN_OR_RESPOND(std::string path, GetString(body, "path", true));
   RUNICORN_ASSIGN_OR_RESPOND(auto ws, svc->UseWorkspace(path));
   return Response::Json(encode::Workspace(ws));
 }
@@ -141,7 +118,7 @@ Response HandleGetTask(const AppContext& ctx, const Request& req) {
 
 Response HandleRunTask(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
-  RUNICORN_ASSIGN_OR_RESPOND(auto body, Body(req, {}));
+  RUNICORN_ASSIGN_OR_RESPOND(auto body, ParseStrictJsonObject(req.body, {}));
   RUNICORN_ASSIGN_OR_RESPOND(auto report, svc->Run({req.Param("name")}, 1));
   if (!report.skipped.empty()) {
     Status why = report.skipped.front().second;
@@ -153,7 +130,7 @@ Response HandleRunTask(const AppContext& ctx, const Request& req) {
 
 Response HandleBatchRunTasks(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
-  RUNICORN_ASSIGN_OR_RESPOND(auto body, Body(req, {"task_names", "max_workers"}));
+  RUNICORN_ASSIGN_OR_RESPOND(auto body, ParseStrictJsonObject(req.body, {"task_names", "max_workers"}));
   RUNICORN_ASSIGN_OR_RESPOND(auto names, GetStringList(body, "task_names", 10000));
   int workers = 1;
   if (const auto* w = body.if_contains("max_workers"); w && !w->is_null()) {
@@ -170,7 +147,7 @@ Response HandleBatchRunTasks(const AppContext& ctx, const Request& req) {
 
 Response HandleCancelTask(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
-  RUNICORN_ASSIGN_OR_RESPOND(auto body, Body(req, {}));
+  RUNICORN_ASSIGN_OR_RESPOND(auto body, ParseStrictJsonObject(req.body, {}));
   auto outcome = svc->Cancel(req.Param("name"));
   if (!outcome.ok()) {
     // Pyruns: 400 unless queued or running.
@@ -197,7 +174,7 @@ Response HandleTaskLogs(const AppContext& ctx, const Request& req) {
 
 Response HandlePinTask(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
-  RUNICORN_ASSIGN_OR_RESPOND(auto body, Body(req, {"pinned"}));
+  RUNICORN_ASSIGN_OR_RESPOND(auto body, ParseStrictJsonObject(req.body, {"pinned"}));
   std::optional<bool> pinned;
   if (const auto* p = body.if_contains("pinned"); p && !p->is_null()) {
     if (!p->is_bool()) return Response::Error(400, "pinned must be true, false or null (toggle)");
@@ -210,16 +187,16 @@ Response HandlePinTask(const AppContext& ctx, const Request& req) {
 
 Response HandleTaskNotes(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
-  RUNICORN_ASSIGN_OR_RESPOND(auto body, Body(req, {"notes", "expected_notes"}));
-  RUNICORN_ASSIGN_OR_RESPOND(std::string notes, Str(body, "notes", true));
-  RUNICORN_ASSIGN_OR_RESPOND(std::string expected, Str(body, "expected_notes"));
+  RUNICORN_ASSIGN_OR_RESPOND(auto body, ParseStrictJsonObject(req.body, {"notes", "expected_notes"}));
+  RUNICORN_ASSIGN_OR_RESPOND(std::string notes, GetString(body, "notes", true));
+  RUNICORN_ASSIGN_OR_RESPOND(std::string expected, GetString(body, "expected_notes"));
   RUNICORN_RETURN_IF_ERROR(svc->UpdateNotes(req.Param("name"), notes, expected));
   return WithTask(svc, req.Param("name"));
 }
 
 Response HandleTaskEnv(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
-  RUNICORN_ASSIGN_OR_RESPOND(auto body, Body(req, {"env", "expected_env"}));
+  RUNICORN_ASSIGN_OR_RESPOND(auto body, ParseStrictJsonObject(req.body, {"env", "expected_env"}));
   if (!body.contains("env")) return Response::Error(400, "env is required");
   RUNICORN_ASSIGN_OR_RESPOND(auto env, StrMap(body, "env"));
   RUNICORN_ASSIGN_OR_RESPOND(auto expected, StrMap(body, "expected_env"));
@@ -229,15 +206,15 @@ Response HandleTaskEnv(const AppContext& ctx, const Request& req) {
 
 Response HandleRenameTask(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
-  RUNICORN_ASSIGN_OR_RESPOND(auto body, Body(req, {"new_name"}));
-  RUNICORN_ASSIGN_OR_RESPOND(std::string new_name, Str(body, "new_name", true));
+  RUNICORN_ASSIGN_OR_RESPOND(auto body, ParseStrictJsonObject(req.body, {"new_name"}));
+  RUNICORN_ASSIGN_OR_RESPOND(std::string new_name, GetString(body, "new_name", true));
   RUNICORN_RETURN_IF_ERROR(svc->Rename(req.Param("name"), new_name));
   return WithTask(svc, new_name);
 }
 
 Response HandleBatchDeleteTasks(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
-  RUNICORN_ASSIGN_OR_RESPOND(auto body, Body(req, {"task_names"}));
+  RUNICORN_ASSIGN_OR_RESPOND(auto body, ParseStrictJsonObject(req.body, {"task_names"}));
   RUNICORN_ASSIGN_OR_RESPOND(auto names, GetStringList(body, "task_names", 10000));
   RUNICORN_ASSIGN_OR_RESPOND(auto report, svc->Trash(names));
   return Response::Json(encode::TrashReport(report));
@@ -245,7 +222,7 @@ Response HandleBatchDeleteTasks(const AppContext& ctx, const Request& req) {
 
 Response HandleReorderTasks(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
-  RUNICORN_ASSIGN_OR_RESPOND(auto body, Body(req, {"items"}));
+  RUNICORN_ASSIGN_OR_RESPOND(auto body, ParseStrictJsonObject(req.body, {"items"}));
   const auto* items = body.if_contains("items");
   if (items == nullptr || !items->is_array()) return Response::Error(400, "items must be a list of {name, pinned?}");
   std::vector<runtrack::TaskOrderItem> order;
@@ -256,7 +233,7 @@ Response HandleReorderTasks(const AppContext& ctx, const Request& req) {
       if (kv.key() != "name" && kv.key() != "pinned")
         return Response::Error(400, "unknown field '" + std::string(kv.key()) + "' in items");
     runtrack::TaskOrderItem item;
-    RUNICORN_ASSIGN_OR_RESPOND(item.name, Str(v.as_object(), "name", true));
+    RUNICORN_ASSIGN_OR_RESPOND(item.name, GetString(v.as_object(), "name", true));
     if (const auto* p = v.as_object().if_contains("pinned"); p && !p->is_null()) {
       if (!p->is_bool()) return Response::Error(400, "pinned must be true, false or null");
       item.pinned = p->as_bool();
@@ -269,7 +246,7 @@ Response HandleReorderTasks(const AppContext& ctx, const Request& req) {
 
 Response HandleExportTasksCsv(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
-  RUNICORN_ASSIGN_OR_RESPOND(auto body, Body(req, {"task_names"}));
+  RUNICORN_ASSIGN_OR_RESPOND(auto body, ParseStrictJsonObject(req.body, {"task_names"}));
   std::vector<std::string> names;
   if (body.contains("task_names")) {
     RUNICORN_ASSIGN_OR_RESPOND(names, GetStringList(body, "task_names", 10000));

@@ -148,4 +148,26 @@ Result<std::optional<runtrack::ArtifactType>> GetArtifactType(const QueryParams&
   return std::optional<runtrack::ArtifactType>(*type);
 }
 
+runtrack::Result<boost::json::object> ParseStrictJsonObject(std::string_view body,
+                                                            std::initializer_list<std::string_view> allowed) {
+  if (body.empty()) return boost::json::object{};
+  RUNTRACK_ASSIGN_OR_RETURN(boost::json::object o, ParseJsonObject(body));
+  for (const auto& kv : o) {
+    bool known = false;
+    for (auto a : allowed) known = known || kv.key() == a;
+    if (!known) return runtrack::Status::InvalidArgument("unknown field '" + std::string(kv.key()) + "'");
+  }
+  return o;
+}
+
+runtrack::Result<std::string> GetString(const boost::json::object& body, std::string_view key, bool required) {
+  const auto* v = body.if_contains(key);
+  if (v == nullptr || v->is_null()) {
+    if (required) return runtrack::Status::InvalidArgument(std::string(key) + " is required");
+    return std::string();
+  }
+  if (!v->is_string()) return runtrack::Status::InvalidArgument(std::string(key) + " must be a string");
+  return std::string(v->as_string());
+}
+
 }  // namespace runicorn::server

@@ -3,6 +3,8 @@
 // parameter) or 400 (a malformed body), never with a 500.
 #pragma once
 
+#include <initializer_list>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,6 +42,13 @@ runtrack::Result<std::optional<runtrack::ArtifactType>> GetArtifactType(const Qu
 
 // The body as a JSON object; "Invalid JSON body" / "JSON body must be an object" otherwise.
 runtrack::Result<boost::json::object> ParseJsonObject(std::string_view body);
+// ParseJsonObject of a body whose every key is one of `allowed` ("unknown field 'k'" otherwise, as
+// Pyruns' models forbid extra fields); an empty body is `{}`.
+runtrack::Result<boost::json::object> ParseStrictJsonObject(std::string_view body,
+                                                            std::initializer_list<std::string_view> allowed);
+// body[key] as a string: absent or null -> "" ("<key> is required" when `required`); another
+// type -> "<key> must be a string".
+runtrack::Result<std::string> GetString(const boost::json::object& body, std::string_view key, bool required = false);
 // body[field] as a list of strings; `required`: missing is an error. At most `max_items`.
 runtrack::Result<std::vector<std::string>> GetStringList(const boost::json::object& body,
                                                          std::string_view field, size_t max_items);

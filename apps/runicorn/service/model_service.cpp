@@ -22,6 +22,7 @@
 
 #include "runtrack/artifacts.h"
 #include "service/training_service.h"
+#include "service/text_file.h"
 
 extern char** environ;
 
@@ -41,29 +42,6 @@ std::mutex& CacheMutex() {
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-Result<std::string> ReadText(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return Status::NotFound(fmt::format("cannot read {}", p.string()));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-Status WriteText(const fs::path& p, std::string_view content) {
-  fs::path tmp = p;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (!out) return Status::IOError(fmt::format("cannot write {}", tmp.string()));
-  }
-  std::error_code ec;
-  fs::rename(tmp, p, ec);
-  if (ec) return Status::IOError(fmt::format("cannot rename {}: {}", tmp.string(), ec.message()));
-  return Status::Ok();
 }
 
 std::string ShellQuote(std::string_view s) {
@@ -130,7 +108,7 @@ ModelInfo ToInfo(const runtrack::ArtifactVersionInfo& v, const runtrack::StoreLa
   if (const json::value* ms = md.if_contains("metrics"); ms != nullptr && ms->is_object())
     for (const auto& [k, val] : ms->as_object())
       if (val.is_number()) m.metrics[std::string(k)] = val.to_number<double>();
-  if (auto usage = ReadText(CacheDir(layout, m.id) / "usage.json"); usage.ok()) {
+  if (auto usage = ReadTextFile(CacheDir(layout, m.id) / "usage.json"); usage.ok()) {
     boost::system::error_code ec;
     json::value u = json::parse(*usage, ec);
     if (!ec && u.is_object()) {
@@ -270,14 +248,14 @@ Status ModelService::RecordUse(const std::string& id) {
   const fs::path dir = CacheDir(layout_, id);
   std::lock_guard<std::mutex> lock(CacheMutex());
   uint64_t count = 0;
-  if (auto usage = ReadText(dir / "usage.json"); usage.ok()) {
+  if (auto usage = ReadTextFile(dir / "usage.json"); usage.ok()) {
     boost::system::error_code ec;
     json::value u = json::parse(*usage, ec);
     if (!ec && u.is_object()) count = Num<uint64_t>(u.as_object(), "usage_count").value_or(0);
   }
   std::error_code ec;
   fs::create_directories(dir, ec);
-  return WriteText(dir / "usage.json",
+  return WriteTextFileAtomic(dir / "usage.json",
                    json::serialize(json::object{{"usage_count", count + 1}, {"last_used", Now()}}));
 }
 
@@ -310,7 +288,7 @@ Result<GenerateResult> ModelService::Generate(const GenerateRequest& req, const 
                        {"top_k", req.top_k},
                        {"num_return_sequences", req.num_return_sequences},
                        {"seed", req.seed ? json::value(*req.seed) : json::value()}};
-  if (Status s = WriteText(scratch / "request.json", json::serialize(request)); !s.ok()) return s;
+  if (Status s = WriteTextFileAtomic(scratch / "request.json", json::serialize(request)); !s.ok()) return s;
   const std::string command = fmt::format("cd {} && exec {} {} {}", ShellQuote(config.dir.string()), config.generator,
                                           ShellQuote((scratch / "request.json").string()),
                                           ShellQuote((scratch / "response.json").string()));
@@ -319,11 +297,11 @@ Result<GenerateResult> ModelService::Generate(const GenerateRequest& req, const 
   if (!exit.ok()) return exit.status();
   GenerateResult out;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  auto log = ReadText(scratch / "generator.log");
+  auto log = ReadTextFile(scratch / "generator.log");
   if (!WIFEXITED(*exit) || WEXITSTATUS(*exit) != 0)
     return Status::Internal(fmt::format("the generator failed (wait status {}): {}", *exit,
                                         Tail(log.ok() ? *log : std::string(), 2000)));
-  auto text = ReadText(scratch / "response.json");
+  auto text = ReadTextFile(scratch / "response.json");
   if (!text.ok()) return Status::Internal("the generator wrote no response file");
   boost::system::error_code ec;
   json::value v = json::parse(*text, ec);

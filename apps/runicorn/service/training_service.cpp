@@ -12,6 +12,7 @@
 
 #include "runtrack/artifacts.h"
 #include "service/model_service.h"
+#include "service/text_file.h"
 
 namespace runicorn::service {
 namespace fs = std::filesystem;
@@ -30,32 +31,8 @@ double Now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-Result<std::string> ReadText(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return Status::NotFound(fmt::format("cannot read {}", p.string()));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Written to a temporary name and renamed, so a reader sees the whole file or none.
-Status WriteAtomic(const fs::path& p, std::string_view content) {
-  fs::path tmp = p;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (!out) return Status::IOError(fmt::format("cannot write {}", tmp.string()));
-  }
-  std::error_code ec;
-  fs::rename(tmp, p, ec);
-  if (ec) return Status::IOError(fmt::format("cannot rename {}: {}", tmp.string(), ec.message()));
-  return Status::Ok();
-}
-
 Result<json::object> ReadJsonObject(const fs::path& p) {
-  auto text = ReadText(p);
+  auto text = ReadTextFile(p);
   if (!text.ok()) return text.status();
   boost::system::error_code ec;
   json::value v = json::parse(*text, ec);
@@ -137,7 +114,7 @@ bool IsUuid(std::string_view s) {
 }
 
 Result<LlmServiceConfig> LoadLlmServiceConfig(const fs::path& file) {
-  auto text = ReadText(file);
+  auto text = ReadTextFile(file);
   if (!text.ok()) return Status::InvalidArgument(fmt::format("cannot read the LLM service config {}", file.string()));
   boost::system::error_code ec;
   json::value v = json::parse(*text, ec);
@@ -342,13 +319,13 @@ Result<TrainStarted> TrainingService::Train(const TrainRequest& req, FieldError*
                      {"seed", req.seed ? json::value(*req.seed) : json::value()},
                      {"user", req.user},
                      {"created_at", started.created_at}};
-  if (Status s = WriteAtomic(job / "job.json", json::serialize(facts)); !s.ok()) return fail(s);
+  if (Status s = WriteTextFileAtomic(job / "job.json", json::serialize(facts)); !s.ok()) return fail(s);
   json::object trainer_config = facts;
   trainer_config["dataset_dir"] = (job / "dataset").string();
   trainer_config["base_model_dir"] = base ? json::value((job / "base_model").string()) : json::value();
   trainer_config["output_dir"] = (job / "output").string();
   trainer_config["runicorn_dir"] = layout_.root().string();
-  if (Status s = WriteAtomic(job / "config.json", json::serialize(trainer_config)); !s.ok()) return fail(s);
+  if (Status s = WriteTextFileAtomic(job / "config.json", json::serialize(trainer_config)); !s.ok()) return fail(s);
 
   runtrack::CreateTasksOptions t;
   t.name_prefix = started.task_id;
@@ -372,7 +349,7 @@ Result<TrainStarted> TrainingService::Train(const TrainRequest& req, FieldError*
 
 Result<std::string> TrainingService::Finalize(const std::string& task_id) {
   const fs::path job = layout_.training_job_dir(task_id);
-  if (auto done = ReadText(job / "model"); done.ok()) return *done;
+  if (auto done = ReadTextFile(job / "model"); done.ok()) return *done;
   auto facts = ReadJsonObject(job / "job.json");
   if (!facts.ok()) return facts.status();
   const std::string run_id(facts->at("run_id").as_string());
@@ -419,7 +396,7 @@ Result<std::string> TrainingService::Finalize(const std::string& task_id) {
   auto version = store->Log(*artifact, run_id);
   if (!version.ok()) return version.status();
   std::string id = fmt::format("{}:v{}", artifact->name(), *version);
-  if (Status s = WriteAtomic(job / "model", id); !s.ok()) return s;
+  if (Status s = WriteTextFileAtomic(job / "model", id); !s.ok()) return s;
   return id;
 }
 
@@ -482,7 +459,7 @@ Result<JobStatus> TrainingService::GetStatus(const std::string& task_id) {
     out.updated_at = std::max(created_at, run->run.ended_at.value_or(run->run.updated_at));
   }
   if (out.status == "canceled")
-    if (auto at = ReadText(job / "canceled_at"); at.ok()) out.updated_at = std::max(out.updated_at, std::atof(at->c_str()));
+    if (auto at = ReadTextFile(job / "canceled_at"); at.ok()) out.updated_at = std::max(out.updated_at, std::atof(at->c_str()));
   if (out.status == "completed") {
     out.progress = 100;
   } else if (out.status != "queued") {
@@ -519,7 +496,7 @@ Result<JobCanceled> TrainingService::Cancel(const std::string& task_id) {
   JobCanceled out;
   out.task_id = task_id;
   out.canceled_at = Now();
-  (void)WriteAtomic(layout_.training_job_dir(task_id) / "canceled_at", fmt::format("{:.3f}", out.canceled_at));
+  (void)WriteTextFileAtomic(layout_.training_job_dir(task_id) / "canceled_at", fmt::format("{:.3f}", out.canceled_at));
   return out;
 }
 
