@@ -28,6 +28,20 @@ Status WriteTaskInfo(const fs::path& task_dir, const json::object& info, bool sy
   return util::WriteFileAtomic(task_dir / kTaskInfoFile, util::SerializeJson(info), sync);
 }
 
+namespace {
+
+// What decides a task's place in a listing besides its status (TaskListOrder).
+json::value Placement(const json::object& info) {
+  json::array placement;
+  for (std::string_view key : {"task_order", "pinned"}) {
+    auto it = info.find(key);
+    placement.push_back(it == info.end() ? json::value(nullptr) : it->value());
+  }
+  return placement;
+}
+
+}  // namespace
+
 Status UpdateTaskInfo(const fs::path& tasks_dir, std::string_view name,
                       const std::function<Status(json::object&)>& mutate, bool sync) {
   RUNTRACK_RETURN_IF_ERROR(CheckTaskName(name));
@@ -38,11 +52,16 @@ Status UpdateTaskInfo(const fs::path& tasks_dir, std::string_view name,
   RUNTRACK_ASSIGN_OR_RETURN(util::FileLock lock, util::FileLock::Acquire(task_dir / kTaskLockFile));
   RUNTRACK_ASSIGN_OR_RETURN(json::object info, LoadTaskInfo(task_dir));
   std::string before = GetString(info, "status");
+  const json::value order_before = Placement(info);
   RUNTRACK_RETURN_IF_ERROR(mutate(info));
   NormalizeRunHistory(info);
   RUNTRACK_RETURN_IF_ERROR(WriteTaskInfo(task_dir, info, sync));
   std::string after = GetString(info, "status");
   if (after != before) RUNTRACK_RETURN_IF_ERROR(AppendStatusLog(tasks_dir, name, after));
+  // A new task_order or pin moves the task in every listing, so other processes' indexes and the
+  // change feed must hear of it like a status change.
+  else if (Placement(info) != order_before)
+    RUNTRACK_RETURN_IF_ERROR(AppendStatusLog(tasks_dir, name, "reordered"));
   return Status::Ok();
 }
 

@@ -30,8 +30,7 @@ Status WriteTaskOrder(const fs::path& tasks_dir, const std::vector<TaskOrderItem
       info["task_order"] = static_cast<int64_t>(i);
       if (item.pinned) info["pinned"] = *item.pinned;
       return Status::Ok();
-    }));
-    RUNTRACK_RETURN_IF_ERROR(AppendStatusLog(tasks_dir, item.name, "reordered"));
+    }));  // UpdateTaskInfo logs "reordered" when the order or pin changed
   }
   return Status::Ok();
 }

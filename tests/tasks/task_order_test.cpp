@@ -173,6 +173,34 @@ TEST_CASE("the change feed reports created, statuses, reordered, renamed and del
   CHECK(all->changes.size() == all->revision);
 }
 
+TEST_CASE("pinning is a change another process's listing and change feed see", "[tasks][order][changes]") {
+  TempDir tmp;
+  auto writer = ShellWorkspace(tmp);
+  ShellTask(*writer, "a");
+  ShellTask(*writer, "b");
+  // A second Workspace object on the same folder stands for another process (its own index).
+  auto reader = Workspace::OpenShell(tmp.path());
+  REQUIRE(reader.ok());
+  auto start = (*reader)->ChangesSince(UINT64_MAX);
+  REQUIRE(start.ok());
+  const std::vector<std::string> unpinned_order = Names(**reader);
+
+  REQUIRE(writer->SetPinned("b", true).ok());
+  auto pinned = (*reader)->ChangesSince(start->revision);
+  REQUIRE(pinned.ok());
+  CHECK(Events(*pinned) == std::vector<std::string>{"b:reordered"});
+  CHECK(Names(**reader).front() == "b");
+
+  REQUIRE(writer->SetPinned("b", true).ok());  // no change: nothing to report
+  CHECK((*reader)->ChangesSince(pinned->revision)->changes.empty());
+
+  REQUIRE(writer->SetPinned("b", false).ok());
+  auto unpinned = (*reader)->ChangesSince(pinned->revision);
+  REQUIRE(unpinned.ok());
+  CHECK(Events(*unpinned) == std::vector<std::string>{"b:reordered"});
+  CHECK(Names(**reader) == unpinned_order);
+}
+
 TEST_CASE("a change reader that fell too far behind is told to refetch", "[tasks][order][changes]") {
   TempDir tmp;
   WriteText(tmp.path() / "train.py", "print('hi')\n");
