@@ -44,6 +44,29 @@ struct CatalogOptions {
   // While a Refresh() pass still drains a backlog, runs it already drained are looked at again
   // this often, so a slow writer's new points do not wait for the end of a long pass.
   std::chrono::milliseconds revisit_interval{250};
+  // Seal finished runs (docs/FORMATS-segments.md "In the catalog"): once a run's status is final
+  // and its journals are read, a background thread moves each series' points out of RocksDB into
+  // a compressed segment file plus a LOD object under the run's folder, which queries then read.
+  // Started at Open() too, so a store indexed by an older build is upgraded run by run. false:
+  // points stay in RocksDB (the pre-segment layout); SealFinishedRuns() still seals on request.
+  bool seal_finished_runs = true;
+  // When the catalog cannot be opened read-write for lack of space (RocksDB writes a new MANIFEST
+  // and WAL on open, so a disk with no byte free refuses it), open it read-only instead of
+  // failing: queries answer from what was committed (an empty catalog when none exists yet), and
+  // every write (Refresh, Resume, deletions) fails with kBusy; read_only_reason() says why. The
+  // holder re-opens it once there is space (the viewer's indexer does). Off by default: a CLI
+  // command should rather fail than show a catalog it cannot bring up to date.
+  bool read_only_on_full_disk = false;
+};
+
+// What one SealFinishedRuns() call did.
+struct SealReport {
+  uint64_t runs_sealed = 0;
+  uint64_t series_sealed = 0;
+  uint64_t points_sealed = 0;
+  // Runs that could not be sealed (they stay readable from RocksDB and are retried later).
+  uint64_t runs_failed = 0;
+  std::string last_error;
 };
 
 // Called by Refresh() after each step that ingested something and after each run drained: runs
@@ -191,6 +214,10 @@ class Catalog {
   // After a write failed (e.g. a full disk) RocksDB refuses writes until told to retry; this asks
   // it to, and fails while the cause persists.
   Status Resume();
+  // Non-empty when this catalog was opened read-only (CatalogOptions::read_only_on_full_disk):
+  // why, e.g. "no space left on device". Fixed for the life of the object.
+  const std::string& read_only_reason() const;
+  bool read_only() const { return !read_only_reason().empty(); }
 
   Result<RunPage> ListRuns(const RunQuery& query) const;
   Result<RunDetail> GetRun(std::string_view run_id) const;
@@ -235,6 +262,14 @@ class Catalog {
   Result<MetricCursor> MetricCursorAtEnd(std::string_view run_id, std::string_view metric) const;
   // The run's text log from byte `offset` on.
   Result<std::string> ReadLog(std::string_view run_id, uint64_t offset = 0) const;
+  // Seals every run that is final and not yet sealed, now, in this thread (the background thread
+  // of CatalogOptions::seal_finished_runs does the same; running both at once is safe). A run is
+  // either sealed whole (its index entries written and its stored points deleted in one batch,
+  // after its files are durable) or left as it was. Errors of single runs are counted in the
+  // report; the others are still sealed.
+  Result<SealReport> SealFinishedRuns();
+  // Returns once the background sealing thread has nothing left to do (at once without it).
+  void WaitForSealing() const;
   // Counters of the pyramid cache (for a viewer's /api/health and /api/metrics/cache/stats).
   PyramidCacheStats pyramid_cache_stats() const;
 

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <rocksdb/convenience.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 #include <sys/stat.h>
@@ -36,9 +37,48 @@ Status RocksStatus(const rocksdb::Status& s, std::string_view what) {
   return Status::IOError(fmt::format("{}: {}", what, s.ToString()));
 }
 
+namespace {
+
+// Why a read-write open failed for lack of space, or "" when it failed for another reason (a
+// lock held by another process, corruption, ...), which must not be hidden by a read-only view.
+std::string OutOfSpaceReason(const rocksdb::Status& s) {
+  const std::string text = s.ToString();
+  if (s.IsNoSpace() || text.find("No space left on device") != std::string::npos) return "no space left on device";
+  if (text.find("Disk quota exceeded") != std::string::npos) return "disk quota exceeded";
+  return "";
+}
+
+// Opens the catalog folder read-only: RocksDB then writes nothing (no MANIFEST, no WAL, no lock),
+// and replays the WAL in memory, so every committed write is visible. When there is no catalog to
+// open (first start on a full disk, or a folder left without CURRENT by a failed create), an
+// empty catalog in memory stands in, so the holder serves an empty listing instead of failing.
+Status OpenReadOnly(Catalog::Impl* impl, rocksdb::Options db_options, rocksdb::DB** db) {
+  const std::string dir = impl->layout().catalog_dir().string();
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(db_options, dir, db);
+  if (s.ok()) return Status::Ok();
+  impl->memory_env.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+  db_options.env = impl->memory_env.get();
+  db_options.create_if_missing = true;
+  std::error_code ec;
+  impl->read_only_reason += !fs::exists(impl->layout().catalog_dir() / "CURRENT", ec)
+                                ? "; no catalog yet (an empty one is shown)"
+                                : "; the catalog cannot be read (" + s.ToString() + "), an empty one is shown";
+  return RocksStatus(rocksdb::DB::Open(db_options, "/catalog", db), "open an empty catalog in memory");
+}
+
+}  // namespace
+
+Status Catalog::Impl::CheckWritable() const {
+  if (read_only_reason.empty()) return Status::Ok();
+  return Status::Busy(fmt::format("catalog read-only: {}; changes are refused until it can be opened "
+                                  "read-write again (a viewer retries by itself)",
+                                  read_only_reason));
+}
+
 Catalog::Catalog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Catalog::~Catalog() = default;
 const fs::path& Catalog::root() const { return impl_->root; }
+const std::string& Catalog::read_only_reason() const { return impl_->read_only_reason; }
 
 Result<std::unique_ptr<Catalog>> Catalog::Open(const fs::path& root, const CatalogOptions& options) {
   std::error_code ec;
@@ -58,13 +98,20 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const fs::path& root, const Catal
   // Not RocksDB's LOG file: after a failed write (a full disk) its next append asserts.
   db_options.info_log = catalog::MakeCatalogInfoLog();
   rocksdb::DB* db = nullptr;
-  RUNTRACK_RETURN_IF_ERROR(RocksStatus(
-      rocksdb::DB::Open(db_options, impl->layout().catalog_dir().string(), &db), "open catalog"));
+  rocksdb::Status opened = rocksdb::DB::Open(db_options, impl->layout().catalog_dir().string(), &db);
+  if (options.read_only_on_full_disk && !opened.ok() && !OutOfSpaceReason(opened).empty()) {
+    impl->read_only_reason = OutOfSpaceReason(opened);
+    RUNTRACK_RETURN_IF_ERROR(OpenReadOnly(impl.get(), db_options, &db));
+  } else {
+    RUNTRACK_RETURN_IF_ERROR(RocksStatus(opened, "open catalog"));
+  }
   impl->db.reset(db);
 
   std::string format;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), std::string(catalog::kFormatKey), &format);
-  if (s.IsNotFound()) {
+  if (s.IsNotFound() && !impl->read_only_reason.empty()) {
+    // A catalog created but never written to (or the empty view): nothing to check.
+  } else if (s.IsNotFound()) {
     RUNTRACK_RETURN_IF_ERROR(RocksStatus(
         db->Put(rocksdb::WriteOptions(), std::string(catalog::kFormatKey), std::string(catalog::kFormatVersion)),
         "write catalog format"));
@@ -82,6 +129,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const fs::path& root, const Catal
     impl->dir_ino = static_cast<uint64_t>(st.st_ino);
   }
   RUNTRACK_RETURN_IF_ERROR(impl->LoadIndex());
+  if (options.seal_finished_runs) impl->StartSealer();  // also upgrades runs indexed before sealing existed
   return std::unique_ptr<Catalog>(new Catalog(std::move(impl)));
 }
 
@@ -114,13 +162,16 @@ Status Catalog::Impl::LoadIndex() {
     record->search_text = catalog::SearchText(record->summary_row);
     runs[record->summary_row.id] = std::move(record);
   }
-  return RocksStatus(it->status(), "load catalog");
+  RUNTRACK_RETURN_IF_ERROR(RocksStatus(it->status(), "load catalog"));
+  return AttachSealedIndex();  // catalog_sealing.cpp
 }
 
 Status Catalog::Impl::LoadTail(std::string_view run_id, catalog::SeriesState& series) const {
   series.tail.clear();
   series.tail_loaded = true;
   if (series.count % catalog::kChunkPoints == 0) return Status::Ok();
+  if (auto record = Find(run_id); record && record->FindSealed(series.id))
+    return LoadSealedTail(run_id, series);  // its chunks were deleted when it was sealed
   auto chunk = static_cast<uint32_t>(series.count / catalog::kChunkPoints);
   std::string data;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), catalog::ChunkKey(run_id, series.id, chunk), &data);
@@ -231,6 +282,7 @@ Status Catalog::Impl::MarkIfCrashed(std::string_view id, IndexReport* report) {
 // A pass ends when every run is drained (as before: everything flushed when it began is in).
 Result<IndexReport> Catalog::Refresh(const RefreshProgress& progress) {
   using Clock = std::chrono::steady_clock;
+  RUNTRACK_RETURN_IF_ERROR(impl_->CheckWritable());
   std::lock_guard writer(impl_->writer_mu);
   IndexReport report;
   std::error_code ec;
@@ -285,6 +337,7 @@ Result<IndexReport> Catalog::Refresh(const RefreshProgress& progress) {
     }
   }
   for (const Entry& run : runs) report.runs_updated += run.updated ? 1 : 0;
+  if (impl_->sealer && (report.runs_updated > 0 || report.runs_marked_crashed > 0)) impl_->sealer->Wake();
   return report;
 }
 
@@ -300,6 +353,9 @@ Status Catalog::CheckFiles() const {
   return Status::Ok();
 }
 
-Status Catalog::Resume() { return RocksStatus(impl_->db->Resume(), "resume catalog writes"); }
+Status Catalog::Resume() {
+  RUNTRACK_RETURN_IF_ERROR(impl_->CheckWritable());
+  return RocksStatus(impl_->db->Resume(), "resume catalog writes");
+}
 
 }  // namespace runtrack

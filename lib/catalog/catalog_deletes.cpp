@@ -35,6 +35,7 @@ Status Save(Catalog::Impl& impl, std::shared_ptr<RunRecord> next) {
 }  // namespace
 
 Status Catalog::SoftDelete(std::string_view run_id) {
+  RUNTRACK_RETURN_IF_ERROR(impl_->CheckWritable());  // before the marker or folder changes
   std::lock_guard writer(impl_->writer_mu);
   RUNTRACK_ASSIGN_OR_RETURN(auto current, FindExisting(*impl_, run_id));
   if (current->summary_row.deleted_at) return Status::Ok();  // already in the recycle bin
@@ -47,6 +48,7 @@ Status Catalog::SoftDelete(std::string_view run_id) {
 }
 
 Status Catalog::Restore(std::string_view run_id) {
+  RUNTRACK_RETURN_IF_ERROR(impl_->CheckWritable());  // before the marker or folder changes
   std::lock_guard writer(impl_->writer_mu);
   RUNTRACK_ASSIGN_OR_RETURN(auto current, FindExisting(*impl_, run_id));
   if (!current->summary_row.deleted_at)
@@ -60,6 +62,9 @@ Status Catalog::Restore(std::string_view run_id) {
 }
 
 Status Catalog::PermanentDelete(std::string_view run_id) {
+  RUNTRACK_RETURN_IF_ERROR(impl_->CheckWritable());  // before the marker or folder changes
+  // A run being sealed gets files in its folder without writer_mu: wait for that (same order).
+  std::lock_guard sealing(impl_->seal_mu);
   std::lock_guard writer(impl_->writer_mu);
   RUNTRACK_ASSIGN_OR_RETURN(auto current, FindExisting(*impl_, run_id));
   if (current->summary_row.status == RunStatus::kRunning)
@@ -67,7 +72,8 @@ Status Catalog::PermanentDelete(std::string_view run_id) {
   // Catalog entries go first: if removing the folder then fails, the next Refresh() re-indexes
   // the folder instead of leaving catalog entries that point at nothing.
   rocksdb::WriteBatch batch;
-  for (const std::string& prefix : {catalog::RunPointsPrefix(run_id), catalog::LogPrefix(run_id)})
+  for (const std::string& prefix : {catalog::RunPointsPrefix(run_id), catalog::LogPrefix(run_id),
+                                    catalog::SealedPrefix(run_id)})
     batch.DeleteRange(prefix, catalog::PrefixEnd(prefix));
   batch.Delete(catalog::RunKey(run_id));
   RUNTRACK_RETURN_IF_ERROR(impl_->Commit(&batch));
@@ -77,6 +83,7 @@ Status Catalog::PermanentDelete(std::string_view run_id) {
     std::unique_lock lock(impl_->mu);
     impl_->runs.erase(impl_->runs.find(run_id));
   }
+  impl_->segment_readers.DropRun(run_id);  // their files go with the folder
   std::error_code ec;
   fs::remove_all(impl_->run_dir(run_id), ec);
   if (ec) return Status::IOError(fmt::format("remove run folder of {}: {}", run_id, ec.message()));

@@ -8,6 +8,8 @@
 #include "catalog/keys.h"
 #include "catalog/stored_point.h"
 #include "metrics/downsample.h"
+#include "segments/byte_source.h"
+#include "segments/lod_blocks.h"
 #include "util/validation.h"
 
 namespace runtrack {
@@ -26,10 +28,9 @@ void TakeFromChunk(std::string_view data, uint64_t first, uint64_t begin, uint64
     catalog::DecodeChunk(data.substr(from * catalog::kStoredPointSize, (to - from) * catalog::kStoredPointSize), out);
 }
 
-}  // namespace
-
-Status Catalog::Impl::ReadOrdinals(std::string_view run_id, uint32_t series, uint64_t begin, uint64_t end,
-                                   std::vector<MetricPoint>* out) const {
+// Appends points [begin, end) of a series from its stored chunks in RocksDB.
+Status ReadStoredChunks(rocksdb::DB* db, std::string_view run_id, uint32_t series, uint64_t begin, uint64_t end,
+                        std::vector<MetricPoint>* out) {
   if (begin >= end) return Status::Ok();
   auto first_chunk = static_cast<uint32_t>(begin / kChunkPoints);
   auto last_chunk = static_cast<uint32_t>((end - 1) / kChunkPoints);
@@ -63,6 +64,53 @@ Status Catalog::Impl::ReadOrdinals(std::string_view run_id, uint32_t series, uin
   return RocksStatus(it->status(), "read metric chunks");
 }
 
+}  // namespace
+
+// Ordinals below a sealed series' point_count come from its segment, the rest (a sealed run
+// that got more points) from stored chunks. The record is looked up at call time, not taken
+// from the caller: a run sealed since the caller found it has no stored chunks any more, so a
+// short read is retried once against the newly published record.
+Status Catalog::Impl::ReadOrdinals(std::string_view run_id, uint32_t series, uint64_t begin, uint64_t end,
+                                   std::vector<MetricPoint>* out) const {
+  if (begin >= end) return Status::Ok();
+  const size_t before = out->size();
+  std::optional<catalog::SealedSegment> seen;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::shared_ptr<const catalog::RunRecord> record = Find(run_id);
+    const catalog::SealedSegment* sealed = record ? record->FindSealed(series) : nullptr;
+    if (attempt == 1 && (sealed ? std::optional(*sealed) : std::nullopt) == seen) break;  // nothing changed
+    seen = sealed ? std::optional(*sealed) : std::nullopt;
+    out->resize(before);
+    uint64_t split = begin;
+    if (sealed != nullptr && begin < sealed->end_ordinal()) {
+      split = std::min(end, sealed->end_ordinal());
+      RUNTRACK_ASSIGN_OR_RETURN(auto reader, segment_readers.Get(layout(), run_id, series, *sealed));
+      if (out->empty()) {
+        RUNTRACK_RETURN_IF_ERROR(reader->ReadOrdinals(begin, split, out));  // decoded in place
+      } else {
+        std::vector<MetricPoint> part;
+        RUNTRACK_RETURN_IF_ERROR(reader->ReadOrdinals(begin, split, &part));
+        out->insert(out->end(), part.begin(), part.end());
+      }
+    }
+    RUNTRACK_RETURN_IF_ERROR(ReadStoredChunks(db.get(), run_id, series, split, end, out));
+    if (out->size() - before == end - begin) break;
+  }
+  return Status::Ok();
+}
+
+// The pyramid of a sealed series from its LOD object; nullopt when there is none or it cannot be
+// used (damaged, other constants, another count), and the caller rebuilds from the points.
+static std::optional<LodPyramid> LoadSealedPyramid(const StoreLayout& layout, std::string_view run_id, uint32_t series,
+                                                   const catalog::SealedSegment& sealed) {
+  if (sealed.lod_size == 0) return std::nullopt;
+  auto file = segments::FileByteSource::Open(layout.lod_path(run_id, series, sealed.point_count));
+  if (!file.ok() || (*file)->size() != sealed.lod_size) return std::nullopt;
+  auto pyramid = segments::DecodeLodPyramid(**file);
+  if (!pyramid.ok() || pyramid->count() != sealed.point_count) return std::nullopt;
+  return std::move(pyramid).value();
+}
+
 // Requires lod_mu held exclusively, so no ingest pass commits between reading the published count
 // and the chunks.
 Status Catalog::Impl::BuildPyramid(const std::string& run_id, uint32_t series) const {
@@ -72,9 +120,19 @@ Status Catalog::Impl::BuildPyramid(const std::string& run_id, uint32_t series) c
   auto it = record->series.find(series);
   if (it == record->series.end()) return Status::NotFound("series vanished");
   auto pyramid = std::make_unique<LodPyramid>();
+  // A sealed series starts from its persisted LOD object (a few KB per 10^4 points) instead of
+  // reading every point; only points past the sealed count are appended.
+  uint64_t loaded = 0;
+  if (const catalog::SealedSegment* sealed = record->FindSealed(series);
+      sealed != nullptr && sealed->point_count <= it->second.count) {
+    if (auto restored = LoadSealedPyramid(layout(), run_id, series, *sealed)) {
+      *pyramid = std::move(*restored);
+      loaded = sealed->point_count;
+    }
+  }
   constexpr uint64_t kBatch = 64 * kChunkPoints;
   std::vector<MetricPoint> points;
-  for (uint64_t begin = 0; begin < it->second.count; begin += kBatch) {
+  for (uint64_t begin = loaded; begin < it->second.count; begin += kBatch) {
     points.clear();
     uint64_t end = std::min(it->second.count, begin + kBatch);
     RUNTRACK_RETURN_IF_ERROR(ReadOrdinals(run_id, series, begin, end, &points));

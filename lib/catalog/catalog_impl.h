@@ -10,8 +10,11 @@
 #include <string>
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 
 #include "catalog/run_record.h"
+#include "catalog/sealed_series.h"
+#include "catalog/sealing_worker.h"
 #include "metrics/lod_pyramid.h"
 #include "runtrack/catalog.h"
 #include "runtrack/layout.h"
@@ -22,7 +25,14 @@ class Catalog::Impl {
  public:
   std::filesystem::path root;
   CatalogOptions options;
+  // The in-memory files of an empty read-only catalog (none on disk yet and no room to create
+  // one); declared before `db`, which must close first. Null otherwise.
+  std::unique_ptr<rocksdb::Env> memory_env;
   std::unique_ptr<rocksdb::DB> db;
+  // Why the catalog was opened read-only (Catalog::read_only_reason); empty while writable.
+  std::string read_only_reason;
+  // kBusy with read_only_reason while read-only: called by every write before it changes anything.
+  Status CheckWritable() const;
 
   // Guards `runs`. Records are immutable once published: Refresh() ingests into a copy and swaps
   // the pointer, so readers holding a shared_ptr never see a half-applied journal pass.
@@ -77,6 +87,30 @@ class Catalog::Impl {
   Status BuildPyramid(const std::string& run_id, uint32_t series) const;
   // Loads the points of the series' last, partly filled chunk into `series.tail` (ingestion).
   Status LoadTail(std::string_view run_id, catalog::SeriesState& series) const;
+
+  // Sealed runs (catalog_sealing.cpp, docs/FORMATS-segments.md "In the catalog").
+  mutable catalog::SegmentReaderCache segment_readers;
+  // Attaches the "s" index entries to the loaded records (end of LoadIndex).
+  Status AttachSealedIndex();
+  // LoadTail for a sealed series, whose stored chunks were deleted: reads the tail's points back.
+  Status LoadSealedTail(std::string_view run_id, catalog::SeriesState& series) const;
+  // Whether the run is final and holds points not yet sealed.
+  bool NeedsSealing(const catalog::RunRecord& record) const;
+  // Seals the run if it needs it: files first (durable), then one batch of index entries and the
+  // deletion of its stored points. Stops between series once *stop is set (nothing committed).
+  Status SealRun(std::string_view id, const std::atomic<bool>* stop, SealReport* report);
+  SealReport SealRuns(const std::atomic<bool>* stop);
+  // Runs whose sealing failed, with the journal offset they had, so the background thread does
+  // not retry them on every Refresh() (a changed offset or SealFinishedRuns() retries).
+  std::mutex seal_failed_mu;
+  // One run is sealed at a time (the background thread and SealFinishedRuns() may overlap), so
+  // two sealers never write, commit or discard the same files.
+  std::mutex seal_mu;
+  std::map<std::string, uint64_t, std::less<>> seal_failed;
+  // Declared last, so it stops (joins) before anything it uses is destroyed. Null unless
+  // options.seal_finished_runs.
+  std::unique_ptr<catalog::SealingWorker> sealer;
+  void StartSealer();
 };
 
 Status RocksStatus(const rocksdb::Status& s, std::string_view what);

@@ -111,19 +111,9 @@ Result<MetricSeries> Catalog::ReadMetric(std::string_view run_id, std::string_vi
   out.name = s->name;
   out.stages = StageNames(*r);
 
-  // Chunks are read through a snapshot-free iterator: the published record's count bounds what
-  // we return, so points committed after the record was published are cut off consistently.
-  std::string prefix = catalog::SeriesPrefix(run_id, s->id);
-  std::string end = catalog::PrefixEnd(prefix);
-  rocksdb::Slice upper(end);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
-  out.points.reserve(s->count);
-  for (it->Seek(prefix); it->Valid() && out.points.size() < s->count; it->Next())
-    catalog::DecodeChunk(it->value().ToStringView(), &out.points);
-  RUNTRACK_RETURN_IF_ERROR(RocksStatus(it->status(), "read metric"));
-  if (out.points.size() > s->count) out.points.resize(s->count);
+  // The published record's count bounds what we return, so points committed after the record
+  // was published are cut off consistently (stored chunks or a sealed segment alike).
+  RUNTRACK_RETURN_IF_ERROR(impl_->ReadOrdinals(run_id, s->id, 0, s->count, &out.points));
 
   if (!s->strictly_increasing) ResolveDuplicateSteps(&out.points);
   if (step_min || step_max) {

@@ -184,17 +184,7 @@ Result<std::vector<StreamPoints>> Catalog::ReadMetricStreams(std::string_view ru
     StreamPoints sp;
     sp.stream = names.count(catalog::StreamOrdinalOf(id)) ? names[catalog::StreamOrdinalOf(id)] : "?";
     // Bounded by the published record's count, as ReadMetric: later commits are cut off.
-    std::string prefix = catalog::SeriesPrefix(run_id, s.id);
-    std::string end = catalog::PrefixEnd(prefix);
-    rocksdb::Slice upper(end);
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
-    sp.points.reserve(s.count);
-    for (it->Seek(prefix); it->Valid() && sp.points.size() < s.count; it->Next())
-      catalog::DecodeChunk(it->value().ToStringView(), &sp.points);
-    RUNTRACK_RETURN_IF_ERROR(RocksStatus(it->status(), "read metric streams"));
-    if (sp.points.size() > s.count) sp.points.resize(s.count);
+    RUNTRACK_RETURN_IF_ERROR(impl_->ReadOrdinals(run_id, s.id, 0, s.count, &sp.points));
     out.push_back(std::move(sp));
   }
   // "0" first, then by name (the ordinals follow discovery order).

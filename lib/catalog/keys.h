@@ -5,6 +5,7 @@
 //   "r" <run_id>                            -> RunRecord JSON
 //   "p" <run_id> <u32 series> <u32 chunk>   -> up to kChunkPoints StoredPoints (28 bytes each)
 //   "l" <run_id> <u64 byte offset>          -> text log bytes starting at that offset
+//   "s" <run_id> <u32 series>               -> sealed segment index entry (sealed_series.h)
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,7 @@ inline constexpr std::string_view kFormatVersion = "1";
 inline constexpr char kRunPrefix = 'r';
 inline constexpr char kPointsPrefix = 'p';
 inline constexpr char kLogPrefix = 'l';
+inline constexpr char kSealedPrefix = 's';
 
 inline void AppendBigEndian(std::string* out, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
@@ -49,6 +51,15 @@ inline std::string LogPrefix(std::string_view run_id) { return std::string(1, kL
 inline std::string LogKey(std::string_view run_id, uint64_t offset) {
   std::string k = LogPrefix(run_id);
   AppendBigEndian(&k, offset, 8);
+  return k;
+}
+
+inline std::string SealedPrefix(std::string_view run_id) {
+  return std::string(1, kSealedPrefix).append(run_id);
+}
+inline std::string SealedKey(std::string_view run_id, uint32_t series) {
+  std::string k = SealedPrefix(run_id);
+  AppendBigEndian(&k, series, 4);
   return k;
 }
 

@@ -12,6 +12,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "catalog/sealed_series.h"
 #include "runtrack/catalog.h"
 #include "runtrack/metric_point.h"
 
@@ -69,6 +70,14 @@ struct RunRecord {
   std::map<std::string, StreamState> streams;  // streams other than "0", by name
   bool remote = false;  // seen arriving by journal shipping (a `receiving` marker): may gain streams
   std::string search_text; // not persisted: SearchText(summary_row), set when published
+  // Series whose points are in a sealed segment, by series id: not in the JSON, loaded from the
+  // catalog's "s" index entries (sealed_series.h). Points past an entry's point_count (a sealed
+  // run that got more points, e.g. a writer that came back) are in stored chunks until resealed.
+  std::map<uint32_t, SealedSegment> sealed;
+  const SealedSegment* FindSealed(uint32_t series_id) const {
+    auto it = sealed.find(series_id);
+    return it == sealed.end() ? nullptr : &it->second;
+  }
 
   const SeriesState* FindSeries(std::string_view name) const;
   // Recomputes best_metric_* of summary_row from the primary metric's series.

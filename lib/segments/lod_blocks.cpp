@@ -1,5 +1,6 @@
 #include "segments/lod_blocks.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <vector>
@@ -91,34 +92,43 @@ Status DecodeLevel(std::string_view block, size_t k, uint32_t bucket_count, std:
   std::vector<uint8_t> planes;
   RUNTRACK_RETURN_IF_ERROR(DecompressZstdFrame(block.substr(kLodLevelHeaderSize), n * 8 * kColumns, &planes));
   level->assign(n, LodBucket{});
-  for (size_t c = 0; c < kColumns; ++c) {
-    const bool xor_column = TransformOf(c) == Transform::kXor;
-    const uint8_t* base = planes.data() + c * n * 8;
-    uint64_t prev = 0;
-    for (size_t i = 0; i < n; ++i) {
-      uint64_t t = 0;
-      for (size_t b = 0; b < 8; ++b) t |= uint64_t{base[b * n + i]} << (8 * b);
-      const uint64_t v = xor_column ? t ^ prev : prev + UnZigZag(t);
-      prev = v;
-      LodBucket& bucket = (*level)[i];
-      if (c == 0) {
-        bucket.count = v;
-      } else if (c == 1) {
-        bucket.nonfinite_count = v;
-      } else if (c == 2) {
-        bucket.sum = BitsDouble(v);
-      } else {
-        OrdinalPoint& p = bucket.*kPoints[(c - 3) / kPointFields];
-        switch ((c - 3) % kPointFields) {
-          case 0: p.ordinal = i * LodPyramid::BucketSpan(k) + v; break;
-          case 1: p.point.step = static_cast<int64_t>(v); break;
-          case 2: p.point.wall_time = BitsDouble(v); break;
-          case 3: p.point.value = BitsDouble(v); break;
-          default:
-            if (v > UINT32_MAX) return Status::Corruption(where + ": stage id exceeds 32 bits");
-            p.point.stage = static_cast<uint32_t>(v);
+  // Buckets are filled a tile at a time, every column of a tile before the next tile: column after
+  // column over the whole level would stream all of it (17.5 MB for 10^7 points) through the
+  // cache once per column. A tile of buckets plus its column bytes (2 x ~115 KB) stays in L2.
+  constexpr size_t kTile = 512;
+  uint64_t prevs[kColumns] = {};
+  for (size_t tile = 0; tile < n; tile += kTile) {
+    const size_t tile_end = std::min(n, tile + kTile);
+    for (size_t c = 0; c < kColumns; ++c) {
+      const bool xor_column = TransformOf(c) == Transform::kXor;
+      const uint8_t* base = planes.data() + c * n * 8;
+      uint64_t prev = prevs[c];
+      for (size_t i = tile; i < tile_end; ++i) {
+        uint64_t t = 0;
+        for (size_t b = 0; b < 8; ++b) t |= uint64_t{base[b * n + i]} << (8 * b);
+        const uint64_t v = xor_column ? t ^ prev : prev + UnZigZag(t);
+        prev = v;
+        LodBucket& bucket = (*level)[i];
+        if (c == 0) {
+          bucket.count = v;
+        } else if (c == 1) {
+          bucket.nonfinite_count = v;
+        } else if (c == 2) {
+          bucket.sum = BitsDouble(v);
+        } else {
+          OrdinalPoint& p = bucket.*kPoints[(c - 3) / kPointFields];
+          switch ((c - 3) % kPointFields) {
+            case 0: p.ordinal = i * LodPyramid::BucketSpan(k) + v; break;
+            case 1: p.point.step = static_cast<int64_t>(v); break;
+            case 2: p.point.wall_time = BitsDouble(v); break;
+            case 3: p.point.value = BitsDouble(v); break;
+            default:
+              if (v > UINT32_MAX) return Status::Corruption(where + ": stage id exceeds 32 bits");
+              p.point.stage = static_cast<uint32_t>(v);
+          }
         }
       }
+      prevs[c] = prev;
     }
   }
   return Status::Ok();
