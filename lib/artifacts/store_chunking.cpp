@@ -2,7 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 
 #include "artifacts/fastcdc.h"
 #include "artifacts/manifest.h"
@@ -56,6 +58,11 @@ Result<ChunkingOptions> Check(const Layout& layout, const ChunkingOptions& recor
   return recorded;
 }
 
+bool IsOutOfSpace(const Status& s) {
+  return s.code() == StatusCode::kIOError && (s.message().find(std::strerror(ENOSPC)) != std::string::npos ||
+                                              s.message().find(std::strerror(EDQUOT)) != std::string::npos);
+}
+
 }  // namespace
 
 std::string ChunkingRecord(const ChunkingOptions& c) {
@@ -79,6 +86,10 @@ Result<ChunkingOptions> ResolveStoreChunking(const Layout& layout, const std::op
   const ChunkingOptions chosen = requested.value_or(ChunkingOptions{});
   Status created = util::CreateFileExclusive(path, ChunkingRecord(chosen), sync);
   if (created.ok()) return chosen;
+  // A store opened on a full disk must still serve reads (a viewer started with no byte free).
+  // Unrecorded defaults are safe: nothing can be written now either, and the next open records
+  // them; only explicit options must be recorded before they are used.
+  if (!requested && IsOutOfSpace(created)) return chosen;
   if (created.code() != StatusCode::kAlreadyExists) return created;
   // Another process created the store first: its record decides.
   RUNTRACK_ASSIGN_OR_RETURN(std::string theirs, util::ReadFile(path));

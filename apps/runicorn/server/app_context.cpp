@@ -7,7 +7,11 @@ namespace runicorn::server {
 runtrack::Result<std::unique_ptr<AppContext>> AppContext::Open(const std::filesystem::path& root,
                                                                const std::filesystem::path& config_file) {
   auto ctx = std::make_unique<AppContext>();
-  RUNTRACK_ASSIGN_OR_RETURN(ctx->storage, service::EmbeddedStorage::Open(root));
+  // A viewer started on a full disk serves the catalog read-only (degraded) instead of exiting;
+  // its indexer re-opens it read-write once there is space (indexer.h).
+  runtrack::CatalogOptions catalog_options;
+  catalog_options.read_only_on_full_disk = true;
+  RUNTRACK_ASSIGN_OR_RETURN(ctx->storage, service::EmbeddedStorage::Open(root, catalog_options));
   ctx->root = ctx->storage->root().lexically_normal();
   ctx->config_file = config_file;
   ctx->version = RunicornVersion();

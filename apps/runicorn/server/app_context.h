@@ -31,7 +31,8 @@ struct AppContext {
   std::atomic<uint64_t> index_generation{0};
 
   // Opens the catalog and artifact store of `root` (created if missing). kBusy when another
-  // process holds the catalog.
+  // process holds the catalog. On a disk too full to open the catalog read-write it is opened
+  // read-only (empty when there is none yet): writes answer kBusy until the indexer re-opens it.
   static runtrack::Result<std::unique_ptr<AppContext>> Open(
       const std::filesystem::path& root,
       const std::filesystem::path& config_file = service::DefaultUserConfigFile());

@@ -10,6 +10,10 @@ namespace runicorn::server {
 using runtrack::StatusCode;
 
 runtrack::Status Indexer::Start() {
+  if (auto catalog = ctx_.storage->current_catalog(); catalog && catalog->read_only()) {
+    thread_ = std::thread([this] { Loop(true); });  // no pass can succeed yet: degrade, retry
+    return runtrack::Status::Ok();
+  }
   auto report = ctx_.storage->catalog().Refresh();
   if (!report.ok()) return report.status();
   ctx_.storage->ingest_health().Update([](service::IngestHealthSnapshot& h) { h.state = "ok"; });
@@ -73,9 +77,7 @@ bool Indexer::RecoverCatalog() {
 // committed (the in-memory run records are reloaded from it; the journals' unread records are
 // ingested by the next pass). While there is no room, the open catalog stays in place and serves.
 bool Indexer::ReopenAfterWriteError() {
-  std::error_code ec;
-  const auto space = std::filesystem::space(runtrack::StoreLayout(ctx_.root).catalog_dir(), ec);
-  if (ec || space.available < kReopenFreeBytes) return false;
+  if (!HasRoomToReopen()) return false;
   runtrack::Status reopened = ctx_.storage->ReopenCatalog();
   if (!reopened.ok()) {
     LogOnce("catalog", "cannot re-open the catalog after a write error: " + reopened.ToString() + "; retrying");
@@ -87,7 +89,45 @@ bool Indexer::ReopenAfterWriteError() {
   return true;
 }
 
+bool Indexer::HasRoomToReopen() const {
+  std::error_code ec;
+  auto space = std::filesystem::space(runtrack::StoreLayout(ctx_.root).catalog_dir(), ec);
+  if (ec) space = std::filesystem::space(ctx_.root, ec);  // no catalog folder yet
+  return !ec && space.available >= kReopenFreeBytes;
+}
+
+void Indexer::DegradeReadOnly(const std::string& why) {
+  LogOnce("read-only", "catalog read-only: " + why + "; serving what it holds, retrying read-write");
+  Degrade("catalog read-only: " + why);
+}
+
+// A catalog opened read-only (the disk had no room to open it read-write: AppContext::Open)
+// serves what it holds. Once the disk has room again it is re-opened read-write and this pass
+// indexes what was left; until then the viewer stays degraded and retries after the backoff.
+bool Indexer::LeaveReadOnly() {
+  auto catalog = ctx_.storage->current_catalog();
+  if (!catalog || !catalog->read_only()) return true;
+  std::string why = catalog->read_only_reason();
+  catalog.reset();  // the reopen waits for every holder
+  if (HasRoomToReopen()) {
+    runtrack::Status reopened = ctx_.storage->ReopenCatalog();
+    catalog = ctx_.storage->current_catalog();
+    if (reopened.ok() && catalog && !catalog->read_only()) {
+      logged_.erase("read-only");
+      ctx_.storage->ingest_health().Update([](service::IngestHealthSnapshot& h) { ++h.catalog_reopens; });
+      ctx_.index_generation.fetch_add(1);
+      write_error_ = false;
+      return true;
+    }
+    if (catalog && catalog->read_only()) why = catalog->read_only_reason();  // still no room
+    else if (!reopened.ok()) why += "; re-opening read-write failed: " + reopened.ToString();
+  }
+  DegradeReadOnly(why);
+  return false;
+}
+
 bool Indexer::Pass() {
+  if (!LeaveReadOnly()) return false;
   if (!RecoverCatalog()) return false;
   auto catalog = ctx_.storage->current_catalog();
   if (!catalog) return false;
@@ -103,6 +143,10 @@ bool Indexer::Pass() {
       if (!catalog) return false;
     }
     write_error_ = false;
+  }
+  if (catalog->read_only()) {  // a re-open above found no room to open it read-write
+    DegradeReadOnly(catalog->read_only_reason());
+    return false;
   }
   auto progress = [this](uint64_t done, uint64_t total) {
     ctx_.storage->ingest_health().Update([&](service::IngestHealthSnapshot& h) {

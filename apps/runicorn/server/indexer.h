@@ -8,8 +8,10 @@
 // retried with exponential backoff (up to max_backoff); a catalog whose folder was deleted or
 // replaced is re-opened (and so rebuilt from the journals); after a write error RocksDB is asked to
 // resume before the retry, and when it will not (its own full-disk recovery waits for 64 MiB of
-// free space) the catalog is re-opened once the disk has at least 1 MiB free again. The first
-// pass that succeeds again clears the degraded state.
+// free space) the catalog is re-opened once the disk has at least 1 MiB free again. A catalog
+// opened read-only (a viewer started on a disk too full to open it read-write) keeps serving while
+// health says "degraded" ("catalog read-only: <why>"), and is re-opened read-write the same way
+// once there is room. The first pass that succeeds again clears the degraded state.
 //
 // Thread safety: Start/StartInBackground/Stop from one controlling thread. Stop() waits for the
 // pass in progress.
@@ -48,6 +50,10 @@ class Indexer {
   bool RecoverCatalog();
   // After a write error RocksDB will not resume: re-open the catalog if the disk has room again.
   bool ReopenAfterWriteError();
+  // Re-opens a read-only catalog read-write when the disk has room; false while it stays read-only.
+  bool LeaveReadOnly();
+  void DegradeReadOnly(const std::string& why);
+  bool HasRoomToReopen() const;
   // Free space needed before that re-open (below it, the failing catalog keeps serving reads).
   static constexpr uint64_t kReopenFreeBytes = 1u << 20;
   void Degrade(const std::string& reason);

@@ -8,9 +8,9 @@ namespace runicorn::service {
 using runtrack::Result;
 using runtrack::Status;
 
-Result<std::unique_ptr<EmbeddedStorage>> EmbeddedStorage::Open(const std::filesystem::path& root) {
+Result<std::unique_ptr<EmbeddedStorage>> EmbeddedStorage::Open(const std::filesystem::path& root,
+                                                               const runtrack::CatalogOptions& options) {
   RUNTRACK_ASSIGN_OR_RETURN(auto store, runtrack::Store::Open(root));
-  runtrack::CatalogOptions options;
   RUNTRACK_ASSIGN_OR_RETURN(auto catalog, runtrack::Catalog::Open(store->root(), options));
   RUNTRACK_ASSIGN_OR_RETURN(auto artifacts, store->artifacts());
   return std::unique_ptr<EmbeddedStorage>(new EmbeddedStorage(

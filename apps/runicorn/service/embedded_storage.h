@@ -23,7 +23,9 @@ namespace runicorn::service {
 class EmbeddedStorage final : public RunCatalog, public MetricReader {
  public:
   // Opens (creating if needed) the store at `root`: kBusy when another process holds its catalog.
-  static runtrack::Result<std::unique_ptr<EmbeddedStorage>> Open(const std::filesystem::path& root);
+  // `options` are kept for ReopenCatalog() (the viewer sets read_only_on_full_disk).
+  static runtrack::Result<std::unique_ptr<EmbeddedStorage>> Open(const std::filesystem::path& root,
+                                                                 const runtrack::CatalogOptions& options = {});
 
   // The catalog as of now. Valid until ReopenCatalog(); a process that may reopen (the viewer's
   // indexer) holds current_catalog() instead.

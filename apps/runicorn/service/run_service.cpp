@@ -52,6 +52,8 @@ Result<BatchOutcome> RunService::ApplyEach(const std::vector<std::string>& run_i
   BatchOutcome out;
   for (const auto& id : run_ids) {
     Status s = op(id);
+    // kBusy refuses the whole catalog (read-only on a full disk), not this run: answer it (503).
+    if (s.code() == runtrack::StatusCode::kBusy) return s;
     if (s.ok()) ++out.succeeded;
     out.results.emplace_back(id, std::move(s));
   }
@@ -75,6 +77,7 @@ Result<PurgeOutcome> RunService::EmptyRecycleBin() {
   PurgeOutcome out;
   for (const auto& r : page.runs) {
     Status s = catalog_.PermanentDelete(r.id);
+    if (s.code() == runtrack::StatusCode::kBusy) return s;  // the catalog is read-only: 503
     if (s.ok()) ++out.deleted;
     else out.failed.emplace_back(r.id, s.message());  // e.g. a run still writing: never removed under its writer
   }
