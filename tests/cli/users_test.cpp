@@ -1,6 +1,9 @@
 // `runicorn users`: accounts of the training service API, run as the real binary.
 #include <sys/stat.h>
 
+#include <future>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include "cli_fixture.h"
@@ -52,6 +55,21 @@ TEST_CASE("users add never takes a password on the command line", "[cli][users]"
   CHECK(!std::filesystem::exists(env.root() / "users.json"));
   auto missing = env.Run({"users", "add", "ada", "--password-file", (env.dir() / "nope").string()});
   CHECK(missing.exit_code == 4);
+}
+
+TEST_CASE("concurrent users add from several processes all take effect", "[cli][users]") {
+  CliEnv env;
+  WriteAll(env.dir() / "pw", "correct-horse\n");
+  constexpr int kUsers = 6;
+  std::vector<std::future<CliResult>> adds;
+  for (int i = 0; i < kUsers; ++i)
+    adds.push_back(std::async(std::launch::async, [&env, i] {
+      return env.Run({"users", "add", "user" + std::to_string(i), "--password-file", (env.dir() / "pw").string()});
+    }));
+  for (auto& add : adds) CHECK(add.get().exit_code == 0);
+  auto list = env.Run({"users", "list", "--json"});
+  REQUIRE(list.exit_code == 0);
+  CHECK(list.json().as_object().at("count") == boost::json::value(kUsers));
 }
 
 }  // namespace runicorn::testing

@@ -1,7 +1,14 @@
 #include "service/user_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <utility>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -115,6 +122,32 @@ Status Save(const runtrack::StoreLayout& layout, std::vector<StoredUser> users) 
   return WriteSecretFile(layout.users_path(), json::serialize(json::object{{"version", 1}, {"users", arr}}) + "\n");
 }
 
+// Holds an exclusive flock on users_lock_path() for a read-modify-write of the users file: the
+// file itself is replaced by rename, so it cannot carry the lock.
+class UsersLock {
+ public:
+  static Result<UsersLock> Acquire(const runtrack::StoreLayout& layout) {
+    int fd = ::open(layout.users_lock_path().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::IOError(fmt::format("open {}: {}", layout.users_lock_path().string(), std::strerror(errno)));
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return Status::IOError(fmt::format("flock {}: {}", layout.users_lock_path().string(), std::strerror(err)));
+    }
+    return UsersLock(fd);
+  }
+  UsersLock(UsersLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UsersLock& operator=(UsersLock&&) = delete;
+  ~UsersLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+  }
+
+ private:
+  explicit UsersLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 }  // namespace
 
 Status ValidateUserName(std::string_view name) {
@@ -137,10 +170,7 @@ Status ValidatePassword(std::string_view password) {
 Result<UserInfo> UserStore::Add(std::string_view name, std::string_view password) {
   if (Status s = ValidateUserName(name); !s.ok()) return s;
   if (Status s = ValidatePassword(password); !s.ok()) return s;
-  auto users = Load(layout_);
-  if (!users.ok()) return users.status();
-  for (const auto& u : *users)
-    if (u.info.name == name) return Status::AlreadyExists(fmt::format("user '{}' already exists", name));
+  // The slow hash first, outside the lock, so concurrent adds wait only for the file update.
   StoredUser s;
   auto salt = RandomBytes(16);
   auto id = RandomBytes(16);
@@ -152,6 +182,13 @@ Result<UserInfo> UserStore::Add(std::string_view name, std::string_view password
   s.salt = std::move(*salt);
   s.hash = std::move(*hash);
   s.iterations = kIterations;
+
+  auto lock = UsersLock::Acquire(layout_);
+  if (!lock.ok()) return lock.status();
+  auto users = Load(layout_);
+  if (!users.ok()) return users.status();
+  for (const auto& u : *users)
+    if (u.info.name == name) return Status::AlreadyExists(fmt::format("user '{}' already exists", name));
   UserInfo info = s.info;
   users->push_back(std::move(s));
   if (Status st = Save(layout_, std::move(*users)); !st.ok()) return st;
@@ -159,6 +196,8 @@ Result<UserInfo> UserStore::Add(std::string_view name, std::string_view password
 }
 
 Status UserStore::Remove(std::string_view name) {
+  auto lock = UsersLock::Acquire(layout_);
+  if (!lock.ok()) return lock.status();
   auto users = Load(layout_);
   if (!users.ok()) return users.status();
   auto it = std::find_if(users->begin(), users->end(), [&](const auto& u) { return u.info.name == name; });

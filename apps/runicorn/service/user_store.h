@@ -11,8 +11,9 @@
 //   {"version":1,"users":[{"name":"ada","id":"<32 hex>","salt":"<32 hex>","hash":"<64 hex>",
 //                          "iterations":210000,"created_at":"2026-01-02T03:04:05Z"}]}
 //
-// Thread safety: no state in memory; every method may be called from any thread. Concurrent
-// Add/Remove from several processes are last-writer-wins on the whole file.
+// Thread safety: no state in memory; every method may be called from any thread. Add and Remove
+// hold an flock on StoreLayout::users_lock_path() while they read and rewrite the file, so
+// concurrent ones from several processes all take effect.
 #pragma once
 
 #include <optional>
