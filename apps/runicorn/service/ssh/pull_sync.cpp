@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtrack/layout.h"
+#include "runtrack/remote.h"
 #include "runtrack/validation.h"
 
 namespace runicorn::service::ssh {
@@ -53,44 +54,130 @@ Cut CutAtWholeRecords(std::string_view bytes, uint64_t offset) {
   return c;
 }
 
-Status PullRun(SshSession& session, const runtrack::StoreLayout& remote, const std::string& run_id,
-               const JournalAppender& append, const PullSyncOptions& options, PulledRun* out) {
-  const std::string path = remote.journal_path(run_id).generic_string();
-  RUNTRACK_ASSIGN_OR_RETURN(RemoteEntry st, session.Stat(path));
-  out->remote_size = st.size;
-  RUNTRACK_ASSIGN_OR_RETURN(uint64_t local, append(run_id, 0, {}));
+// Pulls one stream: the remote file `path` (`remote_size` bytes when listed) into the local copy
+// of (run_id, stream), from the local copy's durable length on.
+Status PullStream(SshSession& session, const std::string& path, const std::string& run_id, const std::string& stream,
+                  uint64_t remote_size, const JournalAppender& append, const PullSyncOptions& options,
+                  PulledStream* out) {
+  out->stream = stream;
+  out->remote_size = remote_size;
+  RUNTRACK_ASSIGN_OR_RETURN(uint64_t local, append(run_id, stream, 0, {}));
   out->local_before = out->local_after = local;
-  if (local > st.size)
+  if (local > remote_size)
     return Status::FailedPrecondition("the local copy (" + std::to_string(local) + " bytes) is longer than the remote journal (" +
-                                      std::to_string(st.size) + "): not the same run");
+                                      std::to_string(remote_size) + "): not the same run");
   uint64_t want = options.batch_bytes;
-  while (local < st.size) {
-    RUNTRACK_ASSIGN_OR_RETURN(std::string bytes, session.ReadRange(path, local, std::min(want, st.size - local)));
+  while (local < remote_size) {
+    RUNTRACK_ASSIGN_OR_RETURN(std::string bytes, session.ReadRange(path, local, std::min(want, remote_size - local)));
     out->bytes_fetched += bytes.size();
-    if (bytes.empty()) break;  // truncated remotely since the stat
+    if (bytes.empty()) break;  // truncated remotely since the listing
     const Cut cut = CutAtWholeRecords(bytes, local);
     if (cut.bad) {
       // A length no writer produces: the receiver, which verifies frames, says what is wrong.
-      RUNTRACK_ASSIGN_OR_RETURN(uint64_t ignored, append(run_id, local, bytes));
+      RUNTRACK_ASSIGN_OR_RETURN(uint64_t ignored, append(run_id, stream, local, bytes));
       (void)ignored;
       return Status::Corruption("bad record length in the remote journal at offset " + std::to_string(local + cut.whole));
     }
     if (cut.whole == 0) {
       // No whole record in this read: a record longer than the read (read it whole), or a writer
       // mid-append (the rest comes next time).
-      if (cut.next_record > bytes.size() && local + cut.next_record <= st.size) {
+      if (cut.next_record > bytes.size() && local + cut.next_record <= remote_size) {
         want = cut.next_record;
         continue;
       }
       break;
     }
-    RUNTRACK_ASSIGN_OR_RETURN(uint64_t durable, append(run_id, local, std::string_view(bytes).substr(0, cut.whole)));
+    RUNTRACK_ASSIGN_OR_RETURN(uint64_t durable,
+                              append(run_id, stream, local, std::string_view(bytes).substr(0, cut.whole)));
     if (durable <= local) break;
     local = durable;
     out->local_after = local;
     // A record running past the remote end is a torn tail: do not read it again now.
-    if (cut.next_record > 0 && local + cut.next_record > st.size) break;
+    if (cut.next_record > 0 && local + cut.next_record > remote_size) break;
   }
+  return Status::Ok();
+}
+
+struct RemoteStream {
+  std::string stream;
+  std::string path;
+  uint64_t size = 0;
+};
+
+// The journal files of one remote run, from one listing of its folder. Stream files whose name is
+// no valid stream are reported in `skipped` and left out.
+Result<std::vector<RemoteStream>> ListRemoteStreams(SshSession& session, const runtrack::StoreLayout& remote,
+                                                    const std::string& run_id, std::vector<std::string>* skipped) {
+  const std::string dir = remote.run_dir(run_id).generic_string();
+  RUNTRACK_ASSIGN_OR_RETURN(auto entries, session.ListDirectory(dir));
+  const std::string journal = remote.journal_path(run_id).filename().string();
+  const std::string marker = remote.shipping_stream_path(run_id).filename().string();
+  const std::string_view prefix = runtrack::StoreLayout::journal_stream_prefix();
+  std::vector<RemoteStream> streams;
+  bool has_marker = false;
+  for (const auto& e : entries) {
+    if (e.is_dir) continue;
+    if (e.name == marker) has_marker = true;
+    if (e.name == journal) {
+      streams.push_back({std::string(runtrack::kDefaultJournalStream), dir + "/" + e.name, e.size});
+    } else if (e.name.size() > prefix.size() && e.name.compare(0, prefix.size(), prefix) == 0) {
+      std::string name = e.name.substr(prefix.size());
+      if (Status v = runtrack::ValidateJournalStream(name); !v.ok()) {
+        skipped->push_back(run_id + "/" + e.name + ": " + v.message());
+        continue;
+      }
+      streams.push_back({std::move(name), dir + "/" + e.name, e.size});
+    }
+  }
+  if (has_marker) {
+    // A writer's node: its `journal` ships as the stream its `stream` file names (rank S of a
+    // multi-process run), so it is mirrored as that stream.
+    RUNTRACK_ASSIGN_OR_RETURN(std::string text,
+                              session.ReadRange(remote.shipping_stream_path(run_id).generic_string(), 0, 128));
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    if (Status v = runtrack::ValidateJournalStream(text); !v.ok())
+      return Status::Corruption("the run's stream file: " + v.message());
+    for (auto& s : streams)
+      if (s.path == dir + "/" + journal) s.stream = text;
+  }
+  // Stream "0" last: the receiver lets a run go once stream "0" and every stream it has seen so
+  // far ended, so the other ranks must be there before rank 0's final record arrives.
+  std::sort(streams.begin(), streams.end(), [](const RemoteStream& a, const RemoteStream& b) {
+    const bool a0 = a.stream == runtrack::kDefaultJournalStream, b0 = b.stream == runtrack::kDefaultJournalStream;
+    return a0 != b0 ? b0 : a.stream < b.stream;
+  });
+  for (size_t i = 1; i < streams.size(); ++i)
+    if (streams[i].stream == streams[i - 1].stream)
+      return Status::Corruption("two remote files hold stream '" + streams[i].stream + "'");
+  if (streams.empty()) return Status::NotFound("no remote file '" + remote.journal_path(run_id).generic_string() + "'");
+  return streams;
+}
+
+// Run-level failures (the folder cannot be listed, a lone journal fails) are returned; a failing
+// stream of a multi-stream run goes to `skipped` and the other streams carry on.
+Status PullRun(SshSession& session, const runtrack::StoreLayout& remote, const std::string& run_id,
+               const JournalAppender& append, const PullSyncOptions& options, PulledRun* out,
+               std::vector<std::string>* skipped) {
+  RUNTRACK_ASSIGN_OR_RETURN(std::vector<RemoteStream> streams, ListRemoteStreams(session, remote, run_id, skipped));
+  for (const auto& s : streams) {
+    PulledStream pulled;
+    Status st = PullStream(session, s.path, run_id, s.stream, s.size, append, options, &pulled);
+    out->bytes_fetched += pulled.bytes_fetched;
+    if (!st.ok()) {
+      if (streams.size() == 1) return st;  // reported as "<id>: <why>", as for any failed run
+      skipped->push_back(run_id + " stream " + s.stream + ": " + st.message());
+      continue;
+    }
+    out->local_before += pulled.local_before;
+    out->local_after += pulled.local_after;
+    out->remote_size += pulled.remote_size;
+    out->streams.push_back(std::move(pulled));
+  }
+  // Reported "0" first, then by name (the order of GET /api/runs/{id}/streams).
+  std::sort(out->streams.begin(), out->streams.end(), [](const PulledStream& a, const PulledStream& b) {
+    const bool a0 = a.stream == runtrack::kDefaultJournalStream, b0 = b.stream == runtrack::kDefaultJournalStream;
+    return a0 != b0 ? a0 : a.stream < b.stream;
+  });
   return Status::Ok();
 }
 
@@ -114,13 +201,13 @@ Result<PullSyncReport> PullSync(SshSession& session, const std::string& remote_r
     }
     PulledRun run;
     run.run_id = id;
-    Status st = PullRun(session, remote, id, append, options, &run);
+    Status st = PullRun(session, remote, id, append, options, &run, &report.skipped);
     report.bytes_fetched += run.bytes_fetched;
     if (!st.ok()) {
       report.skipped.push_back(id + ": " + st.message());
       continue;
     }
-    report.runs.push_back(std::move(run));
+    if (!run.streams.empty()) report.runs.push_back(std::move(run));
   }
   return report;
 }

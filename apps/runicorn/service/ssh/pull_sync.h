@@ -5,8 +5,13 @@
 // which verifies every frame (CRC) before appending. So a sync is incremental and resumable: one
 // that is killed half-way leaves whole verified records, and the next one fetches the rest.
 //
-// Remote run ids are validated (ValidateRunId) before any local path is built from them, so a
-// hostile remote listing cannot place a file outside the local store's runs folder.
+// Every stream of a multi-process run is mirrored (docs/REMOTE.md "Streams"): `journal` is stream
+// "0" (or, on a writer's node, the stream named in the run's `stream` file) and `journal.<S>` is
+// stream S; each stream has its own offset, so the protocol above holds per (run, stream).
+//
+// Remote run ids and stream names are validated (ValidateRunId, ValidateJournalStream) before any
+// local path is built from them, so a hostile remote listing cannot place a file outside the local
+// store's runs folder.
 #pragma once
 
 #include <cstdint>
@@ -20,24 +25,35 @@
 
 namespace runicorn::service::ssh {
 
-// Appends verified journal bytes at `offset` of a local run's journal and returns the durable
-// length (empty bytes: only returns it). The viewer passes its IngestService, so pulled runs and
-// shipped runs share one receiver (and its per-run locks).
-using JournalAppender =
-    std::function<runtrack::Result<uint64_t>(std::string_view run_id, uint64_t offset, std::string_view bytes)>;
+// Appends verified journal bytes at `offset` of one stream of a local run and returns that
+// stream's durable length (empty bytes: only returns it). The viewer passes its IngestService, so
+// pulled runs and shipped runs share one receiver (and its per-run locks).
+using JournalAppender = std::function<runtrack::Result<uint64_t>(std::string_view run_id, std::string_view stream,
+                                                                 uint64_t offset, std::string_view bytes)>;
+
+struct PulledStream {
+  std::string stream;          // "0" is the run's journal
+  uint64_t local_before = 0;   // local length of this stream before this sync
+  uint64_t local_after = 0;    // ... and after
+  uint64_t remote_size = 0;    // remote length seen
+  uint64_t bytes_fetched = 0;  // bytes read over SFTP for this stream
+};
 
 struct PulledRun {
   std::string run_id;
-  uint64_t local_before = 0;   // local journal length before this sync
-  uint64_t local_after = 0;    // ... and after
-  uint64_t remote_size = 0;    // remote journal length seen
-  uint64_t bytes_fetched = 0;  // bytes read over SFTP for this run
+  // Sums over `streams` (for a single-process run: its journal's figures).
+  uint64_t local_before = 0;
+  uint64_t local_after = 0;
+  uint64_t remote_size = 0;
+  uint64_t bytes_fetched = 0;
+  std::vector<PulledStream> streams;  // that synced without error; "0" first, then by name
 };
 
 struct PullSyncReport {
   std::vector<PulledRun> runs;
   uint64_t bytes_fetched = 0;
-  // Remote entries not synced, with why: "<name>: <reason>".
+  // Remote entries not synced, with why: "<name>: <reason>", or "<run_id> stream <S>: <reason>"
+  // for one stream of a run (the run's other streams are synced and listed in `runs`).
   std::vector<std::string> skipped;
 };
 

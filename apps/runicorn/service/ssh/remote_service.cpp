@@ -58,8 +58,9 @@ Status WriteConnections(const fs::path& file, const std::vector<SavedConnection>
 }  // namespace
 
 JournalAppender IngestAppender(IngestService& ingest) {
-  return [&ingest](std::string_view run_id, uint64_t offset, std::string_view bytes) -> Result<uint64_t> {
-    RUNTRACK_ASSIGN_OR_RETURN(IngestAck ack, ingest.Ingest(run_id, runtrack::kDefaultJournalStream, std::to_string(offset),
+  return [&ingest](std::string_view run_id, std::string_view stream, uint64_t offset,
+                   std::string_view bytes) -> Result<uint64_t> {
+    RUNTRACK_ASSIGN_OR_RETURN(IngestAck ack, ingest.Ingest(run_id, stream, std::to_string(offset),
                                                            bytes.empty() ? std::string() : runtrack::CompressIngestBody(bytes)));
     return ack.offset;
   };
@@ -105,6 +106,7 @@ Status RemoteService::ConfirmHostKey(const std::string& host, int port, const st
 }
 
 Status RemoteService::Disconnect(const std::string& connection_id) {
+  viewers_.StopForConnection(connection_id);
   std::shared_ptr<SshSession> gone;  // closed outside the lock
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(connection_id);
@@ -138,6 +140,12 @@ Result<PullSyncReport> RemoteService::Pull(const std::string& connection_id, con
                                            const PullSyncOptions& options) {
   RUNTRACK_ASSIGN_OR_RETURN(auto session, Session(connection_id));
   return PullSync(*session, remote_root, append_, options);
+}
+
+Result<RemoteViewerSession> RemoteService::StartViewer(const std::string& connection_id,
+                                                       const RemoteViewerOptions& options) {
+  RUNTRACK_ASSIGN_OR_RETURN(auto session, Session(connection_id));
+  return viewers_.Start(std::move(session), connection_id, options);
 }
 
 Result<std::vector<SavedConnection>> RemoteService::SavedConnections() const {

@@ -21,6 +21,7 @@
 #include "runtrack/layout.h"
 #include "runtrack/status.h"
 #include "service/ssh/pull_sync.h"
+#include "service/ssh/remote_viewer.h"
 #include "service/ssh/ssh_session.h"
 
 namespace runicorn::service {
@@ -68,6 +69,13 @@ class RemoteService {
   runtrack::Result<PullSyncReport> Pull(const std::string& connection_id, const std::string& remote_root,
                                         const PullSyncOptions& options = {});
 
+  // A `runicorn viewer` on the remote host, tunneled to a local port (remote_viewer.h).
+  // Disconnect stops the viewers started over that connection.
+  runtrack::Result<RemoteViewerSession> StartViewer(const std::string& connection_id, const RemoteViewerOptions& options);
+  runtrack::Result<RemoteViewerSession> StopViewer(const std::string& session_id) { return viewers_.Stop(session_id); }
+  runtrack::Result<RemoteViewerSession> ViewerStatus(const std::string& session_id) { return viewers_.Query(session_id); }
+  std::vector<RemoteViewerSession> ViewerSessions() const { return viewers_.Sessions(); }
+
   runtrack::Result<std::vector<SavedConnection>> SavedConnections() const;
   // Adds or replaces (by name). InvalidArgument for a bad name, host, port or user.
   runtrack::Status SaveConnection(SavedConnection connection);
@@ -86,6 +94,7 @@ class RemoteService {
   std::mutex known_hosts_mu_;          // one confirmation at a time (libssh appends to the file)
   std::mutex saved_mu_;                // read-modify-write of the saved connections file
   std::map<std::string, std::pair<RemoteConnection, std::shared_ptr<SshSession>>> sessions_;
+  RemoteViewers viewers_;  // last: stopped first, while the sessions are still open
 };
 
 }  // namespace runicorn::service::ssh

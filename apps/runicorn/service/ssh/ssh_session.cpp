@@ -8,19 +8,14 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "service/ssh/ssh_session_impl.h"
+
 namespace runicorn::service::ssh {
 using runtrack::Result;
 using runtrack::Status;
 
 namespace {
 
-struct SessionDeleter {
-  void operator()(ssh_session s) const {
-    if (ssh_is_connected(s)) ssh_disconnect(s);
-    ssh_free(s);
-  }
-};
-using SessionPtr = std::unique_ptr<std::remove_pointer_t<ssh_session>, SessionDeleter>;
 struct KeyDeleter {
   void operator()(ssh_key k) const { ssh_key_free(k); }
 };
@@ -114,16 +109,6 @@ bool Authenticate(ssh_session s, const SshCredentials& c, std::string* tried) {
 }
 
 }  // namespace
-
-struct SshSession::Impl {
-  std::mutex mu;
-  SessionPtr session;
-  sftp_session sftp = nullptr;
-  ~Impl() {
-    if (sftp != nullptr) sftp_free(sftp);
-  }
-  std::string Error() const { return sftp != nullptr ? std::to_string(sftp_get_error(sftp)) : "?"; }
-};
 
 SshSession::SshSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SshSession::~SshSession() = default;
@@ -255,6 +240,45 @@ Result<std::string> SshSession::ReadRange(const std::string& path, uint64_t offs
   }
   sftp_close(f);
   return out;
+}
+
+Status SshSession::WriteFile(const std::string& path, const std::string& content, int mode) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  sftp_file f = sftp_open(impl_->sftp, path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, static_cast<mode_t>(mode));
+  if (f == nullptr) return Status::IOError("cannot create remote '" + path + "' (SFTP error " + impl_->Error() + ")");
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = sftp_write(f, content.data() + done, content.size() - done);
+    if (n <= 0) {
+      sftp_close(f);
+      return Status::IOError("cannot write remote '" + path + "' (SFTP error " + impl_->Error() + ")");
+    }
+    done += static_cast<size_t>(n);
+  }
+  sftp_close(f);
+  // O_CREAT's mode applies to a new file only (and passes the remote umask).
+  if (sftp_chmod(impl_->sftp, path.c_str(), static_cast<mode_t>(mode)) != 0)
+    return Status::IOError("cannot set the mode of remote '" + path + "' (SFTP error " + impl_->Error() + ")");
+  return Status::Ok();
+}
+
+Status SshSession::MakeDirectory(const std::string& path, int mode) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (sftp_mkdir(impl_->sftp, path.c_str(), static_cast<mode_t>(mode)) == 0) return Status::Ok();
+  if (sftp_attributes a = sftp_stat(impl_->sftp, path.c_str()); a != nullptr) {
+    const bool dir = a->type == SSH_FILEXFER_TYPE_DIRECTORY;
+    sftp_attributes_free(a);
+    if (dir) return Status::Ok();
+    return Status::FailedPrecondition("remote '" + path + "' exists and is not a directory");
+  }
+  return Status::IOError("cannot create remote directory '" + path + "' (SFTP error " + impl_->Error() + ")");
+}
+
+Status SshSession::RemoveFile(const std::string& path) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (sftp_unlink(impl_->sftp, path.c_str()) == 0 || sftp_get_error(impl_->sftp) == SSH_FX_NO_SUCH_FILE)
+    return Status::Ok();
+  return Status::IOError("cannot remove remote '" + path + "' (SFTP error " + impl_->Error() + ")");
 }
 
 }  // namespace runicorn::service::ssh

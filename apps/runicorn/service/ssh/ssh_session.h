@@ -56,6 +56,13 @@ struct ConnectError {
   bool auth_failed = false;
 };
 
+// What a remote command left: its exit status and the tail of its output.
+struct ExecResult {
+  int exit_status = -1;
+  std::string out;  // stdout (its last 64 KiB)
+  std::string err;  // stderr (its last 64 KiB)
+};
+
 struct RemoteEntry {
   std::string name;
   bool is_dir = false;
@@ -86,11 +93,26 @@ class SshSession {
   // Up to `max_bytes` from `offset` (fewer at end of file).
   runtrack::Result<std::string> ReadRange(const std::string& path, uint64_t offset, uint64_t max_bytes);
 
+  // Creates `path` with `mode` and writes `content` (an existing file is truncated; its mode is
+  // set again), so a secret is never readable by others on the remote host, not even briefly.
+  runtrack::Status WriteFile(const std::string& path, const std::string& content, int mode);
+  // Creates a directory with `mode`; an existing one is left as it is (Ok).
+  runtrack::Status MakeDirectory(const std::string& path, int mode);
+  // Ok when the file is gone (also when it was never there).
+  runtrack::Status RemoveFile(const std::string& path);
+
+  // Runs `command` through the remote user's shell (as `ssh host command` does), with stdin
+  // closed at once. IOError when the channel fails or `timeout_seconds` pass first; a command
+  // that ran and failed is an ExecResult with its exit status. `command` must never hold a
+  // secret: it can be seen in the remote host's process list.
+  runtrack::Result<ExecResult> Exec(const std::string& command, int timeout_seconds = 30);
+
   const std::string& host() const { return host_; }
   int port() const { return port_; }
   const std::string& username() const { return username_; }
 
  private:
+  friend class ForwardChannel;  // forward_channel.h: channels share this session's lock
   struct Impl;
   explicit SshSession(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
