@@ -1,6 +1,7 @@
 #include "remote/ingest_client.h"
 
 #include <curl/curl.h>
+#include <zstd.h>
 
 #include <mutex>
 
@@ -30,6 +31,24 @@ IngestClient::IngestClient(const ShipperOptions& options, const std::atomic<bool
 
 IngestClient::~IngestClient() {
   if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+  if (zstd_ != nullptr) ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(zstd_));
+}
+
+IngestReply IngestClient::PutRecords(std::string_view run_id, std::string_view stream, uint64_t offset,
+                                     std::string_view records) {
+  if (zstd_ == nullptr) zstd_ = ZSTD_createCCtx();
+  auto* cctx = static_cast<ZSTD_CCtx*>(zstd_);
+  compressed_.resize(ZSTD_compressBound(records.size()));
+  const size_t n = cctx == nullptr ? 0
+                                   : ZSTD_compressCCtx(cctx, compressed_.data(), compressed_.size(), records.data(),
+                                                       records.size(), /*compressionLevel=*/1);
+  if (cctx == nullptr || ZSTD_isError(n)) {
+    IngestReply reply;  // only without memory: a transport-level failure, retried with backoff
+    reply.transport_error = cctx == nullptr ? "ZSTD_createCCtx failed" : ZSTD_getErrorName(n);
+    return reply;
+  }
+  compressed_.resize(n);
+  return Put(run_id, stream, offset, compressed_);
 }
 
 IngestReply IngestClient::Put(std::string_view run_id, std::string_view stream, uint64_t offset,

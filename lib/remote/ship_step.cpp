@@ -110,9 +110,6 @@ std::chrono::milliseconds Backoff(const ShipperOptions& options, int failures, s
 StepOutcome ShipStep(const StoreLayout& layout, std::string_view run_id, IngestClient& client,
                      size_t* batch_bytes, ShipProgress* progress) {
   auto fatal = [](Status s) { return StepOutcome{StepOutcome::kFatal, std::move(s), {}}; };
-  auto retry = [](Status s, std::chrono::milliseconds after = {}) {
-    return StepOutcome{StepOutcome::kRetry, std::move(s), after};
-  };
   auto acked = ReadShippedOffset(layout, run_id);
   if (!acked.ok()) return fatal(acked.status());
   progress->acknowledged = *acked;
@@ -143,8 +140,7 @@ StepOutcome ShipStep(const StoreLayout& layout, std::string_view run_id, IngestC
     return StepOutcome{};  // caught up (a writer may still be mid-append)
   }
   const size_t n = static_cast<size_t>(scan->valid_end - *acked);
-  const std::string body = CompressIngestBody(std::string_view(*bytes).substr(0, n));
-  IngestReply reply = client.Put(run_id, *stream, *acked, body);
+  IngestReply reply = client.PutRecords(run_id, *stream, *acked, std::string_view(*bytes).substr(0, n));
   progress->requests += 1;
   progress->bytes_sent += n;
   return Answer(layout, run_id, reply, batch_bytes, progress);

@@ -1,5 +1,9 @@
 // ShipRun and the JournalShipper thread: loops over ShipStep (ship_step.h).
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <cstdio>
@@ -10,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "remote/artifact_shipper.h"
 #include "remote/ingest_client.h"
 #include "remote/ship_step.h"
 #include "runtrack/remote.h"
@@ -49,6 +54,21 @@ Result<ShipProgress> ShipRun(const StoreLayout& layout, std::string_view run_id,
   }
 }
 
+namespace {
+
+// The shipper thread sits beside a training loop: it must use CPU the loop leaves idle, not take
+// it. SCHED_BATCH: its wake-ups never preempt a running thread. Nice 10 (weight 110 against
+// 1024): on a contended core it gets ~10% while the training thread runs; not 19, which would
+// starve it behind a node's data-loader workers and let the journal lag without bound. Only this
+// thread (Linux: setpriority on a thread id); failure only costs the benefit, so it is ignored.
+void LowerShipperThreadPriority() {
+  sched_param none{};
+  (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &none);
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
+}
+
+}  // namespace
+
 struct JournalShipper::Impl {
   Impl(StoreLayout l, ShipperOptions o) : layout(std::move(l)), options(std::move(o)) {}
   StoreLayout layout;
@@ -65,8 +85,14 @@ struct JournalShipper::Impl {
     Status fatal;  // set: shipping this run stopped (reported once on stderr)
     bool leftover = false;  // adopted from an earlier process: untracked once caught up
     std::chrono::steady_clock::time_point last_put = std::chrono::steady_clock::now();
+    // Artifact versions the run logged or used (artifact_transfer.h): the round that last looked
+    // at them, and whether it found them all on the server (or gave up: reported on stderr).
+    uint64_t artifacts_round = 0;
+    bool artifacts_current = false;
+    Status artifact_fatal;
   };
   std::map<std::string, Tracked, std::less<>> runs;
+  uint64_t round = 0;  // rounds of Loop() started (under mu), so Drain can ask for a later one
   std::thread thread;
 
   // Runs an earlier process on this node meant to ship (they have a `shipped` file) but left
@@ -90,13 +116,44 @@ struct JournalShipper::Impl {
     }
   }
 
+  // After the run's journal round: its artifact versions the server lacks, one version per step,
+  // on this thread (never in Log()). A refused version stops artifact shipping for the run only.
+  void ShipArtifacts(const std::string& id, uint64_t this_round, remote::ArtifactClient& client, size_t* part,
+                     std::chrono::milliseconds* wait, int* failures) {
+    ArtifactShipProgress p;
+    remote::StepOutcome step;
+    for (int i = 0; i < 64 && !stopping; ++i) {
+      step = remote::ArtifactStep(layout, id, client, part, &p);
+      if (step.kind != remote::StepOutcome::kProgress) break;
+    }
+    if (step.kind == remote::StepOutcome::kRetry) *wait = remote::Backoff(options, (*failures)++, step.retry_after);
+    {
+      std::lock_guard g(mu);
+      auto it = runs.find(id);
+      if (it == runs.end()) return;
+      it->second.artifacts_round = this_round;
+      it->second.artifacts_current = step.kind == remote::StepOutcome::kCaughtUp ||
+                                     step.kind == remote::StepOutcome::kFatal;
+      if (step.kind == remote::StepOutcome::kFatal && it->second.artifact_fatal.ok()) {
+        it->second.artifact_fatal = step.error;
+        std::fprintf(stderr, "runtrack: shipping the artifacts of run %s stopped: %s\n", id.c_str(),
+                     step.error.ToString().c_str());
+      }
+    }
+    done_cv.notify_all();
+  }
+
   void Loop() {
+    LowerShipperThreadPriority();
     AdoptLeftovers();
     remote::IngestClient client(options, &stopping);
+    remote::ArtifactClient artifact_client(options, &stopping);
+    size_t part = options.batch_bytes;
     size_t batch = options.batch_bytes;
     int failures = 0;
     std::unique_lock l(mu);
     while (!stopping) {
+      const uint64_t this_round = ++round;
       std::vector<std::string> ids;
       std::vector<std::string> idle;  // live runs due a heartbeat (ShipperOptions::heartbeat)
       const auto now = std::chrono::steady_clock::now();
@@ -126,7 +183,8 @@ struct JournalShipper::Impl {
               it->second.acknowledged = p.acknowledged;
               it->second.local = p.local;
               if (p.requests > 0) it->second.last_put = std::chrono::steady_clock::now();
-              if (step.kind == remote::StepOutcome::kCaughtUp && it->second.leftover) runs.erase(it);
+              if (step.kind == remote::StepOutcome::kCaughtUp && it->second.leftover && it->second.artifacts_current)
+                runs.erase(it);
               else if (step.kind == remote::StepOutcome::kFatal) {
                 it->second.fatal = step.error;
                 std::fprintf(stderr, "runtrack: shipping run %s stopped: %s\n", id.c_str(), step.error.ToString().c_str());
@@ -143,6 +201,13 @@ struct JournalShipper::Impl {
           }
           break;
         }
+        bool artifacts_stopped = true;
+        {
+          std::lock_guard g(mu);
+          auto it = runs.find(id);
+          artifacts_stopped = it == runs.end() || !it->second.artifact_fatal.ok();
+        }
+        if (failures == 0 && !artifacts_stopped && !stopping) ShipArtifacts(id, this_round, artifact_client, &part, &wait, &failures);
         if (failures > 0) break;  // the server is unreachable or busy: back off for all runs
       }
       l.lock();
@@ -196,8 +261,12 @@ Status JournalShipper::Drain(std::string_view run_id, std::chrono::milliseconds 
     return Status::NotFound(fmt::format("run {} is not being shipped", run_id));
   // Only Drain erases a run that Track() added (leftover = false), so the entry stays while we wait.
   auto& tracked = impl_->runs.find(run_id)->second;
+  // Artifacts logged before Finish() count too: a round that started after this call must have
+  // found them all on the server.
+  const uint64_t round_now = impl_->round;
   bool done = impl_->done_cv.wait_for(l, timeout, [&] {
-    return tracked.acknowledged >= final_size || !tracked.fatal.ok();
+    return (tracked.acknowledged >= final_size && tracked.artifacts_round > round_now && tracked.artifacts_current) ||
+           !tracked.fatal.ok();
   });
   Status result = !tracked.fatal.ok() ? tracked.fatal
                   : done ? Status::Ok()

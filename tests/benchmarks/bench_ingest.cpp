@@ -1,9 +1,8 @@
 // Journal shipping (docs/REMOTE.md), measured against a real in-process viewer on loopback:
-//   1. ingest throughput: 32 writers' journals (offline runs) shipped at once with ShipRun, each
-//      over its own keep-alive connection: points acknowledged (durable, fsynced) per second;
-//   2. the cost of Run::Log with shipping on, against the same Log with shipping off (the
-//      baseline, measured in the same run): the shipper only reads the journal file.
-// Prints a summary with the ratios; figures in docs/PERFORMANCE.md ("Journal shipping").
+// ingest throughput: 32 writers' journals (offline runs) shipped at once with ShipRun, each over
+// its own keep-alive connection: points acknowledged (durable, fsynced) per second. What shipping
+// costs Run::Log is measured against a separate viewer process: bench_ship_cost.cpp.
+// Prints a summary; figures in docs/PERFORMANCE.md ("Journal shipping").
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -61,7 +60,7 @@ struct Viewer {
 };
 
 constexpr int kWriters = 32;
-double g_ingest_points_per_s = 0, g_ingest_mib_per_s = 0, g_log_local_ns = 0, g_log_shipping_ns = 0;
+double g_ingest_points_per_s = 0, g_ingest_mib_per_s = 0;
 
 // 32 offline runs of `points` points each (8 metrics, as a training loop logs them), then all of
 // them shipped at once into one viewer.
@@ -115,61 +114,16 @@ void BM_Ingest32Writers(benchmark::State& state) {
 }
 BENCHMARK(BM_Ingest32Writers)->Arg(100000)->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// Run::Log of one point, with shipping off (the baseline) and on (a live viewer acknowledging).
-void LogLoop(benchmark::State& state, bool shipping, double* ns_out) {
-  const fs::path root = TempRoot(shipping ? "log-ship" : "log-local");
-  std::unique_ptr<Viewer> viewer;
-  StoreOptions o;
-  if (shipping) {
-    viewer = std::make_unique<Viewer>(TempRoot("log-central"));
-    o.server = viewer->url();
-  } else {
-    o.server.clear();
-  }
-  auto store = Store::Open(root, o);
-  auto run = (*store)->CreateRun({});
-  int64_t step = 0;
-  for (auto _ : state) benchmark::DoNotOptimize((*run)->Log(step++, "loss", 0.5));
-  state.SetItemsProcessed(state.iterations());
-  (void)(*run)->Finish();
-  run->reset();
-  *ns_out = 0;
-  fs::remove_all(root);
-}
-void BM_LogLocal(benchmark::State& state) { LogLoop(state, false, &g_log_local_ns); }
-void BM_LogShipping(benchmark::State& state) { LogLoop(state, true, &g_log_shipping_ns); }
-BENCHMARK(BM_LogLocal)->Iterations(3000000)->Repetitions(3)->ReportAggregatesOnly(true);
-BENCHMARK(BM_LogShipping)->Iterations(3000000)->Repetitions(3)->ReportAggregatesOnly(true);
-
-// Keeps the per-run mean of the two Log benchmarks to print the ratio.
-class Collect : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.aggregate_name != "mean") continue;
-      const double ns = r.GetAdjustedRealTime();
-      if (r.benchmark_name().rfind("BM_LogLocal", 0) == 0) local = ns;
-      if (r.benchmark_name().rfind("BM_LogShipping", 0) == 0) shipping = ns;
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  double local = 0, shipping = 0;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  // RUNICORN_SERVER must not turn shipping on for the baseline.
+  // ShipRun is given the in-process viewer's URL; RUNICORN_SERVER must not matter.
   ::unsetenv("RUNICORN_SERVER");
   benchmark::Initialize(&argc, argv);
-  Collect reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::RunSpecifiedBenchmarks();
   std::printf("\njournal shipping summary\n");
   std::printf("  ingest, %d writers -> 1 viewer (loopback): %.0f points/s acknowledged (%.1f MiB/s of journal)\n",
               kWriters, g_ingest_points_per_s, g_ingest_mib_per_s);
-  if (reporter.local > 0)
-    std::printf("  Run::Log: %.1f ns local, %.1f ns with shipping on: ratio %.3f\n", reporter.local, reporter.shipping,
-                reporter.shipping / reporter.local);
   benchmark::Shutdown();
   return 0;
 }

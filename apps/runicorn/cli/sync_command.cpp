@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli.h"
+#include "runtrack/artifact_transfer.h"
 #include "runtrack/layout.h"
 #include "runtrack/remote.h"
 #include "runtrack/validation.h"
@@ -114,12 +115,21 @@ int RunSync(const std::vector<std::string>& argv) {
     for (size_t i = next++; i < targets.size(); i = next++) {
       const Target& t = targets[i];
       auto r = runtrack::ShipRun(t.layout, t.run_id, options, static_cast<int>(attempts));
+      // Then the artifact versions the run logged or used (docs/REMOTE.md "Artifacts"): only the
+      // chunks the server lacks; versions already marked shipped cost no request.
+      runtrack::Result<runtrack::ArtifactShipProgress> a = runtrack::ArtifactShipProgress{};
+      if (r.ok()) a = runtrack::ShipRunArtifacts(t.layout, t.run_id, options, static_cast<int>(attempts));
       std::lock_guard l(out_mu);
-      if (!r.ok()) {
+      if (!r.ok() || !a.ok()) {
         ++failed;
-        std::fprintf(stderr, "runicorn sync: %s: %s\n", t.run_id.c_str(), r.status().message().c_str());
+        std::fprintf(stderr, "runicorn sync: %s: %s\n", t.run_id.c_str(),
+                     (!r.ok() ? r.status() : a.status()).message().c_str());
         continue;
       }
+      if (a->versions_checked > 0)
+        std::printf("%s: %d artifact version(s) on the server, %d new; sent %llu chunk(s), %s\n", t.run_id.c_str(),
+                    a->versions_checked, a->versions_shipped, static_cast<unsigned long long>(a->chunks_sent),
+                    FormatBytes(a->bytes_sent).c_str());
       sent_total += r->bytes_sent;
       if (r->requests > 0) {
         ++shipped_runs;

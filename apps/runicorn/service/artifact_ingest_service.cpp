@@ -1,0 +1,62 @@
+#include "service/artifact_ingest_service.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "runtrack/remote.h"
+
+namespace runicorn::service {
+using runtrack::Result;
+using runtrack::Status;
+
+namespace {
+
+Result<uint64_t> ParseCount(const std::string* text, std::string_view name, uint64_t fallback) {
+  if (text == nullptr) return fallback;
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+  if (text->empty() || ec != std::errc() || end != text->data() + text->size())
+    return Status::InvalidArgument(
+        fmt::format("Invalid query parameter '{}': '{}' is not a non-negative integer", name, *text));
+  return v;
+}
+
+Result<std::string> Decode(std::string_view body, bool zstd, size_t max_bytes) {
+  if (!zstd) {
+    if (body.size() > max_bytes)
+      return Status::InvalidArgument(fmt::format("body of {} bytes is larger than {} bytes", body.size(), max_bytes));
+    return std::string(body);
+  }
+  return runtrack::DecompressIngestBody(body, max_bytes);
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ArtifactIngestService::MissingChunks(const std::vector<std::string>& digests) {
+  return receiver_.MissingChunks(digests);
+}
+
+Result<ChunkUploadAck> ArtifactIngestService::PutChunk(std::string_view digest, const std::string* size_text,
+                                                       const std::string* offset_text, std::string_view body,
+                                                       bool zstd) {
+  RUNTRACK_ASSIGN_OR_RETURN(uint64_t offset, ParseCount(offset_text, "offset", 0));
+  RUNTRACK_ASSIGN_OR_RETURN(std::string raw, Decode(body, zstd, runtrack::kMaxShippedChunkBytes));
+  RUNTRACK_ASSIGN_OR_RETURN(uint64_t size, ParseCount(size_text, "size", offset + raw.size()));
+  RUNTRACK_ASSIGN_OR_RETURN(runtrack::ChunkUploadOutcome out, receiver_.PutChunk(digest, size, offset, raw));
+  return ChunkUploadAck{out.stored, out.gap, out.received};
+}
+
+Result<ManifestAck> ArtifactIngestService::PutManifest(std::string_view name, std::string_view version_text,
+                                                       std::string_view body, bool zstd, std::string_view used_by) {
+  int version = 0;
+  auto [end, ec] = std::from_chars(version_text.data(), version_text.data() + version_text.size(), version);
+  if (version_text.empty() || ec != std::errc() || end != version_text.data() + version_text.size() || version < 1)
+    return Status::InvalidArgument(fmt::format("Invalid artifact version 'v{}'", version_text));
+  RUNTRACK_ASSIGN_OR_RETURN(std::string text, Decode(body, zstd, runtrack::kMaxShippedManifestBytes));
+  RUNTRACK_ASSIGN_OR_RETURN(runtrack::ManifestOutcome out, receiver_.PutManifest(name, version, text, used_by));
+  return ManifestAck{out.created, std::move(out.missing_chunks), std::string(runtrack::ArtifactTypeName(out.type)),
+                     version};
+}
+
+}  // namespace runicorn::service

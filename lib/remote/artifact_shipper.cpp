@@ -1,0 +1,234 @@
+#include "remote/artifact_shipper.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <set>
+#include <thread>
+
+#include <boost/json/parse.hpp>
+#include <fmt/format.h>
+
+#include "artifacts/layout.h"
+#include "artifacts/lineage_index.h"
+#include "artifacts/manifest.h"
+#include "artifacts/sha256.h"
+#include "artifacts/version_registry.h"
+#include "util/files.h"
+
+namespace runtrack {
+namespace remote {
+namespace {
+namespace fs = std::filesystem;
+using artifacts::Layout;
+
+// Where a version shipped for `relation` ("produced" / "used") of the run is marked.
+fs::path MarkPath(const Layout& layout, const std::string& run_id, const char* relation, const std::string& key) {
+  return layout.lineage_run_dir(run_id) / "shipped" / relation / key;
+}
+
+struct Pending {
+  artifacts::IndexedVersion v;
+  const char* relation;
+  std::string key;
+};
+
+// The run's versions not yet marked, produced ones first (a version the run both logged and used
+// goes once with its producer, then once more to record the use).
+std::vector<Pending> Unshipped(const Layout& layout, const std::string& run_id) {
+  std::vector<Pending> out;
+  for (bool produced : {true, false}) {
+    const char* relation = produced ? "produced" : "used";
+    for (auto& v : artifacts::VersionsOfRun(layout, run_id, produced)) {
+      std::string key = artifacts::LineageKey(v.type, v.name, v.version);
+      if (::access(MarkPath(layout, run_id, relation, key).c_str(), F_OK) == 0) continue;
+      out.push_back({std::move(v), relation, std::move(key)});
+    }
+  }
+  return out;
+}
+
+std::string Detail(const IngestReply& r) {
+  if (r.status == 0) return r.transport_error;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(r.body, ec);
+  if (!ec && v.is_object())
+    if (const auto* d = v.as_object().if_contains("detail"); d != nullptr && d->is_string())
+      return fmt::format("HTTP {}: {}", r.status, std::string_view(d->as_string()));
+  return fmt::format("HTTP {}", r.status);
+}
+
+// A reply that is not the success the caller expected: retry what may pass later, refuse the rest.
+StepOutcome Failure(const IngestReply& r, std::string_view what) {
+  StepOutcome out;
+  out.error = Status::IOError(fmt::format("{}: {}", what, Detail(r)));
+  const bool transient = r.status == 0 || r.status == 408 || r.status == 429 || r.status >= 500;
+  out.kind = transient ? StepOutcome::kRetry : StepOutcome::kFatal;
+  if (r.retry_after_seconds) out.retry_after = std::chrono::seconds(*r.retry_after_seconds);
+  return out;
+}
+
+StepOutcome Fatal(Status s) {
+  StepOutcome out;
+  out.kind = StepOutcome::kFatal;
+  out.error = std::move(s);
+  return out;
+}
+
+std::optional<boost::json::object> JsonObject(const std::string& body) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.as_object());
+}
+
+std::vector<std::string> Strings(const boost::json::object& o, const char* key) {
+  std::vector<std::string> out;
+  if (const auto* a = o.if_contains(key); a != nullptr && a->is_array())
+    for (const auto& d : a->as_array())
+      if (d.is_string()) out.emplace_back(d.as_string());
+  return out;
+}
+
+// Uploads one chunk from the local store, verified first: a damaged local chunk must not be
+// offered (the server would refuse it anyway, after the transfer).
+StepOutcome UploadChunk(const Layout& layout, const std::string& hex, ArtifactClient& client, size_t* part_bytes,
+                        ArtifactShipProgress* progress) {
+  auto bytes = util::ReadFile(layout.blob_path(hex));
+  if (!bytes.ok()) return Fatal(bytes.status());
+  if (artifacts::Sha256Hex(*bytes) != hex)
+    return Fatal(Status::Corruption(fmt::format("local chunk {} does not match its digest; not shipped", hex)));
+  uint64_t offset = 0;
+  while (offset < bytes->size()) {
+    const size_t n = std::min<uint64_t>(*part_bytes, bytes->size() - offset);
+    IngestReply r = client.PutChunk(hex, bytes->size(), offset,
+                                    CompressIngestBody(std::string_view(*bytes).substr(offset, n)));
+    ++progress->requests;
+    if (r.status == 413 && *part_bytes > 4096) {
+      *part_bytes /= 2;
+      continue;
+    }
+    auto body = JsonObject(r.body);
+    const auto* received = body ? body->if_contains("received") : nullptr;
+    // boost::json reads a small non-negative number as int64.
+    const bool counted = received != nullptr && (received->is_uint64() || (received->is_int64() && received->as_int64() >= 0));
+    if ((r.status != 200 && r.status != 409) || !counted) return Failure(r, fmt::format("upload chunk {}", hex));
+    progress->bytes_sent += r.status == 200 ? n : 0;
+    if (const auto* stored = body->if_contains("stored"); stored != nullptr && stored->is_bool() && stored->as_bool())
+      break;
+    offset = std::min<uint64_t>(received->to_number<uint64_t>(), bytes->size());  // 409: the server's partial copy
+  }
+  ++progress->chunks_sent;
+  return {};
+}
+
+// The chunks of `digests` the server lacks, asked in bounded batches.
+StepOutcome AskMissing(const std::vector<std::string>& digests, ArtifactClient& client,
+                       std::vector<std::string>* missing, ArtifactShipProgress* progress) {
+  for (size_t i = 0; i < digests.size(); i += kMaxMissingQueryDigests) {
+    std::vector<std::string> batch(digests.begin() + i,
+                                   digests.begin() + std::min(digests.size(), i + kMaxMissingQueryDigests));
+    IngestReply r = client.Missing(batch);
+    ++progress->requests;
+    auto body = JsonObject(r.body);
+    if (r.status != 200 || !body) return Failure(r, "ask for missing chunks");
+    for (auto& d : Strings(*body, "missing")) missing->push_back(std::move(d));
+  }
+  return {};
+}
+
+StepOutcome ShipVersion(const Layout& layout, const std::string& run_id, const Pending& p, ArtifactClient& client,
+                        size_t* part_bytes, ArtifactShipProgress* progress) {
+  auto text = util::ReadFile(layout.version_dir(p.v.type, p.v.name, p.v.version) / Layout::kManifest);
+  if (!text.ok()) return Fatal(text.status());
+  auto manifest = artifacts::ParseManifest(*text);
+  if (!manifest.ok()) return Fatal(manifest.status());
+  std::vector<std::string> digests;
+  std::set<std::string> seen;
+  for (const auto& f : manifest->files)
+    for (const auto& c : f.chunks)
+      if (seen.insert(c.sha256).second) digests.push_back(c.sha256);
+
+  std::vector<std::string> missing;
+  if (StepOutcome s = AskMissing(digests, client, &missing, progress); s.kind != StepOutcome::kCaughtUp) return s;
+  const std::string body = CompressIngestBody(*text);
+  const std::string used_by = std::string_view(p.relation) == "used" ? run_id : std::string();
+  // The server may lose a chunk between the query and the manifest (its Gc): it then names what
+  // it lacks, and those go up once more.
+  for (int round = 0; round < 3; ++round) {
+    for (const auto& hex : missing) {
+      if (!artifacts::IsSha256Hex(hex) || !seen.count(hex))
+        return Fatal(Status::Corruption(fmt::format("server asked for a chunk this version lacks: '{}'", hex)));
+      if (StepOutcome s = UploadChunk(layout, hex, client, part_bytes, progress); s.kind != StepOutcome::kCaughtUp)
+        return s;
+    }
+    IngestReply r = client.PutManifest(p.v.name, p.v.version, used_by, body);
+    ++progress->requests;
+    auto answer = JsonObject(r.body);
+    if (r.status == 200 || r.status == 201) {
+      if (r.status == 201) ++progress->versions_shipped;
+      return {};
+    }
+    missing = answer ? Strings(*answer, "missing_chunks") : std::vector<std::string>{};
+    if (r.status != 409 || missing.empty()) return Failure(r, fmt::format("register {}", p.key));
+  }
+  StepOutcome out;
+  out.kind = StepOutcome::kRetry;
+  out.error = Status::IOError(fmt::format("register {}: the server keeps losing its chunks", p.key));
+  return out;
+}
+
+}  // namespace
+
+StepOutcome ArtifactStep(const StoreLayout& store, std::string_view run_id, ArtifactClient& client,
+                         size_t* part_bytes, ArtifactShipProgress* progress) {
+  const Layout layout(store.root());
+  const std::string id(run_id);
+  for (const Pending& p : Unshipped(layout, id)) {
+    const fs::path dir = layout.version_dir(p.v.type, p.v.name, p.v.version);
+    const artifacts::VersionState state = artifacts::StateOf(dir);
+    if (state == artifacts::VersionState::kPending) continue;  // a Log() still publishing: later
+    if (state != artifacts::VersionState::kPurged) {  // a purged version has nothing left to send
+      ++progress->versions_checked;
+      StepOutcome s = ShipVersion(layout, id, p, client, part_bytes, progress);
+      if (s.kind != StepOutcome::kCaughtUp) return s;
+    }
+    const fs::path mark = MarkPath(layout, id, p.relation, p.key);
+    Status m = util::CreateDirectories(mark.parent_path());
+    if (m.ok()) m = util::TouchFile(mark);
+    if (!m.ok()) return Fatal(m);
+    StepOutcome out;
+    out.kind = StepOutcome::kProgress;
+    return out;
+  }
+  return {};
+}
+
+}  // namespace remote
+
+Result<ArtifactShipProgress> ShipRunArtifacts(const StoreLayout& layout, std::string_view run_id,
+                                              const ShipperOptions& options, int max_attempts) {
+  RUNTRACK_RETURN_IF_ERROR(ValidateRunId(run_id));
+  if (options.server.empty()) return Status::InvalidArgument("no server to ship to (set RUNICORN_SERVER or --server)");
+  remote::ArtifactClient client(options);
+  size_t part = options.batch_bytes;
+  ArtifactShipProgress progress;
+  int failures = 0;
+  for (;;) {
+    remote::StepOutcome step = remote::ArtifactStep(layout, run_id, client, &part, &progress);
+    switch (step.kind) {
+      case remote::StepOutcome::kCaughtUp: return progress;
+      case remote::StepOutcome::kProgress: failures = 0; continue;
+      case remote::StepOutcome::kFatal: return step.error;
+      case remote::StepOutcome::kRetry:
+        if (max_attempts > 0 && ++failures >= max_attempts)
+          return Status::IOError(fmt::format("run {} artifacts: gave up after {} failed attempts: {}", run_id,
+                                             failures, step.error.message()));
+        std::this_thread::sleep_for(remote::Backoff(options, failures, step.retry_after));
+        continue;
+    }
+  }
+}
+
+}  // namespace runtrack
