@@ -27,6 +27,7 @@ namespace runtrack {
 
 class ArtifactStore;
 class JournalShipper;
+struct ShipperOptions;
 namespace detail {
 class StoreArtifacts;
 }
@@ -72,6 +73,13 @@ struct RunOptions {
   std::optional<std::string> path;
   // Runicorn v0.6's free-form display name for the run; empty: none.
   std::string alias;
+  // Per-node system metrics (system.h, docs/SYSTEM.md "Per-node system metrics"): CPU, memory,
+  // disk, network and GPUs sampled every `system_metrics_interval` into the run's journal stream
+  // "system:<hostname>", shipped like any stream. Only one process per host and run samples
+  // (the first to ask; other ranks on that host do not). Unset: $RUNICORN_SYSTEM_METRICS
+  // ("1"/"true"/"yes"/"on" or "0"/"false"/"no"/"off"/empty; anything else is InvalidArgument).
+  std::optional<bool> system_metrics;
+  std::chrono::milliseconds system_metrics_interval{1000};
 };
 
 // The root a Store uses when none is given: $RUNICORN_DIR if set and non-empty, else ./.runicorn.
@@ -102,6 +110,7 @@ class Store {
   StoreLayout layout_;
   std::shared_ptr<detail::StoreArtifacts> artifacts_;
   std::shared_ptr<JournalShipper> shipper_;  // null unless shipping is on; shared with its Runs
+  std::shared_ptr<const ShipperOptions> shipping_;  // with shipper_: for a run's system-metrics stream
   std::chrono::milliseconds finish_timeout_{30000};
 };
 

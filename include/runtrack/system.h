@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -258,6 +259,19 @@ struct SystemSamplerOptions {
 // "_memory_percent", "_temperature_celsius", "_power_watts", "_fan_percent" for the readings
 // present. Every name passes the metric-name check.
 std::vector<std::pair<std::string, double>> SystemMetricValues(const SystemSample& sample);
+
+// ---------------------------------------------------------------------------------------------
+// Per-node system metrics of a run (RunOptions::system_metrics, docs/SYSTEM.md "Per-node
+// system metrics"): one process per host and run samples every second and writes
+// SystemMetricValues into the run's journal stream SystemStreamName(<hostname>), next to the
+// process's own journal; the catalog merges it as one more stream and shipping sends it as such.
+
+inline constexpr std::string_view kSystemStreamPrefix = "system:";
+
+// "system:<hostname>": characters outside [A-Za-z0-9_.-] become '-', the hostname is cut to 57
+// characters so the name is a valid journal stream (remote.h: 1-64 of [A-Za-z0-9_.:-]); an empty
+// hostname is "unknown".
+std::string SystemStreamName(std::string_view hostname);
 
 // Samples the system (and GPUs) every `interval` on its own thread and hands each sample to the
 // callback on that thread. Ticks are scheduled on a fixed grid from Start, so a slow sample delays

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -63,10 +65,28 @@ uint32_t Run::Impl::Intern(PendingRecords& out, NameTable& table, NameKind kind,
 // so it is reported on stderr and Finish() still succeeds.
 static void DrainShipper(Run::Impl& impl) {
   if (!impl.shipper) return;
+  const auto start = std::chrono::steady_clock::now();
   Status drained = impl.shipper->Drain(impl.id, impl.ship_timeout);
   if (!drained.ok())
     std::fprintf(stderr, "runtrack: run %s: journal not fully shipped: %s\n", impl.id.c_str(),
                  drained.ToString().c_str());
+  if (!impl.system_stream) return;
+  // One bound for both: the system stream shipped alongside, so it is usually done by now.
+  auto left = impl.ship_timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - start);
+  drained = impl.system_stream->Drain(std::max(left, std::chrono::milliseconds(0)));
+  if (!drained.ok())
+    std::fprintf(stderr, "runtrack: run %s: system-metrics stream not fully shipped: %s\n", impl.id.c_str(),
+                 drained.ToString().c_str());
+}
+
+// Ends the system-metrics stream before the run's final record, so a viewer never sees a
+// finished run whose system stream still grows. A failure is only the stream's (on stderr).
+static void StopSystemStream(Run::Impl& impl) {
+  if (!impl.system_stream) return;
+  Status stopped = impl.system_stream->Stop();
+  if (!stopped.ok())
+    std::fprintf(stderr, "runtrack: run %s: system-metrics stream: %s\n", impl.id.c_str(), stopped.ToString().c_str());
 }
 
 Run::Run(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -76,6 +96,7 @@ Run::~Run() {
   bool finished = false;
   impl_->writer->Append([&](PendingRecords&) { finished = impl_->finished; });
   if (!finished) {
+    StopSystemStream(*impl_);
     boost::json::object status{{"status", "interrupted"}, {"exit_reason", "not_finished"},
                                {"ended_at", util::NowSeconds()}};
     impl_->writer->Append([&](PendingRecords& out) {
@@ -219,6 +240,7 @@ Status Run::Flush() {
 Status Run::Finish(RunStatus status) {
   if (status == RunStatus::kRunning)
     return Status::InvalidArgument("a run cannot finish with status 'running'");
+  StopSystemStream(*impl_);
   std::string body = util::SerializeJson(
       boost::json::object{{"status", RunStatusName(status)}, {"ended_at", util::NowSeconds()}});
   Status result;

@@ -12,6 +12,7 @@
 #include "journal/journal_writer.h"
 #include "runtrack/remote.h"
 #include "run/store_artifacts.h"
+#include "system/node_stream.h"
 #include "runtrack/run.h"
 #include "util/files.h"
 
@@ -46,6 +47,9 @@ class Run::Impl {
   std::string alias;
   std::filesystem::path assets_path;  // StoreLayout::assets_path
   std::mutex assets_mutex;            // serialises RecordAsset's read-modify-write
+  // RunOptions::system_metrics: this host's system-metrics stream, or null (off, or another
+  // process on this host samples the run). Stopped before the run's final record is written.
+  std::unique_ptr<telemetry::NodeSystemStream> system_stream;
 
   // Everything below is guarded by the writer's buffer mutex (touched only inside Append()).
   NameTable metric_ids;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
@@ -16,6 +17,7 @@
 #include "run/run_impl.h"
 #include "run/store_artifacts.h"
 #include "runtrack/remote.h"
+#include "system/node_stream.h"
 #include "util/files.h"
 #include "util/validation.h"
 
@@ -43,7 +45,10 @@ Result<std::unique_ptr<Store>> Store::Open(fs::path root, const StoreOptions& op
     return util::ErrnoStatus("store root is not writable:", layout.runs_dir());
   std::unique_ptr<Store> store(new Store(absolute));
   ShipperOptions shipping = ShipperOptionsFromEnv({.server = options.server, .token = options.token});
-  if (!shipping.server.empty()) store->shipper_ = std::make_shared<JournalShipper>(layout, std::move(shipping));
+  if (!shipping.server.empty()) {
+    store->shipping_ = std::make_shared<const ShipperOptions>(shipping);
+    store->shipper_ = std::make_shared<JournalShipper>(layout, std::move(shipping));
+  }
   store->finish_timeout_ = options.finish_timeout;
   return store;
 }
@@ -96,6 +101,19 @@ Status ValidateRunOptions(const RunOptions& o) {
   return Status::Ok();
 }
 
+// RunOptions::system_metrics, else $RUNICORN_SYSTEM_METRICS.
+Result<bool> SystemMetricsWanted(const RunOptions& o) {
+  if (o.system_metrics) return *o.system_metrics;
+  const char* env = std::getenv("RUNICORN_SYSTEM_METRICS");
+  std::string v = env != nullptr ? env : "";
+  for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
+  if (v.empty() || v == "0" || v == "false" || v == "no" || v == "off") return false;
+  return Status::InvalidArgument(fmt::format(
+      "RUNICORN_SYSTEM_METRICS must be 1/true/yes/on or 0/false/no/off, got '{}'",
+      util::IsValidUtf8(v) ? v.substr(0, 40) : "<binary>"));
+}
+
 // Claims <runs>/<id> with mkdir, which succeeds for exactly one creator.
 Result<std::string> ClaimRunDir(const fs::path& runs_dir, const std::string& requested) {
   for (int attempt = 0; attempt < 64; ++attempt) {
@@ -116,6 +134,7 @@ Result<std::unique_ptr<Run>> Store::CreateRun(const RunOptions& requested) const
     DeriveProjectAndName(*options.path, &options);
   }
   RUNTRACK_RETURN_IF_ERROR(ValidateRunOptions(options));
+  RUNTRACK_ASSIGN_OR_RETURN(const bool system_metrics, SystemMetricsWanted(options));
   RUNTRACK_ASSIGN_OR_RETURN(std::string id, ClaimRunDir(runs_dir(), options.run_id));
   fs::path dir = run_dir(id);
   auto cleanup = [&](Status s) {
@@ -150,12 +169,23 @@ Result<std::unique_ptr<Run>> Store::CreateRun(const RunOptions& requested) const
   });
   Status flushed = (*writer)->Flush(/*sync=*/false);  // make the run visible right away
   if (!flushed.ok()) return cleanup(flushed);
+  // After the run's own journal, so an indexer never sees a stream of a run it cannot list.
+  std::unique_ptr<telemetry::NodeSystemStream> system_stream;
+  if (system_metrics) {
+    telemetry::NodeStreamOptions n;
+    n.interval = options.system_metrics_interval;
+    if (shipping_) n.shipping = *shipping_;
+    auto started = telemetry::NodeSystemStream::Start(layout_, id, std::move(n));
+    if (!started.ok()) return cleanup(started.status());
+    system_stream = std::move(started).value();  // null: another process on this host samples it
+  }
 
   auto impl = std::make_unique<Run::Impl>(id, options.project, options.name, dir, artifacts_,
                                           std::move(lock).value(), std::move(writer).value());
   impl->path = options.path;
   impl->alias = options.alias;
   impl->assets_path = layout_.assets_path(id);
+  impl->system_stream = std::move(system_stream);
   if (shipper_) {
     // After the start record is in the file, so the first PUT carries header + RunStart.
     std::string stream = options.stream;

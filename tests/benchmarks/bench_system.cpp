@@ -9,18 +9,26 @@
 //   core_pct_1s  for the sampler: percent of one core used when sampling every 1 s
 //                (= CPU seconds per sample / 1 s * 100); the budget is 0.5
 //   start_us     for the sampler: one-time CPU cost of Start() beyond a steady sample
+//   x_budget     core_pct_1s / 0.5: the share of the 0.5 % budget used (< 1 is within it)
+//
+// BM_NodeStreamPerSample is the whole per-node system-metrics stream of a run
+// (RunOptions::system_metrics): the sampler plus the journal append and write of every sample.
 // The sampler runs with GPUs included: without an NVIDIA driver (this machine, CI) that is the
 // cached "unavailable" answer; real NVML queries add their own cost on GPU machines.
 #include <benchmark/benchmark.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 
+#include "runtrack/layout.h"
 #include "runtrack/system.h"
+#include "system/node_stream.h"
 #include "system/proc_stat.h"
 #include "util/files.h"
 
@@ -151,9 +159,64 @@ void BM_SamplerPerSample(benchmark::State& state) {
   }
   SetCpuCounters(state, cpu_per_sample);
   state.counters["core_pct_1s"] = cpu_per_sample / 1.0 * 100;
+  state.counters["x_budget"] = cpu_per_sample / 1.0 * 100 / 0.5;
   state.counters["start_us"] = start_cost * 1e6;
 }
 BENCHMARK(BM_SamplerPerSample)->Args({10, 201})->Args({1000, 6})->Iterations(1)->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// A run's system-metrics stream at interval Arg(0) ms for Arg(1) samples: sampler, SystemMetricValues,
+// the journal records and one write(2) per sample (NodeSystemStream), GPUs included as above.
+// CPU between the first and the last written sample / (samples - 1), while this thread blocks.
+void BM_NodeStreamPerSample(benchmark::State& state) {
+  const auto interval = std::chrono::milliseconds(state.range(0));
+  const int64_t samples = state.range(1);
+  char dir_template[] = "/tmp/bench-system-XXXXXX";
+  if (::mkdtemp(dir_template) == nullptr) {
+    state.SkipWithError("mkdtemp failed");
+    return;
+  }
+  const std::filesystem::path dir(dir_template);
+  double cpu_per_sample = 0;
+  int round = 0;
+  for (auto _ : state) {
+    const StoreLayout layout(dir / std::to_string(round));
+    const std::string run_id = "20261203_120000_" + std::to_string(100000 + round++);
+    std::filesystem::create_directories(layout.run_dir(run_id));
+    std::mutex mu;
+    std::condition_variable cv;
+    int64_t seen = 0;
+    double first_cpu = 0, last_cpu = 0;
+    telemetry::NodeStreamOptions o;
+    o.interval = interval;
+    o.lock_dir = dir;
+    o.after_sample = [&](int64_t n) {
+      double now = ProcessCpuSeconds();
+      std::lock_guard<std::mutex> lock(mu);
+      seen = n;
+      if (n == 1) first_cpu = now;
+      last_cpu = now;
+      cv.notify_all();
+    };
+    auto node = telemetry::NodeSystemStream::Start(layout, run_id, o);
+    if (!node.ok() || *node == nullptr) {
+      state.SkipWithError(node.ok() ? "host lock taken" : node.status().ToString().c_str());
+      break;
+    }
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return seen >= samples; });
+    }
+    (void)(*node)->Stop();
+    cpu_per_sample = (last_cpu - first_cpu) / static_cast<double>(seen - 1);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  SetCpuCounters(state, cpu_per_sample);
+  state.counters["core_pct_1s"] = cpu_per_sample / 1.0 * 100;
+  state.counters["x_budget"] = cpu_per_sample / 1.0 * 100 / 0.5;
+}
+BENCHMARK(BM_NodeStreamPerSample)->Args({10, 201})->Args({1000, 11})->Iterations(1)->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

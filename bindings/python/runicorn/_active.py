@@ -18,12 +18,16 @@ def init(project: str = "default", name: Optional[str] = None, run_id: Optional[
          capture_console: bool = False, *, path: Optional[str] = None,
          alias: Optional[str] = None, snapshot_code: bool = False,
          workspace_root: Optional[str] = None, snapshot_format: str = "zip",
-         force_snapshot: bool = False, tqdm_mode: str = "smart") -> Union[Run, NoOpRun]:
+         force_snapshot: bool = False, tqdm_mode: str = "smart",
+         system_metrics: Optional[bool] = None) -> Union[Run, NoOpRun]:
     """Starts a run and makes it the active one.
 
     storage: the store root; default $RUNICORN_DIR, else ./.runicorn. With RUNICORN_ON=0 a
     no-op run is returned and nothing is written. v0.6 keywords (docs/SDK.md): path (project
     and name are derived from it), alias, snapshot_code (workspace zip, .rnignore rules).
+    system_metrics: sample this host (CPU, memory, disk, network, GPUs) every second into the
+    run's "system:<host>" stream, one sampler per host (docs/SYSTEM.md); None:
+    $RUNICORN_SYSTEM_METRICS.
     """
     global _active
     from ._v06_init import check_v06_arguments, start_v06
@@ -34,7 +38,7 @@ def init(project: str = "default", name: Optional[str] = None, run_id: Optional[
             _active = run
         return run
     run = Run(project=project, name=name, run_id=run_id, storage=storage, config=config,
-              tags=tags, path=path, alias=alias)
+              tags=tags, path=path, alias=alias, system_metrics=system_metrics)
     run._on_finish.append(_clear_if_active)
     from .pyruns import link_to_task  # inside a task (runicorn tasks): the run is recorded against it
     link_to_task(run)

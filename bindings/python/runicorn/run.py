@@ -23,14 +23,17 @@ class Run(_core.Run, RunV06Methods):
                  run_id: Optional[str] = None, storage: Optional[os.PathLike | str] = None,
                  config: Optional[dict] = None, tags: Optional[Iterable[str]] = None,
                  flush_interval: float = 0.0, path: Optional[str] = None,
-                 alias: Optional[str] = None) -> None:
+                 alias: Optional[str] = None, system_metrics: Optional[bool] = None) -> None:
         # path: Runicorn v0.6's run path (project and name are then derived from it in C++).
+        # system_metrics: this host's CPU/memory/disk/network/GPU every second into the run's
+        # "system:<host>" stream (docs/SYSTEM.md); None: $RUNICORN_SYSTEM_METRICS.
         if isinstance(tags, str):
             tags = [tags]
         super().__init__(os.fspath(storage) if storage is not None else "",
                          project if project is not None else "default",
                          name if name is not None else "default", run_id or "",
-                         config, list(tags or ()), flush_interval, path, alias or "")
+                         config, list(tags or ()), flush_interval, path, alias or "",
+                         system_metrics)
         self._finished = False
         self._console = None
         self._on_finish = []

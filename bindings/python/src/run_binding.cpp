@@ -22,8 +22,9 @@ std::unique_ptr<PyRun> CreateRun(const std::string& root, const std::string& pro
                                  const std::string& name, const std::string& run_id,
                                  py::handle config, const std::vector<std::string>& tags,
                                  double flush_interval_s, std::optional<std::string> path,
-                                 const std::string& alias) {
+                                 const std::string& alias, std::optional<bool> system_metrics) {
   runtrack::RunOptions options;
+  options.system_metrics = system_metrics;  // None: $RUNICORN_SYSTEM_METRICS
   options.path = std::move(path);
   options.alias = alias;
   options.project = project;
@@ -85,7 +86,7 @@ void RegisterRun(py::module_& m) {
   cls.def(py::init(&CreateRun), py::arg("root") = "", py::arg("project") = "default",
           py::arg("name") = "default", py::arg("run_id") = "", py::arg("config") = py::none(),
           py::arg("tags") = std::vector<std::string>{}, py::arg("flush_interval") = 0.0,
-          py::arg("path") = py::none(), py::arg("alias") = "",
+          py::arg("path") = py::none(), py::arg("alias") = "", py::arg("system_metrics") = py::none(),
           "Creates a run under <root>/runs (root '' = $RUNICORN_DIR or ./.runicorn).")
       .def_property_readonly("id", [](const PyRun& r) { return r.run->id(); })
       .def_property_readonly("project", [](const PyRun& r) { return r.run->project(); })

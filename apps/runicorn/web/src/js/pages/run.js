@@ -9,6 +9,7 @@
 import { get, enc, metricSeries, wsUrl, mediaBlob } from '../api.js';
 import { MetricChart } from '../chart.js';
 import { el, fmtTime, fmtDuration, fmtNum, statusBadge, jsonBlock, colorFor, debounce } from '../util.js';
+import { systemStreams, isSystemMetric, renderSystemSection } from './run_system.js';
 
 const LIVE_POLL_MS = 3000;
 
@@ -26,7 +27,11 @@ export async function renderRun(main, runId, route) {
     }
   }
   root.replaceChildren();
-  const metrics = detail.metric_names || (detail.metric_info || []).map((m) => m.name);
+  const allMetrics = detail.metric_names || (detail.metric_info || []).map((m) => m.name);
+  // Per-host system metrics (system:<host> streams) are charted per host in their own section.
+  const sysStreams = await systemStreams(runId);
+  const inMainGrid = (m) => !sysStreams.length || !isSystemMetric(m);
+  const metrics = allMetrics.filter(inMainGrid);
   const state = {
     xMode: route.query.get('x') || 'step',
     smoothing: +(route.query.get('smooth') || 0),
@@ -114,6 +119,10 @@ export async function renderRun(main, runId, route) {
   root.append(grid);
   if (!metrics.length) grid.append(el('div.muted', 'No metrics logged yet.'));
   metrics.forEach((m, i) => addChart(m, i));
+  const systemBox = el('div.system-section');
+  root.append(systemBox);
+  const disposeSystem = sysStreams.length
+    ? renderSystemSection(systemBox, runId, sysStreams, allMetrics, () => state.status === 'running') : null;
 
   function addChart(metric, i) {
     const note = el('span.chart-note');
@@ -230,7 +239,7 @@ export async function renderRun(main, runId, route) {
     }, 3000);
   }
   function onPoints(msg) {
-    if (state.zoom) return;
+    if (state.zoom || !inMainGrid(msg.metric)) return;
     let entry = charts.get(msg.metric);
     if (!entry) { grid.querySelector(':scope > .muted')?.remove(); entry = addChart(msg.metric, charts.size); loadChart(entry); return; }
     if (!entry.loaded) return;
@@ -267,7 +276,7 @@ export async function renderRun(main, runId, route) {
       updateHeader(d);
       state.status = d.status;
       const names = d.metric_names || (d.metric_info || []).map((m) => m.name);
-      for (const m of names) {
+      for (const m of names.filter(inMainGrid)) {
         if (!charts.has(m)) { grid.querySelector(':scope > .muted')?.remove(); loadChart(addChart(m, charts.size)); }
       }
       if (!metricsWsLive && !state.zoom) {
@@ -395,5 +404,6 @@ export async function renderRun(main, runId, route) {
     if (metricsWs) metricsWs.close();
     clearTimeout(reloadTimer);
     for (const c of charts.values()) c.chart.destroy();
+    if (disposeSystem) disposeSystem();
   };
 }
