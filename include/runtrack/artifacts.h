@@ -54,6 +54,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtrack/chunk_source.h"
 #include "runtrack/status.h"
 #include "runtrack/validation.h"  // ValidateRunId
 
@@ -295,7 +296,8 @@ class ArtifactFileReader {
 };
 
 // A resolved version returned by ArtifactStore::Use. Holds the manifest in memory; reading file
-// bytes touches only blobs/. Immutable and cheap to copy; const methods are thread-safe.
+// bytes touches only blobs/ (and the ChunkSource attached with ReadingMissingChunksFrom, for
+// chunks blobs/ lacks). Immutable and cheap to copy; const methods are thread-safe.
 class ArtifactHandle {
  public:
   const ArtifactVersionInfo& info() const;
@@ -313,12 +315,19 @@ class ArtifactHandle {
   // One file as a stream with bounded memory (see ArtifactFileReader). NotFound as ReadFile.
   Result<ArtifactFileReader> OpenFile(std::string_view path) const;
 
+  // A copy of this handle that reads a chunk missing from blobs/ from `source` (chunk_source.h;
+  // null: blobs/ only, the default). The source's bytes are verified like local ones. With a
+  // source, OpenFile reads the file's first chunk at once, so a chunk that cannot be fetched or
+  // is corrupt is reported by OpenFile (before a caller starts sending) rather than mid-stream.
+  ArtifactHandle ReadingMissingChunksFrom(std::shared_ptr<const ChunkSource> source) const;
+
   struct Impl;
 
  private:
   friend class ArtifactStore;
   explicit ArtifactHandle(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
+  std::shared_ptr<const ChunkSource> missing_chunks_;
 };
 
 enum class DeleteMode { kSoft, kPermanent };
@@ -361,6 +370,10 @@ class ArtifactStore {
   // `progress` counts the fan-out directories of blobs/ examined.
   Result<GcReport> Gc(std::chrono::seconds grace_period = std::chrono::hours(1),
                       const ProgressCallback& progress = {});
+  // The distinct chunks (SHA-256 hex, sorted) the retained versions reference: what a collector
+  // of another copy of the chunks (an object store) must keep. Corruption naming the version if
+  // a manifest cannot be read, since its chunks would be unknown.
+  Result<std::vector<std::string>> ReferencedChunks();
 
   // Names with at least one ready version, sorted by name, optionally of one type.
   Result<std::vector<ArtifactSummary>> ListArtifacts(std::optional<ArtifactType> type = std::nullopt);

@@ -75,7 +75,7 @@ Status ArtifactHandle::Download(const fs::path& dir, const ProgressCallback& pro
       int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (fd < 0) return util::ErrnoStatus("create", tmp, errno);
       FileSink sink(fd, tmp);
-      Status s = artifacts::AssembleFile(impl_->layout, f, sink, on_file_progress);
+      Status s = artifacts::AssembleFile(impl_->layout, f, sink, on_file_progress, missing_chunks_.get());
       if (::close(fd) != 0 && s.ok()) s = util::ErrnoStatus("close", tmp, errno);
       if (s.ok() && ::rename(tmp.c_str(), target.c_str()) != 0) s = util::ErrnoStatus("rename", tmp, errno);
       if (!s.ok()) {
@@ -103,9 +103,15 @@ Result<std::string> ArtifactHandle::ReadFile(std::string_view path) const {
     RUNTRACK_ASSIGN_OR_RETURN(const artifacts::FileRecord* f, impl_->FindFile(path));
     std::string out(f->size, '\0');
     MemorySink sink(out.data());
-    RUNTRACK_RETURN_IF_ERROR(artifacts::AssembleFile(impl_->layout, *f, sink, {}));
+    RUNTRACK_RETURN_IF_ERROR(artifacts::AssembleFile(impl_->layout, *f, sink, {}, missing_chunks_.get()));
     return out;
   });
+}
+
+ArtifactHandle ArtifactHandle::ReadingMissingChunksFrom(std::shared_ptr<const ChunkSource> source) const {
+  ArtifactHandle copy(impl_);
+  copy.missing_chunks_ = std::move(source);
+  return copy;
 }
 
 }  // namespace runtrack

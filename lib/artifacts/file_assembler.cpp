@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -75,9 +76,31 @@ class MappedChunk {
   size_t size_ = 0;
 };
 
-Status ReadChunk(const Layout& layout, const FileRecord& f, const ChunkRef& c, uint8_t* buf) {
+// A chunk missing from blobs/, from the attached source: exactly c.size bytes (Verify follows).
+// The source's NotFound and Corruption keep their code; any other failure of the source (its
+// credentials, its network) is the server's problem, not the caller's: IOError.
+Result<std::string> FetchMissing(const ChunkSource& source, const FileRecord& f, const ChunkRef& c) {
+  auto bytes = source.Read(c.sha256, c.size);
+  if (!bytes.ok()) {
+    StatusCode code = bytes.status().code();
+    if (code != StatusCode::kNotFound && code != StatusCode::kCorruption) code = StatusCode::kIOError;
+    return Status(code, "chunk " + c.sha256 + " of file '" + f.path + "' is not in blobs/, and reading it from " +
+                            source.Describe() + " failed: " + bytes.status().message());
+  }
+  if (bytes->size() != c.size) return ChunkError(f, c, "has the wrong size in " + source.Describe());
+  return bytes;
+}
+
+Status ReadChunk(const Layout& layout, const FileRecord& f, const ChunkRef& c, uint8_t* buf,
+                 const ChunkSource* missing) {
   std::filesystem::path p = layout.blob_path(c.sha256);
-  RUNTRACK_ASSIGN_OR_RETURN(int fd, OpenChunk(p, f, c));
+  auto opened = OpenChunk(p, f, c);
+  if (!opened.ok() && opened.status().code() == StatusCode::kNotFound && missing != nullptr) {
+    RUNTRACK_ASSIGN_OR_RETURN(std::string bytes, FetchMissing(*missing, f, c));
+    std::memcpy(buf, bytes.data(), bytes.size());
+    return Status::Ok();
+  }
+  RUNTRACK_ASSIGN_OR_RETURN(int fd, std::move(opened));
   uint64_t got = 0;
   Status s;
   while (got < c.size) {
@@ -112,6 +135,7 @@ enum ChunkState : int { kPending = 0, kReady = 1, kFailed = 2 };
 struct Slot {
   std::atomic<int> state{kPending};
   MappedChunk mapping;
+  std::string fetched;  // a chunk missing from blobs/, from the ChunkSource
   const uint8_t* data = nullptr;
   Status error;
 };
@@ -121,8 +145,8 @@ struct Slot {
 // inode lock, and the waiter spins, burning the CPU the hashing needs.
 class OrderedAssembly {
  public:
-  OrderedAssembly(const Layout& layout, const FileRecord& f, AssemblySink& sink)
-      : layout_(layout), f_(f), sink_(sink), slots_(f.chunks.size()), offsets_(f.chunks.size()) {
+  OrderedAssembly(const Layout& layout, const FileRecord& f, AssemblySink& sink, const ChunkSource* missing)
+      : layout_(layout), f_(f), sink_(sink), missing_(missing), slots_(f.chunks.size()), offsets_(f.chunks.size()) {
     uint64_t off = 0;
     for (size_t k = 0; k < f.chunks.size(); ++k) {
       offsets_[k] = off;
@@ -159,6 +183,7 @@ class OrderedAssembly {
       }
       result = sink_.Place(offsets_[k], slot.data, f_.chunks[k].size);
       slot.mapping.Reset();
+      std::string().swap(slot.fetched);
       if (!result.ok()) break;
       placed_.store(k + 1, std::memory_order_release);
       placed_.notify_all();
@@ -193,11 +218,17 @@ class OrderedAssembly {
   // Into the sink's own memory when it has some, else through a mapping.
   Status Load(const ChunkRef& c, uint64_t offset, Slot* slot) {
     if (uint8_t* dest = sink_.Destination(offset)) {
-      RUNTRACK_RETURN_IF_ERROR(ReadChunk(layout_, f_, c, dest));
+      RUNTRACK_RETURN_IF_ERROR(ReadChunk(layout_, f_, c, dest, missing_));
       slot->data = dest;
     } else {
-      RUNTRACK_RETURN_IF_ERROR(slot->mapping.Open(layout_, f_, c));
-      slot->data = slot->mapping.data();
+      Status mapped = slot->mapping.Open(layout_, f_, c);
+      if (!mapped.ok() && mapped.code() == StatusCode::kNotFound && missing_ != nullptr) {
+        RUNTRACK_ASSIGN_OR_RETURN(slot->fetched, FetchMissing(*missing_, f_, c));
+        slot->data = reinterpret_cast<const uint8_t*>(slot->fetched.data());
+      } else {
+        RUNTRACK_RETURN_IF_ERROR(mapped);
+        slot->data = slot->mapping.data();
+      }
     }
     return Verify(f_, c, slot->data);
   }
@@ -211,6 +242,7 @@ class OrderedAssembly {
   const Layout& layout_;
   const FileRecord& f_;
   AssemblySink& sink_;
+  const ChunkSource* missing_;
   std::vector<Slot> slots_;
   std::vector<uint64_t> offsets_;
   uint64_t total_ = 0;
@@ -222,8 +254,8 @@ class OrderedAssembly {
 }  // namespace
 
 Status AssembleFile(const Layout& layout, const FileRecord& f, AssemblySink& sink,
-                    const std::function<void(uint64_t bytes_done)>& on_progress) {
-  OrderedAssembly assembly(layout, f, sink);
+                    const std::function<void(uint64_t bytes_done)>& on_progress, const ChunkSource* missing) {
+  OrderedAssembly assembly(layout, f, sink, missing);
   if (assembly.total() != f.size) {
     return Status::Corruption("file '" + f.path + "': its chunks add up to " + std::to_string(assembly.total()) +
                               " bytes, the manifest says " + std::to_string(f.size));
@@ -242,8 +274,9 @@ Status AssembleFile(const Layout& layout, const FileRecord& f, AssemblySink& sin
   return s;
 }
 
-Status ReadVerifiedChunk(const Layout& layout, const FileRecord& file, const ChunkRef& chunk, uint8_t* buf) {
-  RUNTRACK_RETURN_IF_ERROR(ReadChunk(layout, file, chunk, buf));
+Status ReadVerifiedChunk(const Layout& layout, const FileRecord& file, const ChunkRef& chunk, uint8_t* buf,
+                         const ChunkSource* missing) {
+  RUNTRACK_RETURN_IF_ERROR(ReadChunk(layout, file, chunk, buf, missing));
   return Verify(file, chunk, buf);
 }
 

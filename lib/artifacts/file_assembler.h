@@ -14,6 +14,7 @@
 
 #include "artifacts/layout.h"
 #include "artifacts/manifest.h"
+#include "runtrack/chunk_source.h"
 #include "runtrack/status.h"
 
 namespace runtrack::artifacts {
@@ -32,12 +33,16 @@ class AssemblySink {
 
 // Corruption (naming the file and the chunk) for a chunk that does not match its name or size,
 // NotFound for a missing chunk; the error of the earliest failing chunk wins. `on_progress` runs
-// on the calling thread only, with the bytes of this file done so far.
+// on the calling thread only, with the bytes of this file done so far. A chunk missing from
+// blobs/ is read from `missing` when given (verified the same way; at most one chunk per slot of
+// the assembly window is held in memory).
 Status AssembleFile(const Layout& layout, const FileRecord& file, AssemblySink& sink,
-                    const std::function<void(uint64_t bytes_done)>& on_progress);
+                    const std::function<void(uint64_t bytes_done)>& on_progress,
+                    const ChunkSource* missing = nullptr);
 
 // Reads one chunk of `file` into `buf` (chunk.size bytes) and verifies it against its name, with
 // the same errors as AssembleFile: the sequential path of ArtifactFileReader.
-Status ReadVerifiedChunk(const Layout& layout, const FileRecord& file, const ChunkRef& chunk, uint8_t* buf);
+Status ReadVerifiedChunk(const Layout& layout, const FileRecord& file, const ChunkRef& chunk, uint8_t* buf,
+                         const ChunkSource* missing = nullptr);
 
 }  // namespace runtrack::artifacts

@@ -12,6 +12,7 @@ namespace runtrack {
 
 struct ArtifactFileReader::State {
   std::shared_ptr<const ArtifactHandle::Impl> handle;  // keeps the manifest alive
+  std::shared_ptr<const ChunkSource> missing;            // for chunks not in blobs/, or null
   const artifacts::FileRecord* file = nullptr;
   size_t next_chunk = 0;            // the chunk to read once `chunk` is used up
   std::vector<uint8_t> chunk;       // the current verified chunk
@@ -25,22 +26,32 @@ ArtifactFileReader::~ArtifactFileReader() = default;
 
 uint64_t ArtifactFileReader::size() const { return state_->file->size; }
 
+namespace {
+
+// Loads the next chunk into s.chunk once the current one is used up (no-op otherwise or at the
+// end of the file).
+Status LoadNextChunk(ArtifactFileReader::State& s) {
+  if (s.chunk_pos != s.chunk.size() || s.next_chunk == s.file->chunks.size()) return Status::Ok();
+  const artifacts::ChunkRef& ref = s.file->chunks[s.next_chunk];
+  s.chunk.resize(ref.size);
+  s.chunk_pos = 0;
+  Status read = util::GuardStatus("read", [&] {
+    return artifacts::ReadVerifiedChunk(s.handle->layout, *s.file, ref, s.chunk.data(), s.missing.get());
+  });
+  if (!read.ok()) {
+    s.chunk.clear();  // nothing of a chunk that failed is ever handed out
+    return read;
+  }
+  ++s.next_chunk;
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<size_t> ArtifactFileReader::Read(char* out, size_t capacity) {
   State& s = *state_;
-  if (s.chunk_pos == s.chunk.size()) {
-    if (s.next_chunk == s.file->chunks.size()) return size_t{0};
-    const artifacts::ChunkRef& ref = s.file->chunks[s.next_chunk];
-    s.chunk.resize(ref.size);
-    s.chunk_pos = 0;
-    Status read = util::GuardStatus("read", [&] {
-      return artifacts::ReadVerifiedChunk(s.handle->layout, *s.file, ref, s.chunk.data());
-    });
-    if (!read.ok()) {
-      s.chunk.clear();  // nothing of a chunk that failed is ever handed out
-      return read;
-    }
-    ++s.next_chunk;
-  }
+  RUNTRACK_RETURN_IF_ERROR(LoadNextChunk(s));
+  if (s.chunk_pos == s.chunk.size()) return size_t{0};
   size_t n = std::min(capacity, s.chunk.size() - s.chunk_pos);
   std::memcpy(out, s.chunk.data() + s.chunk_pos, n);
   s.chunk_pos += n;
@@ -52,6 +63,10 @@ Result<ArtifactFileReader> ArtifactHandle::OpenFile(std::string_view path) const
   auto state = std::make_unique<ArtifactFileReader::State>();
   state->handle = impl_;
   state->file = file;
+  state->missing = missing_chunks_;
+  // With a source, the first chunk may come over a network: fetch it now, so its failure is an
+  // answer to this call, not a body cut short after a caller already sent a success status.
+  if (state->missing) RUNTRACK_RETURN_IF_ERROR(LoadNextChunk(*state));
   return ArtifactFileReader(std::move(state));
 }
 

@@ -64,7 +64,7 @@ Result<GcReport> ArtifactStore::Gc(std::chrono::seconds grace_period, const Prog
     if (grace_period.count() < 0) return Status::InvalidArgument("grace period must not be negative");
     Layout layout(root_);
     FinishPurges(layout);
-    auto referenced = ReferencedChunks(layout);
+    auto referenced = artifacts::ReferencedChunks(layout);
     if (!referenced.ok()) return Status::Corruption("gc refused: " + referenced.status().message());
     const std::unordered_set<std::string>& live = *referenced;
     std::unordered_set<std::string> claimed;  // by live writers

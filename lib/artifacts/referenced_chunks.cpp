@@ -1,6 +1,9 @@
 #include "artifacts/referenced_chunks.h"
 
+#include <algorithm>
+
 #include "artifacts/store_reader.h"
+#include "util/guard.h"
 
 namespace runtrack::artifacts {
 
@@ -20,3 +23,16 @@ Result<std::unordered_set<std::string>> ReferencedChunks(const Layout& layout) {
 }
 
 }  // namespace runtrack::artifacts
+
+namespace runtrack {
+
+Result<std::vector<std::string>> ArtifactStore::ReferencedChunks() {
+  return util::GuardStatus("referenced chunks", [&]() -> Result<std::vector<std::string>> {
+    RUNTRACK_ASSIGN_OR_RETURN(auto live, artifacts::ReferencedChunks(artifacts::Layout(root_)));
+    std::vector<std::string> out(live.begin(), live.end());
+    std::sort(out.begin(), out.end());
+    return out;
+  });
+}
+
+}  // namespace runtrack

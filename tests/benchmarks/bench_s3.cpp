@@ -1,6 +1,8 @@
 // Artifact chunk PUT/GET throughput: the S3 object store (a local Ceph RGW over loopback, started
 // here like tests/s3 does) against the local file chunk store (blobs/, tmp + fdatasync + rename),
-// both with 256 KiB chunks (the FastCDC average). Figures: docs/PERFORMANCE.md "S3 object store".
+// both with 256 KiB chunks (the FastCDC average). The S3 cases run twice: reuse:0 opens a
+// connection per request (the client before connection reuse), reuse:1 keeps them alive.
+// Figures: docs/PERFORMANCE.md "S3 object store".
 // Without radosgw only the local baselines run.
 #include <benchmark/benchmark.h>
 
@@ -105,6 +107,30 @@ void BM_LocalChunkGet(benchmark::State& state) {
 }
 BENCHMARK(BM_LocalChunkGet)->UseRealTime();
 
+std::shared_ptr<S3Client> Bucket();
+
+// The same bucket through a client that makes a curl handle (and so a TCP connection) per
+// request: the "before" of connection reuse, measured in the same run.
+std::shared_ptr<S3Client> BucketWithoutReuse() {
+  static std::shared_ptr<S3Client> client = []() -> std::shared_ptr<S3Client> {
+    auto reusing = Bucket();
+    if (!reusing) return nullptr;
+    runicorn::service::s3::S3ClientOptions options;
+    options.reuse_connections = false;
+    return std::make_shared<S3Client>(reusing->location(),
+                                      runicorn::service::s3::S3Credentials{
+                                          runicorn::testing::RgwTestServer::kAccessKey,
+                                          runicorn::testing::RgwTestServer::kSecretKey, ""},
+                                      options);
+  }();
+  return client;
+}
+
+// Arg 1: the pooled client (kept-alive connections, the default); 0: a new connection per call.
+std::shared_ptr<S3Client> BucketFor(const benchmark::State& state) {
+  return state.range(0) ? Bucket() : BucketWithoutReuse();
+}
+
 std::shared_ptr<S3Client> Bucket() {
   static std::shared_ptr<S3Client> client = []() -> std::shared_ptr<S3Client> {
     auto& server = runicorn::testing::RgwTestServer::Shared();
@@ -125,7 +151,7 @@ std::shared_ptr<S3Client> Bucket() {
 }
 
 void BM_S3ChunkPut(benchmark::State& state) {
-  auto client = Bucket();
+  auto client = BucketFor(state);
   if (!client) {
     state.SkipWithError("radosgw not installed");
     for (auto _ : state) {}
@@ -144,10 +170,10 @@ void BM_S3ChunkPut(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kChunk));
 }
-BENCHMARK(BM_S3ChunkPut)->UseRealTime();
+BENCHMARK(BM_S3ChunkPut)->ArgName("reuse")->Arg(0)->Arg(1)->UseRealTime();
 
 void BM_S3ChunkGet(benchmark::State& state) {
-  auto client = Bucket();
+  auto client = BucketFor(state);
   if (!client) {
     state.SkipWithError("radosgw not installed");
     for (auto _ : state) {}
@@ -165,11 +191,11 @@ void BM_S3ChunkGet(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kChunk));
 }
-BENCHMARK(BM_S3ChunkGet)->UseRealTime();
+BENCHMARK(BM_S3ChunkGet)->ArgName("reuse")->Arg(0)->Arg(1)->UseRealTime();
 
 // HEAD of a present chunk: the cost of a deduplicated chunk (no bytes move).
 void BM_S3ChunkDedupHead(benchmark::State& state) {
-  auto client = Bucket();
+  auto client = BucketFor(state);
   if (!client) {
     state.SkipWithError("radosgw not installed");
     for (auto _ : state) {}
@@ -183,7 +209,7 @@ void BM_S3ChunkDedupHead(benchmark::State& state) {
     if (!uploaded.ok() || *uploaded) state.SkipWithError("expected a dedup hit");
   }
 }
-BENCHMARK(BM_S3ChunkDedupHead)->UseRealTime();
+BENCHMARK(BM_S3ChunkDedupHead)->ArgName("reuse")->Arg(0)->Arg(1)->UseRealTime();
 
 }  // namespace
 

@@ -108,6 +108,20 @@ TEST_CASE("S3 client round trips, paging and errors against Ceph RGW", "[s3][rgw
     CHECK(client.DeleteObject("dir/blob one.bin").ok());
   }
 
+  SECTION("consecutive requests reuse one kept-alive connection; without reuse each opens one") {
+    REQUIRE(client.PutObject("reuse/k", "v").ok());
+    const uint64_t before = client.counts().connections.load();
+    for (int i = 0; i < 10; ++i) REQUIRE(client.HeadObject("reuse/k").ok());
+    CHECK(client.counts().connections.load() - before == 0);  // the PUT's connection, still open
+
+    runicorn::service::s3::S3ClientOptions no_reuse;
+    no_reuse.reuse_connections = false;
+    S3Client fresh(client.location(), GoodCredentials(), no_reuse);
+    for (int i = 0; i < 10; ++i) REQUIRE(fresh.HeadObject("reuse/k").ok());
+    CHECK(fresh.counts().connections.load() == 10);
+    CHECK(fresh.counts().head.load() == 10);
+  }
+
   SECTION("list pages through every key under a prefix, in order") {
     for (int i = 0; i < 7; ++i) REQUIRE(client.PutObject(fmt::format("p/k{}", i), fmt::format("v{}", i)).ok());
     REQUIRE(client.PutObject("q/other", "x").ok());

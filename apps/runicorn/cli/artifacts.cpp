@@ -10,6 +10,8 @@
 #include "encode/api_json.h"
 #include "runtrack/json_codec.h"
 #include "service/file_artifacts.h"
+#include "service/s3/object_chunk_gc.h"
+#include "service/s3/objects_option.h"
 
 namespace runicorn::cli {
 namespace bj = boost::json;
@@ -192,10 +194,11 @@ int RunArtifacts(const std::vector<std::string>& argv) {
 
 int RunGc(const std::vector<std::string>& argv) {
   constexpr const char* kUsage =
-      "usage: runicorn gc [--dry-run] [--grace-seconds N] [--json] [--progress | --no-progress] [--storage DIR]\n";
+      "usage: runicorn gc [--dry-run] [--grace-seconds N] [--json] [--progress | --no-progress] [--storage DIR]\n"
+      "                   [--objects s3://BUCKET/PREFIX?endpoint=URL&region=R]\n";
   auto args = Args::Parse(argv, {"dry-run", "json", "progress", "no-progress"});
   if (!args.ok() || !args->positional().empty() ||
-      !args->Unknown({"dry-run", "json", "grace-seconds", "storage", "progress", "no-progress"}).empty()) {
+      !args->Unknown({"dry-run", "json", "grace-seconds", "storage", "progress", "no-progress", "objects"}).empty()) {
     std::fputs(kUsage, stderr);
     return kExitUsage;
   }
@@ -216,6 +219,37 @@ int RunGc(const std::vector<std::string>& argv) {
     return ExitCodeFor(repository.status());
   }
   service::ArtifactService artifacts(**repository, /*runs=*/nullptr);
+  // --objects (docs/SCALE-OUT.md "Garbage collection"): the bucket's unreferenced chunk objects
+  // too, after blobs/. Opened first, so a bad URL or credentials stop gc before it removes anything.
+  std::shared_ptr<service::s3::ObjectChunkStore> bucket;
+  if (auto url = args->Get("objects")) {
+    auto opened = service::s3::OpenObjectChunkStore(*url);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "runicorn gc: %s\n", opened.status().message().c_str());
+      return opened.status().code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage : ExitCodeFor(opened.status());
+    }
+    bucket = std::move(*opened);
+  }
+  auto collect_bucket = [&](bool dry_run) -> runtrack::Result<bj::object> {
+    RUNTRACK_ASSIGN_OR_RETURN(auto referenced, (*repository)->ReferencedChunks());
+    service::s3::BucketGcOptions options;
+    options.grace = std::chrono::seconds(grace);
+    options.dry_run = dry_run;
+    RUNTRACK_ASSIGN_OR_RETURN(auto r, service::s3::CollectBucketChunks(*bucket, ResolveStorage(*args), referenced, options));
+    return bj::object{{"objects_removed", r.objects_removed},   {"bytes_freed", r.bytes_freed},
+                      {"objects_kept", r.objects_kept},         {"objects_in_grace", r.objects_in_grace},
+                      {"reference_lists", r.reference_lists}};
+  };
+  auto print_bucket = [&](const bj::object& o, bool dry_run) {
+    std::printf("bucket: %s %s: %llu chunk objects %s, %llu kept (referenced by %llu stores' lists), %llu unreferenced "
+                "but within the grace period\n",
+                dry_run ? "would free" : "freed", FormatBytes(o.at("bytes_freed").to_number<uint64_t>()).c_str(),
+                static_cast<unsigned long long>(o.at("objects_removed").to_number<uint64_t>()),
+                dry_run ? "to remove" : "removed",
+                static_cast<unsigned long long>(o.at("objects_kept").to_number<uint64_t>()),
+                static_cast<unsigned long long>(o.at("reference_lists").to_number<uint64_t>()),
+                static_cast<unsigned long long>(o.at("objects_in_grace").to_number<uint64_t>()));
+  };
   bj::object out;
   if (args->Has("dry-run")) {
     auto preview = artifacts.PreviewGc();
@@ -228,10 +262,19 @@ int RunGc(const std::vector<std::string>& argv) {
                      {"referenced_bytes", preview->referenced_bytes},
                      {"unreferenced_bytes", preview->unreferenced_bytes},
                      {"grace_seconds", grace}};
+    if (bucket) {
+      auto objects = collect_bucket(/*dry_run=*/true);
+      if (!objects.ok()) {
+        std::fprintf(stderr, "runicorn gc: %s\n", objects.status().ToString().c_str());
+        return ExitCodeFor(objects.status());
+      }
+      out["objects"] = std::move(*objects);
+    }
     if (args->Has("json")) return PrintJson(out), kExitOk;
     std::printf("dry run: %s in the blob pool, %s referenced, up to %s reclaimable (chunks younger than %llds are kept)\n",
                 FormatBytes(preview->blob_pool_bytes).c_str(), FormatBytes(preview->referenced_bytes).c_str(),
                 FormatBytes(preview->unreferenced_bytes).c_str(), static_cast<long long>(grace));
+    if (bucket) print_bucket(out.at("objects").as_object(), true);
     return kExitOk;
   }
   auto report = [&] {
@@ -248,10 +291,19 @@ int RunGc(const std::vector<std::string>& argv) {
                    {"chunks_removed", report->chunks_removed},
                    {"chunks_kept", report->chunks_kept},
                    {"chunks_in_grace", report->chunks_in_grace}};
+  if (bucket) {
+    auto objects = collect_bucket(/*dry_run=*/false);
+    if (!objects.ok()) {
+      std::fprintf(stderr, "runicorn gc: bucket: %s\n", objects.status().ToString().c_str());
+      return ExitCodeFor(objects.status());
+    }
+    out["objects"] = std::move(*objects);
+  }
   if (args->Has("json")) return PrintJson(out), kExitOk;
   std::printf("freed %s: %llu chunks removed, %llu kept, %llu unreferenced but within the grace period\n",
               FormatBytes(report->bytes_freed).c_str(), static_cast<unsigned long long>(report->chunks_removed),
               static_cast<unsigned long long>(report->chunks_kept), static_cast<unsigned long long>(report->chunks_in_grace));
+  if (bucket) print_bucket(out.at("objects").as_object(), false);
   return kExitOk;
 }
 

@@ -27,7 +27,19 @@ Result<runtrack::ArtifactFileList> FileArtifactRepository::ListFiles(std::string
   return store_->ListFiles(name, version);
 }
 Result<runtrack::ArtifactHandle> FileArtifactRepository::Resolve(std::string_view spec) {
-  return store_->Use(spec, /*using_run_id=*/"");
+  RUNTRACK_ASSIGN_OR_RETURN(auto handle, store_->Use(spec, /*using_run_id=*/""));
+  if (auto source = missing_chunks()) return handle.ReadingMissingChunksFrom(std::move(source));
+  return handle;
+}
+
+void FileArtifactRepository::SetMissingChunkSource(std::shared_ptr<const runtrack::ChunkSource> source) {
+  std::lock_guard<std::mutex> lock(source_mu_);
+  missing_chunks_ = std::move(source);
+}
+
+std::shared_ptr<const runtrack::ChunkSource> FileArtifactRepository::missing_chunks() const {
+  std::lock_guard<std::mutex> lock(source_mu_);
+  return missing_chunks_;
 }
 Result<runtrack::LineageGraph> FileArtifactRepository::Lineage(std::string_view name, int version, int max_depth) {
   return store_->Lineage(name, version, max_depth);

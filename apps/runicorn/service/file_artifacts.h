@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <mutex>
 
 #include "runtrack/artifacts.h"
 #include "service/storage.h"
@@ -33,9 +34,19 @@ class FileArtifactRepository final : public ArtifactRepository {
   runtrack::Result<runtrack::GcReport> Gc(std::chrono::seconds grace,
                                           const runtrack::ProgressCallback& progress) override;
 
+  // Where handles from Resolve() read chunks missing from blobs/ (the team's bucket, for
+  // `viewer --objects`); null: blobs/ only. Any thread; handles resolved before keep theirs.
+  void SetMissingChunkSource(std::shared_ptr<const runtrack::ChunkSource> source);
+  // The chunks the retained versions reference (ArtifactStore::ReferencedChunks).
+  runtrack::Result<std::vector<std::string>> ReferencedChunks() { return store_->ReferencedChunks(); }
+
  private:
+  std::shared_ptr<const runtrack::ChunkSource> missing_chunks() const;
+
   // ArtifactStore keeps no mutable state (see artifacts.h), so concurrent use is safe.
   std::shared_ptr<runtrack::ArtifactStore> store_;
+  mutable std::mutex source_mu_;  // guards the pointer missing_chunks_
+  std::shared_ptr<const runtrack::ChunkSource> missing_chunks_;
 };
 
 }  // namespace runicorn::service

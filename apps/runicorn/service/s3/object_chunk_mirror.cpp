@@ -1,5 +1,7 @@
 #include "service/s3/object_chunk_mirror.h"
 
+#include "service/s3/chunk_references.h"
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -58,6 +60,14 @@ Result<MirrorReport> ObjectChunkMirror::Push() {
     }
   }
   if (ec) return Status::IOError("cannot list " + blobs_dir_.string() + ": " + ec.message());
+  if (references_) {
+    RUNTRACK_ASSIGN_OR_RETURN(auto referenced, references_());
+    if (!published_ || *published_ != referenced) {
+      RUNTRACK_RETURN_IF_ERROR(PublishChunkReferences(*objects_, root_, referenced));
+      published_ = std::move(referenced);
+      report.references_published = true;
+    }
+  }
   return report;
 }
 

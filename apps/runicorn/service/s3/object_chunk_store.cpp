@@ -1,5 +1,7 @@
 #include "service/s3/object_chunk_store.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace runicorn::service::s3 {
@@ -38,6 +40,38 @@ Result<std::string> ObjectChunkStore::Get(std::string_view hex) {
   if (Sha256Hex(bytes) != hex)
     return Status::Corruption(fmt::format("chunk {} in the bucket does not match its SHA-256 name", hex));
   return bytes;
+}
+
+Result<std::string> ObjectChunkStore::Get(std::string_view hex, uint64_t size) {
+  RUNTRACK_RETURN_IF_ERROR(ValidateDigest(hex));
+  std::string bytes;
+  bytes.reserve(std::min<uint64_t>(size, 64u << 20));  // a manifest's size, but capped all the same
+  bool too_big = false;
+  Status got = client_->GetObject(KeyOf(hex), [&](std::string_view piece) {
+    if (bytes.size() + piece.size() > size) {
+      too_big = true;
+      return false;
+    }
+    bytes.append(piece);
+    return true;
+  });
+  if (too_big)
+    return Status::Corruption(fmt::format("chunk {} in the bucket is larger than the {} bytes it should hold", hex, size));
+  RUNTRACK_RETURN_IF_ERROR(got);
+  if (Sha256Hex(bytes) != hex)
+    return Status::Corruption(fmt::format("chunk {} in the bucket does not match its SHA-256 name", hex));
+  return bytes;
+}
+
+std::string ObjectChunkStore::ChunksPrefix() const { return client_->location().Key("chunks/"); }
+
+std::string ObjectChunkStore::DigestOfKey(std::string_view key) const {
+  const std::string prefix = ChunksPrefix();
+  if (key.size() != prefix.size() + 3 + 64 || key.substr(0, prefix.size()) != prefix) return "";
+  std::string_view rest = key.substr(prefix.size());  // "ab/abcd..."
+  std::string_view hex = rest.substr(3);
+  if (rest[2] != '/' || rest.substr(0, 2) != hex.substr(0, 2) || !ValidateDigest(hex).ok()) return "";
+  return std::string(hex);
 }
 
 Result<bool> ObjectChunkStore::Contains(std::string_view hex) {

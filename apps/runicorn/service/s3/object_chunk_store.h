@@ -6,6 +6,7 @@
 // Thread safety: all methods may be called from any number of threads at once.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,7 +32,14 @@ class ObjectChunkStore {
   runtrack::Result<bool> PutIfAbsent(std::string_view hex, std::string_view bytes);
   // The chunk's bytes, verified against its name (Corruption on mismatch); NotFound when absent.
   runtrack::Result<std::string> Get(std::string_view hex);
+  // Get, for a chunk a manifest says is `size` bytes: an object larger than that is Corruption
+  // as soon as the excess arrives, so a bad object never costs more memory than the chunk.
+  runtrack::Result<std::string> Get(std::string_view hex, uint64_t size);
   runtrack::Result<bool> Contains(std::string_view hex);
+  // "<prefix>/chunks/": the key prefix every chunk object starts with.
+  std::string ChunksPrefix() const;
+  // The digest a chunk object key names ("" for a key that is not a chunk of this layout).
+  std::string DigestOfKey(std::string_view key) const;
 
   S3Client& client() { return *client_; }
 

@@ -5,8 +5,7 @@
 
 namespace runicorn::service::s3 {
 
-runtrack::Result<std::unique_ptr<ObjectChunkMirror>> OpenObjectChunkMirror(std::string_view url,
-                                                                           const std::filesystem::path& blobs_dir) {
+runtrack::Result<std::shared_ptr<ObjectChunkStore>> OpenObjectChunkStore(std::string_view url) {
   RUNTRACK_ASSIGN_OR_RETURN(auto location, ParseS3Url(url));
   RUNTRACK_ASSIGN_OR_RETURN(auto credentials, LoadS3Credentials());
   S3ClientOptions options;
@@ -14,7 +13,13 @@ runtrack::Result<std::unique_ptr<ObjectChunkMirror>> OpenObjectChunkMirror(std::
   auto probe = std::make_shared<S3Client>(location, credentials, options);
   RUNTRACK_RETURN_IF_ERROR(probe->CheckBucket());
   auto client = std::make_shared<S3Client>(std::move(location), std::move(credentials));
-  return std::make_unique<ObjectChunkMirror>(blobs_dir, std::make_shared<ObjectChunkStore>(std::move(client)));
+  return std::make_shared<ObjectChunkStore>(std::move(client));
+}
+
+runtrack::Result<std::unique_ptr<ObjectChunkMirror>> OpenObjectChunkMirror(std::string_view url,
+                                                                           const std::filesystem::path& blobs_dir) {
+  RUNTRACK_ASSIGN_OR_RETURN(auto objects, OpenObjectChunkStore(url));
+  return std::make_unique<ObjectChunkMirror>(blobs_dir, std::move(objects));
 }
 
 }  // namespace runicorn::service::s3

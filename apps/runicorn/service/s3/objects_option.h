@@ -18,4 +18,8 @@ namespace runicorn::service::s3 {
 runtrack::Result<std::unique_ptr<ObjectChunkMirror>> OpenObjectChunkMirror(std::string_view url,
                                                                            const std::filesystem::path& blobs_dir);
 
+// The chunk store of an `--objects` URL, with the same checks and errors as OpenObjectChunkMirror
+// (`runicorn gc --objects` uses it directly).
+runtrack::Result<std::shared_ptr<ObjectChunkStore>> OpenObjectChunkStore(std::string_view url);
+
 }  // namespace runicorn::service::s3

@@ -4,7 +4,9 @@
 #include <openssl/evp.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <thread>
 
@@ -116,6 +118,20 @@ std::string StripQuotes(std::string s) {
   return s;
 }
 
+// "2026-12-03T15:04:05.123Z" (S3's LastModified) as seconds since the epoch; 0 if unreadable.
+double ParseIsoTime(std::string_view text) {
+  std::tm tm{};
+  int millis = 0;
+  const std::string s(text);
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                  &tm.tm_sec) != 6)
+    return 0;
+  if (size_t dot = s.find('.'); dot != std::string::npos) std::sscanf(s.c_str() + dot + 1, "%3d", &millis);
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<double>(::timegm(&tm)) + millis / 1000.0;
+}
+
 Status ValidateKey(std::string_view key) {
   if (key.empty() || key.size() > 1024) return Status::InvalidArgument("s3: object keys must be 1..1024 bytes");
   for (unsigned char c : key)
@@ -142,6 +158,15 @@ size_t OnRead(char* buf, size_t size, size_t n, void* user) {
   std::memcpy(buf, t->body.data() + t->sent, len);
   t->sent += len;
   return len;
+}
+
+// Lets curl send a PUT body again from the start: a reused connection the server closed while
+// idle is only found dead once the request went out, and curl then retries on a new one.
+int OnSeek(void* user, curl_off_t offset, int origin) {
+  auto* t = static_cast<Transfer*>(user);
+  if (origin != SEEK_SET || offset < 0 || static_cast<uint64_t>(offset) > t->body.size()) return CURL_SEEKFUNC_CANTSEEK;
+  t->sent = static_cast<size_t>(offset);
+  return CURL_SEEKFUNC_OK;
 }
 
 size_t OnWrite(char* data, size_t size, size_t n, void* user) {
@@ -185,9 +210,39 @@ S3Client::S3Client(S3Location location, S3Credentials credentials, S3ClientOptio
   GlobalInit();
 }
 
+S3Client::~S3Client() {
+  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+}
+
+void* S3Client::AcquireHandle() {
+  if (options_.reuse_connections) {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!idle_.empty()) {
+      CURL* curl = static_cast<CURL*>(idle_.back());
+      idle_.pop_back();
+      // Forgets every option of the last call; keeps the connection cache, so the next request
+      // to the endpoint reuses the kept-alive connection.
+      curl_easy_reset(curl);
+      return curl;
+    }
+  }
+  return curl_easy_init();
+}
+
+void S3Client::ReleaseHandle(void* handle) {
+  if (options_.reuse_connections) {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (idle_.size() < options_.max_idle_handles) {
+      idle_.push_back(handle);
+      return;
+    }
+  }
+  curl_easy_cleanup(static_cast<CURL*>(handle));
+}
+
 Result<S3Client::Reply> S3Client::SendOnce(const Request& req, bool* retryable) {
   *retryable = false;
-  CURL* curl = curl_easy_init();
+  CURL* curl = static_cast<CURL*>(AcquireHandle());
   if (curl == nullptr) return Status::IOError("s3: curl_easy_init failed");
   Transfer t;
   t.body = req.body;
@@ -226,6 +281,8 @@ Result<S3Client::Reply> S3Client::SendOnce(const Request& req, bool* retryable) 
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnRead);
     curl_easy_setopt(curl, CURLOPT_READDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, OnSeek);
+    curl_easy_setopt(curl, CURLOPT_SEEKDATA, &t);
     curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
   } else if (req.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
@@ -236,8 +293,12 @@ Result<S3Client::Reply> S3Client::SendOnce(const Request& req, bool* retryable) 
   CURLcode rc = curl_easy_perform(curl);
   long http = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
+  long connects = 0;
+  if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
+    counts_.connections += static_cast<uint64_t>(connects);
   curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  // A handle whose connection broke is still reusable: curl notices and connects again.
+  ReleaseHandle(curl);
 
   const std::string where = req.key.empty() ? fmt::format("bucket {}", location_.bucket)
                                             : fmt::format("{}/{}", location_.bucket, req.key);
@@ -365,6 +426,7 @@ Result<S3ListPage> S3Client::ListObjects(std::string_view prefix, std::string_vi
     info.key = XmlUnescape(XmlField(*contents, "Key").value_or(""));
     info.size = std::strtoull(std::string(XmlField(*contents, "Size").value_or("0")).c_str(), nullptr, 10);
     info.etag = StripQuotes(XmlUnescape(XmlField(*contents, "ETag").value_or("")));
+    info.last_modified = ParseIsoTime(XmlField(*contents, "LastModified").value_or(""));
     page.objects.push_back(std::move(info));
     pos = end;
   }

@@ -9,13 +9,18 @@
 // repeated safely), backing off 100 ms, 400 ms, 1.6 s. Messages start with "s3:" and name the
 // operation, bucket and key; they never contain a credential.
 //
-// Thread safety: all methods may be called from any number of threads at once (one curl easy
-// handle per call).
+// Connections: idle curl easy handles are kept in a small pool and reused, so consecutive
+// requests ride one kept-alive connection (a handle is used by one call at a time; N concurrent
+// calls use N handles). S3ClientOptions::reuse_connections = false makes a handle per call (the
+// old behaviour, kept for the benchmark's before/after).
+//
+// Thread safety: all methods may be called from any number of threads at once.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +39,7 @@ struct S3ObjectInfo {
   std::string key;
   uint64_t size = 0;
   std::string etag;  // as the server sent it, quotes removed
+  double last_modified = 0;  // seconds since the Unix epoch; listings only (0 when absent)
 };
 
 struct S3ListPage {
@@ -45,11 +51,14 @@ struct S3ClientOptions {
   int max_attempts = 4;              // for 5xx / network errors
   long connect_timeout_seconds = 10;
   long timeout_seconds = 300;        // whole request
+  bool reuse_connections = true;     // keep idle handles (and their connections) for later calls
+  size_t max_idle_handles = 16;      // beyond this, a finished call's handle is closed
 };
 
 // Requests sent, by kind, for tests and benchmarks (each retry counts).
 struct S3RequestCounts {
   std::atomic<uint64_t> put{0}, get{0}, head{0}, del{0}, list{0};
+  std::atomic<uint64_t> connections{0};  // new TCP connections the requests needed (curl's count)
 };
 
 class S3Client {
@@ -59,6 +68,9 @@ class S3Client {
   using BodySink = std::function<bool(std::string_view)>;
 
   S3Client(S3Location location, S3Credentials credentials, S3ClientOptions options = {});
+  ~S3Client();
+  S3Client(const S3Client&) = delete;
+  S3Client& operator=(const S3Client&) = delete;
 
   const S3Location& location() const { return location_; }
   const S3RequestCounts& counts() const { return counts_; }
@@ -92,11 +104,17 @@ class S3Client {
  private:
   runtrack::Result<Reply> Send(const Request& req);
   runtrack::Result<Reply> SendOnce(const Request& req, bool* retryable);
+  // A curl easy handle (CURL*) for one call: an idle one from the pool (reset, its connection
+  // kept) or a new one; nullptr if curl cannot make one.
+  void* AcquireHandle();
+  void ReleaseHandle(void* handle);
 
   S3Location location_;
   S3Credentials credentials_;
   S3ClientOptions options_;
   mutable S3RequestCounts counts_;
+  std::mutex pool_mu_;
+  std::vector<void*> idle_;  // CURL*, guarded by pool_mu_
 };
 
 }  // namespace runicorn::service::s3
