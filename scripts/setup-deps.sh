@@ -9,6 +9,7 @@ packages=(
   libfmt-dev catch2 libbenchmark-dev libssl-dev zlib1g-dev libyaml-cpp-dev libzstd-dev
   libcurl4-openssl-dev
   libarchive-dev
+  libtomlplusplus-dev
   libssh-dev openssh-server
   postgresql-15 libpq-dev
   ceph-mon ceph-osd radosgw ceph-common curl

@@ -10,6 +10,8 @@
 //   <root>/runs/<run_id>/receiving    on that viewer: the run is still arriving (REMOTE.md)
 //   <root>/runs/<run_id>/journal.<S>  on that viewer: stream S (a rank > 0) of a multi-process run
 //   <root>/runs/<run_id>/stream       on a writer's node: the stream its run ships as (REMOTE.md)
+//   <root>/runs/<run_id>/system-ship/ on a writer's node: its system-metrics stream, shipped (SYSTEM.md)
+//   <root>/runs/<run_id>/segments/    a finished run's sealed metric segments + LOD objects
 //   <root>/catalog/                   the RocksDB catalog (derived data)
 //   <root>/artifacts/, <root>/blobs/  artifact versions and their chunks (FORMATS-artifacts.md)
 //   <root>/viewer.json                the running viewer's address and local credential
@@ -22,6 +24,7 @@
 // Thread safety: an immutable value; use from any thread.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string_view>
 
@@ -55,8 +58,20 @@ class StoreLayout {
   // the file-name prefix ("journal.") the catalog and receiver list stream files by.
   std::filesystem::path stream_journal_path(std::string_view run_id, std::string_view stream) const;
   static std::string_view journal_stream_prefix();
+  // A finished run's sealed metric segments and their LOD objects (docs/FORMATS-segments.md), one
+  // pair per series and sealing: `segments/<series id, 8 hex>-<point count, 16 hex>.seg|.lod`.
+  // Named by the series' numeric id, never by its name (which comes from outside), and by its
+  // point count, so re-sealing a series that grew writes new files while the catalog's index
+  // still points at the old ones.
+  std::filesystem::path segments_dir(std::string_view run_id) const;
+  std::filesystem::path segment_path(std::string_view run_id, uint32_t series_id, uint64_t point_count) const;
+  std::filesystem::path lod_path(std::string_view run_id, uint32_t series_id, uint64_t point_count) const;
   // On a writer's node: the stream name its run ships as (absent: "0"), written at CreateRun.
   std::filesystem::path shipping_stream_path(std::string_view run_id) const;
+  // On a writer's node that ships: the run's per-node system-metrics stream (docs/SYSTEM.md) as a
+  // store root of its own, `system-ship/`, so the journal shipper sends it like any run: its
+  // runs/<id>/journal is a hard link to stream_journal_path(id, "system:<host>").
+  std::filesystem::path system_ship_root(std::string_view run_id) const;
 
   std::filesystem::path catalog_dir() const;
   std::filesystem::path artifacts_dir() const;
@@ -67,6 +82,8 @@ class StoreLayout {
   // The training service API's (/api/v1) users with their salted password hashes, and the key its
   // login tokens are signed with; both owner-only (0600), written by apps/runicorn/service.
   std::filesystem::path users_path() const;
+  // flock'ed around a read-modify-write of users_path(), so concurrent `users add` lose nothing.
+  std::filesystem::path users_lock_path() const;
   std::filesystem::path token_key_path() const;
   // The SSH remote's known_hosts (apps/runicorn/service/ssh): host keys confirmed for this store.
   std::filesystem::path ssh_known_hosts_path() const;

@@ -57,6 +57,10 @@ Response HandleDeleteArtifactAlias(const AppContext& ctx, const Request& req);
 
 // Journal shipping (handlers_ingest.cpp)
 Response HandleIngest(const AppContext& ctx, const Request& req);
+// Artifact shipping (handlers_ingest_artifacts.cpp, docs/REMOTE.md "Artifacts")
+Response HandleIngestMissingChunks(const AppContext& ctx, const Request& req);
+Response HandleIngestChunk(const AppContext& ctx, const Request& req);
+Response HandleIngestArtifact(const AppContext& ctx, const Request& req);
 // A multi-process run's streams (handlers_streams.cpp, docs/REMOTE.md "Streams").
 Response HandleRunStreams(const AppContext& ctx, const Request& req);
 Response HandleStreamPoints(const AppContext& ctx, const Request& req);
@@ -75,6 +79,10 @@ Response HandleV1ListModels(const AppContext& ctx, const Request& req);
 Response HandleV1GetModel(const AppContext& ctx, const Request& req);
 Response HandleV1Generate(const AppContext& ctx, const Request& req);
 Response HandleV1GenerateBatch(const AppContext& ctx, const Request& req);
+// The training jobs for the web UI's Training page (handlers_training.cpp): the viewer's own
+// auth, not the /api/v1 token.
+Response HandleListTrainingJobs(const AppContext& ctx, const Request& req);
+Response HandleTrainingJobLog(const AppContext& ctx, const Request& req);
 
 // Runicorn compatibility (handlers_compat.cpp)
 Response HandleRunArtifacts(const AppContext& ctx, const Request& req);
@@ -147,5 +155,10 @@ Response HandleRemoteSavedSave(const AppContext& ctx, const Request& req);
 Response HandleRemoteSavedDelete(const AppContext& ctx, const Request& req);
 Response HandleRemoteListDir(const AppContext& ctx, const Request& req);
 Response HandleRemoteSync(const AppContext& ctx, const Request& req);
+// A remote `runicorn viewer` tunneled to a local port (handlers_remote_viewer.cpp).
+Response HandleRemoteViewerStart(const AppContext& ctx, const Request& req);
+Response HandleRemoteViewerStop(const AppContext& ctx, const Request& req);
+Response HandleRemoteViewerSessions(const AppContext& ctx, const Request& req);
+Response HandleRemoteViewerStatus(const AppContext& ctx, const Request& req);
 
 }  // namespace runicorn::server

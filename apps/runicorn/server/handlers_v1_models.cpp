@@ -1,6 +1,8 @@
 // The training service API's model routes (/api/v1/models, /api/v1/generate, docs/API-v1.md).
 // Behind V1Gate (v1_gate.h); every error is the v1 envelope. Generation runs the configured
-// generator synchronously (service/model_service.h), so it holds one server thread meanwhile.
+// generator synchronously (service/model_service.h): routes.cpp marks the generate routes heavy,
+// so the request holds a worker-pool thread meanwhile, never an I/O thread, and the training
+// service's GenerationGate bounds how many run and wait (past that: 503 with Retry-After).
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -71,8 +73,14 @@ runtrack::Result<service::GenerateResult> Run(const AppContext& ctx, const servi
     return runtrack::Status::Busy("not enabled");
   }
   service::ModelService models(ctx.services->layout);
-  auto out = models.Generate(r, ctx.services->training->config());
+  int retry_after = 0;
+  auto out = models.Generate(r, ctx.services->training->config(), &ctx.services->training->generations(), &retry_after);
   if (!out.ok()) {
+    if (retry_after > 0) {
+      *refusal = V1Error(503, out.status().message(), "busy");
+      (*refusal)->AddHeader("Retry-After", std::to_string(retry_after));
+      return out;
+    }
     const auto code = out.status().code();
     const bool about_model = code == runtrack::StatusCode::kNotFound || code == runtrack::StatusCode::kInvalidArgument;
     *refusal = V1ErrorFor(out.status(), about_model ? "model_path" : "");

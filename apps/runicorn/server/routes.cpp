@@ -131,6 +131,21 @@ Router BuildApiRouter() {
     ingest.raw_body = true;
     ingest.ingest_scope = true;  // an ingest token may call it, and nothing else (auth.h)
     r.Add(std::move(ingest));
+    // Artifact shipping (docs/REMOTE.md "Artifacts"): the same scope and rate class; chunk and
+    // manifest bodies are raw bytes. More literal characters than {run_id}/{stream}, so they win.
+    auto ingest_route = [&r](const char* method, const char* pattern, Handler h, bool raw_body) {
+      Route route;
+      route.method = method;
+      route.pattern = pattern;
+      route.handler = std::move(h);
+      route.rate_class = "ingest";
+      route.raw_body = raw_body;
+      route.ingest_scope = true;
+      r.Add(std::move(route));
+    };
+    ingest_route("POST", "/api/ingest/chunks/missing", HandleIngestMissingChunks, false);
+    ingest_route("PUT", "/api/ingest/chunks/{digest}", HandleIngestChunk, true);
+    ingest_route("PUT", "/api/ingest/artifacts/{name}/v{version}", HandleIngestArtifact, true);
     add("GET", "/api/runs/{run_id}/streams", HandleRunStreams, "runs_detail");
     add("GET", "/api/runs/{run_id}/stream-points", HandleStreamPoints, "metrics");
   }
@@ -153,10 +168,14 @@ Router BuildApiRouter() {
   add("POST", "/api/v1/train", HandleV1Train, "v1");
   add("GET", "/api/v1/train/status/{task_id}", HandleV1TrainStatus, "v1");
   add("POST", "/api/v1/train/cancel/{task_id}", HandleV1TrainCancel, "v1");
-  add("POST", "/api/v1/generate", HandleV1Generate, "v1");
-  add("POST", "/api/v1/generate/batch", HandleV1GenerateBatch, "v1");
+  // Generation runs a process for seconds: off the I/O threads (handlers_v1_models.cpp).
+  heavy("POST", "/api/v1/generate", HandleV1Generate, "v1");
+  heavy("POST", "/api/v1/generate/batch", HandleV1GenerateBatch, "v1");
   add("GET", "/api/v1/models", HandleV1ListModels, "v1");
   add("GET", "/api/v1/models/{model_id}", HandleV1GetModel, "v1");
+  // The training jobs for the web UI's Training page (handlers_training.cpp): the viewer's auth.
+  add("GET", "/api/training/jobs", HandleListTrainingJobs, "training_jobs");
+  add("GET", "/api/training/jobs/{task_id}/log", HandleTrainingJobLog, "training_jobs");
   // The task runner (Pyruns' routes): they run commands, so they need the task token always.
   auto task = [&r](const char* method, const char* pattern, Handler h) {
     Route route;
@@ -220,6 +239,10 @@ Router BuildApiRouter() {
     remote("DELETE", "/api/remote/connections/saved/{name}", HandleRemoteSavedDelete, "remote");
     remote("GET", "/api/remote/fs/list", HandleRemoteListDir, "remote");
     remote("POST", "/api/remote/sync", HandleRemoteSync, "remote_sync");
+    remote("POST", "/api/remote/viewer/start", HandleRemoteViewerStart, "remote");
+    remote("POST", "/api/remote/viewer/stop", HandleRemoteViewerStop, "remote");
+    remote("GET", "/api/remote/viewer/sessions", HandleRemoteViewerSessions, "remote_status");
+    remote("GET", "/api/remote/viewer/status/{session_id}", HandleRemoteViewerStatus, "remote_status");
   }
   {
     // The task runner's WebSockets (task_streams.h): the task token too, sent as ?token=.

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "runtrack/artifacts.h"
+#include "service/generation_gate.h"
 #include "service/training_service.h"
 #include "service/text_file.h"
 
@@ -259,10 +260,17 @@ Status ModelService::RecordUse(const std::string& id) {
                    json::serialize(json::object{{"usage_count", count + 1}, {"last_used", Now()}}));
 }
 
-Result<GenerateResult> ModelService::Generate(const GenerateRequest& req, const LlmServiceConfig& config) {
+Result<GenerateResult> ModelService::Generate(const GenerateRequest& req, const LlmServiceConfig& config,
+                                              GenerationGate* gate, int* retry_after_seconds) {
   if (auto bad = ValidateGenerate(req)) return Status::InvalidArgument(bad->second);
   if (config.generator.empty())
     return Status::Busy("No generator is configured: start the viewer with --llm-service FILE");
+  std::optional<GenerationGate::Slot> slot;  // held until the generator is done
+  if (gate != nullptr) {
+    auto entered = gate->Enter(retry_after_seconds);
+    if (!entered.ok()) return entered.status();
+    slot.emplace(std::move(*entered));
+  }
   auto model = Resolve(req.model_path.value_or(""));
   if (!model.ok()) return model.status();
   auto model_dir = Unpack(*model);

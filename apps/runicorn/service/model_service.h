@@ -9,7 +9,9 @@
 // "num_return_sequences", "seed" (null: random)}; RESPONSE: {"generated_texts": [[...] per prompt]}
 // with num_return_sequences strings each. The model's files are unpacked once into
 // StoreLayout::model_cache_dir(). The child runs in its own process group with a clean signal
-// mask; past the timeout the group is killed (Busy).
+// mask; past the timeout the group is killed (Busy). With a GenerationGate, the generator runs
+// only once the gate lets it in (generation_gate.h), so a burst of requests cannot start more
+// processes than the server is configured for.
 //
 // Usage (usage_count, last_used) is kept per model version next to its unpacked files.
 //
@@ -28,6 +30,7 @@
 namespace runicorn::service {
 
 struct LlmServiceConfig;
+class GenerationGate;
 
 // The training config recorded with a trained model (absent values were not recorded).
 struct ModelTrainingConfig {
@@ -84,8 +87,10 @@ class ModelService {
   // "NAME:vN", "NAME" (latest version) or empty (newest trained model; NotFound when none).
   runtrack::Result<ModelInfo> Resolve(const std::string& spec);
   // InvalidArgument for values out of range (message names the field: see ValidateGenerate);
-  // Busy without a generator or past the timeout; Internal when the generator fails.
-  runtrack::Result<GenerateResult> Generate(const GenerateRequest& request, const LlmServiceConfig& config);
+  // Busy without a generator or past the timeout; Internal when the generator fails. With a
+  // `gate`: Busy when it refuses, with `*retry_after_seconds` set (> 0) for that case only.
+  runtrack::Result<GenerateResult> Generate(const GenerateRequest& request, const LlmServiceConfig& config,
+                                            GenerationGate* gate = nullptr, int* retry_after_seconds = nullptr);
 
  private:
   runtrack::Status RecordUse(const std::string& id);

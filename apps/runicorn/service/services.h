@@ -11,6 +11,7 @@
 
 #include "runtrack/layout.h"
 #include "service/archive_service.h"
+#include "service/artifact_ingest_service.h"
 #include "service/artifact_service.h"
 #include "service/config_service.h"
 #include "service/ingest_service.h"
@@ -63,6 +64,9 @@ struct Services {
   std::unique_ptr<CatalogMaintenance> maintenance;
   // Journal shipping's receiving end (docs/REMOTE.md); writes into `layout`'s run folders.
   IngestService ingest{layout};
+  // Artifact shipping's receiving end (docs/REMOTE.md "Artifacts"); writes into `layout`'s
+  // blobs/ and artifacts/.
+  ArtifactIngestService artifact_ingest{layout};
   // Runicorn's SSH remote (docs/REMOTE.md "SSH remote"): sessions, saved connections (user config
   // dir) and pull sync, which appends through `ingest`'s receiver.
   ssh::RemoteService remote{layout, ssh::RemoteConnectionsFileFor(config.config_file()), ssh::IngestAppender(ingest)};

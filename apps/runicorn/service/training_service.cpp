@@ -113,43 +113,12 @@ bool IsUuid(std::string_view s) {
   return true;
 }
 
-Result<LlmServiceConfig> LoadLlmServiceConfig(const fs::path& file) {
-  auto text = ReadTextFile(file);
-  if (!text.ok()) return Status::InvalidArgument(fmt::format("cannot read the LLM service config {}", file.string()));
-  boost::system::error_code ec;
-  json::value v = json::parse(*text, ec);
-  auto bad = [&](const std::string& why) {
-    return Status::InvalidArgument(fmt::format("LLM service config {}: {}", file.string(), why));
-  };
-  if (ec || !v.is_object()) return bad("not a JSON object");
-  LlmServiceConfig c;
-  std::error_code fec;
-  c.dir = fs::absolute(file, fec).parent_path();
-  c.quantization = {};
-  for (const auto& [key, value] : v.as_object()) {
-    if (key == "trainer" || key == "generator") {
-      if (!value.is_string()) return bad(fmt::format("'{}' must be a string", std::string_view(key)));
-      (key == "trainer" ? c.trainer : c.generator) = std::string(value.as_string());
-    } else if (key == "quantization") {
-      if (!value.is_array()) return bad("'quantization' must be an array of strings");
-      for (const auto& q : value.as_array()) {
-        if (!q.is_string() || (q.as_string() != "int8" && q.as_string() != "int4"))
-          return bad("'quantization' may list only \"int8\" and \"int4\"");
-        c.quantization.emplace_back(q.as_string());
-      }
-    } else if (key == "generate_timeout_seconds" || key == "workers") {
-      if (!value.is_int64() || value.as_int64() < 1 || value.as_int64() > (key == "workers" ? 32 : 3600))
-        return bad(fmt::format("'{}' must be an integer in [1, {}]", std::string_view(key), key == "workers" ? 32 : 3600));
-      (key == "workers" ? c.workers : c.generate_timeout_seconds) = static_cast<int>(value.as_int64());
-    } else {
-      return bad(fmt::format("unknown key '{}'", std::string_view(key)));
-    }
-  }
-  return c;
-}
-
 TrainingService::TrainingService(runtrack::StoreLayout layout, LlmServiceConfig config, const RunService& runs)
-    : layout_(std::move(layout)), config_(std::move(config)), runs_(runs) {
+    : layout_(std::move(layout)),
+      config_(std::move(config)),
+      runs_(runs),
+      generations_(config_.generate_concurrency, config_.generate_queue,
+                   std::chrono::seconds(config_.generate_timeout_seconds)) {
   sweep_ = std::thread([this] { SweepLoop(); });
 }
 
@@ -498,6 +467,46 @@ Result<JobCanceled> TrainingService::Cancel(const std::string& task_id) {
   out.canceled_at = Now();
   (void)WriteTextFileAtomic(layout_.training_job_dir(task_id) / "canceled_at", fmt::format("{:.3f}", out.canceled_at));
   return out;
+}
+
+Result<std::vector<JobSummary>> TrainingService::ListJobs() {
+  std::vector<JobSummary> out;
+  std::error_code ec;
+  const fs::path jobs = layout_.training_job_dir("").parent_path();  // the folder of every job dir
+  if (!fs::exists(jobs, ec)) return out;
+  for (fs::directory_iterator it(jobs, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string id = it->path().filename().string();
+    if (!IsUuid(id)) continue;  // only folders this service made
+    auto facts = ReadJsonObject(it->path() / "job.json");
+    auto status = GetStatus(id);
+    // A job being created (no task yet) or removed meanwhile is not listed; other faults are.
+    if (!facts.ok() || (!status.ok() && status.status().code() == runtrack::StatusCode::kNotFound)) continue;
+    if (!status.ok()) return status.status();
+    JobSummary j;
+    j.status = std::move(*status);
+    j.created_at = facts->at("created_at").to_number<double>();
+    const std::string& st = j.status.status;
+    if (st == "completed" || st == "failed" || st == "canceled") j.finished_at = j.status.updated_at;
+    if (const auto* d = facts->if_contains("dataset"); d != nullptr && d->is_string()) j.dataset = std::string(d->as_string());
+    if (const auto* m = facts->if_contains("model_name"); m != nullptr && m->is_string())
+      j.model_name = std::string(m->as_string());
+    if (const auto* u = facts->if_contains("user"); u != nullptr && u->is_string()) j.user = std::string(u->as_string());
+    if (const auto* c = facts->if_contains("config"); c != nullptr && c->is_object())
+      if (const auto* n = c->as_object().if_contains("num_epochs"); n != nullptr && n->is_int64()) j.num_epochs = n->as_int64();
+    out.push_back(std::move(j));
+  }
+  if (ec) return Status::IOError(fmt::format("cannot list {}: {}", jobs.string(), ec.message()));
+  std::sort(out.begin(), out.end(), [](const JobSummary& a, const JobSummary& b) {
+    return a.created_at != b.created_at ? a.created_at > b.created_at : a.status.task_id < b.status.task_id;
+  });
+  return out;
+}
+
+Result<runtrack::TaskLogChunk> TrainingService::ReadJobLog(const std::string& task_id, const runtrack::TaskLogQuery& query) {
+  auto st = GetStatus(task_id);  // validates the id and makes sure the workspace is open
+  if (!st.ok()) return st.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  return workspace_->ReadTaskLog(task_id, query);
 }
 
 }  // namespace runicorn::service

@@ -38,25 +38,13 @@
 #include "runtrack/status.h"
 #include "runtrack/tasks.h"
 #include "service/dataset_service.h"  // FieldError
+#include "service/generation_gate.h"
+#include "service/llm_service_config.h"
 #include "service/run_service.h"
 
 namespace runicorn::service {
 
-// The viewer's `--llm-service FILE` (JSON):
-//   {"trainer": "python3 train.py", "generator": "python3 generate.py",
-//    "quantization": ["int8"], "generate_timeout_seconds": 120, "workers": 1}
-// Commands are shell command lines run with `/bin/sh -c` in the config file's folder; the
-// trainer gets the job's config.json path appended, the generator a request and a response path.
-struct LlmServiceConfig {
-  std::string trainer;                    // empty: POST /train answers 503
-  std::string generator;                  // empty: POST /generate answers 503
-  std::filesystem::path dir;              // the config file's folder (commands run there)
-  std::vector<std::string> quantization;  // the values of config.quantization the trainer supports
-  int generate_timeout_seconds = 120;
-  int workers = 1;                        // jobs running at once
-};
-// InvalidArgument naming the problem for a file that is not such an object.
-runtrack::Result<LlmServiceConfig> LoadLlmServiceConfig(const std::filesystem::path& file);
+// LlmServiceConfig and LoadLlmServiceConfig (the viewer's `--llm-service FILE`): llm_service_config.h.
 
 struct TrainRequest {
   std::string dataset_path;  // a dataset id "NAME:vN" (GET /api/v1/datasets)
@@ -92,6 +80,18 @@ struct JobStatus {
   std::string error;                        // failed: why
 };
 
+// One job as the viewer's Training page lists it (GET /api/training/jobs): its status plus what
+// it was asked to do.
+struct JobSummary {
+  JobStatus status;
+  double created_at = 0;               // when it was submitted
+  std::optional<double> finished_at;   // ended (completed, failed, canceled): status.updated_at
+  std::string dataset;                 // "NAME:vN"
+  std::string model_name;              // the model artifact it logs (from config.output_dir)
+  int64_t num_epochs = 0;
+  std::string user;                    // who started it (/api/v1 user)
+};
+
 struct JobCanceled {
   std::string task_id;
   double canceled_at = 0;
@@ -107,6 +107,9 @@ class TrainingService {
   TrainingService& operator=(const TrainingService&) = delete;
 
   const LlmServiceConfig& config() const { return config_; }
+  // Admission for generations, sized by config().generate_concurrency and generate_queue; a
+  // queued request waits at most generate_timeout_seconds for its turn.
+  GenerationGate& generations() { return generations_; }
 
   // InvalidArgument (with `error`) for bad values; NotFound (field dataset_path / base_model)
   // for a dataset or base model that does not exist; Busy (503) without a trainer.
@@ -115,6 +118,11 @@ class TrainingService {
   runtrack::Result<JobStatus> GetStatus(const std::string& task_id);
   // FailedPrecondition when the job already ended.
   runtrack::Result<JobCanceled> Cancel(const std::string& task_id);
+  // Every job in the store, newest first (the Training page; no /api/v1 token needed).
+  runtrack::Result<std::vector<JobSummary>> ListJobs();
+  // The job's task log (the trainer's stdout and stderr) as the task runner keeps it; errors as
+  // GetStatus, and NotFound while the job has no log yet.
+  runtrack::Result<runtrack::TaskLogChunk> ReadJobLog(const std::string& task_id, const runtrack::TaskLogQuery& query);
   // Logs the models of completed jobs not finalised yet (what the background sweep does).
   runtrack::Status FinalizeCompleted();
 
@@ -126,6 +134,7 @@ class TrainingService {
   runtrack::StoreLayout layout_;
   LlmServiceConfig config_;
   const RunService& runs_;
+  GenerationGate generations_;
   std::mutex mu_;  // guards workspace_, runner_ and finalisation
   std::unique_ptr<runtrack::Workspace> workspace_;
   std::unique_ptr<runtrack::TaskRunner> runner_;

@@ -19,6 +19,7 @@
 #include "server/origin_policy.h"
 #include "server/indexer.h"
 #include "server/params.h"
+#include "service/s3/object_chunk_source.h"
 #include "service/s3/objects_option.h"
 #include "service/viewer_endpoint.h"
 #include "viewer/viewer_command.h"
@@ -226,6 +227,11 @@ int RunViewer(const std::vector<std::string>& argv) {
       return mirror.status().code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
     }
     objects = std::move(*mirror);
+    // Artifact downloads read chunks missing from blobs/ from the bucket (verified), and the
+    // mirror keeps this store's list of referenced chunks there for `gc --objects`.
+    service::FileArtifactRepository& repository = context.storage->artifacts();
+    repository.SetMissingChunkSource(std::make_shared<service::s3::ObjectChunkSource>(objects->objects()));
+    objects->PublishReferencesOf(context.root, [&repository] { return repository.ReferencedChunks(); });
     objects->StartInBackground(std::chrono::seconds(2));
   }
   context.services->ingest.SetLease(std::chrono::seconds(*ingest_lease));
@@ -273,6 +279,9 @@ int RunViewer(const std::vector<std::string>& argv) {
       }
       llm = std::move(*loaded);
     }
+    // A generation holds a worker-pool thread while it runs or waits its turn (routes.cpp marks
+    // /api/v1/generate heavy): the pool gets that many more, so metric reads keep theirs.
+    sopts.heavy_threads += llm.generate_concurrency + llm.generate_queue;
     context.services->training = std::make_shared<service::TrainingService>(
         runtrack::StoreLayout(context.root), std::move(llm), context.services->runs);
   }

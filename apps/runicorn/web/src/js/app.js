@@ -6,6 +6,7 @@
 //   #/artifacts?type=<type>   #/artifacts/<name>   #/artifacts/<name>/v<N>
 //   #/recycle-bin
 //   #/tasks?status=&search=&page=   #/tasks/<task name>
+//   #/training   #/training/<task_id>   (the training service API's jobs)
 //
 // A page is a function (main, route) -> cleanup | undefined; the cleanup runs before the next
 // page renders (it closes WebSockets, timers and charts).
@@ -16,6 +17,7 @@ import { renderCompare } from './pages/compare.js';
 import { renderArtifacts } from './pages/artifacts.js';
 import { renderTasks } from './pages/tasks.js';
 import { renderTask } from './pages/tasks_detail.js';
+import { renderTraining } from './pages/training.js';
 import { tokenFromUrl } from './api.js';
 import { el } from './util.js';
 
@@ -57,6 +59,7 @@ async function render() {
   else if (section === 'artifacts') page = (m) => renderArtifacts(m, a, b, route);
   else if (section === 'recycle-bin') page = (m) => renderRecycleBin(m, route);
   else if (section === 'tasks') page = a ? (m) => renderTask(m, a) : (m) => renderTasks(m, route);
+  else if (section === 'training') page = (m) => renderTraining(m, a);
   else page = (m) => { m.append(el('div.error', `No page at #${route.path}`)); };
   try {
     const c = await page(main);
