@@ -117,6 +117,11 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const fs::path& root, const Catal
         "write catalog format"));
   } else if (!s.ok()) {
     return RocksStatus(s, "read catalog format");
+  } else if (format == catalog::kFormatVersionBeforeSealing) {
+    if (impl->read_only_reason.empty())
+      RUNTRACK_RETURN_IF_ERROR(RocksStatus(
+          db->Put(rocksdb::WriteOptions(), std::string(catalog::kFormatKey), std::string(catalog::kFormatVersion)),
+          "upgrade catalog format"));
   } else if (format != catalog::kFormatVersion) {
     return Status::Corruption(fmt::format("catalog format {} is not supported (expected {}); delete "
                                           "{} to rebuild it from the journals",

@@ -16,7 +16,11 @@
 namespace runtrack::catalog {
 
 inline constexpr std::string_view kFormatKey = "F";
-inline constexpr std::string_view kFormatVersion = "1";
+// 2: a catalog that may hold sealed series ("s" keys) in place of a run's "p" points. A release
+// that knows only 1 must refuse it (it would show those runs without points); a catalog still at
+// 1 is read as is and marked 2 at its first read-write open (sealing upgrades it run by run).
+inline constexpr std::string_view kFormatVersion = "2";
+inline constexpr std::string_view kFormatVersionBeforeSealing = "1";
 inline constexpr char kRunPrefix = 'r';
 inline constexpr char kPointsPrefix = 'p';
 inline constexpr char kLogPrefix = 'l';
