@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <system_error>
 #include <filesystem>
 #include <string>
 
@@ -13,11 +16,16 @@ namespace runtrack::testing {
 
 class TempDir {
  public:
+  // mkdtemp makes a directory that did not exist: a pid reused after a crashed test (whose
+  // folder, or a tmpfs mounted on it, may still be there) never shares it.
   TempDir() {
     static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            fmt::format("runtrack-test-{}-{}-{}", ::getpid(), counter++, std::rand());
-    std::filesystem::create_directories(path_);
+    std::string name = (std::filesystem::temp_directory_path() /
+                        fmt::format("runtrack-test-{}-{}-XXXXXX", ::getpid(), counter++))
+                           .string();
+    if (::mkdtemp(name.data()) == nullptr)
+      throw std::filesystem::filesystem_error("mkdtemp", name, std::error_code(errno, std::generic_category()));
+    path_ = name;
   }
   ~TempDir() {
     std::error_code ec;
