@@ -52,6 +52,15 @@ bool RecentStamp(const struct timespec& ts) {
   return age < 0.05;
 }
 
+bool StartsWithRotatedLine(const fs::path& log_path) {
+  int fd = ::open(log_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string head(kStatusLogRotatedLine.size(), '\0');
+  ssize_t n = ::pread(fd, head.data(), head.size(), 0);
+  ::close(fd);
+  return n == static_cast<ssize_t>(head.size()) && head == kStatusLogRotatedLine;
+}
+
 }  // namespace
 
 bool TaskListOrder(const TaskSummary& a, const TaskSummary& b) {
@@ -159,7 +168,9 @@ Status TaskIndex::RefreshLocked(bool rescan) {
       // The log's first appearance since we loaded (the first status change ever): its lines
       // are all new, read them from the start. Otherwise a replaced or truncated log:
       // everything may have changed since we last looked.
-      const bool appeared = loaded_ && status_log_ino_ == 0;
+      bool appeared = loaded_ && status_log_ino_ == 0;
+      // ... unless it was replaced (AppendStatusLog) before we first saw it: lines are lost.
+      if (appeared && StartsWithRotatedLine(log_path)) appeared = false;
       status_log_ino_ = log_st.st_ino;
       status_log_offset_ = 0;
       if (!first && !appeared) {

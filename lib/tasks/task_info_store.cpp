@@ -1,6 +1,7 @@
 #include "tasks/task_info_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json/parse.hpp>
@@ -65,15 +66,22 @@ Status UpdateTaskInfo(const fs::path& tasks_dir, std::string_view name,
   return Status::Ok();
 }
 
-Status AppendStatusLog(const fs::path& tasks_dir, std::string_view name, std::string_view status) {
+Status AppendStatusLog(const fs::path& tasks_dir, std::string_view name, std::string_view status,
+                       uint64_t rotate_at) {
   fs::path path = tasks_dir / kStatusLogFile;
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return util::ErrnoStatus("open", path);
   std::string line = fmt::format("{}\t{}\n", name, status);
   // One write(2) with O_APPEND: concurrent appenders never interleave inside a line.
   Status s = util::WriteAll(fd, line.data(), line.size(), path);
+  struct stat st {};
+  const bool full = s.ok() && ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) >= rotate_at;
   ::close(fd);
-  return s;
+  if (!full) return s;
+  // Replace, never truncate: truncating in place would let a reader's offset land inside a
+  // later line. Two processes rotating at once just replace it twice. No fsync: after a crash
+  // either file is a valid signal.
+  return util::WriteFileAtomic(path, kStatusLogRotatedLine, /*sync=*/false);
 }
 
 void NormalizeRunHistory(json::object& info) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -37,8 +38,16 @@ Status WriteTaskInfo(const std::filesystem::path& task_dir, const boost::json::o
 Status UpdateTaskInfo(const std::filesystem::path& tasks_dir, std::string_view name,
                       const std::function<Status(boost::json::object&)>& mutate, bool sync = false);
 
+// The log is a change signal, not a history: once an append leaves it at `rotate_at` bytes or
+// more, it is replaced by a file holding only kStatusLogRotatedLine. A reader that sees a new
+// inode, or a first log starting with that line, reloads every task (TaskIndex::RefreshLocked),
+// which also covers lines appended to the old inode by processes that opened it before the
+// replacement: their task_info.json writes precede their appends. ("*" is no task name, so
+// readers that do not know the marker skip the line.)
+inline constexpr uint64_t kStatusLogRotateBytes = 256 * 1024;
+inline constexpr std::string_view kStatusLogRotatedLine = "*\trotated\n";
 Status AppendStatusLog(const std::filesystem::path& tasks_dir, std::string_view name,
-                       std::string_view status);
+                       std::string_view status, uint64_t rotate_at = kStatusLogRotateBytes);
 
 // Pads (null; {} for records/tracks) or truncates every per-run array to `run_index` entries.
 void NormalizeRunHistory(boost::json::object& info);

@@ -1,6 +1,8 @@
 // Manual task order (Pyruns' reorder) and the workspace change feed (Workspace::ChangesSince).
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include <boost/json.hpp>
 
 #include "runtrack/tasks.h"
@@ -199,6 +201,42 @@ TEST_CASE("pinning is a change another process's listing and change feed see", "
   REQUIRE(unpinned.ok());
   CHECK(Events(*unpinned) == std::vector<std::string>{"b:reordered"});
   CHECK(Names(**reader) == unpinned_order);
+}
+
+TEST_CASE("the status log is replaced once it is full, and other processes still see every change",
+          "[tasks][order][changes]") {
+  TempDir tmp;
+  auto writer = ShellWorkspace(tmp);
+  ShellTask(*writer, "a");
+  ShellTask(*writer, "b");
+  auto reader = Workspace::OpenShell(tmp.path());
+  REQUIRE(reader.ok());
+  auto start = (*reader)->ChangesSince(UINT64_MAX);
+  REQUIRE(start.ok());
+  const fs::path log = writer->dir() / "tasks" / std::string(tasks::kStatusLogFile);
+  {
+    // A long history: lines of a task that no longer exists, just under the limit.
+    std::ofstream out(log, std::ios::app);
+    const std::string line = "gone\tcompleted\n";
+    for (uint64_t n = fs::exists(log) ? fs::file_size(log) : 0; n + line.size() < tasks::kStatusLogRotateBytes;
+         n += line.size())
+      out << line;
+  }
+  REQUIRE(fs::file_size(log) < tasks::kStatusLogRotateBytes);
+
+  REQUIRE(writer->SetPinned("b", true).ok());  // this append crosses the limit
+  CHECK(ReadText(log) == "*\trotated\n");
+  auto pinned = (*reader)->ChangesSince(start->revision);
+  REQUIRE(pinned.ok());
+  CHECK(Events(*pinned) == std::vector<std::string>{"b:reordered"});
+  CHECK(Names(**reader).front() == "b");
+
+  // The fresh log carries the next change as usual.
+  REQUIRE(writer->SetPinned("a", true).ok());
+  CHECK(ReadText(log) == "*\trotated\na\treordered\n");
+  auto next = (*reader)->ChangesSince(pinned->revision);
+  REQUIRE(next.ok());
+  CHECK(Events(*next) == std::vector<std::string>{"a:reordered"});
 }
 
 TEST_CASE("a change reader that fell too far behind is told to refetch", "[tasks][order][changes]") {
