@@ -34,7 +34,7 @@ void SetFormat(const fs::path& root, const std::string& value) {
 
 }  // namespace
 
-TEST_CASE("a catalog at format 1 opens and is marked 2; an unknown format is refused", "[catalog][format]") {
+TEST_CASE("a catalog at format 1 opens and is marked 2, an unknown format is refused", "[catalog][format]") {
   TempDir dir;
   REQUIRE(Store::Open(dir.path()).ok());
   REQUIRE(Catalog::Open(dir.path()).ok());

@@ -70,7 +70,7 @@ size_t StoredChunks(const fs::path& root, const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("a damaged segment gives Corruption; deleting the catalog rebuilds the run", "[sealed]") {
+TEST_CASE("a damaged segment gives Corruption, deleting the catalog rebuilds the run", "[sealed]") {
   SealedStore s;
   BuildSealed(&s);
   const std::vector<fs::path> segments = FilesEndingWith(s.dir.path(), s.id, ".seg");

@@ -66,7 +66,7 @@ bool WaitFor(F done, int limit_ms = 20000) {
 
 }  // namespace
 
-TEST_CASE("fault injection: 8 writers through a faulty proxy, writers and viewer killed; every flushed point lands once",
+TEST_CASE("fault injection: 8 writers through a faulty proxy, writers and viewer killed, every flushed point lands once",
           "[remote][faults][e2e]") {
   testing::TempDir dir;
   const uint16_t viewer_port = runicorn::testing::FreePort();

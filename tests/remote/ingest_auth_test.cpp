@@ -32,7 +32,7 @@ int Put(const RestartableViewer& viewer, const std::string& token, const std::st
 
 }  // namespace
 
-TEST_CASE("ingest auth: ingest token and viewer token may ingest; no token, a wrong one or the CLI's may not",
+TEST_CASE("ingest auth: ingest token and viewer token may ingest, no token, a wrong one or the CLI's may not",
           "[remote][auth]") {
   testing::TempDir dir;
   RestartableViewer viewer(dir.path() / "central", dir.path() / "config.json", "main-token",

@@ -197,7 +197,7 @@ TEST_CASE("receiver: a run a local process is writing is refused", "[remote][rec
   CHECK_FALSE(std::filesystem::exists(layout.journal_path(kRun)));
 }
 
-TEST_CASE("ingest body: zstd round trip; garbage and oversized expansions are refused", "[remote][codec]") {
+TEST_CASE("ingest body: zstd round trip, garbage and oversized expansions are refused", "[remote][codec]") {
   std::string raw(100000, 'a');
   std::string z = CompressIngestBody(raw);
   CHECK(z.size() < raw.size());

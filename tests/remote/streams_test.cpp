@@ -74,7 +74,7 @@ TEST_CASE("streams: stream names are one safe path component", "[remote][streams
   CHECK(layout.stream_journal_path(kRun, "2") == fs::path("/s/runs") / kRun / "journal.2");
 }
 
-TEST_CASE("streams: rank 0 owns status and summary; the run stays open until every stream ended",
+TEST_CASE("streams: rank 0 owns status and summary, the run stays open until every stream ended",
           "[remote][streams]") {
   testing::TempDir dir;
   StoreLayout layout(dir.path());

@@ -131,7 +131,7 @@ TEST_CASE("/docs is a self-contained page over /openapi.json", "[openapi]") {
   CHECK(post.header("allow") == "GET, HEAD");
 }
 
-TEST_CASE("with a token, openapi.json needs it; the page itself holds no data", "[openapi]") {
+TEST_CASE("with a token, openapi.json needs it, the page itself holds no data", "[openapi]") {
   ServerConfig cfg;
   cfg.token = "s3cret";
   TestServer srv(cfg);

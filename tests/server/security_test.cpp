@@ -150,7 +150,7 @@ TEST_CASE("DNS rebinding: a Host that is not loopback, local or configured is re
   }
 }
 
-TEST_CASE("CORS headers only for allow-listed origins; other origins are refused on every method",
+TEST_CASE("CORS headers only for allow-listed origins, other origins are refused on every method",
           "[server][security][cors]") {
   TestServer srv({.origin_policy = Policy({"https://dash.example.com"})});
   const uint16_t port = srv.port();

@@ -97,7 +97,7 @@ TEST_CASE("a corrupted chunk ends the download early instead of sending wrong by
   CHECK(bytes.compare(0, got.size(), got) == 0);
 }
 
-TEST_CASE("a large static file is streamed with a metadata ETag; small ones keep the content ETag",
+TEST_CASE("a large static file is streamed with a metadata ETag, small ones keep the content ETag",
           "[server][streaming][web]") {
   ServerConfig config;
   runtrack::testing::TempDir web;

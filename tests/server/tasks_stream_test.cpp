@@ -252,7 +252,7 @@ void Collect(const bj::object& m, std::vector<std::pair<uint64_t, std::string>>&
   }
 }
 
-TEST_CASE("task events: ready, then every change with consecutive revisions; a workspace switch closes",
+TEST_CASE("task events: ready, then every change with consecutive revisions, a workspace switch closes",
           "[tasks_stream][events]") {
   StreamServer s;
   HttpClient c(s.port());
@@ -299,7 +299,7 @@ TEST_CASE("task events: ready, then every change with consecutive revisions; a w
   CHECK(RefusedUpgrade(c, "/api/tasks/events?" + kTokenQuery, {{"Origin", "http://evil.example"}}).status == 403);
 }
 
-TEST_CASE("reorder: task_order by position, pinned when given, listing follows; bad requests change nothing",
+TEST_CASE("reorder: task_order by position, pinned when given, listing follows, bad requests change nothing",
           "[tasks_stream][reorder]") {
   StreamServer s;
   HttpClient c(s.port());

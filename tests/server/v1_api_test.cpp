@@ -86,7 +86,7 @@ TEST_CASE("v1 bodies: missing, unknown and mistyped fields are 400 with field an
                 "unsupported_media_type");
 }
 
-TEST_CASE("v1 routes need the login token; unknown v1 paths too", "[v1]") {
+TEST_CASE("v1 routes need the login token, unknown v1 paths too", "[v1]") {
   TestServer s;
   AddUser(s, "ada", "correct-horse");
   HttpClient c(s.port());

@@ -498,7 +498,7 @@ TEST_CASE("v1 models: list and detail of every model version, newest first", "[v
                 "Model not found: base:v2", json::value("model_id"), "not_found");
 }
 
-TEST_CASE("v1 generate: sampling parameters reach the generator; model_path defaults to the newest trained model",
+TEST_CASE("v1 generate: sampling parameters reach the generator, model_path defaults to the newest trained model",
           "[v1train]") {
   TrainEnv env;
   CheckEnvelope(env.client.Post("/api/v1/generate", R"({"prompt":"hi"})", Bearer(env.token)), 404, "NOT_FOUND",

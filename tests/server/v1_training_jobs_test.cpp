@@ -201,7 +201,7 @@ TEST_CASE("training jobs: a job's task log, and refusals in the viewer's error b
   CHECK(none.json() == json::parse(R"({"detail":"this viewer serves no training jobs"})"));
 }
 
-TEST_CASE("training jobs: the viewer's --token guards them; a v1 token does not open them", "[v1jobs]") {
+TEST_CASE("training jobs: the viewer's --token guards them, a v1 token does not open them", "[v1jobs]") {
   JobsEnv env(ServerConfig{.token = "viewer-secret"});
   auto without = env.client.Get("/api/training/jobs");
   CHECK(without.status == 401);

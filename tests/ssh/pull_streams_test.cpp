@@ -171,7 +171,7 @@ TEST_CASE("pull sync mirrors every stream of a multi-process run, then only a st
   REQUIRE(ranks[2]->Finish().ok());
 }
 
-TEST_CASE("pull sync from a rank's own node stores its journal as that rank's stream; bad stream files are skipped",
+TEST_CASE("pull sync from a rank's own node stores its journal as that rank's stream, bad stream files are skipped",
           "[ssh][streams]") {
   if (!SshdAvailable()) return;
   Sshd sshd;

@@ -162,7 +162,7 @@ TEST_CASE("connect: 409 HOST_KEY_CONFIRMATION_REQUIRED, accept, connect, list, s
   CHECK(gone.detail() == "no open SSH connection '" + id + "': connect first (POST /api/remote/connect)");
 }
 
-TEST_CASE("wrong credentials answer 403 with a clear error; saved connections never carry secrets", "[ssh][routes]") {
+TEST_CASE("wrong credentials answer 403 with a clear error, saved connections never carry secrets", "[ssh][routes]") {
   if (!SshdAvailable()) return;
   Sshd sshd;
   RemoteServer srv;

@@ -283,7 +283,7 @@ TEST_CASE("node stream: two ranks of one run on one host give one system stream"
   CHECK(*after != nullptr);
 }
 
-TEST_CASE("node stream: RUNICORN_SYSTEM_METRICS turns it on; a bad value or interval is refused", "[system][node_stream]") {
+TEST_CASE("node stream: RUNICORN_SYSTEM_METRICS turns it on, a bad value or interval is refused", "[system][node_stream]") {
   testing::TempDir dir;
   auto store = Store::Open(dir.path());
   REQUIRE(store.ok());
@@ -326,7 +326,7 @@ TEST_CASE("node stream: RUNICORN_SYSTEM_METRICS turns it on; a bad value or inte
   CHECK(runs_after == runs_before);  // nothing partial stays behind
 }
 
-TEST_CASE("host lock: one holder per run id; a stale file from a dead holder is taken over", "[system][node_stream]") {
+TEST_CASE("host lock: one holder per run id, a stale file from a dead holder is taken over", "[system][node_stream]") {
   testing::TempDir dir;
   const std::string id = FreshRunId();
   auto a = telemetry::HostRunLock::TryAcquire(dir.path(), id);

@@ -56,7 +56,7 @@ std::vector<std::string> Events(const TaskChanges& c) {
 
 }  // namespace
 
-TEST_CASE("reorder writes task_order; listings put unordered tasks first, then the manual order", "[tasks][order]") {
+TEST_CASE("reorder writes task_order, listings put unordered tasks first, then the manual order", "[tasks][order]") {
   TempDir tmp;
   auto ws = ShellWorkspace(tmp);
   for (const char* n : {"a", "b", "c", "d"}) ShellTask(*ws, n);

@@ -48,7 +48,7 @@ TEST_CASE("run links fold into runicorn_runs keyed by run number, each id once",
   CHECK(json::serialize(info.at("tracks")) == "[{},{}]");
 }
 
-TEST_CASE("a second run id of the same task run is appended; non-string fields read as empty", "[tasks][results]") {
+TEST_CASE("a second run id of the same task run is appended, non-string fields read as empty", "[tasks][results]") {
   json::object info = Info(1);
   std::string text = LinkLine(1, kId1) +
                      R"({"run":1,"kind":"runicorn_run","values":{"run_id":")" + std::string(kId2) +
