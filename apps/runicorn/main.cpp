@@ -10,6 +10,7 @@
 #include "cli/remote_command.h"
 #include "cli/sync_command.h"
 #include "cli/tasks_command.h"
+#include "viewer/migrate_command.h"
 #include "viewer/viewer_command.h"
 #include "service/build_info.h"
 
@@ -34,6 +35,7 @@ constexpr const char* kUsage =
     "              export: Pyruns-compatible experiment launcher (--tasks-root DIR, default: here)\n"
     "  sync        ship journals a central viewer has not acknowledged (--server URL; docs/REMOTE.md)\n"
     "  remote      sync | ls over SSH: pull a remote store's runs into this one (docs/REMOTE.md)\n"
+    "  migrate     copy this store into PostgreSQL + an S3 bucket and check the copy (docs/SCALE-OUT.md)\n"
     "  version     print the version\n"
     "\n"
     "storage: --storage DIR, else $RUNICORN_DIR, else the saved user root, else ./.runicorn\n"
@@ -65,6 +67,7 @@ int main(int argc, char** argv) {
   if (command == "tasks") return RunTasks(rest);
   if (command == "sync") return RunSync(rest);
   if (command == "remote") return RunRemote(rest);
+  if (command == "migrate") return runicorn::viewer::RunMigrate(rest);
   if (command == "version" || command == "--version") {
     std::printf("runicorn %s\n", runicorn::service::RunicornVersion().c_str());
     return kExitOk;

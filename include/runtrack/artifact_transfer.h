@@ -86,6 +86,16 @@ class ArtifactReceiver {
   Result<ManifestOutcome> PutManifest(std::string_view name, int version, std::string_view manifest_text,
                                       std::string_view used_by = {});
 
+  // A writer's user alias (docs/REMOTE.md "Artifacts"): points `alias` of `name` at `version`,
+  // which must be a ready version here, with one atomic replace of the alias file (as
+  // ArtifactStore::SetAlias: a move is one claim, never two). false: it already pointed there
+  // (a resend). NotFound when the name or version is not here, FailedPrecondition when the version
+  // is deleted or not ready, InvalidArgument for a bad name, alias ("latest" included) or version.
+  Result<bool> SetAlias(std::string_view name, std::string_view alias, int version);
+  // Removes `alias` if it still points at `version` (the writer's last shipped value): an alias
+  // moved here since is left alone. false: nothing removed (absent, or it points elsewhere).
+  Result<bool> RemoveAlias(std::string_view name, std::string_view alias, int version);
+
   // Counters since construction, for tests: what deduplication saved on the wire.
   struct Stats {
     uint64_t missing_queries = 0;
@@ -112,10 +122,12 @@ struct ArtifactShipProgress {
   uint64_t chunks_sent = 0;   // chunks uploaded (the ones the server lacked)
   uint64_t bytes_sent = 0;    // raw chunk bytes uploaded
   int requests = 0;
+  int alias_changes = 0;      // user alias sets, moves and removals the server applied
 };
 
 // Ships every artifact version run `run_id` produced or used (its lineage index) that is not yet
-// marked shipped, recording each one once the server accepted it (docs/REMOTE.md "Artifacts").
+// marked shipped, recording each one once the server accepted it (docs/REMOTE.md "Artifacts"),
+// then the user aliases of those artifact names that changed since they were last shipped.
 // Versions still being published are skipped (shipped by a later call). Transient failures are
 // retried with ShipRun's backoff up to `max_attempts` in a row (0: forever), then IOError; a
 // refused request (400, 401, 404, a conflicting version) is returned at once.

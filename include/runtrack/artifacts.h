@@ -332,6 +332,27 @@ class ArtifactHandle {
 
 enum class DeleteMode { kSoft, kPermanent };
 
+// One claimed version number of a name as ArtifactStore::Export finds it, with everything a
+// lossless copy into another catalog needs (the PostgreSQL back end's PgArtifactRepository::CopyFrom).
+struct ExportedArtifactVersion {
+  int version = 0;
+  std::string state;           // "pending" (claimed, unpublished), "ready", "deleted" or "purged"
+  // Ready and deleted only: the public record (aliases empty), files, references, the distinct
+  // chunks (SHA-256 hex -> size) and the manifest's exact bytes (its digest covers them).
+  ArtifactVersionInfo info;
+  std::vector<ArtifactFileInfo> files;
+  std::vector<ArtifactReferenceInfo> references;
+  std::map<std::string, uint64_t> chunks;
+  std::string manifest_text;
+  std::vector<std::string> used_by_runs;  // sorted run ids (lineage "uses")
+};
+struct ExportedArtifactName {
+  std::string name;
+  ArtifactType type = ArtifactType::kCustom;
+  std::vector<ExportedArtifactVersion> versions;  // ascending, every claimed number
+  std::map<std::string, int> aliases;             // user aliases only ("latest" is computed)
+};
+
 class ArtifactStore {
  public:
   // Creates <root>/artifacts and <root>/blobs if needed and records the chunking of a new store.
@@ -390,6 +411,16 @@ class ArtifactStore {
   Result<LineageGraph> Lineage(std::string_view name, int version, int max_depth = 3);
 
   Result<ArtifactStats> Stats();
+
+  // Every name of every type with all its claimed versions, sorted by type then name: what a copy
+  // into another catalog (PostgreSQL) reads. Corruption naming the version if a retained manifest
+  // cannot be read or verified, since the copy would lose it.
+  Result<std::vector<ExportedArtifactName>> Export();
+  // A handle over a manifest kept outside this store (another catalog holds it), reading chunks
+  // from this store's blobs/ (and a source attached with ReadingMissingChunksFrom). The text is
+  // verified like a manifest file: Corruption if it fails to parse or its digest. Its info() has
+  // status "ready" and the given aliases.
+  Result<ArtifactHandle> HandleFromManifest(std::string_view manifest_text, std::vector<std::string> aliases) const;
 
   const std::filesystem::path& root() const { return root_; }
   const ArtifactStoreOptions& options() const { return options_; }

@@ -28,6 +28,7 @@
 #include "runtrack/metric_point.h"
 #include "runtrack/metric_query.h"
 #include "runtrack/run.h"
+#include "runtrack/sealed_objects.h"
 #include "runtrack/status.h"
 
 namespace runtrack {
@@ -50,6 +51,16 @@ struct CatalogOptions {
   // Started at Open() too, so a store indexed by an older build is upgraded run by run. false:
   // points stay in RocksDB (the pre-segment layout); SealFinishedRuns() still seals on request.
   bool seal_finished_runs = true;
+  // Compact the journal of a sealed run (docs/FORMATS.md "Compacted journal"): once its segments
+  // are committed, the journal is rewritten without its Points records (the points live in the
+  // segments; a rebuilt catalog re-indexes them from there), which is what brings a finished run
+  // to a few bytes per point on disk. Only a single-stream run whose journal ends with its own
+  // Status record, is undamaged, fully read, not written or received any more and, when this node
+  // ships it, fully acknowledged; and only once the journal has not changed for
+  // `journal_compaction_delay` (a recent run may still get resends). false: journals stay as
+  // written (rebuilding the catalog then also re-creates damaged segments from them).
+  bool compact_journals = true;
+  std::chrono::seconds journal_compaction_delay{600};
   // When the catalog cannot be opened read-write for lack of space (RocksDB writes a new MANIFEST
   // and WAL on open, so a disk with no byte free refuses it), open it read-only instead of
   // failing: queries answer from what was committed (an empty catalog when none exists yet), and
@@ -57,6 +68,10 @@ struct CatalogOptions {
   // holder re-opens it once there is space (the viewer's indexer does). Off by default: a CLI
   // command should rather fail than show a catalog it cannot bring up to date.
   bool read_only_on_full_disk = false;
+  // Where sealed segment and LOD objects missing from runs/<id>/segments/ are read from (a team's
+  // bucket: docs/SCALE-OUT.md "Sealed segments in the bucket"); null: only the local files. Its
+  // bytes are checked like a file's, so it can cause an error but never a wrong point.
+  std::shared_ptr<const SealedObjectSource> sealed_objects;
 };
 
 // What one SealFinishedRuns() call did.
@@ -64,6 +79,10 @@ struct SealReport {
   uint64_t runs_sealed = 0;
   uint64_t series_sealed = 0;
   uint64_t points_sealed = 0;
+  // Journals rewritten without their points (CatalogOptions::compact_journals), and the bytes
+  // that saved.
+  uint64_t journals_compacted = 0;
+  uint64_t journal_bytes_removed = 0;
   // Runs that could not be sealed (they stay readable from RocksDB and are retried later).
   uint64_t runs_failed = 0;
   std::string last_error;
@@ -270,6 +289,10 @@ class Catalog {
   Result<SealReport> SealFinishedRuns();
   // Returns once the background sealing thread has nothing left to do (at once without it).
   void WaitForSealing() const;
+  // Every sealed series of every run the catalog holds (soft-deleted ones included: they can be
+  // restored), as its index records it: what `runicorn viewer --objects` publishes to the bucket
+  // and keeps listed as live for `gc --objects`.
+  Result<std::vector<SealedObjectRef>> ListSealedObjects() const;
   // Counters of the pyramid cache (for a viewer's /api/health and /api/metrics/cache/stats).
   PyramidCacheStats pyramid_cache_stats() const;
 

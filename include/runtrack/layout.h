@@ -12,6 +12,7 @@
 //   <root>/runs/<run_id>/stream       on a writer's node: the stream its run ships as (REMOTE.md)
 //   <root>/runs/<run_id>/system-ship/ on a writer's node: its system-metrics stream, shipped (SYSTEM.md)
 //   <root>/runs/<run_id>/segments/    a finished run's sealed metric segments + LOD objects
+//   <root>/runs/<run_id>/journal-compacting  the journal being rewritten without its points
 //   <root>/catalog/                   the RocksDB catalog (derived data)
 //   <root>/artifacts/, <root>/blobs/  artifact versions and their chunks (FORMATS-artifacts.md)
 //   <root>/viewer.json                the running viewer's address and local credential
@@ -66,6 +67,9 @@ class StoreLayout {
   std::filesystem::path segments_dir(std::string_view run_id) const;
   std::filesystem::path segment_path(std::string_view run_id, uint32_t series_id, uint64_t point_count) const;
   std::filesystem::path lod_path(std::string_view run_id, uint32_t series_id, uint64_t point_count) const;
+  // The compacted journal while it is written (docs/FORMATS.md "Compacted journal"), renamed over
+  // journal_path() once durable. Not "journal.<x>": that would be listed as a stream.
+  std::filesystem::path compacting_journal_path(std::string_view run_id) const;
   // On a writer's node: the stream name its run ships as (absent: "0"), written at CreateRun.
   std::filesystem::path shipping_stream_path(std::string_view run_id) const;
   // On a writer's node that ships: the run's per-node system-metrics stream (docs/SYSTEM.md) as a

@@ -134,6 +134,26 @@ struct ShipperOptions {
   // A live run that has nothing new to ship still sends an empty PUT this often, so the viewer's
   // lease (ReceiverOptions::lease) tells an idle writer from a dead one.
   std::chrono::milliseconds heartbeat{std::chrono::seconds(60)};
+  // Journal bytes not yet acknowledged, summed over the runs this shipper ships (journals it
+  // tracks or adopted), above which it warns: one line on stderr per crossing, and
+  // JournalShipper::status(). It never blocks Log() or drops a record: the journals are the
+  // queue. Re-armed once the backlog is back under 90% of the quota. 0: no quota.
+  uint64_t quota_bytes = uint64_t{1} << 30;
+};
+
+// $RUNICORN_SHIP_QUOTA_MB (a whole number of MiB; 0: no quota) as bytes, or `fallback` when it is
+// unset or empty. InvalidArgument for anything else.
+Result<uint64_t> ShipQuotaFromEnv(uint64_t fallback);
+
+// What a JournalShipper is doing, for the writer to show (Store::shipping_status()).
+struct ShippingStatus {
+  std::string server;
+  size_t runs = 0;                    // journals being shipped (adopted leftovers included)
+  uint64_t unacknowledged_bytes = 0;  // summed over them, at the last check (once per interval)
+  uint64_t quota_bytes = 0;           // ShipperOptions::quota_bytes
+  bool over_quota = false;            // warned, and not yet back under 90% of the quota
+  uint64_t quota_warnings = 0;        // crossings of the quota so far (each warned once)
+  std::string last_error;             // why the last request failed; empty after a success
 };
 
 // RUNICORN_SERVER and RUNICORN_TOKEN, over `base`'s other fields.
@@ -155,8 +175,10 @@ Result<ShipProgress> ShipRun(const StoreLayout& layout, std::string_view run_id,
 // The acknowledged offset recorded in <run dir>/shipped (0 when absent).
 Result<uint64_t> ReadShippedOffset(const StoreLayout& layout, std::string_view run_id);
 
-// A background thread that ships the journals of the runs given to Track(). Created by a Store
-// whose options (or environment) name a server; shared by the Store and its Runs.
+// A background thread that ships the journals of the runs given to Track(), and what earlier
+// processes on this root left unacknowledged (their journals and system-metrics streams, when no
+// process holds the run's lock). Created by a Store whose options (or environment) name a server;
+// shared by the Store and its Runs.
 //
 // Log() never waits on it: it reads the journal file, never the writer's buffer. Drain() is what
 // Run::Finish() calls after the final record is on disk.
@@ -177,6 +199,8 @@ class JournalShipper {
   // successful drain the run is no longer tracked. Returns FailedPrecondition on timeout (the
   // rest is shipped later), ok otherwise.
   Status Drain(std::string_view run_id, std::chrono::milliseconds timeout);
+  // The backlog and quota state as of the last check (a copy; never waits on the network).
+  ShippingStatus status() const;
 
  private:
   struct Impl;

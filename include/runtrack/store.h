@@ -20,14 +20,13 @@
 #include <boost/json/object.hpp>
 
 #include "runtrack/layout.h"
+#include "runtrack/remote.h"
 #include "runtrack/run.h"
 #include "runtrack/status.h"
 
 namespace runtrack {
 
 class ArtifactStore;
-class JournalShipper;
-struct ShipperOptions;
 namespace detail {
 class StoreArtifacts;
 }
@@ -43,6 +42,11 @@ struct StoreOptions {
   // How long Run::Finish() waits for the server to acknowledge the whole journal; what is left
   // is shipped later (by the next Store with a server, or `runicorn sync`).
   std::chrono::milliseconds finish_timeout{30000};
+  // Unacknowledged journal bytes (all runs this Store ships) above which the shipper warns once
+  // on stderr and in shipping_status(); it never blocks Log() or drops data. Unset:
+  // $RUNICORN_SHIP_QUOTA_MB (MiB; a value that is not a whole number is InvalidArgument at Open),
+  // else 1 GiB. 0: no quota.
+  std::optional<uint64_t> ship_quota_bytes;
 };
 
 struct FlushPolicy {
@@ -104,6 +108,9 @@ class Store {
   // The store's artifacts, opened on first use (which records the store's chunking parameters,
   // see artifacts.h) and shared with every Run this Store creates, which may outlive the Store.
   Result<std::shared_ptr<ArtifactStore>> artifacts() const;
+
+  // Journal shipping's backlog and quota state (remote.h); nullopt when this Store does not ship.
+  std::optional<ShippingStatus> shipping_status() const;
 
  private:
   explicit Store(std::filesystem::path root);

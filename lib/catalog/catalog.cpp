@@ -215,6 +215,7 @@ Status Catalog::Impl::IngestStep(std::string_view id, IndexReport* report, bool*
   catalog::JournalIngestor ingestor(next.get(), &batch, [&](catalog::SeriesState& s) {
     return LoadTail(id, s);
   });
+  ingestor.SetStoreLayout(layout());  // a compacted journal's points are in its segments
   const uint64_t from = next->journal_offset;
   auto outcome = journal::ReadJournal(
       journal, from,

@@ -6,6 +6,7 @@
 
 #include "catalog/catalog_impl.h"
 #include "catalog/keys.h"
+#include "catalog/sealed_object_bytes.h"
 #include "catalog/stored_point.h"
 #include "metrics/downsample.h"
 #include "segments/byte_source.h"
@@ -84,7 +85,8 @@ Status Catalog::Impl::ReadOrdinals(std::string_view run_id, uint32_t series, uin
     uint64_t split = begin;
     if (sealed != nullptr && begin < sealed->end_ordinal()) {
       split = std::min(end, sealed->end_ordinal());
-      RUNTRACK_ASSIGN_OR_RETURN(auto reader, segment_readers.Get(layout(), run_id, series, *sealed));
+      RUNTRACK_ASSIGN_OR_RETURN(auto reader, segment_readers.Get(layout(), run_id, series, *sealed,
+                                                                     options.sealed_objects.get()));
       if (out->empty()) {
         RUNTRACK_RETURN_IF_ERROR(reader->ReadOrdinals(begin, split, out));  // decoded in place
       } else {
@@ -99,14 +101,37 @@ Status Catalog::Impl::ReadOrdinals(std::string_view run_id, uint32_t series, uin
   return Status::Ok();
 }
 
-// The pyramid of a sealed series from its LOD object; nullopt when there is none or it cannot be
-// used (damaged, other constants, another count), and the caller rebuilds from the points.
-static std::optional<LodPyramid> LoadSealedPyramid(const StoreLayout& layout, std::string_view run_id, uint32_t series,
-                                                   const catalog::SealedSegment& sealed) {
+// Opens a sealed series' LOD object, checked against the size its index entry recorded: the local
+// file, or from `objects` (CatalogOptions::sealed_objects) when the file is missing here. The one
+// place a LOD object is opened.
+static Result<std::shared_ptr<const segments::ByteSource>> OpenLodObject(const StoreLayout& layout,
+                                                                         const SealedObjectSource* objects,
+                                                                         std::string_view run_id, uint32_t series,
+                                                                         const catalog::SealedSegment& sealed) {
+  std::string where;
+  RUNTRACK_ASSIGN_OR_RETURN(std::unique_ptr<segments::ByteSource> bytes,
+                            catalog::OpenSealedBytes(layout, objects, run_id, series, sealed, SealedObjectKind::kLod, &where));
+  if (bytes->size() != sealed.lod_size) {
+    return Status::Corruption(fmt::format("LOD object {} has {} bytes, its index entry says {}", where, bytes->size(),
+                                          sealed.lod_size));
+  }
+  return std::shared_ptr<const segments::ByteSource>(std::move(bytes));
+}
+
+// The pyramid of a sealed series from its LOD object, loaded lazily: the footer and the coarse
+// levels now, other blocks when a query first touches them (a damaged block is then rebuilt from
+// the segment's points). nullopt when there is no LOD object or what is read now cannot be used
+// (damaged, other constants, another count), and the caller rebuilds from the points.
+static std::optional<LodPyramid> LoadSealedPyramid(const Catalog::Impl& impl, const std::string& run_id,
+                                                   uint32_t series, const catalog::SealedSegment& sealed) {
   if (sealed.lod_size == 0) return std::nullopt;
-  auto file = segments::FileByteSource::Open(layout.lod_path(run_id, series, sealed.point_count));
-  if (!file.ok() || (*file)->size() != sealed.lod_size) return std::nullopt;
-  auto pyramid = segments::DecodeLodPyramid(**file);
+  auto source = OpenLodObject(impl.layout(), impl.options.sealed_objects.get(), run_id, series, sealed);
+  if (!source.ok()) return std::nullopt;
+  // Only the sealed ordinals: a damaged block never covers points appended after sealing.
+  LodPointReader from_segment = [&impl, run_id, series](uint64_t b, uint64_t e, std::vector<MetricPoint>* out) {
+    return impl.ReadOrdinals(run_id, series, b, e, out);
+  };
+  auto pyramid = segments::OpenLodPyramid(std::move(source).value(), std::move(from_segment));
   if (!pyramid.ok() || pyramid->count() != sealed.point_count) return std::nullopt;
   return std::move(pyramid).value();
 }
@@ -125,21 +150,32 @@ Status Catalog::Impl::BuildPyramid(const std::string& run_id, uint32_t series) c
   uint64_t loaded = 0;
   if (const catalog::SealedSegment* sealed = record->FindSealed(series);
       sealed != nullptr && sealed->point_count <= it->second.count) {
-    if (auto restored = LoadSealedPyramid(layout(), run_id, series, *sealed)) {
+    if (auto restored = LoadSealedPyramid(*this, run_id, series, *sealed)) {
       *pyramid = std::move(*restored);
       loaded = sealed->point_count;
     }
   }
-  constexpr uint64_t kBatch = 64 * kChunkPoints;
-  std::vector<MetricPoint> points;
-  for (uint64_t begin = loaded; begin < it->second.count; begin += kBatch) {
-    points.clear();
-    uint64_t end = std::min(it->second.count, begin + kBatch);
-    RUNTRACK_RETURN_IF_ERROR(ReadOrdinals(run_id, series, begin, end, &points));
-    if (points.size() != end - begin)
-      return Status::Corruption(fmt::format("series {} of run {} holds {} points, expected {}", series,
-                                            run_id, begin + points.size(), it->second.count));
-    pyramid->Append(points);
+  // Appends the series' points from ordinal `from` up to the published count.
+  auto append_points = [&](LodPyramid& into, uint64_t from) -> Status {
+    constexpr uint64_t kBatch = 64 * kChunkPoints;
+    std::vector<MetricPoint> points;
+    for (uint64_t begin = from; begin < it->second.count; begin += kBatch) {
+      points.clear();
+      uint64_t end = std::min(it->second.count, begin + kBatch);
+      RUNTRACK_RETURN_IF_ERROR(ReadOrdinals(run_id, series, begin, end, &points));
+      if (points.size() != end - begin)
+        return Status::Corruption(fmt::format("series {} of run {} holds {} points, expected {}", series, run_id,
+                                              begin + points.size(), it->second.count));
+      into.Append(points);
+    }
+    return Status::Ok();
+  };
+  RUNTRACK_RETURN_IF_ERROR(append_points(*pyramid, loaded));
+  // Appending to a restored pyramid loads all its blocks; one that could not be loaded (nor
+  // rebuilt) leaves the pyramid unusable: start over from the points.
+  if (!pyramid->load_status().ok()) {
+    pyramid = std::make_unique<LodPyramid>();
+    RUNTRACK_RETURN_IF_ERROR(append_points(*pyramid, 0));
   }
   pyramids[{run_id, series}] = std::move(pyramid);
   TouchPyramid({run_id, series});
@@ -153,11 +189,8 @@ void Catalog::Impl::TouchPyramid(const std::pair<std::string, uint32_t>& key) co
 }
 
 namespace {
-uint64_t PyramidBytes(const LodPyramid& pyramid) {
-  uint64_t bytes = sizeof(LodPyramid);
-  for (size_t k = 0; k < pyramid.num_levels(); ++k) bytes += pyramid.level(k).capacity() * sizeof(LodBucket);
-  return bytes;
-}
+// A lazily loaded pyramid counts the blocks it has loaded so far.
+uint64_t PyramidBytes(const LodPyramid& pyramid) { return pyramid.memory_bytes(); }
 }  // namespace
 
 void Catalog::Impl::EvictPyramids(std::string_view keep_run) const {
@@ -202,16 +235,30 @@ Result<DownsampleResult> Catalog::DownsampleMetric(std::string_view run_id, std:
     return Status::NotFound(fmt::format("run {} has no metric '{}'", run_id,
                                         util::IsValidUtf8(metric) ? metric : "<binary>"));
   const std::pair<std::string, uint32_t> key{std::string(run_id), series->id};
+  const LodPyramid* broken = nullptr;
+  Status damage;
   {
     std::shared_lock lod(impl_->lod_mu);
     auto it = impl_->pyramids.find(key);
     if (it != impl_->pyramids.end()) {
       impl_->pyramid_hits.fetch_add(1, std::memory_order_relaxed);
       impl_->TouchPyramid(key);
-      return Downsample(*it->second, [&](uint64_t b, uint64_t e, std::vector<MetricPoint>* out) {
+      auto result = Downsample(*it->second, [&](uint64_t b, uint64_t e, std::vector<MetricPoint>* out) {
         return impl_->ReadOrdinals(run_id, key.second, b, e, out);
       }, options);
+      // A LOD block that could be neither read nor rebuilt from the segment (damaged there too):
+      // the answer must not hide it.
+      damage = it->second->load_status();
+      if (damage.ok()) return result;
+      broken = it->second.get();
     }
+  }
+  if (broken != nullptr) {
+    // Dropped, so the next query starts from the LOD object again: charts from intact blocks work.
+    std::unique_lock lod(impl_->lod_mu);
+    auto it = impl_->pyramids.find(key);
+    if (it != impl_->pyramids.end() && it->second.get() == broken) impl_->pyramids.erase(it);
+    return damage;
   }
   impl_->pyramid_misses.fetch_add(1, std::memory_order_relaxed);
   {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 
@@ -99,7 +100,17 @@ class Catalog::Impl {
   // Seals the run if it needs it: files first (durable), then one batch of index entries and the
   // deletion of its stored points. Stops between series once *stop is set (nothing committed).
   Status SealRun(std::string_view id, const std::atomic<bool>* stop, SealReport* report);
-  SealReport SealRuns(const std::atomic<bool>* stop);
+  // `*later` (optional): set when a run is left for a later pass (a journal to compact then).
+  SealReport SealRuns(const std::atomic<bool>* stop, bool* later = nullptr);
+  // Journal compaction and orphan files of a sealed run (journal_compaction.cpp); called by the
+  // sealing pass under seal_mu. CompactJournal sets *later when the run may be compacted later.
+  Status CompactJournal(std::string_view id, SealReport* report, bool* later);
+  Status CommitCompactedOffset(std::string_view id, uint64_t from, uint64_t to);
+  void RemoveOrphanSegments(std::string_view id);
+  // Under seal_mu: the journal offset at which a run's journal was found compacted or not to be
+  // compacted (not looked at again until it changes), and runs whose segments folder was swept.
+  std::map<std::string, uint64_t, std::less<>> journal_settled;
+  std::set<std::string, std::less<>> orphans_swept;
   // Runs whose sealing failed, with the journal offset they had, so the background thread does
   // not retry them on every Refresh() (a changed offset or SealFinishedRuns() retries).
   std::mutex seal_failed_mu;

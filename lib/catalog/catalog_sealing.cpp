@@ -208,7 +208,7 @@ Status Catalog::Impl::SealRun(std::string_view id, const std::atomic<bool>* stop
   return Status::Ok();
 }
 
-SealReport Catalog::Impl::SealRuns(const std::atomic<bool>* stop) {
+SealReport Catalog::Impl::SealRuns(const std::atomic<bool>* stop, bool* later) {
   SealReport report;
   std::vector<std::pair<std::string, uint64_t>> candidates;
   {
@@ -229,6 +229,12 @@ SealReport Catalog::Impl::SealRuns(const std::atomic<bool>* stop) {
     {
       std::lock_guard one_at_a_time(seal_mu);
       s = SealRun(id, stop, &report);
+      // Then what only a sealed run allows: files no index entry refers to go (once per run per
+      // open, and after each sealing), and its journal may be compacted (journal_compaction.cpp).
+      if (s.ok() && (report.runs_sealed != sealed_before || orphans_swept.insert(id).second)) RemoveOrphanSegments(id);
+      bool run_later = false;
+      if (s.ok()) s = CompactJournal(id, &report, &run_later);
+      if (run_later && later != nullptr) *later = true;
     }
     if (report.runs_sealed != sealed_before) {
       if (first_sealed.empty() || id < first_sealed) first_sealed = id;
@@ -257,7 +263,16 @@ SealReport Catalog::Impl::SealRuns(const std::atomic<bool>* stop) {
 
 void Catalog::Impl::StartSealer() {
   if (!read_only_reason.empty()) return;  // nothing may be written (catalog.cpp, full disk)
-  sealer = std::make_unique<catalog::SealingWorker>([this](const std::atomic<bool>& stop) { SealRuns(&stop); });
+  // A journal too recently written to be compacted is looked at again by a pass of its own.
+  const auto rewake = std::clamp<std::chrono::milliseconds>(options.journal_compaction_delay / 4,
+                                                            std::chrono::seconds(1), std::chrono::seconds(60));
+  sealer = std::make_unique<catalog::SealingWorker>(
+      [this](const std::atomic<bool>& stop) {
+        bool later = false;
+        SealRuns(&stop, &later);
+        return later;
+      },
+      rewake);
   sealer->Wake();
 }
 

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include "catalog/keys.h"
+#include "catalog/sealed_series.h"
+#include "journal/journal_compaction.h"
 #include "catalog/stored_point.h"
 
 namespace runtrack::catalog {
@@ -20,6 +22,7 @@ void JournalIngestor::Touch(double wall_time) {
 
 Status JournalIngestor::Apply(RecordType type, std::string_view payload) {
   if (stream_ != nullptr && type != RecordType::kPoints) return ApplyOtherStream(type, payload);
+  if (type == journal::kCompactedRecord && stream_ == nullptr) return ApplyCompacted(payload);
   switch (type) {
     case RecordType::kPoints:
       return ApplyPoints(payload);
@@ -34,7 +37,8 @@ Status JournalIngestor::Apply(RecordType type, std::string_view payload) {
         SeriesState& s = record_->series[id];
         s.id = id;
         s.name = std::move(name);
-        s.tail_loaded = true;  // a new series has no stored chunk yet
+        // A new series has no stored chunk yet (one a Compacted record filled keeps its tail).
+        if (s.count == 0) s.tail_loaded = true;
       }
       return Status::Ok();
     }

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <vector>
 #include <set>
 #include <string>
@@ -15,6 +16,7 @@
 #include "catalog/run_record.h"
 #include "journal/journal_format.h"
 #include "journal/journal_reader.h"
+#include "runtrack/layout.h"
 #include "runtrack/status.h"
 
 namespace runtrack::catalog {
@@ -45,11 +47,16 @@ class JournalIngestor {
   // catalog_streams.cpp): its metric and stage ids are mapped, and only points, names and text
   // apply (rank 0 owns status, summary and config). nullptr: back to stream "0".
   void SetStream(StreamState* stream) { stream_ = stream; }
+  // The store the run is in: a compacted journal's points are read from its segment files
+  // (docs/FORMATS.md "Compacted journal"). Without it they are counted as lost (journal_corrupt).
+  void SetStoreLayout(StoreLayout layout) { layout_ = std::move(layout); }
 
  private:
   Status ApplyOtherStream(journal::RecordType type, std::string_view payload);
   bool MapStreamPoint(journal::PackedPoint* point) const;  // false: an id the stream never named
   Status ApplyPoints(std::string_view payload);
+  // The Compacted record (journal_compaction.h): each series' points from its segment file.
+  Status ApplyCompacted(std::string_view payload);
   void ApplyJson(journal::RecordType type, std::string_view payload);
   void Touch(double wall_time);
 
@@ -62,6 +69,7 @@ class JournalIngestor {
   uint64_t points_ = 0;
   uint64_t skipped_ = 0;
   StreamState* stream_ = nullptr;
+  std::optional<StoreLayout> layout_;
 };
 
 // A journal whose header cannot be read (not a journal, or a format this build does not know):

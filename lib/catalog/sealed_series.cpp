@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "catalog/sealed_object_bytes.h"
 #include "segments/byte_io.h"
 #include "segments/byte_source.h"
 
@@ -44,26 +45,30 @@ uint32_t SegmentFooterCrc(std::string_view object) {
 
 namespace {
 
-Result<std::shared_ptr<const segments::SegmentReader>> OpenChecked(const std::filesystem::path& path,
+Result<std::shared_ptr<const segments::SegmentReader>> OpenChecked(const StoreLayout& layout,
+                                                                   const SealedObjectSource* objects,
+                                                                   std::string_view run_id, uint32_t series,
                                                                    const SealedSegment& segment) {
-  RUNTRACK_ASSIGN_OR_RETURN(std::unique_ptr<segments::FileByteSource> file, segments::FileByteSource::Open(path));
+  std::string path;  // what was opened: the local file, or the source's object when it is missing
+  RUNTRACK_ASSIGN_OR_RETURN(std::unique_ptr<segments::ByteSource> file,
+                            OpenSealedBytes(layout, objects, run_id, series, segment, SealedObjectKind::kSegment, &path));
   const std::string fix = "; delete the catalog folder to rebuild it from the journals";
   if (file->size() != segment.file_size)
-    return Status::Corruption(fmt::format("segment {} is {} bytes, the catalog recorded {}{}", path.string(),
+    return Status::Corruption(fmt::format("segment {} is {} bytes, the catalog recorded {}{}", path,
                                           file->size(), segment.file_size, fix));
   std::string trailer;
   RUNTRACK_RETURN_IF_ERROR(file->ReadAt(file->size() - std::min<uint64_t>(file->size(), kTrailerSize),
                                         std::min<uint64_t>(file->size(), kTrailerSize), &trailer));
   if (SegmentFooterCrc(trailer) != segment.footer_crc32c)
     return Status::Corruption(fmt::format("segment {} is not the one the catalog recorded (footer CRC differs){}",
-                                          path.string(), fix));
+                                          path, fix));
   std::shared_ptr<const segments::ByteSource> source(std::move(file));
   auto reader = segments::SegmentReader::Open(source);
   if (!reader.ok())
-    return Status::Corruption(fmt::format("segment {}: {}{}", path.string(), reader.status().message(), fix));
+    return Status::Corruption(fmt::format("segment {}: {}{}", path, reader.status().message(), fix));
   if (reader->first_ordinal() != segment.first_ordinal || reader->end_ordinal() != segment.end_ordinal())
     return Status::Corruption(fmt::format("segment {} holds ordinals [{}, {}), the catalog recorded [{}, {}){}",
-                                          path.string(), reader->first_ordinal(), reader->end_ordinal(),
+                                          path, reader->first_ordinal(), reader->end_ordinal(),
                                           segment.first_ordinal, segment.end_ordinal(), fix));
   return std::make_shared<const segments::SegmentReader>(std::move(reader).value());
 }
@@ -73,7 +78,8 @@ Result<std::shared_ptr<const segments::SegmentReader>> OpenChecked(const std::fi
 Result<std::shared_ptr<const segments::SegmentReader>> SegmentReaderCache::Get(const StoreLayout& layout,
                                                                                std::string_view run_id,
                                                                                uint32_t series,
-                                                                               const SealedSegment& segment) {
+                                                                               const SealedSegment& segment,
+                                                                               const SealedObjectSource* objects) {
   std::pair<std::string, uint32_t> key{std::string(run_id), series};
   {
     std::lock_guard lock(mu_);
@@ -82,7 +88,7 @@ Result<std::shared_ptr<const segments::SegmentReader>> SegmentReaderCache::Get(c
   }
   // Opened outside the lock: two threads may both open it; the second insert wins, both readers work.
   RUNTRACK_ASSIGN_OR_RETURN(auto reader,
-                            OpenChecked(layout.segment_path(run_id, series, segment.point_count), segment));
+                            OpenChecked(layout, objects, run_id, series, segment));
   std::lock_guard lock(mu_);
   if (open_.size() >= kMaxOpen) open_.clear();
   open_[std::move(key)] = Entry{segment, reader};

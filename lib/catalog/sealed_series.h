@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "runtrack/layout.h"
+#include "runtrack/sealed_objects.h"
 #include "runtrack/status.h"
 #include "segments/segment_reader.h"
 
@@ -52,9 +53,11 @@ class SegmentReaderCache {
   static constexpr size_t kMaxOpen = 256;
 
   // The reader of the run's sealed series. Corruption if the file does not match the index entry
-  // (size, footer CRC, point count) or fails SegmentReader::Open; NotFound if it is missing.
+  // (size, footer CRC, point count) or fails SegmentReader::Open; NotFound if it is missing and
+  // `objects` is null. With `objects`, a missing file is read from there (sealed_object_bytes.h).
   Result<std::shared_ptr<const segments::SegmentReader>> Get(const StoreLayout& layout, std::string_view run_id,
-                                                             uint32_t series, const SealedSegment& segment);
+                                                             uint32_t series, const SealedSegment& segment,
+                                                             const SealedObjectSource* objects = nullptr);
   void DropRun(std::string_view run_id);
 
  private:

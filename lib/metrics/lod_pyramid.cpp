@@ -1,5 +1,7 @@
 #include "metrics/lod_pyramid.h"
 
+#include "metrics/lod_lazy_levels.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -30,7 +32,89 @@ void MergeBucket(LodBucket& into, const LodBucket& part) {
   into.last = part.last;
 }
 
+LodLevel::operator std::vector<LodBucket>() const {
+  std::vector<LodBucket> out;
+  out.reserve(size_);
+  for (size_t i = 0; i < size_; ++i) out.push_back((*this)[i]);
+  return out;
+}
+
+const LodBucket& LodLevel::LazyBucket(size_t i) const {
+  return static_cast<const LodPyramid::LazyLevels*>(lazy_)->Bucket(k_, i);
+}
+
+LodLevel LodPyramid::level(size_t k) const {
+  LodLevel view;
+  if (lazy_ != nullptr) {
+    view.lazy_ = lazy_.get();
+    view.k_ = k;
+    view.size_ = level_sizes_[k];
+    view.slots_ = lazy_->slots(k);
+    view.shift_ = lazy_->block_shift();
+    view.mask_ = lazy_->block_buckets() - 1;
+  } else {
+    view.buckets_ = levels_[k].data();
+    view.size_ = levels_[k].size();
+  }
+  return view;
+}
+
+Result<LodPyramid> LodPyramid::FromBlockSource(uint64_t count, bool steps_monotonic,
+                                               std::shared_ptr<const LodBlockSource> source, size_t preload_from_level,
+                                               LodPointReader fallback) {
+  LodPyramid pyr;
+  if (count == 0) return pyr;
+  const uint64_t block_buckets = source->block_buckets();
+  if (block_buckets == 0 || (block_buckets & (block_buckets - 1)) != 0) {
+    return Status::InvalidArgument("LOD blocks must hold a power of two of buckets, not " +
+                                   std::to_string(block_buckets));
+  }
+  pyr.level_sizes_ = LodLevelSizes(count);
+  auto lazy = std::make_shared<LazyLevels>(count, pyr.level_sizes_, std::move(source), std::move(fallback));
+  const size_t top = pyr.level_sizes_.size() - 1;
+  // The top level is always loaded: it gives the series' first wall time and last step.
+  for (size_t k = std::min(preload_from_level, top); k <= top; ++k) {
+    for (uint64_t j = 0; j < lazy->block_count(k); ++j) RUNTRACK_RETURN_IF_ERROR(lazy->Preload(k, j));
+  }
+  const LodBucket& all = lazy->Bucket(top, 0);
+  pyr.lazy_ = std::move(lazy);
+  pyr.count_ = count;
+  pyr.steps_monotonic_ = steps_monotonic;
+  pyr.last_step_ = all.last.point.step;
+  pyr.first_wall_time_ = all.first.point.wall_time;
+  return pyr;
+}
+
+Status LodPyramid::load_status() const {
+  if (!broken_.ok()) return broken_;
+  return lazy_ != nullptr ? lazy_->status() : Status::Ok();
+}
+
+uint64_t LodPyramid::memory_bytes() const {
+  uint64_t bytes = sizeof(LodPyramid);
+  for (const std::vector<LodBucket>& level : levels_) bytes += level.capacity() * sizeof(LodBucket);
+  if (lazy_ != nullptr) bytes += lazy_->loaded_bytes();
+  return bytes;
+}
+
+uint64_t LodPyramid::rebuilt_blocks() const { return lazy_ != nullptr ? lazy_->rebuilt_blocks() : 0; }
+
+Status LodPyramid::Materialize() {
+  std::vector<std::vector<LodBucket>> levels(level_sizes_.size());
+  for (size_t k = 0; k < levels.size(); ++k) levels[k] = level(k);
+  RUNTRACK_RETURN_IF_ERROR(lazy_->status());
+  levels_ = std::move(levels);
+  lazy_.reset();
+  level_sizes_.clear();
+  return Status::Ok();
+}
+
 void LodPyramid::Append(std::span<const MetricPoint> points) {
+  if (points.empty()) return;
+  if (lazy_ != nullptr && broken_.ok()) broken_ = Materialize();
+  // A pyramid whose blocks could not be loaded stays as it is; load_status() tells the owner to
+  // drop it and rebuild from the raw points.
+  if (!broken_.ok()) return;
   size_t i = 0;
   while (i < points.size()) {
     uint64_t ordinal = count_;
@@ -159,16 +243,46 @@ Result<LodPyramid> LodPyramid::FromLevels(std::vector<std::vector<LodBucket>> le
 OrdinalRange LodPyramid::LocateStepRange(int64_t step_min, int64_t step_max) const {
   if (count_ == 0) return {0, 0};
   if (!steps_monotonic_) return {0, count_};
-  const std::vector<LodBucket>& l0 = levels_[0];
-  // With non-decreasing steps a chunk's first/last steps are its smallest/largest.
-  auto lo = std::partition_point(l0.begin(), l0.end(),
-                                 [&](const LodBucket& b) { return b.last.point.step < step_min; });
-  auto hi = std::partition_point(l0.begin(), l0.end(),
-                                 [&](const LodBucket& b) { return b.first.point.step <= step_max; });
+  // With non-decreasing steps a bucket's first/last steps are its smallest/largest, at every level.
+  // A level-k bucket's children are buckets [8i, 8i + 8) of level k - 1, so each bound is found by
+  // looking at most at one bucket's children per level; once a whole bucket lies on one side of
+  // the bound the level-0 answer is that bucket's first (or past its last) descendant.
+  const size_t top = num_levels() - 1;
+  const uint64_t size0 = level(0).size();
+  // lo: the first level-0 bucket whose last step is >= step_min.
+  uint64_t lo = level(top)[0].last.point.step >= step_min ? 0 : 1;
+  for (size_t k = top; k > 0; --k) {
+    const LodLevel here = level(k);
+    if (lo == here.size()) {
+      lo = size0;
+      break;
+    }
+    if (here[lo].first.point.step >= step_min) {
+      lo <<= kFanoutLog2 * k;
+      break;
+    }
+    const LodLevel below = level(k - 1);
+    uint64_t c = lo << kFanoutLog2;
+    const uint64_t c_end = std::min<uint64_t>(c + kFanout, below.size());
+    while (c < c_end && below[c].last.point.step < step_min) ++c;
+    lo = c;
+  }
+  // hi: the first level-0 bucket whose first step is > step_max.
+  uint64_t hi = level(top)[0].first.point.step > step_max ? 0 : 1;
+  for (size_t k = top; k > 0 && hi > 0; --k) {
+    const LodLevel here = level(k);
+    if (here[hi - 1].last.point.step <= step_max) {
+      hi = std::min<uint64_t>(hi << (kFanoutLog2 * k), size0);
+      break;
+    }
+    const LodLevel below = level(k - 1);
+    uint64_t c = (hi - 1) << kFanoutLog2;
+    const uint64_t c_end = std::min<uint64_t>(c + kFanout, below.size());
+    while (c < c_end && below[c].first.point.step <= step_max) ++c;
+    hi = c;
+  }
   if (lo >= hi) return {0, 0};
-  uint64_t begin = static_cast<uint64_t>(lo - l0.begin()) * kRawChunkPoints;
-  uint64_t end = std::min<uint64_t>(static_cast<uint64_t>(hi - l0.begin()) * kRawChunkPoints, count_);
-  return {begin, end};
+  return {lo * kRawChunkPoints, std::min<uint64_t>(hi * kRawChunkPoints, count_)};
 }
 
 }  // namespace runtrack

@@ -47,6 +47,26 @@ IngestReply ArtifactClient::PutManifest(std::string_view name, int version, std:
   return Send("PUT", path, "application/octet-stream", true, body);
 }
 
+std::string ArtifactClient::Escape(std::string_view segment) {
+  std::string escaped;
+  if (char* e = curl_easy_escape(static_cast<CURL*>(curl_), segment.data(), static_cast<int>(segment.size()))) {
+    escaped = e;
+    curl_free(e);
+  }
+  return escaped;
+}
+
+IngestReply ArtifactClient::PutAlias(std::string_view name, std::string_view alias, int version) {
+  // Names and aliases allow spaces and punctuation: each one escaped path segment.
+  return Send("PUT", fmt::format("/api/ingest/artifacts/{}/aliases/{}", Escape(name), Escape(alias)),
+              "application/json", false, boost::json::serialize(boost::json::object{{"version", version}}));
+}
+
+IngestReply ArtifactClient::RemoveAlias(std::string_view name, std::string_view alias, int version) {
+  return Send("DELETE", fmt::format("/api/ingest/artifacts/{}/aliases/{}?version={}", Escape(name), Escape(alias), version),
+              "application/json", false, std::string());
+}
+
 IngestReply ArtifactClient::Send(const char* method, const std::string& path, const char* content_type, bool zstd,
                                  const std::string& body) {
   IngestReply reply;

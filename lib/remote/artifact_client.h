@@ -30,8 +30,13 @@ class ArtifactClient {
   // PUT /api/ingest/artifacts/<name>/v<version>[?used_by=<run>]; `body` is a zstd frame of the
   // manifest's bytes.
   IngestReply PutManifest(std::string_view name, int version, std::string_view used_by, const std::string& body);
+  // PUT /api/ingest/artifacts/<name>/aliases/<alias> {"version": N}.
+  IngestReply PutAlias(std::string_view name, std::string_view alias, int version);
+  // DELETE /api/ingest/artifacts/<name>/aliases/<alias>?version=<version>.
+  IngestReply RemoveAlias(std::string_view name, std::string_view alias, int version);
 
  private:
+  std::string Escape(std::string_view segment);
   IngestReply Send(const char* method, const std::string& path, const char* content_type, bool zstd,
                    const std::string& body);
 

@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include "artifacts/alias_table.h"
 #include "artifacts/layout.h"
 #include "artifacts/lineage_index.h"
 #include "artifacts/manifest.h"
@@ -266,6 +267,69 @@ struct ArtifactReceiver::Impl {
     return true;
   }
 };
+
+namespace {
+
+// The type folder that holds `name` here; NotFound when none does.
+Result<ArtifactType> TypeOf(const Layout& layout, const std::string& name) {
+  std::error_code ec;
+  for (ArtifactType t : kAllTypes)
+    if (fs::is_directory(layout.name_dir(t, name), ec)) return t;
+  return Status::NotFound(fmt::format("artifact '{}' is not on the server", name));
+}
+
+Status CheckAliasRequest(std::string_view name, std::string_view alias, int version) {
+  RUNTRACK_RETURN_IF_ERROR(ValidateArtifactName(name));
+  RUNTRACK_RETURN_IF_ERROR(ValidateAliasName(alias));
+  if (version < 1) return Status::InvalidArgument(fmt::format("Invalid artifact version {}", version));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<bool> ArtifactReceiver::SetAlias(std::string_view name, std::string_view alias, int version) {
+  return util::GuardStatus("receive artifact alias", [&]() -> Result<bool> {
+    RUNTRACK_RETURN_IF_ERROR(CheckAliasRequest(name, alias, version));
+    const std::string n(name), a(alias);
+    const Layout& layout = impl_->layout;
+    // Serialised with publications and other writers' alias changes on this server.
+    std::lock_guard publishing(impl_->publish_mu);
+    RUNTRACK_ASSIGN_OR_RETURN(ArtifactType type, TypeOf(layout, n));
+    const fs::path dir = layout.version_dir(type, n, version);
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0)
+      return Status::NotFound(fmt::format("{}:v{} is not on the server", n, version));
+    switch (StateOf(dir)) {
+      case VersionState::kReady: break;
+      case VersionState::kDeleted:
+        return Status::FailedPrecondition(fmt::format("{}:v{} is deleted on the server", n, version));
+      default:
+        return Status::FailedPrecondition(fmt::format("{}:v{} is not a ready version on the server", n, version));
+    }
+    RUNTRACK_ASSIGN_OR_RETURN(auto aliases, ReadAliases(layout.aliases_dir(type, n)));
+    if (auto it = aliases.find(a); it != aliases.end() && it->second == version) return false;
+    RUNTRACK_RETURN_IF_ERROR(WriteAlias(layout.aliases_dir(type, n), a, version, /*sync=*/true));
+    return true;
+  });
+}
+
+Result<bool> ArtifactReceiver::RemoveAlias(std::string_view name, std::string_view alias, int version) {
+  return util::GuardStatus("remove artifact alias", [&]() -> Result<bool> {
+    RUNTRACK_RETURN_IF_ERROR(CheckAliasRequest(name, alias, version));
+    const std::string n(name), a(alias);
+    const Layout& layout = impl_->layout;
+    std::lock_guard publishing(impl_->publish_mu);
+    auto type = TypeOf(layout, n);
+    if (!type.ok()) return false;  // nothing of that name here: nothing to remove
+    RUNTRACK_ASSIGN_OR_RETURN(auto aliases, ReadAliases(layout.aliases_dir(*type, n)));
+    if (auto it = aliases.find(a); it == aliases.end() || it->second != version) return false;
+    Status s = RemoveAliasFile(layout.aliases_dir(*type, n), a);
+    if (s.code() == StatusCode::kNotFound) return false;
+    RUNTRACK_RETURN_IF_ERROR(s);
+    RUNTRACK_RETURN_IF_ERROR(util::SyncDir(layout.aliases_dir(*type, n)));
+    return true;
+  });
+}
 
 ArtifactReceiver::ArtifactReceiver(StoreLayout layout) : impl_(std::make_unique<Impl>(std::move(layout))) {}
 ArtifactReceiver::~ArtifactReceiver() = default;

@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 #include <set>
 #include <thread>
 
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
+#include "artifacts/alias_table.h"
 #include "artifacts/layout.h"
 #include "artifacts/lineage_index.h"
 #include "artifacts/manifest.h"
@@ -179,6 +181,67 @@ StepOutcome ShipVersion(const Layout& layout, const std::string& run_id, const P
   return out;
 }
 
+// What the server was last told about one artifact name's user aliases, written after each
+// answer: <name dir>/.shipped-aliases/<alias> holding the version (alias_table.h's format, so
+// ReadAliases reads it). A folder starting with '.' is neither a version nor an alias. The marks
+// name no server, like the version marks.
+fs::path ShippedAliasesDir(const Layout& layout, ArtifactType type, const std::string& name) {
+  return layout.name_dir(type, name) / ".shipped-aliases";
+}
+
+// The user aliases of the names the run produced or used that differ from what was last shipped:
+// a set or a move is one PUT (one atomic replace on the server), a removal one DELETE that only
+// removes the alias if it still points at the version last shipped. An alias is shipped only when
+// its version is one of the run's versions already on the server (marked), so the server can
+// resolve it; an alias on any other version is left to the run that ships that version.
+StepOutcome ShipAliases(const Layout& layout, const std::string& run_id, ArtifactClient& client,
+                        ArtifactShipProgress* progress) {
+  struct Name {
+    std::set<int> shipped_versions;
+  };
+  std::map<std::pair<ArtifactType, std::string>, Name> names;
+  for (bool produced : {true, false}) {
+    const char* relation = produced ? "produced" : "used";
+    for (auto& v : artifacts::VersionsOfRun(layout, run_id, produced)) {
+      auto& n = names[{v.type, v.name}];
+      if (::access(MarkPath(layout, run_id, relation, artifacts::LineageKey(v.type, v.name, v.version)).c_str(),
+                   F_OK) == 0)
+        n.shipped_versions.insert(v.version);
+    }
+  }
+  for (const auto& [key, n] : names) {
+    const auto& [type, name] = key;
+    auto local = artifacts::ReadAliases(layout.aliases_dir(type, name));
+    if (!local.ok()) return Fatal(local.status());
+    const fs::path record = ShippedAliasesDir(layout, type, name);
+    auto shipped = artifacts::ReadAliases(record);
+    if (!shipped.ok()) return Fatal(shipped.status());
+    for (const auto& [alias, version] : *local) {
+      auto it = shipped->find(alias);
+      if ((it != shipped->end() && it->second == version) || !n.shipped_versions.count(version)) continue;
+      IngestReply r = client.PutAlias(name, alias, version);
+      ++progress->requests;
+      if (r.status != 200) return Failure(r, fmt::format("alias {}:{} -> v{}", name, alias, version));
+      if (auto body = JsonObject(r.body); body && body->if_contains("changed") && body->at("changed").is_bool() &&
+                                               body->at("changed").as_bool())
+        ++progress->alias_changes;
+      if (Status m = artifacts::WriteAlias(record, alias, version, /*sync=*/false); !m.ok()) return Fatal(m);
+    }
+    for (const auto& [alias, version] : *shipped) {
+      if (local->count(alias)) continue;
+      IngestReply r = client.RemoveAlias(name, alias, version);
+      ++progress->requests;
+      if (r.status != 200) return Failure(r, fmt::format("remove alias {}:{}", name, alias));
+      if (auto body = JsonObject(r.body); body && body->if_contains("removed") && body->at("removed").is_bool() &&
+                                               body->at("removed").as_bool())
+        ++progress->alias_changes;
+      if (Status m = artifacts::RemoveAliasFile(record, alias); !m.ok() && m.code() != StatusCode::kNotFound)
+        return Fatal(m);
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 StepOutcome ArtifactStep(const StoreLayout& store, std::string_view run_id, ArtifactClient& client,
@@ -202,7 +265,8 @@ StepOutcome ArtifactStep(const StoreLayout& store, std::string_view run_id, Arti
     out.kind = StepOutcome::kProgress;
     return out;
   }
-  return {};
+  // Every version is on the server: now the aliases that point at them.
+  return ShipAliases(layout, id, client, progress);
 }
 
 }  // namespace remote

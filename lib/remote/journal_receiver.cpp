@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "journal/journal_compaction.h"
 #include "journal/journal_format.h"
 #include "remote/frame_scan.h"
 #include "runtrack/remote.h"
@@ -209,6 +210,12 @@ struct JournalReceiver::Impl {
     sink->fd = fd;
     sink->size = valid->end;
     sink->ended = valid->has_status;
+    // Compacted by the catalog once the run ended (journal/journal_compaction.h): it still counts
+    // in its original offsets, so a resend is answered as before compaction.
+    if (auto compacted = journal::ReadCompactionMarker(path); compacted.ok() && *compacted) {
+      sink->size = (*compacted)->original_length;
+      sink->ended = true;
+    }
     if (sink->ended) sink->Close();  // nothing may follow; resends are read back by path
     run.streams[std::string(stream)] = std::move(sink);
     return Status::Ok();
@@ -354,6 +361,11 @@ Result<IngestOutcome> JournalReceiver::Append(std::string_view run_id, std::stri
   RUNTRACK_ASSIGN_OR_RETURN(remote::FrameScan scan, remote::ScanFrames(bytes, offset));
   if (!scan.stop_reason.empty() || scan.valid_end != offset + bytes.size())
     return Status::InvalidArgument(fmt::format("ingest body refused: {}", scan.stop_reason));
+  if (journal::BeginsWithCompactionMarker(bytes, offset))
+    return Status::FailedPrecondition(fmt::format(
+        "run {}: this journal was compacted where it was written (its points are in that store's sealed "
+        "segments, not in the journal), so it cannot be shipped",
+        run_id));
 
   std::shared_ptr<RunSink> run = impl_->RunFor(run_id);
   std::lock_guard l(run->mu);
@@ -378,6 +390,18 @@ Result<IngestOutcome> JournalReceiver::Impl::AppendLocked(std::string_view run_i
   StreamSink& sink = *run.streams.find(stream)->second;
   const fs::path path = layout.stream_journal_path(run_id, stream);
   if (sink.ended) {  // only a resend can match
+    // Compacted since it ended: its points are no longer in the file, so a resend below the
+    // original length is acknowledged without comparing bytes (it was compared when it arrived).
+    auto compacted = journal::ReadCompactionMarker(path);
+    if (!compacted.ok()) return compacted.status();
+    if (*compacted) {
+      const uint64_t original = (*compacted)->original_length;
+      if (offset > original) return IngestOutcome{true, original};
+      if (offset + bytes.size() > original)
+        return Status::FailedPrecondition(fmt::format("run {} has ended: nothing may follow its final record", run_id));
+      Count(0, bytes.size());
+      return IngestOutcome{false, original};
+    }
     if (offset > sink.size) return IngestOutcome{true, sink.size};
     if (offset + bytes.size() > sink.size)
       return Status::FailedPrecondition(fmt::format("run {}{} has ended: nothing may follow its final record", run_id,

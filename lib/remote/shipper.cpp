@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -75,11 +76,15 @@ struct JournalShipper::Impl {
   ShipperOptions options;
   std::atomic<bool> stopping{false};
 
-  std::mutex mu;
+  mutable std::mutex mu;
   std::condition_variable wake_cv;   // the thread waits here
   std::condition_variable done_cv;   // Drain() waits here
   bool wake = false;
   struct Tracked {
+    // The store root the journal is shipped from and the run's id in it: the Store's own layout,
+    // or for a run's system-metrics stream its `system-ship` root (StoreLayout::system_ship_root).
+    StoreLayout layout{std::filesystem::path()};
+    std::string id;
     uint64_t acknowledged = 0;
     uint64_t local = 0;
     Status fatal;  // set: shipping this run stopped (reported once on stderr)
@@ -91,29 +96,102 @@ struct JournalShipper::Impl {
     bool artifacts_current = false;
     Status artifact_fatal;
   };
+  // Keyed by run id; a run's adopted system-metrics stream by "<id>/system" ('/' is in no id).
   std::map<std::string, Tracked, std::less<>> runs;
   uint64_t round = 0;  // rounds of Loop() started (under mu), so Drain can ask for a later one
+  ShippingStatus state;  // under mu; ShippingStatus::server etc. filled in by the constructor
   std::thread thread;
 
-  // Runs an earlier process on this node meant to ship (they have a `shipped` file) but left
-  // unacknowledged: a crash, or a Finish() that timed out. Runs whose writer is alive (lock held)
-  // are left to it.
+  Tracked& Entry(const std::string& key, const StoreLayout& from, std::string_view id) {
+    auto [it, inserted] = runs.try_emplace(key);
+    if (inserted) {
+      it->second.layout = from;
+      it->second.id = std::string(id);
+    }
+    return it->second;
+  }
+
+  // A journal under `from` that an earlier process meant to ship (it has a `shipped` file) but
+  // left unacknowledged.
+  static bool Behind(const StoreLayout& from, const std::string& id) {
+    std::error_code ec;
+    if (!std::filesystem::exists(from.shipped_path(id), ec)) return false;
+    auto acked = ReadShippedOffset(from, id);
+    uint64_t size = std::filesystem::file_size(from.journal_path(id), ec);
+    return acked.ok() && !ec && *acked < size;
+  }
+
+  // Runs an earlier process on this node meant to ship but left unacknowledged: a crash, or a
+  // Finish() that timed out. Also their system-metrics streams (docs/SYSTEM.md), which have a
+  // store root of their own inside the run folder. Runs whose writer is alive (lock held) are
+  // left to it: the run's lock also covers its system stream, which lives in the same process.
   void AdoptLeftovers() {
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(layout.runs_dir(), ec)) {
       std::string id = e.path().filename().string();
-      if (!ValidateRunId(id).ok() || !std::filesystem::exists(layout.shipped_path(id), ec)) continue;
-      auto acked = ReadShippedOffset(layout, id);
-      std::error_code size_ec;
-      uint64_t size = std::filesystem::file_size(layout.journal_path(id), size_ec);
-      if (!acked.ok() || size_ec || *acked >= size) continue;
+      if (!ValidateRunId(id).ok()) continue;
+      const StoreLayout system(layout.system_ship_root(id));
+      const bool journal = Behind(layout, id), system_stream = Behind(system, id);
+      if (!journal && !system_stream) continue;
       util::FileLock probe;
       auto free = util::FileLock::TryAcquire(layout.lock_path(id), &probe);
       if (!free.ok() || !*free) continue;
       std::lock_guard g(mu);
-      auto [it, inserted] = runs.try_emplace(id);
-      if (inserted) it->second.leftover = true;
+      if (journal) {
+        bool fresh = runs.find(id) == runs.end();
+        Tracked& t = Entry(id, layout, id);
+        if (fresh) t.leftover = true;
+      }
+      if (system_stream) {
+        Tracked& t = Entry(id + "/system", system, id);
+        t.leftover = true;
+        t.artifacts_current = true;  // a system stream has no artifacts
+      }
     }
+  }
+
+  // The backlog: every tracked journal's bytes past its acknowledged offset (one stat and one
+  // small read per journal, once per interval; never in Log()). Crossing the quota warns once on
+  // stderr; the warning re-arms below 90% of the quota, so a backlog hovering at the limit does
+  // not repeat it every second.
+  void CheckQuota() {
+    std::vector<std::pair<StoreLayout, std::string>> journals;
+    {
+      std::lock_guard g(mu);
+      for (const auto& [key, t] : runs) journals.emplace_back(t.layout, t.id);
+    }
+    uint64_t behind = 0;
+    for (const auto& [from, id] : journals) {
+      std::error_code ec;
+      const uint64_t size = std::filesystem::file_size(from.journal_path(id), ec);
+      auto acked = ReadShippedOffset(from, id);
+      if (!ec && acked.ok() && size > *acked) behind += size - *acked;
+    }
+    std::lock_guard g(mu);
+    state.runs = journals.size();
+    state.unacknowledged_bytes = behind;
+    const uint64_t quota = options.quota_bytes;
+    if (quota == 0) return;
+    if (!state.over_quota && behind > quota) {
+      state.over_quota = true;
+      ++state.quota_warnings;
+      std::fprintf(stderr,
+                   "runtrack: journal shipping to %s is behind: %llu bytes not acknowledged, over the quota of "
+                   "%llu bytes (RUNICORN_SHIP_QUOTA_MB); logging goes on and the local journals keep every "
+                   "record until the server takes them\n",
+                   options.server.c_str(), static_cast<unsigned long long>(behind),
+                   static_cast<unsigned long long>(quota));
+    } else if (state.over_quota && behind <= quota / 10 * 9) {
+      state.over_quota = false;
+      std::fprintf(stderr, "runtrack: journal shipping to %s is back under its quota: %llu bytes not acknowledged\n",
+                   options.server.c_str(), static_cast<unsigned long long>(behind));
+    }
+  }
+
+  void NoteFailure(const remote::StepOutcome& step) {
+    if (step.kind != remote::StepOutcome::kRetry && step.kind != remote::StepOutcome::kFatal) return;
+    std::lock_guard g(mu);
+    state.last_error = step.error.message();
   }
 
   // After the run's journal round: its artifact versions the server lacks, one version per step,
@@ -127,6 +205,7 @@ struct JournalShipper::Impl {
       if (step.kind != remote::StepOutcome::kProgress) break;
     }
     if (step.kind == remote::StepOutcome::kRetry) *wait = remote::Backoff(options, (*failures)++, step.retry_after);
+    NoteFailure(step);
     {
       std::lock_guard g(mu);
       auto it = runs.find(id);
@@ -143,6 +222,85 @@ struct JournalShipper::Impl {
     done_cv.notify_all();
   }
 
+  // One round over every run: a heartbeat for idle live runs, up to 64 batches per run, then its
+  // artifacts. Returns how long to wait before the next round (the interval, or a backoff).
+  std::chrono::milliseconds ShipRound(uint64_t this_round, remote::IngestClient& client,
+                                      remote::ArtifactClient& artifact_client, size_t* part, size_t* batch,
+                                      int* failures) {
+    struct Job {
+      std::string key;
+      StoreLayout from;
+      std::string id;
+      bool system;
+    };
+    std::vector<Job> jobs;
+    std::vector<Job> idle;  // live runs due a heartbeat (ShipperOptions::heartbeat)
+    {
+      std::lock_guard g(mu);
+      const auto now = std::chrono::steady_clock::now();
+      for (const auto& [key, t] : runs) {
+        if (!t.fatal.ok()) continue;
+        Job j{key, t.layout, t.id, key != t.id};
+        if (!t.leftover && now - t.last_put >= options.heartbeat) idle.push_back(j);
+        jobs.push_back(std::move(j));
+      }
+    }
+    for (const Job& j : idle) {
+      ShipProgress p;
+      remote::StepOutcome step = remote::ProbeStep(j.from, j.id, client, &p);
+      std::lock_guard g(mu);
+      if (auto it = runs.find(j.key); it != runs.end() && step.kind == remote::StepOutcome::kCaughtUp)
+        it->second.last_put = std::chrono::steady_clock::now();
+    }
+    std::chrono::milliseconds wait = options.interval;
+    for (const Job& j : jobs) {
+      ShipProgress p;
+      // A bounded number of batches per run per round, so one busy run cannot starve the rest.
+      for (int i = 0; i < 64 && !stopping; ++i) {
+        remote::StepOutcome step = remote::ShipStep(j.from, j.id, client, batch, &p);
+        NoteFailure(step);
+        {
+          std::lock_guard g(mu);
+          if (step.kind == remote::StepOutcome::kProgress || step.kind == remote::StepOutcome::kCaughtUp)
+            state.last_error.clear();
+          auto it = runs.find(j.key);
+          if (it != runs.end()) {
+            it->second.acknowledged = p.acknowledged;
+            it->second.local = p.local;
+            if (p.requests > 0) it->second.last_put = std::chrono::steady_clock::now();
+            if (step.kind == remote::StepOutcome::kCaughtUp && it->second.leftover && it->second.artifacts_current)
+              runs.erase(it);
+            else if (step.kind == remote::StepOutcome::kFatal) {
+              it->second.fatal = step.error;
+              std::fprintf(stderr, "runtrack: shipping run %s%s stopped: %s\n", j.id.c_str(),
+                           j.system ? " (system-metrics stream)" : "", step.error.ToString().c_str());
+            }
+          }
+        }
+        done_cv.notify_all();
+        if (step.kind == remote::StepOutcome::kProgress) {
+          *failures = 0;
+          continue;
+        }
+        if (step.kind == remote::StepOutcome::kRetry) wait = remote::Backoff(options, (*failures)++, step.retry_after);
+        break;
+      }
+      bool artifacts_stopped = true;
+      {
+        std::lock_guard g(mu);
+        auto it = runs.find(j.key);
+        artifacts_stopped = j.system || it == runs.end() || !it->second.artifact_fatal.ok();
+      }
+      if (*failures == 0 && !artifacts_stopped && !stopping)
+        ShipArtifacts(j.id, this_round, artifact_client, part, &wait, failures);
+      if (*failures > 0) break;  // the server is unreachable or busy: back off for all runs
+    }
+    return wait;
+  }
+
+  // Rounds of shipping at the interval (or after a backoff, or when Track/Drain wake it), and a
+  // quota check at every interval even while backing off (a backoff grows to 30 s; the warning
+  // should not wait for it).
   void Loop() {
     LowerShipperThreadPriority();
     AdoptLeftovers();
@@ -151,74 +309,31 @@ struct JournalShipper::Impl {
     size_t part = options.batch_bytes;
     size_t batch = options.batch_bytes;
     int failures = 0;
+    auto next_round = std::chrono::steady_clock::now();
     std::unique_lock l(mu);
     while (!stopping) {
-      const uint64_t this_round = ++round;
-      std::vector<std::string> ids;
-      std::vector<std::string> idle;  // live runs due a heartbeat (ShipperOptions::heartbeat)
-      const auto now = std::chrono::steady_clock::now();
-      for (const auto& [id, t] : runs) {
-        if (!t.fatal.ok()) continue;
-        ids.push_back(id);
-        if (!t.leftover && now - t.last_put >= options.heartbeat) idle.push_back(id);
+      const bool woken = wake;
+      wake = false;
+      if (woken || std::chrono::steady_clock::now() >= next_round) {
+        const uint64_t this_round = ++round;
+        l.unlock();
+        const auto wait = ShipRound(this_round, client, artifact_client, &part, &batch, &failures);
+        next_round = std::chrono::steady_clock::now() + wait;
+        l.lock();
       }
       l.unlock();
-      for (const std::string& id : idle) {
-        ShipProgress p;
-        remote::StepOutcome step = remote::ProbeStep(layout, id, client, &p);
-        std::lock_guard g(mu);
-        if (auto it = runs.find(id); it != runs.end() && step.kind == remote::StepOutcome::kCaughtUp)
-          it->second.last_put = std::chrono::steady_clock::now();
-      }
-      std::chrono::milliseconds wait = options.interval;
-      for (const std::string& id : ids) {
-        ShipProgress p;
-        // A bounded number of batches per run per round, so one busy run cannot starve the rest.
-        for (int i = 0; i < 64 && !stopping; ++i) {
-          remote::StepOutcome step = remote::ShipStep(layout, id, client, &batch, &p);
-          {
-            std::lock_guard g(mu);
-            auto it = runs.find(id);
-            if (it != runs.end()) {
-              it->second.acknowledged = p.acknowledged;
-              it->second.local = p.local;
-              if (p.requests > 0) it->second.last_put = std::chrono::steady_clock::now();
-              if (step.kind == remote::StepOutcome::kCaughtUp && it->second.leftover && it->second.artifacts_current)
-                runs.erase(it);
-              else if (step.kind == remote::StepOutcome::kFatal) {
-                it->second.fatal = step.error;
-                std::fprintf(stderr, "runtrack: shipping run %s stopped: %s\n", id.c_str(), step.error.ToString().c_str());
-              }
-            }
-          }
-          done_cv.notify_all();
-          if (step.kind == remote::StepOutcome::kProgress) {
-            failures = 0;
-            continue;
-          }
-          if (step.kind == remote::StepOutcome::kRetry) {
-            wait = remote::Backoff(options, failures++, step.retry_after);
-          }
-          break;
-        }
-        bool artifacts_stopped = true;
-        {
-          std::lock_guard g(mu);
-          auto it = runs.find(id);
-          artifacts_stopped = it == runs.end() || !it->second.artifact_fatal.ok();
-        }
-        if (failures == 0 && !artifacts_stopped && !stopping) ShipArtifacts(id, this_round, artifact_client, &part, &wait, &failures);
-        if (failures > 0) break;  // the server is unreachable or busy: back off for all runs
-      }
+      CheckQuota();
       l.lock();
-      wake_cv.wait_for(l, wait, [&] { return wake || stopping.load(); });
-      wake = false;
+      const auto until = std::min(next_round, std::chrono::steady_clock::now() + options.interval);
+      wake_cv.wait_until(l, until, [&] { return wake || stopping.load(); });
     }
   }
 };
 
 JournalShipper::JournalShipper(StoreLayout layout, ShipperOptions options)
     : impl_(std::make_unique<Impl>(std::move(layout), std::move(options))) {
+  impl_->state.server = impl_->options.server;
+  impl_->state.quota_bytes = impl_->options.quota_bytes;
   impl_->thread = std::thread([impl = impl_.get()] { impl->Loop(); });
 }
 
@@ -242,7 +357,7 @@ Status JournalShipper::Track(std::string_view run_id, std::string_view stream) {
     RUNTRACK_RETURN_IF_ERROR(util::WriteFileAtomic(impl_->layout.shipped_path(run_id), "0", /*sync=*/false));
   {
     std::lock_guard l(impl_->mu);
-    impl_->runs.try_emplace(std::string(run_id)).first->second.leftover = false;
+    impl_->Entry(std::string(run_id), impl_->layout, run_id).leftover = false;
     impl_->wake = true;
   }
   impl_->wake_cv.notify_all();
@@ -275,6 +390,24 @@ Status JournalShipper::Drain(std::string_view run_id, std::chrono::milliseconds 
                                "rest is shipped later (runicorn sync)", run_id, tracked.acknowledged, final_size));
   if (done) impl_->runs.erase(std::string(run_id));
   return result;
+}
+
+ShippingStatus JournalShipper::status() const {
+  std::lock_guard l(impl_->mu);
+  return impl_->state;
+}
+
+Result<uint64_t> ShipQuotaFromEnv(uint64_t fallback) {
+  const char* text = std::getenv("RUNICORN_SHIP_QUOTA_MB");
+  if (text == nullptr || *text == '\0') return fallback;
+  const std::string_view s(text);
+  uint64_t mib = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), mib);
+  // 2^44 MiB is 16 EiB: the largest count whose bytes fit in 64 bits.
+  if (ec != std::errc() || end != s.data() + s.size() || mib >= (uint64_t{1} << 44))
+    return Status::InvalidArgument(fmt::format(
+        "RUNICORN_SHIP_QUOTA_MB must be a whole number of MiB (0: no quota), got '{}'", s.substr(0, 64)));
+  return mib << 20;
 }
 
 }  // namespace runtrack

@@ -46,6 +46,11 @@ Result<std::unique_ptr<Store>> Store::Open(fs::path root, const StoreOptions& op
   std::unique_ptr<Store> store(new Store(absolute));
   ShipperOptions shipping = ShipperOptionsFromEnv({.server = options.server, .token = options.token});
   if (!shipping.server.empty()) {
+    if (options.ship_quota_bytes) {
+      shipping.quota_bytes = *options.ship_quota_bytes;
+    } else {
+      RUNTRACK_ASSIGN_OR_RETURN(shipping.quota_bytes, ShipQuotaFromEnv(shipping.quota_bytes));
+    }
     store->shipping_ = std::make_shared<const ShipperOptions>(shipping);
     store->shipper_ = std::make_shared<JournalShipper>(layout, std::move(shipping));
   }
@@ -57,6 +62,11 @@ Store::Store(fs::path root)
     : layout_(std::move(root)), artifacts_(std::make_shared<detail::StoreArtifacts>(layout_.root())) {}
 
 Store::~Store() = default;
+
+std::optional<ShippingStatus> Store::shipping_status() const {
+  if (!shipper_) return std::nullopt;
+  return shipper_->status();
+}
 
 Result<std::shared_ptr<ArtifactStore>> Store::artifacts() const { return artifacts_->Get(); }
 

@@ -31,6 +31,9 @@ fs::path StoreLayout::segment_path(std::string_view run_id, uint32_t series_id, 
 fs::path StoreLayout::lod_path(std::string_view run_id, uint32_t series_id, uint64_t point_count) const {
   return segments_dir(run_id) / fmt::format("{:08x}-{:016x}.lod", series_id, point_count);
 }
+fs::path StoreLayout::compacting_journal_path(std::string_view run_id) const {
+  return run_dir(run_id) / "journal-compacting";
+}
 fs::path StoreLayout::shipping_stream_path(std::string_view run_id) const { return run_dir(run_id) / "stream"; }
 fs::path StoreLayout::system_ship_root(std::string_view run_id) const { return run_dir(run_id) / "system-ship"; }
 fs::path StoreLayout::catalog_dir() const { return root_ / "catalog"; }

@@ -66,7 +66,8 @@ class NodeSystemStream {
   // return the first call's result.
   Status Stop();
   // With shipping: waits until the server has the whole stream, at most `timeout`
-  // (FailedPrecondition on timeout: the rest is shipped by `runicorn sync <run dir>/system-ship`).
+  // (FailedPrecondition on timeout: the rest is shipped by the next Store shipping from that root, or
+  // by `runicorn sync ROOT` / `runicorn sync RUN`).
   // Without shipping: ok at once. Call after Stop().
   Status Drain(std::chrono::milliseconds timeout);
 

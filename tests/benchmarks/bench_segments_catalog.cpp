@@ -8,7 +8,13 @@
 //   RocksDB (the pre-segment path), `sealed` loads the series' LOD object; `_cold` variants drop
 //   the page cache first (echo 3 > /proc/sys/vm/drop_caches; counter dropped=1 when that worked).
 //   Only the query is timed, not Open().
+//   `sealed_split`: a 1-point chart first (the LOD object's open), then the 1000-point chart.
 // BM_WarmChart: the same query with the pyramid in memory.
+// BM_LodChart: the LOD part of a first chart alone, without the catalog: open the series' LOD
+//   object from its file (OpenLodPyramid: trailer, footer, coarse levels) and answer the same
+//   query, then answer it again (`_warm`); `raw_levels` is the default encoding (levels >= 1 as
+//   raw records), `all_zstd` the same pyramid with every level compressed (what storing level 1 raw
+//   buys, and what it costs in bytes: counter lod_bytes).
 // BM_Read1M: ReadMetricSince of 10^6 points (a non-downsampled read), points/s.
 // BM_Seal: sealing the 10^7-point run (read from RocksDB, encode, write segment + LOD, commit).
 // BM_BytesPerPoint: a store per dataset, bytes on disk / point, everything included: journal,
@@ -17,11 +23,13 @@
 // The summary printed at the end gives the ratios (first / warm, rebuild / LOD load).
 #include <benchmark/benchmark.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -33,6 +41,9 @@
 #include <rocksdb/db.h>
 
 #include "journal/journal_format.h"
+#include "metrics/downsample.h"
+#include "segments/byte_source.h"
+#include "segments/lod_blocks.h"
 #include "runtrack/catalog.h"
 #include "runtrack/layout.h"
 #include "runtrack/store.h"
@@ -151,6 +162,22 @@ BigStore& Big() {
 }
 
 std::map<std::string, double> g_seconds;  // mean seconds per benchmark, for the summary
+// Mean CPU seconds of the querying thread per benchmark: on a shared machine wall times of
+// sub-millisecond queries mostly measure the scheduler, so the summary gives both ratios.
+std::map<std::string, double> g_cpu_seconds;
+
+// Minor page faults of the process so far (fresh memory touched for the first time).
+double MinorFaults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_minflt);
+}
+
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 DownsampleOptions Chart() {
   DownsampleOptions o;
@@ -160,7 +187,7 @@ DownsampleOptions Chart() {
 
 void FirstChart(benchmark::State& state, bool cold, std::string name) {
   BigStore& big = Big();
-  double total = 0;
+  double total = 0, cpu = 0, faults = 0;
   bool dropped = false;
   for (auto _ : state) {
     state.PauseTiming();
@@ -168,16 +195,48 @@ void FirstChart(benchmark::State& state, bool cold, std::string name) {
     if (cold) dropped = DropPageCache();
     catalog = MustOpen(big.root, false);
     state.ResumeTiming();
+    const double c0 = ThreadCpuSeconds(), f0 = MinorFaults();
     auto t0 = std::chrono::steady_clock::now();
     auto r = catalog->DownsampleMetric(big.id, "loss", Chart());
     total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    cpu += ThreadCpuSeconds() - c0;
+    faults += MinorFaults() - f0;
     if (!r.ok() || r->points.empty()) state.SkipWithError(r.status().ToString().c_str());
     state.PauseTiming();
     catalog.reset();
     state.ResumeTiming();
   }
   state.counters["dropped"] = dropped ? 1 : 0;
+  state.counters["page_faults"] = faults / static_cast<double>(state.iterations());
   g_seconds[name] = total / static_cast<double>(state.iterations());
+  g_cpu_seconds[name] = cpu / static_cast<double>(state.iterations());
+}
+
+// The first chart split in two, thread CPU: a 1-point chart first (opens the LOD object, reads its
+// coarse levels, answers from the top level), then the 1000-point chart (loads level 1).
+void FirstChartSplit(benchmark::State& state, std::string name) {
+  BigStore& big = Big();
+  double open_cpu = 0, chart_cpu = 0;
+  DownsampleOptions one = Chart();
+  one.target_points = 1;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto catalog = MustOpen(big.root, false);
+    state.ResumeTiming();
+    const double c0 = ThreadCpuSeconds();
+    auto r1 = catalog->DownsampleMetric(big.id, "loss", one);
+    const double c1 = ThreadCpuSeconds();
+    auto r2 = catalog->DownsampleMetric(big.id, "loss", Chart());
+    const double c2 = ThreadCpuSeconds();
+    if (!r1.ok() || !r2.ok()) state.SkipWithError("query failed");
+    open_cpu += c1 - c0;
+    chart_cpu += c2 - c1;
+    state.PauseTiming();
+    catalog.reset();
+    state.ResumeTiming();
+  }
+  g_cpu_seconds[name + "_open"] = open_cpu / static_cast<double>(state.iterations());
+  g_cpu_seconds[name + "_chart"] = chart_cpu / static_cast<double>(state.iterations());
 }
 
 void WarmChart(benchmark::State& state, std::string name) {
@@ -185,6 +244,7 @@ void WarmChart(benchmark::State& state, std::string name) {
   auto catalog = MustOpen(big.root, false);
   (void)catalog->DownsampleMetric(big.id, "loss", Chart());
   double total = 0;
+  const double c0 = ThreadCpuSeconds();
   for (auto _ : state) {
     auto t0 = std::chrono::steady_clock::now();
     auto r = catalog->DownsampleMetric(big.id, "loss", Chart());
@@ -192,6 +252,58 @@ void WarmChart(benchmark::State& state, std::string name) {
     benchmark::DoNotOptimize(r);
   }
   g_seconds[name] = total / static_cast<double>(state.iterations());
+  g_cpu_seconds[name] = (ThreadCpuSeconds() - c0) / static_cast<double>(state.iterations());
+}
+
+void LodChart(benchmark::State& state, bool raw_levels, std::string name) {
+  BigStore& big = Big();
+  fs::path sealed_lod;
+  for (const auto& e : fs::recursive_directory_iterator(StoreLayout(big.root).run_dir(big.id)))
+    if (e.path().extension() == ".lod") sealed_lod = e.path();
+  auto sealed_source = segments::FileByteSource::Open(sealed_lod);
+  if (!sealed_source.ok()) return state.SkipWithError("no LOD object: run BM_Seal first");
+  auto pyramid = segments::DecodeLodPyramid(**sealed_source);
+  if (!pyramid.ok()) return state.SkipWithError(pyramid.status().ToString().c_str());
+  segments::LodEncodeOptions options;
+  if (!raw_levels) options.raw_from_level = segments::kMaxLodLevels;
+  const fs::path path = big.root / (raw_levels ? "bench-raw-levels.lod" : "bench-all-zstd.lod");
+  {
+    const std::string bytes = segments::EncodeLodPyramid(*pyramid, options);
+    std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  // A whole-series chart reads no raw point; a call would be a regression worth seeing.
+  const RawPointReader no_raw = [](uint64_t b, uint64_t e, std::vector<MetricPoint>*) {
+    return b == e ? Status::Ok() : Status::Internal("the whole-series chart read raw points");
+  };
+  double first = 0, warm = 0, first_cpu = 0, warm_cpu = 0, faults = 0;
+  for (auto _ : state) {
+    const double c0 = ThreadCpuSeconds(), f0 = MinorFaults();
+    auto t0 = std::chrono::steady_clock::now();
+    auto file = segments::FileByteSource::Open(path);
+    if (!file.ok()) return state.SkipWithError(file.status().ToString().c_str());
+    auto lazy = segments::OpenLodPyramid(std::shared_ptr<const segments::ByteSource>(std::move(file).value()), nullptr);
+    if (!lazy.ok()) return state.SkipWithError(lazy.status().ToString().c_str());
+    auto r = Downsample(*lazy, no_raw, Chart());
+    auto t1 = std::chrono::steady_clock::now();
+    const double c1 = ThreadCpuSeconds();
+    faults += MinorFaults() - f0;
+    auto again = Downsample(*lazy, no_raw, Chart());
+    auto t2 = std::chrono::steady_clock::now();
+    const double c2 = ThreadCpuSeconds();
+    first_cpu += c1 - c0;
+    warm_cpu += c2 - c1;
+    if (!r.ok() || !again.ok()) return state.SkipWithError(r.status().ToString().c_str());
+    benchmark::DoNotOptimize(again);
+    first += std::chrono::duration<double>(t1 - t0).count();
+    warm += std::chrono::duration<double>(t2 - t1).count();
+  }
+  state.counters["lod_bytes_per_point"] = static_cast<double>(fs::file_size(path)) / kBigPoints;
+  state.counters["page_faults"] = faults / static_cast<double>(state.iterations());
+  g_seconds[name] = first / static_cast<double>(state.iterations());
+  g_seconds[name + "_warm"] = warm / static_cast<double>(state.iterations());
+  g_cpu_seconds[name] = first_cpu / static_cast<double>(state.iterations());
+  g_cpu_seconds[name + "_warm"] = warm_cpu / static_cast<double>(state.iterations());
+  fs::remove(path);
 }
 
 void Read1M(benchmark::State& state, std::string name) {
@@ -288,7 +400,20 @@ void BM_BytesPerPoint(benchmark::State& state, std::vector<SeriesSpec> series, s
       (void)catalog->SealFinishedRuns();
     }
     const Footprint sealed = Measure(root);
+    {
+      // Journal compaction (docs/FORMATS.md "Compacted journal"), without waiting for the default
+      // 10-minute quiet period: the journal keeps everything but the points.
+      CatalogOptions o;
+      o.seal_finished_runs = false;
+      o.journal_compaction_delay = std::chrono::seconds(0);
+      auto catalog = Catalog::Open(root, o);
+      auto report = catalog.ok() ? catalog.value()->SealFinishedRuns() : Result<SealReport>(catalog.status());
+      if (!report.ok() || report->journals_compacted != 1) return state.SkipWithError("compaction failed");
+    }
+    const Footprint compacted = Measure(root);
     const double n = static_cast<double>(kSteps * series.size());
+    state.counters["compacted_journal"] = compacted.journal / n;
+    state.counters["compacted_total"] = (compacted.journal + compacted.segments + compacted.lod + compacted.catalog) / n;
     state.counters["journal"] = sealed.journal / n;
     state.counters["segments"] = sealed.segments / n;
     state.counters["lod"] = sealed.lod / n;
@@ -323,7 +448,10 @@ int main(int argc, char** argv) {
   RegisterBenchmark("BM_Seal", BM_Seal)->Iterations(1)->Unit(benchmark::kMillisecond);
   RegisterBenchmark("BM_FirstChart/sealed_cold", FirstChart, true, "BM_FirstChart/sealed_cold")->Iterations(3)->Unit(benchmark::kMillisecond);
   RegisterBenchmark("BM_FirstChart/sealed", FirstChart, false, "BM_FirstChart/sealed")->Iterations(5)->Unit(benchmark::kMillisecond);
+  RegisterBenchmark("BM_FirstChart/sealed_split", FirstChartSplit, "BM_FirstChart/sealed_split")->Iterations(5)->Unit(benchmark::kMillisecond);
   RegisterBenchmark("BM_WarmChart/sealed", WarmChart, "BM_WarmChart/sealed")->Unit(benchmark::kMillisecond);
+  RegisterBenchmark("BM_LodChart/raw_levels", LodChart, true, "BM_LodChart/raw_levels")->Iterations(20)->Unit(benchmark::kMillisecond);
+  RegisterBenchmark("BM_LodChart/all_zstd", LodChart, false, "BM_LodChart/all_zstd")->Iterations(20)->Unit(benchmark::kMillisecond);
   RegisterBenchmark("BM_Read1M/sealed", Read1M, "BM_Read1M/sealed")->Iterations(10)->Unit(benchmark::kMillisecond);
   RegisterBenchmark("BM_BytesPerPoint/demo_f64", BM_BytesPerPoint, DemoCurves(), "demo_f64")->Iterations(1);
   RegisterBenchmark("BM_BytesPerPoint/demo_f32", BM_BytesPerPoint, DemoCurvesF32(), "demo_f32")->Iterations(1);
@@ -344,6 +472,24 @@ int main(int argc, char** argv) {
   fmt::print("  sealed first / warm: {:.1f}x (cold {:.1f}x); target <= 3x\n",
              ms("BM_FirstChart/sealed") / ms("BM_WarmChart/sealed"),
              ms("BM_FirstChart/sealed_cold") / ms("BM_WarmChart/sealed"));
+  auto cpu_ms = [](const std::string& name) {
+    auto it = g_cpu_seconds.find(name);
+    return it == g_cpu_seconds.end() ? NAN : it->second * 1e3;
+  };
+  fmt::print("  thread CPU: sealed first {:.3f} (cold {:.3f}), warm {:.3f}: first / warm {:.1f}x (cold {:.1f}x)\n",
+             cpu_ms("BM_FirstChart/sealed"), cpu_ms("BM_FirstChart/sealed_cold"), cpu_ms("BM_WarmChart/sealed"),
+             cpu_ms("BM_FirstChart/sealed") / cpu_ms("BM_WarmChart/sealed"),
+             cpu_ms("BM_FirstChart/sealed_cold") / cpu_ms("BM_WarmChart/sealed"));
+  fmt::print("  thread CPU, first chart split: 1-point chart (LOD open) {:.3f}, then the 1000-point chart {:.3f}\n",
+             cpu_ms("BM_FirstChart/sealed_split_open"), cpu_ms("BM_FirstChart/sealed_split_chart"));
+  fmt::print("  LOD alone, thread CPU, first / second query: levels >= 1 raw {:.3f} / {:.3f} ({:.1f}x), all zstd {:.3f} / {:.3f} ({:.1f}x)\n",
+             cpu_ms("BM_LodChart/raw_levels"), cpu_ms("BM_LodChart/raw_levels_warm"),
+             cpu_ms("BM_LodChart/raw_levels") / cpu_ms("BM_LodChart/raw_levels_warm"), cpu_ms("BM_LodChart/all_zstd"),
+             cpu_ms("BM_LodChart/all_zstd_warm"), cpu_ms("BM_LodChart/all_zstd") / cpu_ms("BM_LodChart/all_zstd_warm"));
+  fmt::print("  LOD alone, first / second query: levels >= 1 raw {:.3f} / {:.3f} ({:.1f}x), all zstd {:.3f} / {:.3f} ({:.1f}x)\n",
+             ms("BM_LodChart/raw_levels"), ms("BM_LodChart/raw_levels_warm"),
+             ms("BM_LodChart/raw_levels") / ms("BM_LodChart/raw_levels_warm"), ms("BM_LodChart/all_zstd"),
+             ms("BM_LodChart/all_zstd_warm"), ms("BM_LodChart/all_zstd") / ms("BM_LodChart/all_zstd_warm"));
   fmt::print("  first chart, rebuild from RocksDB / LOD load: {:.0f}x\n",
              ms("BM_FirstChart/unsealed") / ms("BM_FirstChart/sealed"));
   fmt::print("  read 10^6 points: unsealed {:.1f} ms, sealed {:.1f} ms\n", ms("BM_Read1M/unsealed"),

@@ -13,6 +13,15 @@
 // repetition's Finish() does not wait for the backlog (finish_timeout 0), so it prints one
 // "journal not fully shipped" line on stderr.
 //
+// Paced mode (BM_PacedShippingOffVsOn/<points per second>): the tight loop writes ~300 MB/s of
+// journal, far more than any training loop. The paced loop models one: each step is a busy-spin
+// of fixed work (the "compute"; the same instructions on and off, so a slower machine shows as
+// longer steps, not fewer Log calls) and then one Log call of 10 metrics, with the work chosen at
+// start so that, with shipping off, the loop logs the given points per second (10^4 and 10^5).
+// Reported per Log call (10 points): wall and the logging thread's CPU, measured around each call
+// with the cost of the two clock reads subtracted, the median call of the repetition; and per
+// step: the loop's wall time (what training feels).
+//
 // Also: the zstd level of an ingest body (1, what the shipper uses, against 3, zstd's default) on
 // real journal bytes, as Google Benchmark cases.
 #include <benchmark/benchmark.h>
@@ -28,6 +37,7 @@
 #include <cstring>
 #include <fstream>
 #include <netinet/in.h>
+#include <span>
 #include <sstream>
 #include <string>
 #include <sys/socket.h>
@@ -166,10 +176,47 @@ struct Rep {
   double window_s = 0;
   uint64_t calls = 0;
   uint64_t shipped_bytes = 0;  // acknowledged by the viewer at the end of the window
+  double step_ns = 0;          // paced: wall per step (compute + Log)
 };
 
-// One repetition: a fresh store and run, Log in a tight loop for g_seconds.
-Rep LogFor(bool shipping, const ViewerProcess& viewer, int index) {
+// The shape of one repetition's loop: tight (one point per call, no compute) or paced.
+struct Workload {
+  bool paced = false;
+  uint64_t spin = 0;  // paced: iterations of Spin() per step
+};
+
+constexpr int kMetricsPerStep = 10;
+const MetricValue kStepNames[kMetricsPerStep] = {
+    {"loss", 0}, {"acc", 0}, {"lr", 0}, {"grad_norm", 0}, {"val_loss", 0},
+    {"val_acc", 0}, {"tput", 0}, {"mem", 0}, {"epoch", 0}, {"data_time", 0}};
+
+// The training step's compute: fixed work the compiler cannot drop or shorten.
+uint64_t Spin(uint64_t iterations, uint64_t seed) {
+  uint64_t x = seed | 1;
+  for (uint64_t i = 0; i < iterations; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+  }
+  benchmark::DoNotOptimize(x);
+  return x;
+}
+
+// The cost of the clock reads around one Log call (steady_clock + thread CPU clock, twice),
+// subtracted from each paced measurement: the median of many empty measurements.
+struct ClockCost {
+  double wall_ns = 0, cpu_ns = 0;
+};
+ClockCost g_clock_cost;
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n == 0 ? 0 : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// One repetition: a fresh store and run, Log in the workload's loop for g_seconds.
+Rep LogFor(bool shipping, const ViewerProcess& viewer, int index, const Workload& work = {}) {
   const fs::path root = g_dir / fmt::format("node{}", index);
   StoreOptions o;
   if (shipping) {
@@ -196,17 +243,42 @@ Rep LogFor(bool shipping, const ViewerProcess& viewer, int index) {
     const double process0 = ThreadCpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
     const auto t0 = Clock::now();
     const auto until = t0 + std::chrono::duration<double>(g_seconds);
-    do {
-      for (int i = 0; i < 1024; ++i) benchmark::DoNotOptimize((*run)->Log(step++, "loss", 0.5));
-    } while (Clock::now() < until);
+    // Paced: every call's wall and CPU; the repetition's figure is the median call, because on
+    // a loaded machine the mean is set by the few calls during which the thread was preempted.
+    std::vector<double> log_wall_ns, log_cpu_ns;
+    if (!work.paced) {
+      do {
+        for (int i = 0; i < 1024; ++i) benchmark::DoNotOptimize((*run)->Log(step++, "loss", 0.5));
+      } while (Clock::now() < until);
+    } else {
+      MetricValue values[kMetricsPerStep];
+      std::copy(std::begin(kStepNames), std::end(kStepNames), values);
+      do {
+        const uint64_t x = Spin(work.spin, static_cast<uint64_t>(step));
+        for (auto& v : values) v.second = static_cast<double>(x & 0xffff) * 1e-4;
+        const auto w0 = Clock::now();
+        const double c0 = ThreadCpuSeconds(CLOCK_THREAD_CPUTIME_ID);
+        benchmark::DoNotOptimize((*run)->Log(std::span<const MetricValue>(values), step++));
+        const double c1 = ThreadCpuSeconds(CLOCK_THREAD_CPUTIME_ID);
+        const auto w1 = Clock::now();
+        log_wall_ns.push_back(std::chrono::duration<double, std::nano>(w1 - w0).count() - g_clock_cost.wall_ns);
+        log_cpu_ns.push_back((c1 - c0) * 1e9 - g_clock_cost.cpu_ns);
+      } while (Clock::now() < until);
+    }
     const auto t1 = Clock::now();
     const double thread1 = ThreadCpuSeconds(CLOCK_THREAD_CPUTIME_ID);
     const double process1 = ThreadCpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
     rep.viewer_cpu_s = ProcessCpuSeconds(viewer.pid()) - viewer0;
     rep.window_s = std::chrono::duration<double>(t1 - t0).count();
     rep.calls = static_cast<uint64_t>(step);
-    rep.wall_ns = rep.window_s * 1e9 / static_cast<double>(step);
-    rep.cpu_ns = (thread1 - thread0) * 1e9 / static_cast<double>(step);
+    if (!work.paced) {
+      rep.wall_ns = rep.window_s * 1e9 / static_cast<double>(step);
+      rep.cpu_ns = (thread1 - thread0) * 1e9 / static_cast<double>(step);
+    } else {
+      rep.wall_ns = Median(std::move(log_wall_ns));
+      rep.cpu_ns = Median(std::move(log_cpu_ns));
+      rep.step_ns = rep.window_s * 1e9 / static_cast<double>(step);
+    }
     rep.others_cpu_s = (process1 - process0) - (thread1 - thread0);
     if (shipping)
       if (auto shipped = ReadShippedOffset((*store)->layout(), (*run)->id()); shipped.ok()) rep.shipped_bytes = *shipped;
@@ -217,41 +289,102 @@ Rep LogFor(bool shipping, const ViewerProcess& viewer, int index) {
   return rep;
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n == 0 ? 0 : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
-std::vector<std::pair<Rep, Rep>> g_pairs_measured;  // (off, on)
+// Per workload (in the order run): its label and its (off, on) pairs.
+std::vector<std::pair<std::string, std::vector<std::pair<Rep, Rep>>>> g_measured;
 
-void BM_LogShippingOffVsOn(benchmark::State& state) {
-  for (auto _ : state) {
-    ViewerProcess viewer;
-    viewer.WaitIdle();
-    int index = 0;
-    for (int p = 0; p < g_pairs; ++p) {
-      Rep off, on;
-      if (p % 2 == 0) {
-        off = LogFor(false, viewer, index++);
-        on = LogFor(true, viewer, index++);
-      } else {
-        on = LogFor(true, viewer, index++);
-        off = LogFor(false, viewer, index++);
-      }
-      g_pairs_measured.emplace_back(off, on);
-      state.SetIterationTime(off.window_s + on.window_s);
+// `g_pairs` alternating (ABBA) pairs of repetitions of `work`, recorded under `label`.
+void MeasurePairs(benchmark::State& state, const std::string& label, const ViewerProcess& viewer,
+                  const Workload& work) {
+  auto& pairs = g_measured.emplace_back(label, std::vector<std::pair<Rep, Rep>>{}).second;
+  int index = 0;
+  for (int p = 0; p < g_pairs; ++p) {
+    Rep off, on;
+    if (p % 2 == 0) {
+      off = LogFor(false, viewer, index++, work);
+      on = LogFor(true, viewer, index++, work);
+    } else {
+      on = LogFor(true, viewer, index++, work);
+      off = LogFor(false, viewer, index++, work);
     }
+    pairs.emplace_back(off, on);
+    state.SetIterationTime(off.window_s + on.window_s);
   }
   std::vector<double> wall, cpu;
-  for (const auto& [off, on] : g_pairs_measured) {
+  for (const auto& [off, on] : pairs) {
     wall.push_back(on.wall_ns / off.wall_ns);
     cpu.push_back(on.cpu_ns / off.cpu_ns);
   }
   state.counters["median_wall_ratio"] = Median(wall);
   state.counters["median_cpu_ratio"] = Median(cpu);
 }
+
+void BM_LogShippingOffVsOn(benchmark::State& state) {
+  for (auto _ : state) {
+    ViewerProcess viewer;
+    viewer.WaitIdle();
+    MeasurePairs(state, "tight loop, 1 point per call (worst case)", viewer, {});
+  }
+}
 BENCHMARK(BM_LogShippingOffVsOn)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+
+// Spin iterations per step so that, with shipping off, a step (compute + one Log of 10 points)
+// takes 10 / points_per_second: measured on a shipping-off run before the pairs.
+uint64_t CalibrateSpin(double points_per_second) {
+  const double step_ns = 1e9 * kMetricsPerStep / points_per_second;
+  const fs::path root = g_dir / "calibrate";
+  uint64_t spin = 0;
+  {
+    auto store = Store::Open(root);
+    auto run = (*store)->CreateRun({});
+    // The Log call's own wall time at this shape (a short warm loop).
+    MetricValue values[kMetricsPerStep];
+    std::copy(std::begin(kStepNames), std::end(kStepNames), values);
+    const auto l0 = Clock::now();
+    for (int i = 0; i < 20000; ++i) benchmark::DoNotOptimize((*run)->Log(std::span<const MetricValue>(values), i));
+    const double log_ns = std::chrono::duration<double, std::nano>(Clock::now() - l0).count() / 20000;
+    // Spin's speed: the best of a few timed runs of 10^6 iterations.
+    double best = 1e18;
+    for (int i = 0; i < 5; ++i) {
+      const auto s0 = Clock::now();
+      Spin(1000000, static_cast<uint64_t>(i));
+      best = std::min(best, std::chrono::duration<double, std::nano>(Clock::now() - s0).count());
+    }
+    spin = static_cast<uint64_t>(std::max(0.0, step_ns - log_ns) / (best / 1e6));
+    (void)(*run)->Finish();
+  }
+  fs::remove_all(root);
+  return spin;
+}
+
+void BM_PacedShippingOffVsOn(benchmark::State& state) {
+  const double rate = static_cast<double>(state.range(0));
+  for (auto _ : state) {
+    ViewerProcess viewer;
+    viewer.WaitIdle();
+    Workload work;
+    work.paced = true;
+    work.spin = CalibrateSpin(rate);
+    MeasurePairs(state,
+                 fmt::format("paced, {:.0f} points/s: one Log of {} points per step, {} spin iterations of compute",
+                             rate, kMetricsPerStep, work.spin),
+                 viewer, work);
+  }
+}
+BENCHMARK(BM_PacedShippingOffVsOn)->Arg(10000)->Arg(100000)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecond);
+
+ClockCost MeasureClockCost() {
+  std::vector<double> wall, cpu;
+  for (int i = 0; i < 20000; ++i) {
+    const auto w0 = Clock::now();
+    const double c0 = ThreadCpuSeconds(CLOCK_THREAD_CPUTIME_ID);
+    const double c1 = ThreadCpuSeconds(CLOCK_THREAD_CPUTIME_ID);
+    const auto w1 = Clock::now();
+    wall.push_back(std::chrono::duration<double, std::nano>(w1 - w0).count());
+    cpu.push_back((c1 - c0) * 1e9);
+  }
+  return {Median(wall), Median(cpu)};
+}
 
 // A real journal's bytes: one run's first 512 KiB (one ingest batch) of 8 metrics.
 const std::string& JournalBatch() {
@@ -309,24 +442,32 @@ int main(int argc, char** argv) {
   g_dir = fs::temp_directory_path() / fmt::format("bench-ship-cost-{}", ::getpid());
   fs::remove_all(g_dir);
   fs::create_directories(g_dir);
+  g_clock_cost = MeasureClockCost();
   benchmark::Initialize(&rest_argc, rest.data());
   benchmark::RunSpecifiedBenchmarks();
 
-  if (!g_pairs_measured.empty()) {
-    std::printf("\nRun::Log, shipping off vs on (viewer: a separate `runicorn viewer` process on loopback)\n");
-    std::printf("%-5s %10s %10s %10s %10s %8s %8s %12s %12s %12s %10s\n", "pair", "off ns", "on ns", "off cpu",
-                "on cpu", "wall x", "cpu x", "off others s", "on others s", "viewer cpu s", "shipped MB");
-    std::vector<double> wall, cpu;
+  std::printf("\nclock reads around a paced Log call (subtracted): %.1f ns wall, %.1f ns CPU\n",
+              g_clock_cost.wall_ns, g_clock_cost.cpu_ns);
+  for (const auto& [label, pairs] : g_measured) {
+    std::printf("\nRun::Log, shipping off vs on, %s (viewer: a separate `runicorn viewer` process on loopback)\n",
+                label.c_str());
+    std::printf("%-5s %10s %10s %10s %10s %8s %8s %8s %12s %12s %12s %10s %10s\n", "pair", "off ns", "on ns",
+                "off cpu", "on cpu", "wall x", "cpu x", "step x", "off others s", "on others s", "viewer cpu s",
+                "shipped MB", "on pts/s");
+    std::vector<double> wall, cpu, step;
     int p = 0;
-    for (const auto& [off, on] : g_pairs_measured) {
+    for (const auto& [off, on] : pairs) {
       wall.push_back(on.wall_ns / off.wall_ns);
       cpu.push_back(on.cpu_ns / off.cpu_ns);
-      std::printf("%-5d %10.1f %10.1f %10.1f %10.1f %8.3f %8.3f %12.2f %12.2f %12.2f %10.1f\n", p++, off.wall_ns,
-                  on.wall_ns, off.cpu_ns, on.cpu_ns, wall.back(), cpu.back(), off.others_cpu_s, on.others_cpu_s,
-                  on.viewer_cpu_s, static_cast<double>(on.shipped_bytes) / 1e6);
+      step.push_back(off.step_ns > 0 ? on.step_ns / off.step_ns : 0);
+      const double points = static_cast<double>(on.calls) * (on.step_ns > 0 ? kMetricsPerStep : 1);
+      std::printf("%-5d %10.1f %10.1f %10.1f %10.1f %8.3f %8.3f %8.3f %12.2f %12.2f %12.2f %10.1f %10.0f\n", p++,
+                  off.wall_ns, on.wall_ns, off.cpu_ns, on.cpu_ns, wall.back(), cpu.back(), step.back(),
+                  off.others_cpu_s, on.others_cpu_s, on.viewer_cpu_s, static_cast<double>(on.shipped_bytes) / 1e6,
+                  points / on.window_s);
     }
-    std::printf("median ratio (on / off): wall %.3f, CPU %.3f over %zu pairs of %.1f s each\n", Median(wall),
-                Median(cpu), g_pairs_measured.size(), g_seconds);
+    std::printf("median ratio (on / off): Log wall %.3f, Log CPU %.3f, step wall %.3f over %zu pairs of %.1f s each\n",
+                Median(wall), Median(cpu), Median(step), pairs.size(), g_seconds);
   }
   benchmark::Shutdown();
   fs::remove_all(g_dir);

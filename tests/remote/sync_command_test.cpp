@@ -53,7 +53,7 @@ std::string OfflineRun(Store& store, int points) {
 
 }  // namespace
 
-TEST_CASE("runicorn sync ships offline runs once; a second sync sends nothing", "[remote][sync]") {
+TEST_CASE("runicorn sync ships offline runs once, a second sync sends nothing", "[remote][sync]") {
   testing::TempDir dir;
   RestartableViewer viewer(dir.path() / "central", dir.path() / "config.json");
   auto store = Store::Open(dir.path() / "node");  // no server: offline
@@ -99,6 +99,10 @@ TEST_CASE("runicorn sync: a missing server, a bad argument and an unreachable se
   Output none = RunCli("sync --storage " + root);
   CHECK(none.exit_code == 2);
   CHECK(none.out == "runicorn: no server: pass --server URL or set RUNICORN_SERVER\n");
+
+  Output unknown = RunCli("sync --bogus 1 --storage " + root);
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.out.starts_with("runicorn sync: unknown option --bogus\nusage: runicorn sync"));
 
   Output bad = RunCli("sync --server http://127.0.0.1:1 --storage " + root + " not-a-run");
   CHECK(bad.exit_code == 2);

@@ -25,6 +25,10 @@
 #include "server/http_server.h"
 #include "server/indexer.h"
 #include "test_support.h"
+#ifdef RUNICORN_HAVE_PG
+#include "pg/pg_test_server.h"
+#include "service/pg/pg_viewer_catalog.h"
+#endif
 
 namespace runicorn::testing {
 
@@ -200,7 +204,26 @@ struct ServerConfig {
   server::OriginPolicy origin_policy;              // default: loopback Host names, no other origins
   server::ClientAddressResolver client_addresses;  // default: rate limits keyed on the peer address
   size_t max_connections = 0;                      // 0: derived from RLIMIT_NOFILE
+  // The run index in PostgreSQL at this conninfo (viewer --catalog). Empty: RUNICORN_TEST_CATALOG
+  // decides ("postgresql": a fresh database of the program's private server, tests/pg).
+  std::string pg_catalog;
 };
+
+#ifdef RUNICORN_HAVE_PG
+// RUNICORN_TEST_CATALOG=postgresql without PostgreSQL installed: the whole program is skipped (it
+// exits 0 before any case runs, saying why), unless RUNICORN_REQUIRE_PG=1 makes its cases fail.
+inline const bool kPgCatalogProgramSkip = [] {
+  const char* catalog = std::getenv("RUNICORN_TEST_CATALOG");
+  const char* require = std::getenv("RUNICORN_REQUIRE_PG");
+  if (catalog == nullptr || std::string(catalog) != "postgresql" || (require && std::string(require) == "1"))
+    return false;
+  const std::string initdb = fmt::format("{}/initdb", PgTestServer::kBinDir);
+  if (::access(initdb.c_str(), X_OK) == 0) return false;
+  std::printf("SKIPPED: RUNICORN_TEST_CATALOG=postgresql: PostgreSQL 15 is not installed (%s missing; "
+              "apt-get install postgresql-15)\n", initdb.c_str());
+  std::exit(0);
+}();
+#endif
 
 class TestServer {
  public:
@@ -211,6 +234,7 @@ class TestServer {
     auto ctx = server::AppContext::Open(store_->root(), dir_.path() / "config" / "config.json");
     REQUIRE(ctx.ok());
     ctx_ = std::move(*ctx);
+    UsePgCatalogIfAsked(config.pg_catalog);
     indexer_ = std::make_unique<server::Indexer>(*ctx_, std::chrono::milliseconds(50));
     REQUIRE(indexer_->Start().ok());
     server::ApiOptions a;
@@ -248,9 +272,35 @@ class TestServer {
   const std::filesystem::path& dir() const { return dir_.path(); }
   server::HttpServer& http_server() { return *server_; }
   // Waits until the indexer has seen everything flushed so far.
-  void Sync() { REQUIRE(ctx_->storage->catalog().Refresh().ok()); ctx_->index_generation.fetch_add(1); }
+  void Sync() {
+    REQUIRE(ctx_->storage->catalog().Refresh().ok());
+    if (ctx_->after_index_pass) REQUIRE(ctx_->after_index_pass(true).ok());  // as the indexer's pass
+    ctx_->index_generation.fetch_add(1);
+  }
 
  private:
+  // The run index from PostgreSQL (as `viewer --catalog`), mirrored after every index pass.
+  void UsePgCatalogIfAsked(std::string conninfo) {
+    const char* env = std::getenv("RUNICORN_TEST_CATALOG");
+    if (conninfo.empty() && (env == nullptr || std::string(env) != "postgresql")) return;
+#ifdef RUNICORN_HAVE_PG
+    if (conninfo.empty()) {
+      auto& pg = PgTestServer::Shared();
+      INFO(pg.unavailable_reason());
+      REQUIRE(pg.available());
+      conninfo = pg.NewDatabase();
+      REQUIRE_FALSE(conninfo.empty());
+    }
+    auto catalog = service::pg::PgViewerCatalog::Open(conninfo, *ctx_->storage);
+    INFO(catalog.status().ToString());
+    REQUIRE(catalog.ok());
+    service::pg::PgRunMirror* mirror = &(*catalog)->mirror();
+    ctx_->UseRunCatalog(std::move(*catalog), [mirror](bool changed) { return mirror->Pass(changed); });
+#else
+    FAIL("a PostgreSQL run catalog was asked for, but this test program was built without libpq");
+#endif
+  }
+
   runtrack::testing::TempDir dir_;
   std::unique_ptr<runtrack::Store> store_;
   std::unique_ptr<server::AppContext> ctx_;

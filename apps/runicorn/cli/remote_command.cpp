@@ -34,7 +34,9 @@ constexpr const char* kRemoteUsage =
     "                        [--accept-host-key SHA256:...] [--storage DIR] REMOTE_PATH [RUN...]\n"
     "  sync: pull the run journals of the store at REMOTE_PATH into the local store (incremental,\n"
     "        resumable; only bytes past the local copy travel). ls: list a remote directory.\n"
-    "  secrets: $RUNICORN_SSH_PASSWORD, $RUNICORN_SSH_PASSPHRASE (never on the command line)\n";
+    "  secrets: $RUNICORN_SSH_PASSWORD, $RUNICORN_SSH_PASSPHRASE (never on the command line)\n"
+    "       runicorn remote viewer start|status|stop ...: a viewer on the SSH host, tunneled here\n"
+    "        (runicorn remote viewer --help)\n";
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
@@ -44,6 +46,7 @@ std::string Env(const char* name) {
 }  // namespace
 
 int RunRemote(const std::vector<std::string>& argv) {
+  if (!argv.empty() && argv[0] == "viewer") return RunRemoteViewer({argv.begin() + 1, argv.end()});
   if (argv.empty() || (argv[0] != "sync" && argv[0] != "ls")) {
     std::fputs(kRemoteUsage, argv.empty() ? stderr : stdout);
     return argv.size() == 1 && (argv[0] == "--help" || argv[0] == "help") ? kExitOk : kExitUsage;
@@ -57,7 +60,7 @@ int RunRemote(const std::vector<std::string>& argv) {
   }
   if (auto unknown = args->Unknown({"host", "user", "port", "key", "no-agent", "accept-host-key", "storage", "help"});
       !unknown.empty()) {
-    std::fprintf(stderr, "runicorn remote: unknown option --%s\n%s", unknown[0].c_str(), kRemoteUsage);
+    std::fprintf(stderr, "runicorn remote: unknown option %s\n%s", unknown[0].c_str(), kRemoteUsage);
     return kExitUsage;
   }
   if (args->positional().empty()) return Fail(Status::InvalidArgument("REMOTE_PATH is required"));

@@ -7,5 +7,7 @@
 namespace runicorn::cli {
 
 int RunRemote(const std::vector<std::string>& argv);
+// `runicorn remote viewer start|status|stop` (remote_viewer_command.cpp).
+int RunRemoteViewer(const std::vector<std::string>& argv);
 
 }  // namespace runicorn::cli

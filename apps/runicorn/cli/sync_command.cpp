@@ -29,13 +29,27 @@ namespace {
 constexpr const char* kSyncUsage =
     "usage: runicorn sync [--server URL] [--token TOKEN] [--jobs N] [--attempts N] [--storage DIR] [ROOT|RUN...]\n"
     "  ships every journal byte the server has not acknowledged: all runs of the store (or of each\n"
-    "  ROOT given), or the RUN ids given; resumable. URL and TOKEN default to $RUNICORN_SERVER and\n"
-    "  $RUNICORN_TOKEN. --attempts: failed requests in a row before a run is given up (default 8).\n";
+    "  ROOT given), or the RUN ids given, with their system-metrics streams; resumable. URL and\n"
+    "  TOKEN default to $RUNICORN_SERVER and $RUNICORN_TOKEN. --attempts: failed requests in a row\n"
+    "  before a run is given up (default 8).\n";
 
 struct Target {
   runtrack::StoreLayout layout;
   std::string run_id;
+  // The run's per-node system-metrics stream (docs/SYSTEM.md), shipped from its own store root
+  // inside the run folder (StoreLayout::system_ship_root); it has no artifacts.
+  bool system = false;
 };
+
+// The run, then its system-metrics stream when the run shipped one (a `shipped` file beside it),
+// so a Finish() that timed out leaves nothing only `runicorn sync <run dir>/system-ship` sends.
+void AddRun(const runtrack::StoreLayout& layout, const std::string& id, std::vector<Target>* out) {
+  out->push_back({layout, id, false});
+  const runtrack::StoreLayout system(layout.system_ship_root(id));
+  std::error_code ec;
+  if (fs::exists(system.journal_path(id), ec) && fs::exists(system.shipped_path(id), ec))
+    out->push_back({system, id, true});
+}
 
 // Every run folder of `layout` with a journal, in name (= creation time) order.
 runtrack::Result<std::vector<Target>> RunsOf(const runtrack::StoreLayout& layout) {
@@ -47,9 +61,9 @@ runtrack::Result<std::vector<Target>> RunsOf(const runtrack::StoreLayout& layout
     std::string id = e.path().filename().string();
     if (!runtrack::ValidateRunId(id).ok()) continue;
     if (!fs::exists(layout.journal_path(id), ec)) continue;
-    out.push_back({layout, id});
+    AddRun(layout, id, &out);
   }
-  std::sort(out.begin(), out.end(), [](const Target& a, const Target& b) { return a.run_id < b.run_id; });
+  std::stable_sort(out.begin(), out.end(), [](const Target& a, const Target& b) { return a.run_id < b.run_id; });
   return out;
 }
 
@@ -63,7 +77,7 @@ int RunSync(const std::vector<std::string>& argv) {
     return kExitOk;
   }
   if (auto unknown = args->Unknown({"server", "token", "jobs", "attempts", "storage", "help"}); !unknown.empty()) {
-    std::fprintf(stderr, "runicorn sync: unknown option --%s\n%s", unknown[0].c_str(), kSyncUsage);
+    std::fprintf(stderr, "runicorn sync: unknown option %s\n%s", unknown[0].c_str(), kSyncUsage);
     return kExitUsage;
   }
   runtrack::ShipperOptions options;
@@ -94,7 +108,7 @@ int RunSync(const std::vector<std::string>& argv) {
     if (runtrack::ValidateRunId(p).ok()) {
       if (!fs::exists(store.journal_path(p)))
         return Fail(Status::NotFound(fmt::format("run {} has no journal in {}", p, store.root().string())));
-      targets.push_back({store, p});
+      AddRun(store, p, &targets);
       continue;
     }
     std::error_code ec;
@@ -110,7 +124,7 @@ int RunSync(const std::vector<std::string>& argv) {
   std::mutex out_mu;
   int failed = 0;
   uint64_t sent_total = 0;
-  int shipped_runs = 0;
+  int shipped_runs = 0, shipped_streams = 0;
   auto worker = [&] {
     for (size_t i = next++; i < targets.size(); i = next++) {
       const Target& t = targets[i];
@@ -118,11 +132,12 @@ int RunSync(const std::vector<std::string>& argv) {
       // Then the artifact versions the run logged or used (docs/REMOTE.md "Artifacts"): only the
       // chunks the server lacks; versions already marked shipped cost no request.
       runtrack::Result<runtrack::ArtifactShipProgress> a = runtrack::ArtifactShipProgress{};
-      if (r.ok()) a = runtrack::ShipRunArtifacts(t.layout, t.run_id, options, static_cast<int>(attempts));
+      if (r.ok() && !t.system) a = runtrack::ShipRunArtifacts(t.layout, t.run_id, options, static_cast<int>(attempts));
+      const std::string label = t.system ? t.run_id + " (system metrics)" : t.run_id;
       std::lock_guard l(out_mu);
       if (!r.ok() || !a.ok()) {
         ++failed;
-        std::fprintf(stderr, "runicorn sync: %s: %s\n", t.run_id.c_str(),
+        std::fprintf(stderr, "runicorn sync: %s: %s\n", label.c_str(),
                      (!r.ok() ? r.status() : a.status()).message().c_str());
         continue;
       }
@@ -130,10 +145,12 @@ int RunSync(const std::vector<std::string>& argv) {
         std::printf("%s: %d artifact version(s) on the server, %d new; sent %llu chunk(s), %s\n", t.run_id.c_str(),
                     a->versions_checked, a->versions_shipped, static_cast<unsigned long long>(a->chunks_sent),
                     FormatBytes(a->bytes_sent).c_str());
+      if (a->alias_changes > 0)
+        std::printf("%s: %d artifact alias change(s) applied on the server\n", t.run_id.c_str(), a->alias_changes);
       sent_total += r->bytes_sent;
       if (r->requests > 0) {
-        ++shipped_runs;
-        std::printf("%s: sent %s, acknowledged up to byte %llu\n", t.run_id.c_str(), FormatBytes(r->bytes_sent).c_str(),
+        ++(t.system ? shipped_streams : shipped_runs);
+        std::printf("%s: sent %s, acknowledged up to byte %llu\n", label.c_str(), FormatBytes(r->bytes_sent).c_str(),
                     static_cast<unsigned long long>(r->acknowledged));
       }
     }
@@ -141,7 +158,10 @@ int RunSync(const std::vector<std::string>& argv) {
   std::vector<std::thread> pool;
   for (int64_t i = 0; i < std::min<int64_t>(jobs, static_cast<int64_t>(targets.size())); ++i) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
-  std::printf("%zu runs checked, %d shipped (%s), %d failed\n", targets.size(), shipped_runs,
+  // Runs and their system-metrics streams are counted apart; the bytes and failures are of both.
+  const size_t streams = std::count_if(targets.begin(), targets.end(), [](const Target& t) { return t.system; });
+  if (streams > 0) std::printf("%zu system-metrics stream(s) checked, %d shipped\n", streams, shipped_streams);
+  std::printf("%zu runs checked, %d shipped (%s), %d failed\n", targets.size() - streams, shipped_runs,
               FormatBytes(sent_total).c_str(), failed);
   return failed > 0 ? kExitError : kExitOk;
 }

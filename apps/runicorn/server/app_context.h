@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,13 @@ struct AppContext {
   double started_at = 0;
   // The embedded back end; the viewer's indexer refreshes its catalog.
   std::unique_ptr<service::EmbeddedStorage> storage;
+  // `viewer --catalog` (docs/SCALE-OUT.md "Viewer on PostgreSQL"): the run index served from
+  // elsewhere (null: the embedded catalog). Declared before `services`, which refer to it.
+  std::unique_ptr<service::RunCatalog> run_catalog;
+  // Run by the indexer after every Refresh() that succeeded (`changed`: it ingested something),
+  // to bring `run_catalog` up to the local store; a failure degrades ingest health and is
+  // retried with the indexer's backoff.
+  std::function<runtrack::Status(bool changed)> after_index_pass;
   // Services keep no state of their own, so non-const use on a const context is safe; a pointer
   // only to allow that.
   std::unique_ptr<service::Services> services;
@@ -33,9 +41,17 @@ struct AppContext {
   // Opens the catalog and artifact store of `root` (created if missing). kBusy when another
   // process holds the catalog. On a disk too full to open the catalog read-write it is opened
   // read-only (empty when there is none yet): writes answer kBusy until the indexer re-opens it.
+  // `sealed_objects`: where the catalog reads sealed segments missing from the store's disk
+  // (CatalogOptions::sealed_objects; the viewer's --objects bucket), null for none.
+  // Serves the run index from `catalog` (services rebuilt over it; metrics and artifacts stay
+  // the embedded store's). Call before the server starts and before services are extended.
+  void UseRunCatalog(std::unique_ptr<service::RunCatalog> catalog,
+                     std::function<runtrack::Status(bool changed)> after_pass);
+
   static runtrack::Result<std::unique_ptr<AppContext>> Open(
       const std::filesystem::path& root,
-      const std::filesystem::path& config_file = service::DefaultUserConfigFile());
+      const std::filesystem::path& config_file = service::DefaultUserConfigFile(),
+      std::shared_ptr<const runtrack::SealedObjectSource> sealed_objects = nullptr);
 };
 
 using service::NowSeconds;

@@ -61,6 +61,9 @@ Response HandleIngest(const AppContext& ctx, const Request& req);
 Response HandleIngestMissingChunks(const AppContext& ctx, const Request& req);
 Response HandleIngestChunk(const AppContext& ctx, const Request& req);
 Response HandleIngestArtifact(const AppContext& ctx, const Request& req);
+// A writer's user aliases (handlers_ingest_aliases.cpp, docs/REMOTE.md "Artifacts")
+Response HandleIngestSetAlias(const AppContext& ctx, const Request& req);
+Response HandleIngestRemoveAlias(const AppContext& ctx, const Request& req);
 // A multi-process run's streams (handlers_streams.cpp, docs/REMOTE.md "Streams").
 Response HandleRunStreams(const AppContext& ctx, const Request& req);
 Response HandleStreamPoints(const AppContext& ctx, const Request& req);
@@ -160,5 +163,10 @@ Response HandleRemoteViewerStart(const AppContext& ctx, const Request& req);
 Response HandleRemoteViewerStop(const AppContext& ctx, const Request& req);
 Response HandleRemoteViewerSessions(const AppContext& ctx, const Request& req);
 Response HandleRemoteViewerStatus(const AppContext& ctx, const Request& req);
+// Runicorn's /api/unified/* status, listdir and sync modes (handlers_unified.cpp).
+Response HandleUnifiedStatus(const AppContext& ctx, const Request& req);
+Response HandleUnifiedListDir(const AppContext& ctx, const Request& req);
+Response HandleUnifiedConfigureMode(const AppContext& ctx, const Request& req);
+Response HandleUnifiedDeactivateMode(const AppContext& ctx, const Request& req);
 
 }  // namespace runicorn::server

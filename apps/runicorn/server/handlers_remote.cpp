@@ -108,7 +108,12 @@ Response HandleRemoteAcceptHostKey(const AppContext& ctx, const Request& req) {
 
 Response HandleRemoteDisconnect(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(json::object o, ParseStrictJsonObject(req.body, {"connection_id"}));
-  RUNICORN_ASSIGN_OR_RESPOND(std::string id, GetString(o, "connection_id", true));
+  RUNICORN_ASSIGN_OR_RESPOND(std::string id, GetString(o, "connection_id"));
+  // Runicorn's disconnect names no connection: then the only open one.
+  if (id.empty()) {
+    RUNICORN_ASSIGN_OR_RESPOND(auto only, ctx.services->remote.ResolveConnection(""));
+    id = only.connection_id;
+  }
   RUNICORN_RETURN_IF_ERROR(ctx.services->remote.Disconnect(id));
   return Response::Json(json::object{{"ok", true}, {"connection_id", id}, {"connected", false}});
 }

@@ -7,6 +7,7 @@
 // the tail of the remote output in the detail.
 #include <boost/json.hpp>
 
+#include "encode/remote_viewer_json.h"
 #include "server/errors.h"
 #include "server/handlers.h"
 #include "server/params.h"
@@ -29,13 +30,8 @@ Result<int> OptionalPort(const json::object& o, std::string_view key) {
   return static_cast<int>(v->as_int64());
 }
 
-// Runicorn's RemoteSession (session_id .. created_at, local_url) plus pid and runicorn_path.
-json::object SessionJson(const RemoteViewerSession& s) {
-  return {{"session_id", s.session_id},   {"connection_id", s.connection_id}, {"remote_host", s.remote_host},
-          {"remote_port", s.remote_port}, {"local_port", s.local_port},       {"remote_root", s.remote_root},
-          {"status", s.status},           {"created_at", s.created_at},       {"local_url", s.local_url},
-          {"pid", s.pid},                 {"runicorn_path", s.runicorn_path}};
-}
+// Runicorn's RemoteSession (encode/remote_viewer_json.h, shared with the CLI).
+json::object SessionJson(const RemoteViewerSession& s) { return encode::RemoteViewerSessionJson(s); }
 
 Response ViewerError(const Status& st) {
   if (st.code() == runtrack::StatusCode::kIOError) return Response::Error(502, st.message());
@@ -58,10 +54,7 @@ Response HandleRemoteViewerStart(const AppContext& ctx, const Request& req) {
   auto started = ctx.services->remote.StartViewer(id, options);
   if (!started.ok()) return ViewerError(started.status());
   // The remote viewer's bearer token is in this answer only (the list and status leave it out).
-  return Response::Json(json::object{{"ok", true},
-                                     {"session", SessionJson(*started)},
-                                     {"token", started->token},
-                                     {"message", "Remote Viewer ready at " + started->local_url}});
+  return Response::Json(encode::RemoteViewerStarted(*started));
 }
 
 Response HandleRemoteViewerStop(const AppContext& ctx, const Request& req) {

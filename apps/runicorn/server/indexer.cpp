@@ -16,6 +16,7 @@ runtrack::Status Indexer::Start() {
   }
   auto report = ctx_.storage->catalog().Refresh();
   if (!report.ok()) return report.status();
+  if (ctx_.after_index_pass) RUNTRACK_RETURN_IF_ERROR(ctx_.after_index_pass(true));
   ctx_.storage->ingest_health().Update([](service::IngestHealthSnapshot& h) { h.state = "ok"; });
   ctx_.index_generation.fetch_add(1);
   thread_ = std::thread([this] { Loop(false); });
@@ -178,8 +179,20 @@ bool Indexer::Pass() {
   std::erase_if(logged_, [&](const auto& entry) {
     return entry.first.rfind("run ", 0) == 0 && !failing.count(entry.first.substr(4));
   });
-  if (report->runs_discovered || report->runs_updated || report->points_ingested || report->runs_marked_crashed)
-    ctx_.index_generation.fetch_add(1);
+  const bool changed =
+      report->runs_discovered || report->runs_updated || report->points_ingested || report->runs_marked_crashed;
+  // The run index elsewhere (--catalog) is brought up to this pass before streams are woken; while
+  // it fails the local store still indexes every pass (backed off), and the mirror catches up.
+  if (ctx_.after_index_pass) {
+    if (auto s = ctx_.after_index_pass(changed); !s.ok()) {
+      LogOnce("mirror", "run index mirror failed: " + s.ToString() + "; serving what is indexed, retrying");
+      Degrade("run index mirror failed: " + s.ToString());
+      if (changed) ctx_.index_generation.fetch_add(1);
+      return false;
+    }
+    logged_.erase("mirror");
+  }
+  if (changed) ctx_.index_generation.fetch_add(1);
   if (!failing.empty()) {
     Degrade(std::to_string(failing.size()) + " run(s) cannot be indexed; last: " + report->last_error);
     return !write_error_;  // only a write error (e.g. a full disk) slows the others down

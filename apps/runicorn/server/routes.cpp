@@ -146,6 +146,8 @@ Router BuildApiRouter() {
     ingest_route("POST", "/api/ingest/chunks/missing", HandleIngestMissingChunks, false);
     ingest_route("PUT", "/api/ingest/chunks/{digest}", HandleIngestChunk, true);
     ingest_route("PUT", "/api/ingest/artifacts/{name}/v{version}", HandleIngestArtifact, true);
+    ingest_route("PUT", "/api/ingest/artifacts/{name}/aliases/{alias}", HandleIngestSetAlias, false);
+    ingest_route("DELETE", "/api/ingest/artifacts/{name}/aliases/{alias}", HandleIngestRemoveAlias, false);
     add("GET", "/api/runs/{run_id}/streams", HandleRunStreams, "runs_detail");
     add("GET", "/api/runs/{run_id}/stream-points", HandleStreamPoints, "metrics");
   }
@@ -230,8 +232,13 @@ Router BuildApiRouter() {
       const std::string p = prefix;
       remote("POST", (p + "/connect").c_str(), HandleRemoteConnect, "remote_connect");
       remote("POST", (p + "/disconnect").c_str(), HandleRemoteDisconnect, "remote");
-      remote("GET", (p + "/status").c_str(), HandleRemoteStatus, "remote_status");
     }
+    remote("GET", "/api/remote/status", HandleRemoteStatus, "remote_status");
+    // Runicorn's unified status (connection + sync mode), listing and sync modes (handlers_unified.cpp).
+    remote("GET", "/api/unified/status", HandleUnifiedStatus, "remote_status");
+    remote("GET", "/api/unified/listdir", HandleUnifiedListDir, "remote_listdir");
+    remote("POST", "/api/unified/configure_mode", HandleUnifiedConfigureMode, "remote_configure");
+    remote("POST", "/api/unified/deactivate_mode", HandleUnifiedDeactivateMode, "remote_configure");
     remote("GET", "/api/remote/sessions", HandleRemoteStatus, "remote_status");
     remote("POST", "/api/remote/known-hosts/accept", HandleRemoteAcceptHostKey, "remote");
     remote("GET", "/api/remote/connections/saved", HandleRemoteSavedList, "remote");

@@ -1,6 +1,8 @@
 #include "service/artifact_ingest_service.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 
 #include <fmt/format.h>
 
@@ -57,6 +59,31 @@ Result<ManifestAck> ArtifactIngestService::PutManifest(std::string_view name, st
   RUNTRACK_ASSIGN_OR_RETURN(runtrack::ManifestOutcome out, receiver_.PutManifest(name, version, text, used_by));
   return ManifestAck{out.created, std::move(out.missing_chunks), std::string(runtrack::ArtifactTypeName(out.type)),
                      version};
+}
+
+namespace {
+
+// Versions are ints on disk (v<N>); anything past that range is no version of ours.
+Result<int> AliasVersion(int64_t version) {
+  if (version < 1 || version > 1000000000)
+    return Status::InvalidArgument(fmt::format("Invalid artifact version {}: expected 1 to 1000000000", version));
+  return static_cast<int>(version);
+}
+
+}  // namespace
+
+Result<bool> ArtifactIngestService::SetAlias(std::string_view name, std::string_view alias, int64_t version) {
+  RUNTRACK_ASSIGN_OR_RETURN(int v, AliasVersion(version));
+  return receiver_.SetAlias(name, alias, v);
+}
+
+Result<bool> ArtifactIngestService::RemoveAlias(std::string_view name, std::string_view alias,
+                                                const std::string* version_text) {
+  if (version_text == nullptr)
+    return Status::InvalidArgument("Missing query parameter 'version': the version the alias pointed at");
+  RUNTRACK_ASSIGN_OR_RETURN(uint64_t version, ParseCount(version_text, "version", 0));
+  RUNTRACK_ASSIGN_OR_RETURN(int v, AliasVersion(static_cast<int64_t>(std::min<uint64_t>(version, INT64_MAX))));
+  return receiver_.RemoveAlias(name, alias, v);
 }
 
 }  // namespace runicorn::service

@@ -49,6 +49,13 @@ class ArtifactIngestService {
   runtrack::Result<ManifestAck> PutManifest(std::string_view name, std::string_view version_text,
                                             std::string_view body, bool zstd, std::string_view used_by);
 
+  // A writer's user alias (`PUT /api/ingest/artifacts/{name}/aliases/{alias}`): points it at
+  // `version`, a ready version here. Returns whether anything changed (false: a resend).
+  runtrack::Result<bool> SetAlias(std::string_view name, std::string_view alias, int64_t version);
+  // `DELETE .../aliases/{alias}?version=N`: removes the alias if it still points at N.
+  // `version_text` is the raw ?version= value (required). Returns whether it was removed.
+  runtrack::Result<bool> RemoveAlias(std::string_view name, std::string_view alias, const std::string* version_text);
+
   runtrack::ArtifactReceiver::Stats stats() const { return receiver_.stats(); }
 
  private:

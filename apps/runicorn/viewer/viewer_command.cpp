@@ -19,7 +19,12 @@
 #include "server/origin_policy.h"
 #include "server/indexer.h"
 #include "server/params.h"
+#ifdef RUNICORN_HAVE_PG
+#include "service/pg/pg_viewer_catalog.h"
+#endif
 #include "service/s3/object_chunk_source.h"
+#include "service/s3/object_segment_publisher.h"
+#include "service/s3/object_segment_source.h"
 #include "service/s3/objects_option.h"
 #include "service/viewer_endpoint.h"
 #include "viewer/viewer_command.h"
@@ -40,7 +45,8 @@ constexpr const char* kUsage =
     "                       [--trusted-proxy ADDR]... [--tasks-root DIR]\n"
     "                       [--ingest-token-file FILE] [--ingest-lease SECONDS]\n"
     "                       [--llm-service FILE]\n"
-    "                       [--objects s3://BUCKET/PREFIX?endpoint=URL&region=R]\n";
+    "                       [--objects s3://BUCKET/PREFIX?endpoint=URL&region=R]\n"
+    "                       [--catalog postgresql://[USER@]HOST[:PORT]/DATABASE]\n";
 
 // Every value of a repeatable option (`--name V`, `--name=V`, each also comma-separated), in the
 // order given; Args keeps only the last one. `booleans` are the flags that take no value.
@@ -101,7 +107,7 @@ int RunViewer(const std::vector<std::string>& argv) {
   auto unknown = args->Unknown({"storage", "host", "port", "token", "token-file", "threads", "insecure",
                                 "rate-limits", "web-root", "max-body", "max-connections", "allowed-origin",
                                 "allowed-host", "trusted-proxy", "help", "tasks-root", "ingest-token-file",
-                                "ingest-lease", "llm-service", "objects"});
+                                "ingest-lease", "llm-service", "objects", "catalog"});
   if (args->Has("help") || !unknown.empty() || !args->positional().empty()) {
     if (!unknown.empty()) std::fprintf(stderr, "runicorn viewer: unknown option %s\n", unknown[0].c_str());
     std::fputs(kUsage, args->Has("help") ? stdout : stderr);
@@ -207,7 +213,24 @@ int RunViewer(const std::vector<std::string>& argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const std::filesystem::path root = ResolveStorage(*args);
-  auto ctx = server::AppContext::Open(root);
+  // --objects (docs/SCALE-OUT.md): the team's bucket, checked before anything starts; the catalog
+  // reads sealed segments its disk lacks from it, so it is opened before the catalog.
+  std::shared_ptr<service::s3::ObjectChunkStore> bucket;
+  std::shared_ptr<service::s3::ObjectSegmentStore> segment_objects;
+  if (auto url = args->Get("objects")) {
+    auto opened = service::s3::OpenObjectChunkStore(*url);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "runicorn viewer: %s\n", opened.status().message().c_str());
+      return opened.status().code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
+    }
+    bucket = std::move(*opened);
+    // Shares the chunk store's client (aliasing pointer: keeps `bucket` alive).
+    segment_objects = std::make_shared<service::s3::ObjectSegmentStore>(
+        std::shared_ptr<service::s3::S3Client>(bucket, &bucket->client()));
+  }
+  auto ctx = server::AppContext::Open(
+      root, service::DefaultUserConfigFile(),
+      segment_objects ? std::make_shared<service::s3::ObjectSegmentSource>(segment_objects) : nullptr);
   if (!ctx.ok()) {
     if (ctx.status().code() == runtrack::StatusCode::kBusy)
       std::fprintf(stderr, "runicorn: the catalog of %s is held by another process (is another `runicorn viewer` "
@@ -217,22 +240,47 @@ int RunViewer(const std::vector<std::string>& argv) {
     return ExitCodeFor(ctx.status());
   }
   server::AppContext& context = **ctx;
+  // --catalog (docs/SCALE-OUT.md "Viewer on PostgreSQL"): the run index in PostgreSQL, shared by
+  // replicas; this store's runs are mirrored into it after every index pass. The password comes
+  // from PGPASSWORD / ~/.pgpass / PGPASSFILE only (a URL with one is refused: `ps` shows it).
+  if (auto conninfo = args->Get("catalog")) {
+#ifdef RUNICORN_HAVE_PG
+    auto catalog = service::pg::PgViewerCatalog::Open(*conninfo, *context.storage);
+    if (!catalog.ok()) {
+      std::fprintf(stderr, "runicorn viewer: cannot use the PostgreSQL catalog: %s\n",
+                   catalog.status().message().c_str());
+      return catalog.status().code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
+    }
+    service::pg::PgRunMirror* mirror = &(*catalog)->mirror();
+    context.UseRunCatalog(std::move(*catalog), [mirror](bool changed) { return mirror->Pass(changed); });
+#else
+    std::fprintf(stderr, "runicorn viewer: --catalog %s: this runicorn was built without libpq (libpq-dev)\n",
+                 conninfo->rfind("postgres", 0) == 0 ? "postgresql://..." : "...");
+    return kExitUsage;
+#endif
+  }
   // --objects (docs/SCALE-OUT.md): the store's artifact chunks are published to an S3 bucket
   // shared by the team; credentials from AWS_* variables or a credentials file only.
   std::unique_ptr<service::s3::ObjectChunkMirror> objects;
-  if (auto url = args->Get("objects")) {
-    auto mirror = service::s3::OpenObjectChunkMirror(*url, runtrack::StoreLayout(context.root).blobs_dir());
-    if (!mirror.ok()) {
-      std::fprintf(stderr, "runicorn viewer: %s\n", mirror.status().message().c_str());
-      return mirror.status().code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
-    }
-    objects = std::move(*mirror);
+  std::unique_ptr<service::s3::ObjectSegmentPublisher> segments;
+  if (bucket) {
+    objects = std::make_unique<service::s3::ObjectChunkMirror>(runtrack::StoreLayout(context.root).blobs_dir(), bucket);
     // Artifact downloads read chunks missing from blobs/ from the bucket (verified), and the
     // mirror keeps this store's list of referenced chunks there for `gc --objects`.
     service::FileArtifactRepository& repository = context.storage->artifacts();
     repository.SetMissingChunkSource(std::make_shared<service::s3::ObjectChunkSource>(objects->objects()));
     objects->PublishReferencesOf(context.root, [&repository] { return repository.ReferencedChunks(); });
     objects->StartInBackground(std::chrono::seconds(2));
+    // Sealed metric segments and LOD objects go to the bucket too, and this store's list of them
+    // stays current there for `gc --objects` (object_segment_publisher.h).
+    service::EmbeddedStorage& storage = *context.storage;
+    segments = std::make_unique<service::s3::ObjectSegmentPublisher>(
+        context.root, segment_objects, [&storage]() -> runtrack::Result<std::vector<runtrack::SealedObjectRef>> {
+          auto catalog = storage.current_catalog();
+          if (!catalog) return runtrack::Status::IOError("the catalog is not open");
+          return catalog->ListSealedObjects();
+        });
+    segments->StartInBackground(std::chrono::seconds(2));
   }
   context.services->ingest.SetLease(std::chrono::seconds(*ingest_lease));
 
@@ -315,6 +363,7 @@ int RunViewer(const std::vector<std::string>& argv) {
   srv->reset();
   indexer.Stop();
   if (objects) objects->Stop();
+  if (segments) segments->Stop();
   ctx->reset();  // closes the catalog
   std::printf("runicorn viewer: stopped\n");
   return kExitOk;

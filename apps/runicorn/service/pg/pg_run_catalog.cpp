@@ -68,13 +68,15 @@ std::vector<PgParam> RowValues(const runtrack::RunSummary& r) {
           r.best_metric_step ? PgParam(std::to_string(*r.best_metric_step)) : std::nullopt,
           std::to_string(r.artifacts_created_count),
           std::to_string(r.artifacts_used_count),
-          RunSearchText(r)};
+          RunSearchText(r),
+          r.path,
+          r.alias};
 }
 
 constexpr const char* kRowColumns =
     "id, project, name, status, exit_reason, created_at, updated_at, ended_at, deleted_at, pid, hostname, tags,"
     " best_metric_name, best_metric_mode, best_metric_value, best_metric_step, artifacts_created_count,"
-    " artifacts_used_count, search_text";
+    " artifacts_used_count, search_text, path, alias";
 
 }  // namespace
 
@@ -168,25 +170,55 @@ Status PgRunCatalog::PermanentDelete(std::string_view run_id) {
   return tx.Commit();
 }
 
-Status PgRunCatalog::UpsertRun(const runtrack::RunSummary& run, const boost::json::object& config,
-                               const boost::json::object& summary) {
-  RUNTRACK_RETURN_IF_ERROR(runtrack::ValidateRunId(run.id));
-  std::vector<PgParam> params = RowValues(run);
-  params.push_back(boost::json::serialize(config));
-  params.push_back(boost::json::serialize(summary));
+namespace {
+
+const std::string& UpsertSql() {
   static const std::string sql = [] {
     std::string placeholders, updates;
-    for (int i = 1; i <= 21; ++i) placeholders += fmt::format("{}${}", i > 1 ? ", " : "", i);
+    for (int i = 1; i <= 23; ++i) placeholders += fmt::format("{}${}", i > 1 ? ", " : "", i);
     for (const char* c : {"project", "name", "status", "exit_reason", "created_at", "updated_at", "ended_at",
                           "deleted_at", "pid", "hostname", "tags", "best_metric_name", "best_metric_mode",
                           "best_metric_value", "best_metric_step", "artifacts_created_count",
-                          "artifacts_used_count", "search_text", "config", "summary"})
+                          "artifacts_used_count", "search_text", "path", "alias", "config", "summary"})
       updates += fmt::format("{}{} = EXCLUDED.{}", updates.empty() ? "" : ", ", c, c);
     return fmt::format("INSERT INTO runs ({}, config, summary) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}",
                        kRowColumns, placeholders, updates);
   }();
+  return sql;
+}
+
+std::vector<PgParam> UpsertParams(const runtrack::RunSummary& run, const boost::json::object& config,
+                                  const boost::json::object& summary) {
+  std::vector<PgParam> params = RowValues(run);
+  params.push_back(boost::json::serialize(config));
+  params.push_back(boost::json::serialize(summary));
+  return params;
+}
+
+}  // namespace
+
+Status PgRunCatalog::UpsertRun(const runtrack::RunSummary& run, const boost::json::object& config,
+                               const boost::json::object& summary) {
+  RUNTRACK_RETURN_IF_ERROR(runtrack::ValidateRunId(run.id));
   RUNTRACK_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
-  return conn->Exec(sql, params).status();
+  return conn->Exec(UpsertSql(), UpsertParams(run, config, summary)).status();
+}
+
+Status PgRunCatalog::UpsertRuns(const std::vector<const runtrack::RunDetail*>& runs) {
+  if (runs.empty()) return Status::Ok();
+  for (const auto* r : runs) RUNTRACK_RETURN_IF_ERROR(runtrack::ValidateRunId(r->run.id));
+  RUNTRACK_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  RUNTRACK_ASSIGN_OR_RETURN(auto tx, PgTransaction::Begin(*conn));
+  for (const auto* r : runs)
+    RUNTRACK_RETURN_IF_ERROR(conn->Exec(UpsertSql(), UpsertParams(r->run, r->config, r->summary)).status());
+  return tx.Commit();
+}
+
+Status PgRunCatalog::RemoveRuns(const std::vector<std::string>& ids) {
+  if (ids.empty()) return Status::Ok();
+  for (const auto& id : ids) RUNTRACK_RETURN_IF_ERROR(runtrack::ValidateRunId(id));
+  RUNTRACK_ASSIGN_OR_RETURN(auto conn, pool_.Acquire());
+  return conn->Exec("DELETE FROM runs WHERE id = ANY($1::text[])", {PgTextArray(ids)}).status();
 }
 
 Status PgRunCatalog::CopyRuns(const std::vector<runtrack::RunSummary>& runs) {

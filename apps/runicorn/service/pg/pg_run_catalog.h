@@ -43,6 +43,12 @@ class PgRunCatalog final : public RunCatalog {
   // Loads many new runs with one COPY (empty config and summary): all or nothing;
   // AlreadyExists when an id is already stored. Bulk imports and benchmarks.
   runtrack::Status CopyRuns(const std::vector<runtrack::RunSummary>& runs);
+  // The mirror's batch (pg_run_mirror.h): UpsertRun for each run (its listing row, config and
+  // summary), all in one transaction, so a failure leaves none of them written.
+  runtrack::Status UpsertRuns(const std::vector<const runtrack::RunDetail*>& runs);
+  // Removes the rows of these runs, whatever their state (the mirror's half of a permanent delete
+  // done in the local store). Runs not stored are ignored.
+  runtrack::Status RemoveRuns(const std::vector<std::string>& ids);
 
   // The server's version ("15.18").
   runtrack::Result<std::string> ServerVersion() const;

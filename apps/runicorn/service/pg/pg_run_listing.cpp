@@ -15,7 +15,7 @@ using runtrack::Status;
 const char* const kRunSummaryColumns =
     "id, project, name, status, exit_reason, created_at, updated_at, ended_at, deleted_at, pid, hostname,"
     " to_json(tags)::text AS tags_json, best_metric_name, best_metric_mode, best_metric_value, best_metric_step,"
-    " artifacts_created_count, artifacts_used_count";
+    " artifacts_created_count, artifacts_used_count, path, alias";
 
 namespace {
 
@@ -153,6 +153,8 @@ Result<runtrack::RunSummary> RunSummaryFromRow(const PgResult& r, int row, int c
   }
   RUNTRACK_ASSIGN_OR_RETURN(s.artifacts_created_count, Number<int>(r.Get(row, c + 16), "artifacts_created_count"));
   RUNTRACK_ASSIGN_OR_RETURN(s.artifacts_used_count, Number<int>(r.Get(row, c + 17), "artifacts_used_count"));
+  if (!r.IsNull(row, c + 18)) s.path = std::string(r.Get(row, c + 18));
+  s.alias = r.Get(row, c + 19);
   return s;
 }
 

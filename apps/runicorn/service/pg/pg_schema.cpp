@@ -67,6 +67,92 @@ CREATE INDEX runs_tags ON runs USING gin (tags);
 CREATE INDEX runs_search ON runs USING gin (search_text gin_trgm_ops);
 CREATE INDEX runs_deleted ON runs (deleted_at) WHERE deleted_at IS NOT NULL;
 )sql"},
+    {2, "artifact versions, aliases and lineage",
+     R"sql(
+-- One row per artifact name: its type (a name belongs to one type) and the highest version
+-- number ever claimed. Claiming bumps last_version under the row's lock, so two writers never get
+-- one number and a number is never handed out again (pending and purged versions keep theirs).
+CREATE TABLE artifact_names (
+  name text COLLATE "C" PRIMARY KEY,
+  type text COLLATE "C" NOT NULL CHECK (type IN ('model', 'dataset', 'config', 'code', 'custom')),
+  last_version integer NOT NULL DEFAULT 0 CHECK (last_version >= 0)
+);
+CREATE INDEX artifact_names_type ON artifact_names (type, name);
+-- One row per claimed number. state: pending (claimed, not published), ready, deleted (soft,
+-- restorable), purged (permanently deleted: manifest, files and chunks gone, number kept).
+-- manifest is the manifest.json text, byte for byte (its manifest_digest covers those bytes, so
+-- handles verify what PostgreSQL returns); metadata is json, not jsonb, so key order and number
+-- spelling stay as logged.
+CREATE TABLE artifact_versions (
+  name text COLLATE "C" NOT NULL REFERENCES artifact_names (name),
+  version integer NOT NULL CHECK (version > 0),
+  state text NOT NULL CHECK (state IN ('pending', 'ready', 'deleted', 'purged')),
+  created_at double precision NOT NULL DEFAULT 0,
+  created_by_run text COLLATE "C" NOT NULL DEFAULT '',
+  size_bytes bigint NOT NULL DEFAULT 0,
+  num_files bigint NOT NULL DEFAULT 0,
+  num_references bigint NOT NULL DEFAULT 0,
+  description text NOT NULL DEFAULT '',
+  metadata json NOT NULL DEFAULT '{}',
+  tags text[] NOT NULL DEFAULT '{}',
+  refs jsonb NOT NULL DEFAULT '[]',
+  manifest_digest text NOT NULL DEFAULT '',
+  manifest text,
+  deleted_at double precision,
+  PRIMARY KEY (name, version),
+  CHECK ((manifest IS NOT NULL) = (state IN ('ready', 'deleted')))
+);
+-- Lineage downstream of a run (what it produced) and the listing of live versions.
+CREATE INDEX artifact_versions_producer ON artifact_versions (created_by_run) WHERE created_by_run <> '';
+CREATE INDEX artifact_versions_live ON artifact_versions (name, version) WHERE state IN ('ready', 'deleted');
+-- A version's files in manifest order (ListFiles) and its distinct chunks (Stats, and the
+-- reference set an object-store collector must keep). Both go with a permanent delete.
+CREATE TABLE artifact_files (
+  name text COLLATE "C" NOT NULL,
+  version integer NOT NULL,
+  ordinal integer NOT NULL,
+  path text NOT NULL,
+  size bigint NOT NULL,
+  digest text NOT NULL,
+  num_chunks bigint NOT NULL,
+  PRIMARY KEY (name, version, ordinal),
+  FOREIGN KEY (name, version) REFERENCES artifact_versions (name, version) ON DELETE CASCADE
+);
+CREATE TABLE artifact_chunks (
+  name text COLLATE "C" NOT NULL,
+  version integer NOT NULL,
+  sha256 text COLLATE "C" NOT NULL,
+  size bigint NOT NULL,
+  PRIMARY KEY (name, version, sha256),
+  FOREIGN KEY (name, version) REFERENCES artifact_versions (name, version) ON DELETE CASCADE
+);
+CREATE INDEX artifact_chunks_sha256 ON artifact_chunks (sha256);
+-- User aliases ("latest" is computed: the newest ready version). One row per (name, alias): a
+-- move is one UPDATE of that row.
+CREATE TABLE artifact_aliases (
+  name text COLLATE "C" NOT NULL,
+  alias text COLLATE "C" NOT NULL,
+  version integer NOT NULL,
+  PRIMARY KEY (name, alias),
+  FOREIGN KEY (name, version) REFERENCES artifact_versions (name, version)
+);
+CREATE INDEX artifact_aliases_version ON artifact_aliases (name, version);
+-- Lineage "uses" edges: run used version. ("produces" is artifact_versions.created_by_run.)
+CREATE TABLE artifact_uses (
+  name text COLLATE "C" NOT NULL,
+  version integer NOT NULL,
+  run_id text COLLATE "C" NOT NULL,
+  PRIMARY KEY (name, version, run_id),
+  FOREIGN KEY (name, version) REFERENCES artifact_versions (name, version)
+);
+CREATE INDEX artifact_uses_run ON artifact_uses (run_id);
+)sql"},
+    {3, "runs: v0.6 path and alias",
+     R"sql(
+-- Runicorn v0.6's run path (NULL for a run logged without one: readers fall back to
+-- project/name) and alias, so listings from PostgreSQL carry them as the embedded catalog does.
+ALTER TABLE runs ADD COLUMN path text, ADD COLUMN alias text NOT NULL DEFAULT '';
+)sql"},
 };
 
 // Any constant; every runicorn process migrating a database takes the same one.

@@ -29,6 +29,7 @@ std::string StoreName(const std::filesystem::path& root) {
 }  // namespace
 
 std::string StoreReferencesKey(const std::filesystem::path& root) { return Sha256Hex(StoreName(root)).substr(0, 16); }
+std::string StoreDisplayName(const std::filesystem::path& root) { return StoreName(root); }
 
 std::string FormatChunkReferences(const std::string& store, std::vector<std::string> digests) {
   std::sort(digests.begin(), digests.end());

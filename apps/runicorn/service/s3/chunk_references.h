@@ -26,6 +26,8 @@ namespace runicorn::service::s3 {
 // A stable name for the store at `root` on this machine: 16 hex digits of SHA-256 of
 // "<hostname>:<canonical root>" (so two stores, or one store on two machines, never share a list).
 std::string StoreReferencesKey(const std::filesystem::path& root);
+// "<hostname>:<canonical root>": the `store` line of a reference list (for people reading it).
+std::string StoreDisplayName(const std::filesystem::path& root);
 
 // Writes this store's list (`digests` sorted or not) to <prefix>/refs/<store_key>.
 runtrack::Status PublishChunkReferences(ObjectChunkStore& objects, const std::filesystem::path& root,

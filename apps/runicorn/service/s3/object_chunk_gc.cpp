@@ -1,6 +1,8 @@
 #include "service/s3/object_chunk_gc.h"
 
 #include "service/s3/chunk_references.h"
+#include "service/s3/object_segment_gc.h"
+#include "service/s3/object_segment_references.h"
 
 namespace runicorn::service::s3 {
 
@@ -15,6 +17,9 @@ Result<BucketGcReport> CollectBucketChunks(ObjectChunkStore& objects, const std:
   // listed, so a chunk uploaded after the read is fresh when the listing sees it.
   RUNTRACK_RETURN_IF_ERROR(PublishChunkReferences(objects, root, referenced));
   RUNTRACK_ASSIGN_OR_RETURN(BucketReferences live, ReadChunkReferences(objects));
+  // The segment store shares the chunk store's client; this call outlives neither (non-owning).
+  ObjectSegmentStore segments(std::shared_ptr<S3Client>(std::shared_ptr<S3Client>(), &objects.client()));
+  RUNTRACK_ASSIGN_OR_RETURN(BucketSegmentReferences live_segments, ReadSegmentReferences(segments));
   const double now = options.now > 0 ? options.now
                                      : std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   const double cutoff = now - static_cast<double>(options.grace.count());
@@ -41,6 +46,7 @@ Result<BucketGcReport> CollectBucketChunks(ObjectChunkStore& objects, const std:
     }
     token = std::move(page.next_token);
   } while (!token.empty());
+  RUNTRACK_ASSIGN_OR_RETURN(report.segments, CollectSegmentObjects(segments, live_segments, cutoff, options));
   return report;
 }
 

@@ -26,12 +26,26 @@
 
 namespace runicorn::service::s3 {
 
+// Sealed segment and LOD objects (<prefix>/segments/, object_segment_store.h), collected by the
+// same rule: no store's segment reference list (object_segment_references.h) names the series,
+// and older than the grace period. gc only reads those lists: the viewer's segment publisher,
+// which holds the catalog, writes its store's list (a permanently deleted run leaves it within
+// one pass).
+struct BucketSegmentGcReport {
+  uint64_t objects_removed = 0;   // .seg and .lod objects deleted (or, dry run, that would be)
+  uint64_t bytes_freed = 0;
+  uint64_t objects_kept = 0;      // named by some store's list
+  uint64_t objects_in_grace = 0;  // unnamed but younger than the grace period
+  uint64_t reference_lists = 0;   // segment reference lists read
+};
+
 struct BucketGcReport {
   uint64_t objects_removed = 0;   // chunk objects deleted (or, dry run, that would be)
   uint64_t bytes_freed = 0;
   uint64_t objects_kept = 0;      // referenced by some store's list
   uint64_t objects_in_grace = 0;  // unreferenced but younger than the grace period
   uint64_t reference_lists = 0;   // stores whose lists were read (this one included)
+  BucketSegmentGcReport segments;
 };
 
 struct BucketGcOptions {
@@ -41,7 +55,9 @@ struct BucketGcOptions {
   double now = 0;
 };
 
-// `referenced` are this store's chunks (ArtifactStore::ReferencedChunks), published first.
+// `referenced` are this store's chunks (ArtifactStore::ReferencedChunks), published first. Every
+// list (chunk and segment) is read before anything is deleted, so an unreadable one stops gc with
+// nothing removed; then chunks, then segment objects are collected.
 runtrack::Result<BucketGcReport> CollectBucketChunks(ObjectChunkStore& objects, const std::filesystem::path& root,
                                                     const std::vector<std::string>& referenced,
                                                     const BucketGcOptions& options);

@@ -2,7 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "runtrack/remote.h"
 #include "service/ingest_service.h"
@@ -55,6 +57,21 @@ Status WriteConnections(const fs::path& file, const std::vector<SavedConnection>
   return WriteSecretFile(file, json::serialize(json::object{{"version", 1}, {"connections", arr}}));
 }
 
+// SFTP starts in the home directory, so "~/x" is the relative "x" (as for the remote viewer).
+std::string HomeRelative(const std::string& path) {
+  if (path.empty() || path == "~" || path == "~/") return ".";
+  if (path.starts_with("~/")) return path.substr(2);
+  return path;
+}
+
+Status CheckRemotePath(const std::string& value, const char* what) {
+  if (value.empty()) return Status::InvalidArgument(std::string(what) + " is required");
+  if (value.size() > 4096) return Status::InvalidArgument(std::string(what) + " is longer than 4096 characters");
+  for (unsigned char c : value)
+    if (c < 0x20 || c == 0x7f) return Status::InvalidArgument(std::string(what) + " must not contain control characters");
+  return Status::Ok();
+}
+
 }  // namespace
 
 JournalAppender IngestAppender(IngestService& ingest) {
@@ -76,7 +93,14 @@ RemoteService::RemoteService(runtrack::StoreLayout layout, fs::path saved_file, 
       known_hosts_(layout_.ssh_known_hosts_path()),
       append_(std::move(append)) {}
 
-RemoteService::~RemoteService() = default;
+RemoteService::~RemoteService() {
+  // The mode's passes use the sessions and the appender: it ends before they go.
+  std::unique_ptr<PeriodicPull> sync;
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    sync = std::move(sync_);
+  }
+}
 
 Result<RemoteConnection> RemoteService::Connect(const SshCredentials& creds, ConnectError* error) {
   for (auto [value, what] : {std::pair{&creds.host, "host"}, std::pair{&creds.username, "username"}}) {
@@ -107,6 +131,13 @@ Status RemoteService::ConfirmHostKey(const std::string& host, int port, const st
 
 Status RemoteService::Disconnect(const std::string& connection_id) {
   viewers_.StopForConnection(connection_id);
+  {
+    std::unique_ptr<PeriodicPull> sync;  // joined outside the lock
+    {
+      std::lock_guard<std::mutex> lock(sync_mu_);
+      if (sync_ && sync_->config().connection_id == connection_id) sync = std::move(sync_);
+    }
+  }
   std::shared_ptr<SshSession> gone;  // closed outside the lock
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(connection_id);
@@ -146,6 +177,113 @@ Result<RemoteViewerSession> RemoteService::StartViewer(const std::string& connec
                                                        const RemoteViewerOptions& options) {
   RUNTRACK_ASSIGN_OR_RETURN(auto session, Session(connection_id));
   return viewers_.Start(std::move(session), connection_id, options);
+}
+
+Result<RemoteConnection> RemoteService::ResolveConnection(const std::string& connection_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!connection_id.empty()) {
+    auto it = sessions_.find(connection_id);
+    if (it == sessions_.end())
+      return Status::NotFound("no open SSH connection '" + connection_id + "': connect first (POST /api/unified/connect)");
+    return it->second.first;
+  }
+  if (sessions_.empty()) return Status::NotFound("not connected: connect first (POST /api/unified/connect)");
+  if (sessions_.size() > 1)
+    return Status::InvalidArgument("connection_id is required: " + std::to_string(sessions_.size()) +
+                                   " SSH connections are open");
+  return sessions_.begin()->second.first;
+}
+
+Result<std::string> RemoteService::ResolveRemotePath(const std::string& connection_id, const std::string& path) {
+  RUNTRACK_RETURN_IF_ERROR(CheckRemotePath(path.empty() ? "~" : path, "path"));
+  RUNTRACK_ASSIGN_OR_RETURN(auto session, Session(connection_id));
+  // OpenSSH resolves a path whose last component is missing, so existence is checked apart.
+  auto real = session->RealPath(HomeRelative(path));
+  Status exists = real.ok() ? session->Stat(*real).status() : real.status();
+  if (exists.code() == runtrack::StatusCode::kNotFound)
+    return Status::NotFound("remote path '" + path + "' does not exist on " + connection_id);
+  RUNTRACK_RETURN_IF_ERROR(exists);
+  return real;
+}
+
+Result<SyncModeState> RemoteService::ConfigureSyncMode(SyncModeConfig config) {
+  if (config.mode != "smart" && config.mode != "mirror") return Status::InvalidArgument("mode must be 'smart' or 'mirror'");
+  RUNTRACK_RETURN_IF_ERROR(CheckRemotePath(config.remote_root, "remote_root"));
+  if (!std::isfinite(config.sync_interval_minutes) || config.sync_interval_minutes <= 0 ||
+      config.sync_interval_minutes > 1440)
+    return Status::InvalidArgument("sync_interval_minutes must be a number above 0, at most 1440");
+  if (!std::isfinite(config.mirror_interval_seconds) || config.mirror_interval_seconds < 0.5 ||
+      config.mirror_interval_seconds > 3600)
+    return Status::InvalidArgument("mirror_interval must be a number of seconds from 0.5 to 3600");
+  RUNTRACK_ASSIGN_OR_RETURN(RemoteConnection conn, ResolveConnection(config.connection_id));
+  config.connection_id = conn.connection_id;
+  RUNTRACK_ASSIGN_OR_RETURN(auto session, Session(conn.connection_id));
+
+  // The root must be a store: a typo would otherwise sync nothing, quietly, on every pass.
+  const std::string where = conn.connection_id;
+  const std::string root = HomeRelative(config.remote_root);
+  auto root_entry = session->Stat(root);
+  if (!root_entry.ok()) {
+    if (root_entry.status().code() == runtrack::StatusCode::kNotFound)
+      return Status::NotFound("remote root '" + config.remote_root + "' does not exist on " + where);
+    return root_entry.status();
+  }
+  if (!root_entry->is_dir)
+    return Status::InvalidArgument("remote root '" + config.remote_root + "' on " + where + " is not a directory");
+  if (auto runs = session->Stat(runtrack::StoreLayout(root).runs_dir().string()); !runs.ok() || !runs->is_dir)
+    return Status::InvalidArgument("remote root '" + config.remote_root + "' on " + where +
+                                   " is not a runicorn store (it has no runs folder)");
+
+  std::unique_ptr<PeriodicPull> old;
+  std::chrono::milliseconds minute;
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    old = std::move(sync_);
+    minute = sync_minute_;
+  }
+  old.reset();  // its last pass ends before the new mode's first starts
+  std::optional<std::chrono::milliseconds> interval;
+  auto scaled = [&minute](double minutes) {
+    return std::max(std::chrono::milliseconds(1),
+                    std::chrono::milliseconds(static_cast<int64_t>(minutes * static_cast<double>(minute.count()))));
+  };
+  if (config.mode == "mirror") {
+    interval = scaled(config.mirror_interval_seconds / 60.0);
+  } else if (config.auto_sync) {
+    interval = scaled(config.sync_interval_minutes);
+  }
+  const std::string id = config.connection_id;
+  auto fresh = std::make_unique<PeriodicPull>(std::move(config), interval,
+                                              [this, id, root] { return Pull(id, root); });
+  SyncModeState state = fresh->State();
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    old = std::move(sync_);  // a configure that raced this one
+    sync_ = std::move(fresh);
+  }
+  return state;
+}
+
+std::optional<SyncModeState> RemoteService::DeactivateSyncMode() {
+  std::unique_ptr<PeriodicPull> sync;
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    sync = std::move(sync_);
+  }
+  if (!sync) return std::nullopt;
+  sync->Stop();
+  return sync->State();
+}
+
+std::optional<SyncModeState> RemoteService::ActiveSyncMode() const {
+  std::lock_guard<std::mutex> lock(sync_mu_);
+  if (!sync_) return std::nullopt;
+  return sync_->State();
+}
+
+void RemoteService::SetSyncMinuteForTesting(std::chrono::milliseconds minute) {
+  std::lock_guard<std::mutex> lock(sync_mu_);
+  sync_minute_ = minute;
 }
 
 Result<std::vector<SavedConnection>> RemoteService::SavedConnections() const {

@@ -10,11 +10,13 @@
 // Thread safety: every method may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,7 @@
 #include "service/ssh/pull_sync.h"
 #include "service/ssh/remote_viewer.h"
 #include "service/ssh/ssh_session.h"
+#include "service/ssh/sync_mode.h"
 
 namespace runicorn::service {
 class IngestService;
@@ -76,6 +79,25 @@ class RemoteService {
   runtrack::Result<RemoteViewerSession> ViewerStatus(const std::string& session_id) { return viewers_.Query(session_id); }
   std::vector<RemoteViewerSession> ViewerSessions() const { return viewers_.Sessions(); }
 
+  // Runicorn's /api/unified/* name no connection: an empty `connection_id` means the only open
+  // one. NotFound when none is open (or the id is unknown); InvalidArgument when several are.
+  runtrack::Result<RemoteConnection> ResolveConnection(const std::string& connection_id) const;
+  // The absolute, canonical form of an existing remote path ("", "~" and "~/x" relative to the
+  // SSH user's home). NotFound "remote path 'P' does not exist on <id>".
+  runtrack::Result<std::string> ResolveRemotePath(const std::string& connection_id, const std::string& path);
+
+  // Sync modes (sync_mode.h): one at a time; configuring replaces the active mode. The remote
+  // root must be a store (NotFound: no such path; InvalidArgument: not a store, bad intervals).
+  // Disconnecting the mode's connection deactivates it.
+  runtrack::Result<SyncModeState> ConfigureSyncMode(SyncModeConfig config);
+  // The state of the mode that was stopped (nullopt: none was active). Returns once its thread
+  // has ended.
+  std::optional<SyncModeState> DeactivateSyncMode();
+  std::optional<SyncModeState> ActiveSyncMode() const;
+  // Tests only: how long a "minute" of sync_interval_minutes lasts (a mirror second is 1/60 of
+  // it), so a test sees several passes without waiting minutes. Applies to modes configured later.
+  void SetSyncMinuteForTesting(std::chrono::milliseconds minute);
+
   runtrack::Result<std::vector<SavedConnection>> SavedConnections() const;
   // Adds or replaces (by name). InvalidArgument for a bad name, host, port or user.
   runtrack::Status SaveConnection(SavedConnection connection);
@@ -94,7 +116,10 @@ class RemoteService {
   std::mutex known_hosts_mu_;          // one confirmation at a time (libssh appends to the file)
   std::mutex saved_mu_;                // read-modify-write of the saved connections file
   std::map<std::string, std::pair<RemoteConnection, std::shared_ptr<SshSession>>> sessions_;
-  RemoteViewers viewers_;  // last: stopped first, while the sessions are still open
+  RemoteViewers viewers_;  // stopped before the sessions close
+  mutable std::mutex sync_mu_;  // sync_, sync_minute_; never held while taking mu_ first
+  std::chrono::milliseconds sync_minute_{std::chrono::minutes(1)};
+  std::unique_ptr<PeriodicPull> sync_;  // stopped first (in ~RemoteService): its passes use the rest
 };
 
 }  // namespace runicorn::service::ssh

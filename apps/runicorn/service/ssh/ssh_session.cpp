@@ -215,6 +215,18 @@ Result<RemoteEntry> SshSession::Stat(const std::string& path) {
   return e;
 }
 
+Result<std::string> SshSession::RealPath(const std::string& path) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  char* resolved = sftp_canonicalize_path(impl_->sftp, path.empty() ? "." : path.c_str());
+  if (resolved == nullptr) {
+    if (sftp_get_error(impl_->sftp) == SSH_FX_NO_SUCH_FILE) return Status::NotFound("no remote path '" + path + "'");
+    return Status::IOError("cannot resolve remote '" + path + "' (SFTP error " + impl_->Error() + ")");
+  }
+  std::string out = resolved;
+  ssh_string_free_char(resolved);
+  return out;
+}
+
 Result<std::string> SshSession::ReadRange(const std::string& path, uint64_t offset, uint64_t max_bytes) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   sftp_file f = sftp_open(impl_->sftp, path.c_str(), O_RDONLY, 0);

@@ -90,6 +90,9 @@ class SshSession {
   runtrack::Result<std::vector<RemoteEntry>> ListDirectory(const std::string& path);
   // NotFound when absent.
   runtrack::Result<RemoteEntry> Stat(const std::string& path);
+  // The absolute, canonical form of `path` as the server resolves it (SFTP realpath; "." is the
+  // home directory). NotFound when it does not exist.
+  runtrack::Result<std::string> RealPath(const std::string& path);
   // Up to `max_bytes` from `offset` (fewer at end of file).
   runtrack::Result<std::string> ReadRange(const std::string& path, uint64_t offset, uint64_t max_bytes);
 

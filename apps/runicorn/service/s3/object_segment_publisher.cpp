@@ -1,0 +1,148 @@
+#include "service/s3/object_segment_publisher.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "runtrack/layout.h"
+#include "runtrack/validation.h"
+#include "service/s3/object_segment_references.h"
+
+namespace runicorn::service::s3 {
+
+using runtrack::Result;
+using runtrack::SealedObjectKind;
+using runtrack::SealedObjectRef;
+using runtrack::Status;
+
+namespace {
+
+// NotFound when the file is absent (a replica without it, or evicted), IOError otherwise.
+Result<std::string> ReadWholeFile(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Status::NotFound("no file " + path.string());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot read " + path.string());
+  std::ostringstream out;
+  out << in.rdbuf();
+  if (in.bad()) return Status::IOError("cannot read " + path.string());
+  return std::move(out).str();
+}
+
+}  // namespace
+
+Result<bool> ObjectSegmentPublisher::PublishSeries(const SealedObjectRef& ref, SegmentPublishReport* report,
+                                                   bool* corrupt) {
+  const runtrack::StoreLayout layout(root_);
+  bool complete = true;
+  for (SealedObjectKind kind : {SealedObjectKind::kSegment, SealedObjectKind::kLod}) {
+    if (ref.size_of(kind) == 0) continue;  // sealed without a LOD object
+    RUNTRACK_ASSIGN_OR_RETURN(bool present, objects_->Contains(ref, kind));
+    if (present) {
+      ++report->already_present;
+      continue;
+    }
+    const std::filesystem::path path = kind == SealedObjectKind::kSegment
+                                           ? layout.segment_path(ref.run_id, ref.series, ref.point_count)
+                                           : layout.lod_path(ref.run_id, ref.series, ref.point_count);
+    auto bytes = ReadWholeFile(path);
+    if (!bytes.ok() && bytes.status().code() == runtrack::StatusCode::kNotFound) {
+      ++report->missing;  // a run deleted or re-sealed meanwhile, or a replica without the file
+      complete = false;
+      continue;
+    }
+    if (!bytes.ok()) return bytes.status();
+    if (!runtrack::VerifySealedObject(ref, kind, *bytes).ok()) {
+      ++report->corrupt;
+      *corrupt = true;
+      complete = false;
+      continue;
+    }
+    RUNTRACK_ASSIGN_OR_RETURN(bool uploaded, objects_->PutIfAbsent(ref, kind, *bytes));
+    if (uploaded) {
+      ++report->uploaded;
+      report->bytes_uploaded += bytes->size();
+    } else {
+      ++report->already_present;
+    }
+  }
+  return complete;
+}
+
+Result<SegmentPublishReport> ObjectSegmentPublisher::Push() {
+  std::lock_guard<std::mutex> pass(pass_mu_);
+  if (!seeded_) {
+    // What this store listed before a restart is in the bucket already (it lists confirmed
+    // objects only, and gc keeps what any list names).
+    RUNTRACK_ASSIGN_OR_RETURN(auto listed, ReadOwnSegmentReferences(*objects_, root_));
+    in_bucket_.insert(listed.begin(), listed.end());
+    published_ = std::vector<std::string>(listed.begin(), listed.end());
+    std::sort(published_->begin(), published_->end());
+    seeded_ = true;
+  }
+  SegmentPublishReport report;
+  RUNTRACK_ASSIGN_OR_RETURN(std::vector<SealedObjectRef> refs, list_());
+  report.series = refs.size();
+  Status failed;
+  std::vector<std::string> live;
+  for (const SealedObjectRef& ref : refs) {
+    if (!runtrack::ValidateRunId(ref.run_id).ok()) continue;  // never from this catalog; never a key
+    std::string name = ObjectSegmentStore::NameOf(ref);
+    if (corrupt_.count(name)) {
+      ++report.corrupt;
+    } else if (!in_bucket_.count(name) && failed.ok()) {
+      bool corrupt = false;
+      auto done = PublishSeries(ref, &report, &corrupt);
+      if (!done.ok()) failed = done.status();
+      else if (*done) in_bucket_.insert(name);
+      if (corrupt) corrupt_.insert(name);
+    }
+    if (in_bucket_.count(name)) live.push_back(std::move(name));
+  }
+  std::sort(live.begin(), live.end());
+  // Names of runs gone from the catalog drop out of the list, so gc may collect their objects.
+  in_bucket_ = std::unordered_set<std::string>(live.begin(), live.end());
+  if (!published_ || *published_ != live) {
+    RUNTRACK_RETURN_IF_ERROR(PublishSegmentReferences(*objects_, root_, live));
+    published_ = std::move(live);
+    report.references_published = true;
+  }
+  if (!failed.ok()) return failed;
+  return report;
+}
+
+void ObjectSegmentPublisher::StartInBackground(std::chrono::milliseconds period) {
+  thread_ = std::thread([this, period] {
+    std::string last_error;
+    uint64_t last_corrupt = 0;  // reported once per change, not every pass
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      auto report = Push();
+      if (!report.ok() && report.status().message() != last_error) {
+        last_error = report.status().message();
+        std::fprintf(stderr, "runicorn viewer: --objects: segments: %s (retrying)\n", last_error.c_str());
+      } else if (report.ok()) {
+        last_error.clear();
+        if (report->corrupt > 0 && report->corrupt != last_corrupt)
+          std::fprintf(stderr, "runicorn viewer: --objects: %llu local segment object(s) fail their checks; not uploaded\n",
+                       static_cast<unsigned long long>(report->corrupt));
+        last_corrupt = report->corrupt;
+      }
+      lock.lock();
+      cv_.wait_for(lock, period, [this] { return stop_; });
+    }
+  });
+}
+
+void ObjectSegmentPublisher::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace runicorn::service::s3

@@ -1,0 +1,348 @@
+// `runicorn migrate --to postgresql://… --objects s3://… [--storage DIR] [--json]`
+// (docs/SCALE-OUT.md "Migrating a store").
+//
+// Copies an embedded store into the team back end, then checks the copy:
+//   1. the local catalog is brought up to date (Refresh) and every finished run sealed;
+//   2. runs → PostgreSQL (PgRunMirror: upserts in batches);
+//   3. artifact names, versions, aliases and lineage → PostgreSQL (PgArtifactRepository::CopyFrom);
+//   4. artifact chunks → the bucket (ObjectChunkMirror: HEAD before PUT), with this store's
+//      reference list for `gc --objects`;
+//   5. sealed segment and LOD objects → the bucket (ObjectSegmentPublisher), with their list;
+//   6. verification: every run's listing row read back from PostgreSQL, every artifact version
+//      and file list, every referenced chunk present, every segment and LOD object read back
+//      whole and compared byte for byte with the local file (identical objects hold identical
+//      points: the readers decode the same bytes).
+// Every step is idempotent (upserts, rows already present left alone, HEAD before PUT), so an
+// interrupted migration is resumed by running the same command again; nothing is sent twice
+// that the back end already holds. The local store is only read (and sealed, as a viewer would).
+// The unsealed points of runs still running stay in this store: a replica owns a live run's tail
+// (docs/SCALE-OUT.md); migrate them once they have finished.
+#include "viewer/migrate_command.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli/cli.h"
+#include "runtrack/artifacts.h"
+#include "runtrack/catalog.h"
+#include "runtrack/layout.h"
+#include "runtrack/sealed_objects.h"
+#include "service/embedded_storage.h"
+#include "service/file_artifacts.h"
+#include "service/s3/object_chunk_mirror.h"
+#include "service/s3/object_segment_publisher.h"
+#include "service/s3/object_segment_store.h"
+#include "service/s3/objects_option.h"
+#ifdef RUNICORN_HAVE_PG
+#include "service/pg/pg_artifact_repository.h"
+#include "service/pg/pg_run_mirror.h"
+#include "service/pg/pg_viewer_catalog.h"
+#endif
+
+namespace runicorn::viewer {
+
+using cli::kExitError;
+using cli::kExitOk;
+using cli::kExitUsage;
+namespace bj = boost::json;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: runicorn migrate --to postgresql://[USER@]HOST[:PORT]/DATABASE\n"
+    "                        --objects s3://BUCKET/PREFIX?endpoint=URL&region=R [--storage DIR] [--json]\n"
+    "  Copies the store (runs, artifacts, chunks, sealed metric segments) into PostgreSQL and the\n"
+    "  bucket, then reads everything back to check it. Resumable: run it again after an interruption.\n"
+    "  Passwords and keys come from PGPASSWORD/~/.pgpass and AWS_* variables or a credentials file.\n";
+
+#ifdef RUNICORN_HAVE_PG
+
+int Fail(std::string_view step, const runtrack::Status& status) {
+  std::fprintf(stderr, "runicorn migrate: %.*s: %s\n", static_cast<int>(step.size()), step.data(),
+               status.ToString().c_str());
+  return cli::ExitCodeFor(status);
+}
+
+// The listing row PostgreSQL keeps for a run, one line, so two back ends compare field by field.
+std::string ListingRow(const runtrack::RunSummary& r) {
+  auto opt = [](const auto& v) { return v ? fmt::format("{}", *v) : std::string("-"); };
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|[{}]|{}|{}|{}|{}|{}|{}", r.id, r.project, r.name,
+                     runtrack::RunStatusName(r.status), r.exit_reason, r.created_at, r.updated_at, opt(r.ended_at),
+                     opt(r.deleted_at), r.pid, r.hostname, fmt::join(r.tags, ","), r.best_metric_name,
+                     r.best_metric_mode, opt(r.best_metric_value), opt(r.best_metric_step), opt(r.path), r.alias);
+}
+
+std::string VersionRow(const runtrack::ArtifactVersionInfo& v) {
+  return fmt::format("{}:v{}|{}|{}|{}|{}|[{}]", v.name, v.version, v.status, v.size_bytes, v.num_files,
+                     v.manifest_digest, fmt::join(v.aliases, ","));
+}
+
+std::string FilesRow(const runtrack::ArtifactFileList& list) {
+  std::string out = list.artifact;
+  for (const auto& f : list.files) out += fmt::format("|{}:{}:{}", f.path, f.size, f.digest);
+  return out;
+}
+
+// What the verification found; `problems` names each difference (at most kMaxProblems kept).
+struct Verification {
+  static constexpr size_t kMaxProblems = 20;
+  uint64_t runs = 0, versions = 0, chunks = 0, segment_objects = 0, bytes_compared = 0;
+  uint64_t mismatches = 0;
+  std::vector<std::string> problems;
+
+  void Mismatch(std::string what) {
+    ++mismatches;
+    if (problems.size() < kMaxProblems) problems.push_back(std::move(what));
+  }
+};
+
+runtrack::Status VerifyRuns(const service::RunCatalog& local, const service::RunCatalog& remote, Verification* v) {
+  runtrack::RunQuery all;
+  all.include_deleted = true;
+  RUNTRACK_ASSIGN_OR_RETURN(runtrack::RunPage page, local.ListRuns(all));
+  for (const auto& run : page.runs) {
+    ++v->runs;
+    auto copy = remote.GetRun(run.id);
+    if (!copy.ok()) {
+      v->Mismatch(fmt::format("run {}: {}", run.id, copy.status().ToString()));
+    } else if (ListingRow(copy->run) != ListingRow(run)) {
+      v->Mismatch(fmt::format("run {}: PostgreSQL has {} , the store {}", run.id, ListingRow(copy->run),
+                              ListingRow(run)));
+    } else if (auto detail = local.GetRun(run.id); !detail.ok()) {
+      return detail.status();
+    } else if (copy->config != detail->config || copy->summary != detail->summary) {
+      // Compared as JSON values: JSONB keeps values, not key order.
+      v->Mismatch(fmt::format("run {}: config or summary differ", run.id));
+    }
+  }
+  return runtrack::Status::Ok();
+}
+
+runtrack::Status VerifyArtifacts(service::ArtifactRepository& local, service::ArtifactRepository& remote,
+                                 Verification* v) {
+  RUNTRACK_ASSIGN_OR_RETURN(auto names, local.ListArtifacts(std::nullopt));
+  for (const auto& name : names) {
+    RUNTRACK_ASSIGN_OR_RETURN(auto versions, local.ListVersions(name.name, /*include_deleted=*/true));
+    auto copied = remote.ListVersions(name.name, /*include_deleted=*/true);
+    if (!copied.ok()) {
+      v->Mismatch(fmt::format("artifact {}: {}", name.name, copied.status().ToString()));
+      continue;
+    }
+    std::vector<std::string> want, got;
+    for (const auto& ver : versions) want.push_back(VersionRow(ver));
+    for (const auto& ver : *copied) got.push_back(VersionRow(ver));
+    if (want != got)
+      v->Mismatch(fmt::format("artifact {}: versions differ: PostgreSQL [{}], the store [{}]", name.name,
+                              fmt::join(got, " "), fmt::join(want, " ")));
+    for (const auto& ver : versions) {
+      ++v->versions;
+      if (ver.status != "ready") continue;  // a deleted version's files are not listed
+      auto local_files = local.ListFiles(ver.name, ver.version);
+      auto remote_files = remote.ListFiles(ver.name, ver.version);
+      if (!local_files.ok()) return local_files.status();
+      if (!remote_files.ok() || FilesRow(*remote_files) != FilesRow(*local_files))
+        v->Mismatch(fmt::format("artifact {}:v{}: file lists differ", ver.name, ver.version));
+    }
+  }
+  return runtrack::Status::Ok();
+}
+
+runtrack::Status VerifyChunks(const std::vector<std::string>& referenced, service::s3::ObjectChunkStore& bucket,
+                              Verification* v) {
+  for (const auto& hex : referenced) {
+    ++v->chunks;
+    RUNTRACK_ASSIGN_OR_RETURN(bool present, bucket.Contains(hex));
+    if (!present) v->Mismatch(fmt::format("chunk {} is not in the bucket", hex));
+  }
+  return runtrack::Status::Ok();
+}
+
+runtrack::Result<std::string> ReadWholeFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return runtrack::Status::IOError(fmt::format("cannot read {}", path.string()));
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// One object at a time: memory is the largest segment twice (local + bucket copy).
+runtrack::Status VerifySegments(const runtrack::StoreLayout& layout, const std::vector<runtrack::SealedObjectRef>& refs,
+                                service::s3::ObjectSegmentStore& bucket, Verification* v) {
+  for (const auto& ref : refs) {
+    for (auto kind : {runtrack::SealedObjectKind::kSegment, runtrack::SealedObjectKind::kLod}) {
+      const uint64_t size = ref.size_of(kind);
+      if (size == 0) continue;
+      ++v->segment_objects;
+      const auto path = kind == runtrack::SealedObjectKind::kSegment
+                            ? layout.segment_path(ref.run_id, ref.series, ref.point_count)
+                            : layout.lod_path(ref.run_id, ref.series, ref.point_count);
+      RUNTRACK_ASSIGN_OR_RETURN(std::string local, ReadWholeFile(path));
+      auto copy = bucket.ReadRange(ref, kind, 0, size);
+      if (!copy.ok()) {
+        v->Mismatch(fmt::format("{}: {}", bucket.Describe(ref, kind), copy.status().ToString()));
+      } else if (*copy != local) {
+        v->Mismatch(fmt::format("{} differs from {}", bucket.Describe(ref, kind), path.string()));
+      } else {
+        v->bytes_compared += size;
+      }
+    }
+  }
+  return runtrack::Status::Ok();
+}
+
+int Migrate(const cli::Args& args) {
+  const std::string to = *args.Get("to");
+  if (auto s = service::pg::CheckCatalogConninfo(to); !s.ok()) {
+    std::fprintf(stderr, "runicorn migrate: --to: %s\n", s.message().c_str());
+    return kExitUsage;
+  }
+  // Every destination is opened before the store is touched, so a bad URL or credentials change
+  // nothing.
+  auto bucket = service::s3::OpenObjectChunkStore(*args.Get("objects"));
+  if (!bucket.ok()) {
+    std::fprintf(stderr, "runicorn migrate: %s\n", bucket.status().message().c_str());
+    return bucket.status().code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
+  }
+  auto segment_bucket = std::make_shared<service::s3::ObjectSegmentStore>(
+      std::shared_ptr<service::s3::S3Client>(*bucket, &(*bucket)->client()));
+  auto runs_pg = service::pg::PgRunCatalog::Open(to);
+  if (!runs_pg.ok()) return Fail("PostgreSQL", runs_pg.status());
+
+  const std::filesystem::path root = cli::ResolveStorage(args);
+  const runtrack::StoreLayout layout(root);
+  auto storage = service::EmbeddedStorage::Open(root);
+  if (!storage.ok()) {
+    if (storage.status().code() == runtrack::StatusCode::kBusy)
+      std::fprintf(stderr,
+                   "runicorn migrate: the catalog of %s is held by another process (a running `runicorn viewer`?); "
+                   "stop it first, or restart it with --catalog and --objects, which keep the back end current\n",
+                   root.string().c_str());
+    return storage.status().code() == runtrack::StatusCode::kBusy ? cli::kExitBusy
+                                                                   : Fail("open the store", storage.status());
+  }
+  runtrack::Catalog& catalog = (*storage)->catalog();
+  auto indexed = catalog.Refresh();
+  if (!indexed.ok()) return Fail("index the store", indexed.status());
+  auto sealed = catalog.SealFinishedRuns();
+  if (!sealed.ok()) return Fail("seal finished runs", sealed.status());
+
+  service::pg::PgRunMirror mirror(**storage, **runs_pg);
+  if (auto s = mirror.Pass(/*local_changed=*/true); !s.ok()) return Fail("copy runs", s);
+
+  service::pg::PgArtifactOptions artifact_options;
+  artifact_options.chunk_root = root;
+  auto artifacts_pg = service::pg::PgArtifactRepository::Open(to, artifact_options);
+  if (!artifacts_pg.ok()) return Fail("PostgreSQL", artifacts_pg.status());
+  auto source_artifacts = runtrack::ArtifactStore::Open(root);
+  if (!source_artifacts.ok()) return Fail("open the artifact store", source_artifacts.status());
+  auto copied = (*artifacts_pg)->CopyFrom(*source_artifacts);
+  if (!copied.ok()) return Fail("copy artifacts", copied.status());
+
+  service::FileArtifactRepository& local_artifacts = (*storage)->artifacts();
+  service::s3::ObjectChunkMirror chunks(layout.blobs_dir(), *bucket);
+  chunks.PublishReferencesOf(root, [&local_artifacts] { return local_artifacts.ReferencedChunks(); });
+  auto chunk_report = chunks.Push();
+  if (!chunk_report.ok()) return Fail("upload artifact chunks", chunk_report.status());
+
+  service::s3::ObjectSegmentPublisher segments(root, segment_bucket, [&catalog] { return catalog.ListSealedObjects(); });
+  auto segment_report = segments.Push();
+  if (!segment_report.ok()) return Fail("upload metric segments", segment_report.status());
+
+  Verification check;
+  if (auto s = VerifyRuns(**storage, **runs_pg, &check); !s.ok()) return Fail("verify runs", s);
+  if (auto s = VerifyArtifacts(local_artifacts, **artifacts_pg, &check); !s.ok()) return Fail("verify artifacts", s);
+  auto referenced = local_artifacts.ReferencedChunks();
+  if (!referenced.ok()) return Fail("verify chunks", referenced.status());
+  if (auto s = VerifyChunks(*referenced, **bucket, &check); !s.ok()) return Fail("verify chunks", s);
+  auto refs = catalog.ListSealedObjects();
+  if (!refs.ok()) return Fail("verify segments", refs.status());
+  if (auto s = VerifySegments(layout, *refs, *segment_bucket, &check); !s.ok()) return Fail("verify segments", s);
+
+  runtrack::RunQuery running;
+  running.include_deleted = true;
+  running.statuses = {runtrack::RunStatus::kRunning};
+  auto live = (*storage)->ListRuns(running);
+  const uint64_t live_runs = live.ok() ? live->total : 0;
+
+  if (args.Has("json")) {
+    bj::object out{
+        {"runs", check.runs},
+        {"runs_written", mirror.last_pass().upserted},
+        {"runs_sealed_now", sealed->runs_sealed},
+        {"runs_still_running", live_runs},
+        {"artifact_versions_copied", copied->versions_copied},
+        {"artifact_versions_already_there", copied->versions_skipped},
+        {"aliases_copied", copied->aliases_copied},
+        {"chunks_uploaded", chunk_report->uploaded},
+        {"chunks_already_there", chunk_report->already_present},
+        {"chunk_bytes_uploaded", chunk_report->bytes_uploaded},
+        {"segment_series", segment_report->series},
+        {"segment_objects_uploaded", segment_report->uploaded},
+        {"segment_objects_already_there", segment_report->already_present},
+        {"segment_bytes_uploaded", segment_report->bytes_uploaded},
+        {"verified", bj::object{{"runs", check.runs},
+                                {"artifact_versions", check.versions},
+                                {"chunks", check.chunks},
+                                {"segment_objects", check.segment_objects},
+                                {"segment_bytes_compared", check.bytes_compared},
+                                {"mismatches", check.mismatches}}},
+    };
+    bj::array problems;
+    for (const auto& p : check.problems) problems.emplace_back(p);
+    out["problems"] = std::move(problems);
+    std::printf("%s\n", bj::serialize(out).c_str());
+  } else {
+    std::printf("runs: %llu in PostgreSQL (%llu written now; %llu sealed now)\n",
+                static_cast<unsigned long long>(check.runs),
+                static_cast<unsigned long long>(mirror.last_pass().upserted),
+                static_cast<unsigned long long>(sealed->runs_sealed));
+    std::printf("artifacts: %llu versions copied, %llu already there, %llu aliases\n",
+                static_cast<unsigned long long>(copied->versions_copied),
+                static_cast<unsigned long long>(copied->versions_skipped),
+                static_cast<unsigned long long>(copied->aliases_copied));
+    std::printf("chunks: %llu uploaded (%s), %llu already in the bucket\n",
+                static_cast<unsigned long long>(chunk_report->uploaded), cli::FormatBytes(chunk_report->bytes_uploaded).c_str(),
+                static_cast<unsigned long long>(chunk_report->already_present));
+    std::printf("metric segments: %llu sealed series, %llu objects uploaded (%s)\n",
+                static_cast<unsigned long long>(segment_report->series),
+                static_cast<unsigned long long>(segment_report->uploaded),
+                cli::FormatBytes(segment_report->bytes_uploaded).c_str());
+    std::printf("verified: %llu runs, %llu artifact versions, %llu chunks, %llu segment objects (%s compared): %s\n",
+                static_cast<unsigned long long>(check.runs), static_cast<unsigned long long>(check.versions),
+                static_cast<unsigned long long>(check.chunks), static_cast<unsigned long long>(check.segment_objects),
+                cli::FormatBytes(check.bytes_compared).c_str(),
+                check.mismatches == 0 ? "identical" : fmt::format("{} differences", check.mismatches).c_str());
+    if (live_runs > 0)
+      std::printf("note: %llu %s still running; %s points stay in this store until %s (run migrate again then)\n",
+                  static_cast<unsigned long long>(live_runs), live_runs == 1 ? "run is" : "runs are",
+                  live_runs == 1 ? "its" : "their", live_runs == 1 ? "it finishes" : "they finish");
+  }
+  for (const auto& p : check.problems) std::fprintf(stderr, "runicorn migrate: %s\n", p.c_str());
+  return check.mismatches == 0 ? kExitOk : kExitError;
+}
+
+#endif  // RUNICORN_HAVE_PG
+
+}  // namespace
+
+int RunMigrate(const std::vector<std::string>& argv) {
+  auto args = cli::Args::Parse(argv, {"json", "help"});
+  if (!args.ok() || args->Has("help") || !args->positional().empty() ||
+      !args->Unknown({"to", "objects", "storage", "json", "help"}).empty() || !args->Get("to") || !args->Get("objects")) {
+    std::fputs(kUsage, args.ok() && args->Has("help") ? stdout : stderr);
+    return args.ok() && args->Has("help") ? kExitOk : kExitUsage;
+  }
+#ifdef RUNICORN_HAVE_PG
+  return Migrate(*args);
+#else
+  std::fputs("runicorn migrate: this runicorn was built without libpq (libpq-dev)\n", stderr);
+  return kExitUsage;
+#endif
+}
+
+}  // namespace runicorn::viewer
