@@ -204,6 +204,18 @@ TEST_CASE("gc of the bucket removes old unreferenced chunks only, with exact cou
                                                   {"objects_kept", static_cast<int64_t>(s.referenced.size())},
                                                   {"objects_in_grace", 0},
                                                   {"reference_lists", 1}});
+    // No run of this store was sealed and published: nothing under segments/, no segment list.
+    CHECK(doc.at("segment_objects") == boost::json::value{{"objects_removed", 0},
+                                                          {"bytes_freed", 0},
+                                                          {"objects_kept", 0},
+                                                          {"objects_in_grace", 0},
+                                                          {"reference_lists", 0}});
+    std::string text = RunCli(fmt::format("gc --storage {} --objects {} --grace-seconds 0 --dry-run --no-progress",
+                                          s.root.string(), url),
+                              &code);
+    CHECK(code == 0);
+    CHECK(text.find("bucket: would free 0 B: 0 segment objects to remove, 0 kept (named by 0 stores' lists), 0 "
+                    "unnamed but within the grace period\n") != std::string::npos);
     CHECK(s.ChunkKeys().count(s.objects->KeyOf(stray)) == 0);
     CHECK(s.ChunkKeys().size() == s.referenced.size());
 

@@ -236,11 +236,20 @@ int RunGc(const std::vector<std::string>& argv) {
     options.grace = std::chrono::seconds(grace);
     options.dry_run = dry_run;
     RUNTRACK_ASSIGN_OR_RETURN(auto r, service::s3::CollectBucketChunks(*bucket, ResolveStorage(*args), referenced, options));
-    return bj::object{{"objects_removed", r.objects_removed},   {"bytes_freed", r.bytes_freed},
-                      {"objects_kept", r.objects_kept},         {"objects_in_grace", r.objects_in_grace},
-                      {"reference_lists", r.reference_lists}};
+    // "objects": chunk objects; "segment_objects": sealed segment and LOD objects.
+    return bj::object{
+        {"objects", bj::object{{"objects_removed", r.objects_removed},
+                               {"bytes_freed", r.bytes_freed},
+                               {"objects_kept", r.objects_kept},
+                               {"objects_in_grace", r.objects_in_grace},
+                               {"reference_lists", r.reference_lists}}},
+        {"segment_objects", bj::object{{"objects_removed", r.segments.objects_removed},
+                                       {"bytes_freed", r.segments.bytes_freed},
+                                       {"objects_kept", r.segments.objects_kept},
+                                       {"objects_in_grace", r.segments.objects_in_grace},
+                                       {"reference_lists", r.segments.reference_lists}}}};
   };
-  auto print_bucket = [&](const bj::object& o, bool dry_run) {
+  auto print_bucket = [&](const bj::object& o, const bj::object& segments, bool dry_run) {
     std::printf("bucket: %s %s: %llu chunk objects %s, %llu kept (referenced by %llu stores' lists), %llu unreferenced "
                 "but within the grace period\n",
                 dry_run ? "would free" : "freed", FormatBytes(o.at("bytes_freed").to_number<uint64_t>()).c_str(),
@@ -249,6 +258,14 @@ int RunGc(const std::vector<std::string>& argv) {
                 static_cast<unsigned long long>(o.at("objects_kept").to_number<uint64_t>()),
                 static_cast<unsigned long long>(o.at("reference_lists").to_number<uint64_t>()),
                 static_cast<unsigned long long>(o.at("objects_in_grace").to_number<uint64_t>()));
+    std::printf("bucket: %s %s: %llu segment objects %s, %llu kept (named by %llu stores' lists), %llu unnamed "
+                "but within the grace period\n",
+                dry_run ? "would free" : "freed", FormatBytes(segments.at("bytes_freed").to_number<uint64_t>()).c_str(),
+                static_cast<unsigned long long>(segments.at("objects_removed").to_number<uint64_t>()),
+                dry_run ? "to remove" : "removed",
+                static_cast<unsigned long long>(segments.at("objects_kept").to_number<uint64_t>()),
+                static_cast<unsigned long long>(segments.at("reference_lists").to_number<uint64_t>()),
+                static_cast<unsigned long long>(segments.at("objects_in_grace").to_number<uint64_t>()));
   };
   bj::object out;
   if (args->Has("dry-run")) {
@@ -268,13 +285,14 @@ int RunGc(const std::vector<std::string>& argv) {
         std::fprintf(stderr, "runicorn gc: %s\n", objects.status().ToString().c_str());
         return ExitCodeFor(objects.status());
       }
-      out["objects"] = std::move(*objects);
+      out["objects"] = std::move(objects->at("objects"));
+      out["segment_objects"] = std::move(objects->at("segment_objects"));
     }
     if (args->Has("json")) return PrintJson(out), kExitOk;
     std::printf("dry run: %s in the blob pool, %s referenced, up to %s reclaimable (chunks younger than %llds are kept)\n",
                 FormatBytes(preview->blob_pool_bytes).c_str(), FormatBytes(preview->referenced_bytes).c_str(),
                 FormatBytes(preview->unreferenced_bytes).c_str(), static_cast<long long>(grace));
-    if (bucket) print_bucket(out.at("objects").as_object(), true);
+    if (bucket) print_bucket(out.at("objects").as_object(), out.at("segment_objects").as_object(), true);
     return kExitOk;
   }
   auto report = [&] {
@@ -297,13 +315,14 @@ int RunGc(const std::vector<std::string>& argv) {
       std::fprintf(stderr, "runicorn gc: bucket: %s\n", objects.status().ToString().c_str());
       return ExitCodeFor(objects.status());
     }
-    out["objects"] = std::move(*objects);
+    out["objects"] = std::move(objects->at("objects"));
+    out["segment_objects"] = std::move(objects->at("segment_objects"));
   }
   if (args->Has("json")) return PrintJson(out), kExitOk;
   std::printf("freed %s: %llu chunks removed, %llu kept, %llu unreferenced but within the grace period\n",
               FormatBytes(report->bytes_freed).c_str(), static_cast<unsigned long long>(report->chunks_removed),
               static_cast<unsigned long long>(report->chunks_kept), static_cast<unsigned long long>(report->chunks_in_grace));
-  if (bucket) print_bucket(out.at("objects").as_object(), false);
+  if (bucket) print_bucket(out.at("objects").as_object(), out.at("segment_objects").as_object(), false);
   return kExitOk;
 }
 
