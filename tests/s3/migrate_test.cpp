@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "rgw_test_server.h"
+#include "runicorn_process.h"
 #include "runtrack/artifacts.h"
 #include "runtrack/catalog.h"
 #include "runtrack/layout.h"
@@ -33,12 +34,6 @@
 #include "service/pg/pg_run_catalog.h"
 #include "service/s3/object_segment_store.h"
 #include "service/s3/s3_client.h"
-
-#ifndef RUNICORN_BINARY
-#error "RUNICORN_BINARY must name the runicorn executable (set by apps/CMakeLists.txt)"
-#endif
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 namespace bj = boost::json;
@@ -73,34 +68,9 @@ struct Outcome {
 // Runs `runicorn migrate ARGS` to completion with only the given AWS_* variables.
 Outcome Migrate(const std::vector<std::string>& args, const std::map<std::string, std::string>& extra_env,
                 const fs::path& scratch) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string kv(*e);
-    if (kv.rfind("AWS_", 0) == 0 || extra_env.count(kv.substr(0, kv.find('=')))) continue;
-    env.push_back(kv);
-  }
-  for (const auto& [k, v] : extra_env) env.push_back(k + "=" + v);
-  std::vector<std::string> argv = {RUNICORN_BINARY, "migrate"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const fs::path out = scratch / "migrate.out", err = scratch / "migrate.err";
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<char*> a, en;
-    for (auto& s : argv) a.push_back(s.data());
-    a.push_back(nullptr);
-    for (auto& s : env) en.push_back(s.data());
-    en.push_back(nullptr);
-    ::execve(a[0], a.data(), en.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadAll(out), ReadAll(err)};
+  runicorn::testing::RunicornProcess migrate("migrate", args, extra_env, scratch);
+  const int code = migrate.Wait();
+  return {code, migrate.out(), migrate.err()};
 }
 
 struct WrittenStore {

@@ -25,16 +25,11 @@
 #include <fmt/format.h>
 
 #include "rgw_test_server.h"
+#include "runicorn_process.h"
 #include "runtrack/artifacts.h"
 #include "runtrack/layout.h"
 #include "service/s3/object_chunk_store.h"
 #include "service/s3/s3_client.h"
-
-#ifndef RUNICORN_BINARY
-#error "RUNICORN_BINARY must name the runicorn executable (set by apps/CMakeLists.txt)"
-#endif
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 using runicorn::service::s3::ObjectChunkStore;
@@ -47,82 +42,6 @@ std::string ReadAll(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
-
-// The viewer as a child process with the given extra environment; stopped by PID (SIGTERM).
-class ViewerProcess {
- public:
-  ViewerProcess(const std::vector<std::string>& args, const std::map<std::string, std::string>& extra_env,
-                const fs::path& out_dir)
-      : out_(out_dir / "viewer.out"), err_(out_dir / "viewer.err") {
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) {
-      std::string kv(*e);
-      if (kv.rfind("AWS_", 0) == 0) continue;  // only what the test gives
-      if (extra_env.count(kv.substr(0, kv.find('=')))) continue;
-      env.push_back(kv);
-    }
-    for (const auto& [k, v] : extra_env) env.push_back(k + "=" + v);
-    std::vector<std::string> argv = {RUNICORN_BINARY, "viewer"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      std::vector<char*> a, en;
-      for (auto& s : argv) a.push_back(s.data());
-      a.push_back(nullptr);
-      for (auto& s : env) en.push_back(s.data());
-      en.push_back(nullptr);
-      ::execve(a[0], a.data(), en.data());
-      ::_exit(127);
-    }
-  }
-  ~ViewerProcess() { Stop(); }
-
-  // The port from the "serving ... on http://127.0.0.1:PORT" line, or 0 if it exited first.
-  int WaitForPort() {
-    const std::regex serving(R"(on http://127\.0\.0\.1:(\d+))");
-    for (int i = 0; i < 600; ++i) {
-      std::smatch m;
-      std::string out = ReadAll(out_);
-      if (std::regex_search(out, m, serving)) return std::stoi(m[1]);
-      if (Exited()) return 0;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return 0;
-  }
-  bool Exited() {
-    if (pid_ <= 0) return true;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      pid_ = 0;
-      return true;
-    }
-    return false;
-  }
-  int WaitExit() {
-    for (int i = 0; i < 600 && !Exited(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    return exit_code_;
-  }
-  void Stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-      pid_ = 0;
-    }
-  }
-  std::string err() const { return ReadAll(err_); }
-
- private:
-  fs::path out_, err_;
-  pid_t pid_ = 0;
-  int exit_code_ = -1;
-};
 
 size_t Append(char* data, size_t size, size_t n, void* user) {
   static_cast<std::string*>(user)->append(data, size * n);
@@ -206,7 +125,7 @@ TEST_CASE("viewer --objects publishes artifact chunks to the bucket, once", "[s3
                                                   {"HOME", tmp.path.string()}};
 
   SECTION("a logged artifact lands as chunks and downloads byte-identical") {
-    ViewerProcess viewer({"--storage", root.string(), "--port", "0", "--objects", url}, env, tmp.path);
+    runicorn::testing::RunicornProcess viewer("viewer", {"--storage", root.string(), "--port", "0", "--objects", url}, env, tmp.path);
     const int port = viewer.WaitForPort();
     INFO(viewer.err());
     REQUIRE(port > 0);
@@ -248,12 +167,12 @@ TEST_CASE("viewer --objects publishes artifact chunks to the bucket, once", "[s3
 
   SECTION("a bad --objects URL or missing credentials stop the viewer with a clear message") {
     {
-      ViewerProcess viewer({"--storage", root.string(), "--port", "0", "--objects", "s3://Bad_Bucket"}, env, tmp.path);
+      runicorn::testing::RunicornProcess viewer("viewer", {"--storage", root.string(), "--port", "0", "--objects", "s3://Bad_Bucket"}, env, tmp.path);
       CHECK(viewer.WaitExit() == 2);
       CHECK(viewer.err() == "runicorn viewer: --objects: bucket name may hold only a-z, 0-9, '.' and '-'\n");
     }
     {
-      ViewerProcess viewer({"--storage", root.string(), "--port", "0", "--objects", url},
+      runicorn::testing::RunicornProcess viewer("viewer", {"--storage", root.string(), "--port", "0", "--objects", url},
                            {{"HOME", tmp.path.string()}}, tmp.path);
       CHECK(viewer.WaitExit() != 0);
       CHECK(viewer.err() == fmt::format("runicorn viewer: no S3 credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY "
@@ -262,7 +181,7 @@ TEST_CASE("viewer --objects publishes artifact chunks to the bucket, once", "[s3
     }
     {
       const std::string wrong = "this-is-the-wrong-secret";
-      ViewerProcess viewer({"--storage", root.string(), "--port", "0", "--objects", url},
+      runicorn::testing::RunicornProcess viewer("viewer", {"--storage", root.string(), "--port", "0", "--objects", url},
                            {{"HOME", tmp.path.string()}, {"AWS_ACCESS_KEY_ID", creds.access_key_id},
                             {"AWS_SECRET_ACCESS_KEY", wrong}},
                            tmp.path);
@@ -291,7 +210,7 @@ TEST_CASE("viewer --objects serves downloads from the bucket when blobs/ lacks t
   REQUIRE(client->CreateBucket().ok());
   ObjectChunkStore chunks(client);
   const std::string url = fmt::format("s3://{}/team?endpoint={}", loc.bucket, server.endpoint());
-  ViewerProcess viewer({"--storage", root.string(), "--port", "0", "--objects", url},
+  runicorn::testing::RunicornProcess viewer("viewer", {"--storage", root.string(), "--port", "0", "--objects", url},
                        {{"AWS_ACCESS_KEY_ID", creds.access_key_id},
                         {"AWS_SECRET_ACCESS_KEY", creds.secret_access_key},
                         {"HOME", tmp.path.string()}},
