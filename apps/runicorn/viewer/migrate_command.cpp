@@ -20,8 +20,6 @@
 #include "viewer/migrate_command.h"
 
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 
@@ -40,6 +38,7 @@
 #include "service/s3/object_segment_publisher.h"
 #include "service/s3/object_segment_store.h"
 #include "service/s3/objects_option.h"
+#include "service/text_file.h"
 #ifdef RUNICORN_HAVE_PG
 #include "service/pg/pg_artifact_repository.h"
 #include "service/pg/pg_run_mirror.h"
@@ -164,12 +163,6 @@ runtrack::Status VerifyChunks(const std::vector<std::string>& referenced, servic
   return runtrack::Status::Ok();
 }
 
-runtrack::Result<std::string> ReadWholeFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return runtrack::Status::IOError(fmt::format("cannot read {}", path.string()));
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // One object at a time: memory is the largest segment twice (local + bucket copy).
 runtrack::Status VerifySegments(const runtrack::StoreLayout& layout, const std::vector<runtrack::SealedObjectRef>& refs,
                                 service::s3::ObjectSegmentStore& bucket, Verification* v) {
@@ -181,7 +174,7 @@ runtrack::Status VerifySegments(const runtrack::StoreLayout& layout, const std::
       const auto path = kind == runtrack::SealedObjectKind::kSegment
                             ? layout.segment_path(ref.run_id, ref.series, ref.point_count)
                             : layout.lod_path(ref.run_id, ref.series, ref.point_count);
-      RUNTRACK_ASSIGN_OR_RETURN(std::string local, ReadWholeFile(path));
+      RUNTRACK_ASSIGN_OR_RETURN(std::string local, service::ReadTextFile(path));
       auto copy = bucket.ReadRange(ref, kind, 0, size);
       if (!copy.ok()) {
         v->Mismatch(fmt::format("{}: {}", bucket.Describe(ref, kind), copy.status().ToString()));
