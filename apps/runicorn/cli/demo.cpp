@@ -45,8 +45,11 @@ runtrack::Status TrainRun(runtrack::Store& store, const std::string& project, co
   RUNTRACK_RETURN_IF_ERROR(run->LogText(fmt::format("starting {} / {} (seed {})", project, name, c.seed)));
   double acc = 0;
   for (int64_t s = 1; s <= c.steps; ++s) {
-    double loss = 2.3 * std::exp(-s / c.decay) + 0.05 + noise(rng) * 0.5;
-    acc = c.final_acc * (1 - std::exp(-s / c.decay)) + noise(rng) * 0.2;
+    // A model computes its loss and accuracy in float32 tensors and `loss.item()` hands the logger
+    // that float32 widened to a double, so the demo logs float32 values like a training loop does.
+    // The learning rate is a Python-side float64 schedule (halved every 1000 steps).
+    const double loss = static_cast<float>(2.3 * std::exp(-s / c.decay) + 0.05 + noise(rng) * 0.5);
+    acc = static_cast<float>(c.final_acc * (1 - std::exp(-s / c.decay)) + noise(rng) * 0.2);
     const char* stage = s <= c.steps / 10 ? "warmup" : "train";
     RUNTRACK_RETURN_IF_ERROR(run->Log({{"loss", loss}, {"accuracy", acc}, {"lr", 0.001 * std::pow(0.5, s / 1000)}}, s, stage));
     if (s % 500 == 0) {
