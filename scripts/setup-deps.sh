@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   librocksdb-dev libboost1.81-dev libboost-json1.81-dev
   libfmt-dev catch2 libbenchmark-dev libssl-dev zlib1g-dev libyaml-cpp-dev libzstd-dev
+  libisal-dev
   libcurl4-openssl-dev
   libarchive-dev
   libtomlplusplus-dev

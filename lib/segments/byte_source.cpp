@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "util/files.h"
 
 namespace runtrack::segments {
@@ -18,6 +20,17 @@ Status CheckRange(uint64_t offset, uint64_t length, uint64_t size) {
 }
 
 }  // namespace
+
+Status ByteSource::ReadInto(uint64_t offset, uint64_t length, char* out) const {
+  std::string bytes;
+  RUNTRACK_RETURN_IF_ERROR(ReadAt(offset, length, &bytes));
+  if (bytes.size() != length) {
+    return Status::IOError("read of " + std::to_string(length) + " bytes at offset " + std::to_string(offset) +
+                           " returned " + std::to_string(bytes.size()));
+  }
+  std::memcpy(out, bytes.data(), bytes.size());
+  return Status::Ok();
+}
 
 Status StringByteSource::ReadAt(uint64_t offset, uint64_t length, std::string* out) const {
   RUNTRACK_RETURN_IF_ERROR(CheckRange(offset, length, bytes_.size()));
@@ -42,9 +55,14 @@ FileByteSource::~FileByteSource() { ::close(fd_); }
 Status FileByteSource::ReadAt(uint64_t offset, uint64_t length, std::string* out) const {
   RUNTRACK_RETURN_IF_ERROR(CheckRange(offset, length, size_));
   out->resize(static_cast<size_t>(length));
+  return ReadInto(offset, length, out->data());
+}
+
+Status FileByteSource::ReadInto(uint64_t offset, uint64_t length, char* out) const {
+  RUNTRACK_RETURN_IF_ERROR(CheckRange(offset, length, size_));
   uint64_t done = 0;
   while (done < length) {
-    const ssize_t n = ::pread(fd_, out->data() + done, static_cast<size_t>(length - done),
+    const ssize_t n = ::pread(fd_, out + done, static_cast<size_t>(length - done),
                               static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return util::ErrnoStatus("pread", path_);

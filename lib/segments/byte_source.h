@@ -23,6 +23,10 @@ class ByteSource {
   // Replaces *out with bytes [offset, offset + length). InvalidArgument if the range does not lie
   // within size(); IOError if the medium fails.
   virtual Status ReadAt(uint64_t offset, uint64_t length, std::string* out) const = 0;
+  // The same bytes into `length` bytes at `out`, which the caller owns: lets a reader fill a buffer
+  // it keeps (no zero-filling first, as std::string::resize does; see the LOD reader). On error the
+  // contents of `out` are unspecified. The default goes through ReadAt and copies.
+  virtual Status ReadInto(uint64_t offset, uint64_t length, char* out) const;
   // The whole object, when it already sits in memory for the source's lifetime: readers then
   // decode in place instead of copying each range first. Empty for sources that must fetch.
   virtual std::optional<std::string_view> View() const { return std::nullopt; }
@@ -51,6 +55,7 @@ class FileByteSource final : public ByteSource {
 
   uint64_t size() const override { return size_; }
   Status ReadAt(uint64_t offset, uint64_t length, std::string* out) const override;
+  Status ReadInto(uint64_t offset, uint64_t length, char* out) const override;
 
  private:
   FileByteSource(std::filesystem::path path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {}
