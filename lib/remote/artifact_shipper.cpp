@@ -189,60 +189,100 @@ fs::path ShippedAliasesDir(const Layout& layout, ArtifactType type, const std::s
   return layout.name_dir(type, name) / ".shipped-aliases";
 }
 
-// The user aliases of the names the run produced or used that differ from what was last shipped:
-// a set or a move is one PUT (one atomic replace on the server), a removal one DELETE that only
-// removes the alias if it still points at the version last shipped. An alias is shipped only when
-// its version is one of the run's versions already on the server (marked), so the server can
-// resolve it; an alias on any other version is left to the run that ships that version.
+// The user aliases of the names the run produced or used that differ from what was last shipped.
+// An alias is shipped only when its version is one of the run's versions already on the server
+// (marked), so the server can resolve it; an alias on any other version is left to the run that
+// ships that version (or the store's alias sweep, alias_sweep.h).
 StepOutcome ShipAliases(const Layout& layout, const std::string& run_id, ArtifactClient& client,
                         ArtifactShipProgress* progress) {
-  struct Name {
-    std::set<int> shipped_versions;
-  };
-  std::map<std::pair<ArtifactType, std::string>, Name> names;
+  std::map<std::pair<ArtifactType, std::string>, std::set<int>> names;  // -> the run's shipped versions
   for (bool produced : {true, false}) {
     const char* relation = produced ? "produced" : "used";
     for (auto& v : artifacts::VersionsOfRun(layout, run_id, produced)) {
-      auto& n = names[{v.type, v.name}];
+      auto& shipped_versions = names[{v.type, v.name}];
       if (::access(MarkPath(layout, run_id, relation, artifacts::LineageKey(v.type, v.name, v.version)).c_str(),
                    F_OK) == 0)
-        n.shipped_versions.insert(v.version);
+        shipped_versions.insert(v.version);
     }
   }
-  for (const auto& [key, n] : names) {
-    const auto& [type, name] = key;
-    auto local = artifacts::ReadAliases(layout.aliases_dir(type, name));
-    if (!local.ok()) return Fatal(local.status());
-    const fs::path record = ShippedAliasesDir(layout, type, name);
-    auto shipped = artifacts::ReadAliases(record);
-    if (!shipped.ok()) return Fatal(shipped.status());
-    for (const auto& [alias, version] : *local) {
-      auto it = shipped->find(alias);
-      if ((it != shipped->end() && it->second == version) || !n.shipped_versions.count(version)) continue;
-      IngestReply r = client.PutAlias(name, alias, version);
-      ++progress->requests;
-      if (r.status != 200) return Failure(r, fmt::format("alias {}:{} -> v{}", name, alias, version));
-      if (auto body = JsonObject(r.body); body && body->if_contains("changed") && body->at("changed").is_bool() &&
-                                               body->at("changed").as_bool())
-        ++progress->alias_changes;
-      if (Status m = artifacts::WriteAlias(record, alias, version, /*sync=*/false); !m.ok()) return Fatal(m);
-    }
-    for (const auto& [alias, version] : *shipped) {
-      if (local->count(alias)) continue;
-      IngestReply r = client.RemoveAlias(name, alias, version);
-      ++progress->requests;
-      if (r.status != 200) return Failure(r, fmt::format("remove alias {}:{}", name, alias));
-      if (auto body = JsonObject(r.body); body && body->if_contains("removed") && body->at("removed").is_bool() &&
-                                               body->at("removed").as_bool())
-        ++progress->alias_changes;
-      if (Status m = artifacts::RemoveAliasFile(record, alias); !m.ok() && m.code() != StatusCode::kNotFound)
-        return Fatal(m);
-    }
+  const StoreLayout store(layout.root());
+  for (const auto& [key, shipped_versions] : names) {
+    const auto& versions = shipped_versions;
+    StepOutcome s = ShipNameAliases(store, key.first, key.second, [&](int v) { return versions.count(v) > 0; },
+                                    client, progress);
+    if (s.kind != StepOutcome::kCaughtUp) return s;
   }
   return {};
 }
 
 }  // namespace
+
+Result<std::vector<AliasChange>> PendingAliasChanges(const StoreLayout& store, ArtifactType type,
+                                                     const std::string& name,
+                                                     const std::function<bool(int)>& on_server) {
+  const Layout layout(store.root());
+  RUNTRACK_ASSIGN_OR_RETURN(auto local, artifacts::ReadAliases(layout.aliases_dir(type, name)));
+  RUNTRACK_ASSIGN_OR_RETURN(auto shipped, artifacts::ReadAliases(ShippedAliasesDir(layout, type, name)));
+  std::vector<AliasChange> out;
+  for (const auto& [alias, version] : local) {
+    auto it = shipped.find(alias);
+    if ((it != shipped.end() && it->second == version) || !on_server(version)) continue;
+    out.push_back({alias, version, false});
+  }
+  for (const auto& [alias, version] : shipped)
+    if (!local.count(alias)) out.push_back({alias, version, true});
+  return out;
+}
+
+StepOutcome ShipNameAliases(const StoreLayout& store, ArtifactType type, const std::string& name,
+                            const std::function<bool(int)>& on_server, ArtifactClient& client,
+                            ArtifactShipProgress* progress) {
+  const Layout layout(store.root());
+  auto first = PendingAliasChanges(store, type, name, on_server);
+  if (!first.ok()) return Fatal(first.status());
+  if (first->empty()) return {};  // the common case takes no lock
+  auto lock = util::FileLock::Acquire(layout.artifacts_dir() / ".shipped-aliases.lock");
+  if (!lock.ok()) return Fatal(lock.status());
+  // Again under the lock: another shipper may have sent (and recorded) some of them meanwhile.
+  auto changes = PendingAliasChanges(store, type, name, on_server);
+  if (!changes.ok()) return Fatal(changes.status());
+  const fs::path record = ShippedAliasesDir(layout, type, name);
+  for (const AliasChange& c : *changes) {
+    if (!c.remove) {
+      IngestReply r = client.PutAlias(name, c.alias, c.version);
+      ++progress->requests;
+      if (r.status != 200) return Failure(r, fmt::format("alias {}:{} -> v{}", name, c.alias, c.version));
+      if (auto body = JsonObject(r.body); body && body->if_contains("changed") && body->at("changed").is_bool() &&
+                                               body->at("changed").as_bool())
+        ++progress->alias_changes;
+      if (Status m = artifacts::WriteAlias(record, c.alias, c.version, /*sync=*/false); !m.ok()) return Fatal(m);
+      continue;
+    }
+    IngestReply r = client.RemoveAlias(name, c.alias, c.version);
+    ++progress->requests;
+    if (r.status != 200) return Failure(r, fmt::format("remove alias {}:{}", name, c.alias));
+    if (auto body = JsonObject(r.body); body && body->if_contains("removed") && body->at("removed").is_bool() &&
+                                             body->at("removed").as_bool())
+      ++progress->alias_changes;
+    if (Status m = artifacts::RemoveAliasFile(record, c.alias); !m.ok() && m.code() != StatusCode::kNotFound)
+      return Fatal(m);
+  }
+  return {};
+}
+
+bool VersionMarkedShipped(const StoreLayout& store, ArtifactType type, const std::string& name, int version) {
+  const Layout layout(store.root());
+  const std::string key = artifacts::LineageKey(type, name, version);
+  // The producer is in the manifest (lineage_index.h: the reverse of `produced` is created_by_run).
+  if (auto text = util::ReadFile(layout.version_dir(type, name, version) / Layout::kManifest); text.ok())
+    if (auto m = artifacts::ParseManifest(*text); m.ok() && ValidateRunId(m->created_by_run).ok() &&
+                                                  ::access(MarkPath(layout, m->created_by_run, "produced", key).c_str(),
+                                                           F_OK) == 0)
+      return true;
+  for (const std::string& run : artifacts::RunsUsing(layout, type, name, version))
+    if (::access(MarkPath(layout, run, "used", key).c_str(), F_OK) == 0) return true;
+  return false;
+}
 
 StepOutcome ArtifactStep(const StoreLayout& store, std::string_view run_id, ArtifactClient& client,
                          size_t* part_bytes, ArtifactShipProgress* progress) {

@@ -5,16 +5,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "remote/alias_sweep.h"
 #include "remote/artifact_shipper.h"
 #include "remote/ingest_client.h"
 #include "remote/ship_step.h"
@@ -100,6 +103,15 @@ struct JournalShipper::Impl {
   std::map<std::string, Tracked, std::less<>> runs;
   uint64_t round = 0;  // rounds of Loop() started (under mu), so Drain can ask for a later one
   ShippingStatus state;  // under mu; ShippingStatus::server etc. filled in by the constructor
+  // The store-wide alias sweep (alias_sweep.h), on the thread only; under mu: the round that last
+  // finished a pass, whether that pass left nothing to send, the last refusal reported.
+  remote::AliasSweep alias_sweep{layout};
+  uint64_t aliases_round = 0;
+  bool aliases_current = false;
+  std::string aliases_refused;
+  // The alias changes already waiting when the shipper started (leftovers of earlier processes):
+  // DrainAliases does not hold a closing Store for them, only for changes made since.
+  std::set<std::string> aliases_at_start;
   std::thread thread;
 
   Tracked& Entry(const std::string& key, const StoreLayout& from, std::string_view id) {
@@ -222,8 +234,33 @@ struct JournalShipper::Impl {
     done_cv.notify_all();
   }
 
+  // After the runs of a round: alias changes anywhere in the store. When the round already found
+  // the server failing it only looks (so a closing Store with nothing to send need not wait).
+  void SweepAliases(uint64_t this_round, remote::ArtifactClient& client, bool send, std::chrono::milliseconds* wait,
+                    int* failures) {
+    ArtifactShipProgress p;
+    std::string refused;
+    remote::StepOutcome step = alias_sweep.Pass(send ? &client : nullptr, &p, &refused);
+    if (send && step.kind == remote::StepOutcome::kRetry) {
+      *wait = remote::Backoff(options, (*failures)++, step.retry_after);
+      NoteFailure(step);
+    } else if (send && p.requests > 0) {
+      *failures = 0;  // the server answered
+    }
+    {
+      std::lock_guard g(mu);
+      aliases_round = this_round;
+      aliases_current = step.kind == remote::StepOutcome::kCaughtUp;
+      if (!refused.empty() && refused != aliases_refused)
+        std::fprintf(stderr, "runtrack: shipping artifact alias changes stopped: %s\n", refused.c_str());
+      if (!refused.empty()) aliases_refused = refused;
+    }
+    done_cv.notify_all();
+  }
+
   // One round over every run: a heartbeat for idle live runs, up to 64 batches per run, then its
-  // artifacts. Returns how long to wait before the next round (the interval, or a backoff).
+  // artifacts; then the store's alias changes. Returns how long to wait before the next round
+  // (the interval, or a backoff).
   std::chrono::milliseconds ShipRound(uint64_t this_round, remote::IngestClient& client,
                                       remote::ArtifactClient& artifact_client, size_t* part, size_t* batch,
                                       int* failures) {
@@ -253,6 +290,7 @@ struct JournalShipper::Impl {
         it->second.last_put = std::chrono::steady_clock::now();
     }
     std::chrono::milliseconds wait = options.interval;
+    bool server_failed = false;  // in this round
     for (const Job& j : jobs) {
       ShipProgress p;
       // A bounded number of batches per run per round, so one busy run cannot starve the rest.
@@ -282,7 +320,10 @@ struct JournalShipper::Impl {
           *failures = 0;
           continue;
         }
-        if (step.kind == remote::StepOutcome::kRetry) wait = remote::Backoff(options, (*failures)++, step.retry_after);
+        if (step.kind == remote::StepOutcome::kRetry) {
+          wait = remote::Backoff(options, (*failures)++, step.retry_after);
+          server_failed = true;
+        }
         break;
       }
       bool artifacts_stopped = true;
@@ -291,10 +332,13 @@ struct JournalShipper::Impl {
         auto it = runs.find(j.key);
         artifacts_stopped = j.system || it == runs.end() || !it->second.artifact_fatal.ok();
       }
-      if (*failures == 0 && !artifacts_stopped && !stopping)
+      if (*failures == 0 && !artifacts_stopped && !stopping) {
         ShipArtifacts(j.id, this_round, artifact_client, part, &wait, failures);
+        server_failed = server_failed || *failures > 0;
+      }
       if (*failures > 0) break;  // the server is unreachable or busy: back off for all runs
     }
+    if (!stopping) SweepAliases(this_round, artifact_client, !server_failed, &wait, failures);
     return wait;
   }
 
@@ -332,6 +376,7 @@ struct JournalShipper::Impl {
 
 JournalShipper::JournalShipper(StoreLayout layout, ShipperOptions options)
     : impl_(std::make_unique<Impl>(std::move(layout), std::move(options))) {
+  impl_->aliases_at_start = remote::PendingAliasChangeKeys(impl_->layout);
   impl_->state.server = impl_->options.server;
   impl_->state.quota_bytes = impl_->options.quota_bytes;
   impl_->thread = std::thread([impl = impl_.get()] { impl->Loop(); });
@@ -390,6 +435,23 @@ Status JournalShipper::Drain(std::string_view run_id, std::chrono::milliseconds 
                                "rest is shipped later (runicorn sync)", run_id, tracked.acknowledged, final_size));
   if (done) impl_->runs.erase(std::string(run_id));
   return result;
+}
+
+Status JournalShipper::DrainAliases(std::chrono::milliseconds timeout) {
+  const std::set<std::string> pending = remote::PendingAliasChangeKeys(impl_->layout);
+  if (std::includes(impl_->aliases_at_start.begin(), impl_->aliases_at_start.end(), pending.begin(), pending.end()))
+    return Status::Ok();  // nothing, or only leftovers: the background rounds (or a sync) send those
+  std::unique_lock l(impl_->mu);
+  const uint64_t round_now = impl_->round;
+  impl_->wake = true;
+  impl_->wake_cv.notify_all();
+  const bool done = impl_->done_cv.wait_for(
+      l, timeout, [&] { return impl_->aliases_round > round_now && impl_->aliases_current; });
+  if (done) return Status::Ok();
+  return Status::FailedPrecondition(fmt::format(
+      "artifact alias changes were not all acknowledged by {} before the timeout; they are shipped later (the "
+      "next Store with a server on this root, or runicorn sync)",
+      impl_->options.server));
 }
 
 ShippingStatus JournalShipper::status() const {

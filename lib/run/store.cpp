@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <random>
@@ -61,7 +62,14 @@ Result<std::unique_ptr<Store>> Store::Open(fs::path root, const StoreOptions& op
 Store::Store(fs::path root)
     : layout_(std::move(root)), artifacts_(std::make_shared<detail::StoreArtifacts>(layout_.root())) {}
 
-Store::~Store() = default;
+Store::~Store() {
+  // An alias set, moved or removed through this Store ships on the shipper thread within a round;
+  // a Store closed right after one (a script that only moves an alias) waits for it as
+  // Run::Finish() waits for the journal, at most finish_timeout. Nothing waiting: no wait.
+  if (!shipper_) return;
+  if (Status s = shipper_->DrainAliases(finish_timeout_); !s.ok())
+    std::fprintf(stderr, "runtrack: %s\n", s.message().c_str());
+}
 
 std::optional<ShippingStatus> Store::shipping_status() const {
   if (!shipper_) return std::nullopt;

@@ -13,35 +13,17 @@
 #include "runtrack/store.h"
 #include "server_fixture.h"
 #include "test_support.h"
+#include "alias_test_support.h"
 #include "viewer_fixture.h"
 
 namespace {
 using namespace runtrack;
 namespace fs = std::filesystem;
 using runicorn::testing::HttpClient;
+using runicorn::testing::LogVersion;
+using runicorn::testing::ServerAliases;
 using runicorn::testing::RestartableViewer;
 namespace http = boost::beast::http;
-
-// Logs one small file as the next version of model `name` from `run`.
-int LogVersion(Run& run, const fs::path& src, const std::string& name, const std::string& bytes) {
-  auto art = Artifact::Create(name, ArtifactType::kModel);
-  REQUIRE(art.ok());
-  {
-    std::ofstream out(src, std::ios::binary | std::ios::trunc);
-    out << bytes;
-  }
-  REQUIRE(art->AddFile(src).ok());
-  auto v = run.LogArtifact(*art);
-  REQUIRE(v.ok());
-  return *v;
-}
-
-std::string ServerAliases(RestartableViewer& viewer, const std::string& name) {
-  HttpClient http(viewer.port());
-  auto r = http.Get(fmt::format("/api/artifacts/{}/aliases", name));
-  REQUIRE(r.status == 200);
-  return r.body;
-}
 
 }  // namespace
 
@@ -67,27 +49,32 @@ TEST_CASE("alias shipping: a writer's alias set, move and removal reach the view
   REQUIRE((*run)->Finish().ok());
   CHECK(ServerAliases(viewer, "resnet") == R"({"name":"resnet","aliases":{"best":2,"latest":2,"production":1}})");
 
-  // After the run: a move and a removal go with the next sync of the run (`runicorn sync`'s call).
+  // With no shipper left on the store (Run and Store closed; the ArtifactStore stays usable): a
+  // move and a removal go with the next sync of the run (`runicorn sync`'s call). While a Store
+  // with a server is open they ship by themselves (store_alias_shipping_test.cpp).
+  const StoreLayout layout = (*store)->layout();
+  run->reset();
+  store->reset();
   REQUIRE((*arts)->SetAlias("resnet", "production", 2).ok());
   REQUIRE((*arts)->RemoveAlias("resnet", "best").ok());
   ShipperOptions options;
   options.server = viewer.url();
-  auto shipped = ShipRunArtifacts((*store)->layout(), id, options, 3);
+  auto shipped = ShipRunArtifacts(layout, id, options, 3);
   REQUIRE(shipped.ok());
   CHECK(shipped->alias_changes == 2);
   CHECK(shipped->requests == 2);  // one PUT (the move), one DELETE; no version was resent
   CHECK(ServerAliases(viewer, "resnet") == R"({"name":"resnet","aliases":{"latest":2,"production":2}})");
 
   // Nothing changed since: no request.
-  auto again = ShipRunArtifacts((*store)->layout(), id, options, 3);
+  auto again = ShipRunArtifacts(layout, id, options, 3);
   REQUIRE(again.ok());
   CHECK(again->requests == 0);
   CHECK(again->alias_changes == 0);
 
   // A crash between the viewer's answer and the local record: the record is lost, the PUT is
   // sent again and changes nothing there.
-  fs::remove_all(artifacts::Layout((*store)->root()).name_dir(ArtifactType::kModel, "resnet") / ".shipped-aliases");
-  auto resend = ShipRunArtifacts((*store)->layout(), id, options, 3);
+  fs::remove_all(artifacts::Layout(layout.root()).name_dir(ArtifactType::kModel, "resnet") / ".shipped-aliases");
+  auto resend = ShipRunArtifacts(layout, id, options, 3);
   REQUIRE(resend.ok());
   CHECK(resend->requests == 1);
   CHECK(resend->alias_changes == 0);
@@ -98,7 +85,7 @@ TEST_CASE("alias shipping: a writer's alias set, move and removal reach the view
   REQUIRE(http.Request(http::verb::put, "/api/artifacts/resnet/aliases/production", R"({"version": 1})").status ==
           200);
   REQUIRE((*arts)->RemoveAlias("resnet", "production").ok());
-  auto removed = ShipRunArtifacts((*store)->layout(), id, options, 3);
+  auto removed = ShipRunArtifacts(layout, id, options, 3);
   REQUIRE(removed.ok());
   CHECK(removed->requests == 1);
   CHECK(removed->alias_changes == 0);

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from . import _core
 from ._active import (finish, get_active_run, init, log, log_artifact, log_image, log_text,
-                      set_primary_metric, summary, use_artifact)
+                      set_primary_metric, shipping_status, summary, use_artifact)
 from ._core import (AlreadyExistsError, BusyError, CorruptionError, FailedPreconditionError,
                     InternalError, InvalidArgumentError, NotFoundError, RunicornError,
                     StorageIOError)
@@ -36,4 +36,5 @@ __all__ = [
     "AlreadyExistsError", "FailedPreconditionError", "StorageIOError", "CorruptionError",
     "BusyError", "InternalError", "__version__",
     "get_config", "get_effective_rnconfig", "snapshot_workspace",
+    "shipping_status",  # journal shipping (docs/REMOTE.md)
 ]

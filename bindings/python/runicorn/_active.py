@@ -106,6 +106,13 @@ def use_artifact(spec: str) -> Any:
     return _require("use_artifact").use_artifact(spec)
 
 
+def shipping_status() -> Optional[dict]:
+    """Journal shipping's state for the active run's store (RUNICORN_SERVER, docs/REMOTE.md):
+    {"server", "runs", "unacknowledged_bytes", "quota_bytes", "over_quota", "quota_warnings",
+    "last_error"}, or None when shipping is off. Never waits on the network."""
+    return _require("shipping_status").shipping_status()
+
+
 def finish(status: str = "finished") -> None:
     """Finishes the active run (RuntimeError when there is none, as for the other calls)."""
     run = _require("finish")

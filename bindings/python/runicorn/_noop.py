@@ -47,6 +47,9 @@ class NoOpRun:
     def flush(self) -> None:
         return None
 
+    def shipping_status(self) -> None:
+        return None
+
     def finish(self, status: str = "finished") -> None:
         return None
 

@@ -18,6 +18,9 @@ struct PyRun {
 // Defines runicorn._core.Run (the Python package subclasses it).
 void RegisterRun(pybind11::module_& m);
 
+// Adds `shipping_status()` (shipping_binding.cpp).
+void AddShippingStatus(pybind11::class_<PyRun>& cls);
+
 // Adds the raw-CPython `log` method to the Run class (see run_log.cpp for why it is raw).
 void InstallRunLog(pybind11::handle run_class);
 

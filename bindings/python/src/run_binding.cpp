@@ -149,6 +149,7 @@ void RegisterRun(py::module_& m) {
              runtrack::Status s = r.run->background_error();
              return s.ok() ? std::string() : s.ToString();
            });
+  AddShippingStatus(cls);
   InstallRunLog(cls);
 }
 

@@ -29,10 +29,12 @@ def find_binary() -> Optional[str]:
 
 
 class Viewer:
-    def __init__(self, binary: str, storage: Path, *extra: str, env: Optional[dict] = None):
+    def __init__(self, binary: str, storage: Path, *extra: str, env: Optional[dict] = None,
+                 port: int = 0):
+        # port 0: one the viewer picks (self.port tells which)
         self.storage = storage
         self.proc = subprocess.Popen(
-            [binary, "viewer", "--storage", str(storage), "--host", "127.0.0.1", "--port", "0",
+            [binary, "viewer", "--storage", str(storage), "--host", "127.0.0.1", "--port", str(port),
              "--threads", "2", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=dict(os.environ, **(env or {})))
