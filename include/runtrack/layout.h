@@ -13,6 +13,7 @@
 //   <root>/runs/<run_id>/system-ship/ on a writer's node: its system-metrics stream, shipped (SYSTEM.md)
 //   <root>/runs/<run_id>/segments/    a finished run's sealed metric segments + LOD objects
 //   <root>/runs/<run_id>/journal-compacting  the journal being rewritten without its points
+//   <root>/runs/<run_id>/reindex      the run was replaced by a compacted copy: index it again
 //   <root>/catalog/                   the RocksDB catalog (derived data)
 //   <root>/artifacts/, <root>/blobs/  artifact versions and their chunks (FORMATS-artifacts.md)
 //   <root>/viewer.json                the running viewer's address and local credential
@@ -70,6 +71,10 @@ class StoreLayout {
   // The compacted journal while it is written (docs/FORMATS.md "Compacted journal"), renamed over
   // journal_path() once durable. Not "journal.<x>": that would be listed as a stream.
   std::filesystem::path compacting_journal_path(std::string_view run_id) const;
+  // Present while a run replaced wholesale by a compacted copy from another store (SSH pull sync,
+  // runtrack/compacted_run.h) is still indexed as the copy it replaced: the catalog then forgets
+  // the run, indexes it again from scratch and removes the marker.
+  std::filesystem::path reindex_marker(std::string_view run_id) const;
   // On a writer's node: the stream name its run ships as (absent: "0"), written at CreateRun.
   std::filesystem::path shipping_stream_path(std::string_view run_id) const;
   // On a writer's node that ships: the run's per-node system-metrics stream (docs/SYSTEM.md) as a

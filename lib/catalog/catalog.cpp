@@ -304,6 +304,12 @@ Result<IndexReport> Catalog::Refresh(const RefreshProgress& progress) {
     std::string id = entry.path().filename().string();
     if (!util::IsValidRunId(id)) continue;  // not ours: never touch it
     std::shared_ptr<const RunRecord> current = impl_->Find(id);
+    // A copy replaced by a compacted run from another store: indexed again from scratch (an error
+    // leaves the old entries, and the next pass tries again).
+    if (current) {
+      auto forgot = impl_->ForgetReplacedRun(id, *current);
+      if (forgot.ok() && *forgot) current = nullptr;
+    }
     if (current && current->summary_row.status != RunStatus::kRunning &&
         !catalog::StreamsPending(impl_->layout(), *current))
       continue;  // final

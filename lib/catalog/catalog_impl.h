@@ -106,6 +106,10 @@ class Catalog::Impl {
   // sealing pass under seal_mu. CompactJournal sets *later when the run may be compacted later.
   Status CompactJournal(std::string_view id, SealReport* report, bool* later);
   Status CommitCompactedOffset(std::string_view id, uint64_t from, uint64_t to);
+  // A run replaced by a compacted copy from another store (StoreLayout::reindex_marker, honoured
+  // once its journal is compacted): drops every entry of it so the pass indexes it from scratch,
+  // then removes the marker; true when it did. catalog_reindex.cpp. Requires writer_mu.
+  Result<bool> ForgetReplacedRun(std::string_view id, const catalog::RunRecord& current);
   void RemoveOrphanSegments(std::string_view id);
   // Under seal_mu: the journal offset at which a run's journal was found compacted or not to be
   // compacted (not looked at again until it changes), and runs whose segments folder was swept.

@@ -372,6 +372,18 @@ Result<IngestOutcome> JournalReceiver::Append(std::string_view run_id, std::stri
   return impl_->AppendLocked(run_id, stream, offset, bytes, scan, *run);
 }
 
+Result<CompactedInstall> JournalReceiver::InstallCompactedRun(std::string_view run_id, const CompactedRunFiles& run) {
+  RUNTRACK_RETURN_IF_ERROR(ValidateRunId(run_id));
+  std::shared_ptr<RunSink> sink = impl_->RunFor(run_id);
+  std::lock_guard l(sink->mu);
+  // The files it has open are about to be replaced: closed once the new ones passed their checks,
+  // loaded again by the next Append.
+  return runtrack::InstallCompactedRun(impl_->layout, run_id, run, [&] {
+    sink->CloseAll();
+    sink->complete_since.reset();
+  });
+}
+
 Result<IngestOutcome> JournalReceiver::Impl::AppendLocked(std::string_view run_id, std::string_view stream,
                                                           uint64_t offset, std::string_view bytes,
                                                           const remote::FrameScan& scan, RunSink& run) {

@@ -34,6 +34,7 @@ fs::path StoreLayout::lod_path(std::string_view run_id, uint32_t series_id, uint
 fs::path StoreLayout::compacting_journal_path(std::string_view run_id) const {
   return run_dir(run_id) / "journal-compacting";
 }
+fs::path StoreLayout::reindex_marker(std::string_view run_id) const { return run_dir(run_id) / "reindex"; }
 fs::path StoreLayout::shipping_stream_path(std::string_view run_id) const { return run_dir(run_id) / "stream"; }
 fs::path StoreLayout::system_ship_root(std::string_view run_id) const { return run_dir(run_id) / "system-ship"; }
 fs::path StoreLayout::catalog_dir() const { return root_ / "catalog"; }

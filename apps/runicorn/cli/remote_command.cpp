@@ -106,6 +106,7 @@ int RunRemote(const std::vector<std::string>& argv) {
   std::error_code ec;
   std::filesystem::create_directories(local.runs_dir(), ec);
   service::IngestService ingest(local);
+  options.compacted = ssh::IngestInstaller(ingest, local);
   auto report = ssh::PullSync(*session, remote_path, ssh::IngestAppender(ingest), options);
   if (!report.ok()) return Fail(report.status());
   for (const auto& r : report->runs)

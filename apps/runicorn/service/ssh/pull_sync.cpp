@@ -1,10 +1,12 @@
 #include "service/ssh/pull_sync.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "runtrack/layout.h"
 #include "runtrack/remote.h"
 #include "runtrack/validation.h"
+#include "service/ssh/pull_compacted.h"
 
 namespace runicorn::service::ssh {
 using runtrack::Result;
@@ -107,7 +109,8 @@ struct RemoteStream {
 // The journal files of one remote run, from one listing of its folder. Stream files whose name is
 // no valid stream are reported in `skipped` and left out.
 Result<std::vector<RemoteStream>> ListRemoteStreams(SshSession& session, const runtrack::StoreLayout& remote,
-                                                    const std::string& run_id, std::vector<std::string>* skipped) {
+                                                    const std::string& run_id, std::vector<std::string>* skipped,
+                                                    bool* has_segments) {
   const std::string dir = remote.run_dir(run_id).generic_string();
   RUNTRACK_ASSIGN_OR_RETURN(auto entries, session.ListDirectory(dir));
   const std::string journal = remote.journal_path(run_id).filename().string();
@@ -115,7 +118,9 @@ Result<std::vector<RemoteStream>> ListRemoteStreams(SshSession& session, const r
   const std::string_view prefix = runtrack::StoreLayout::journal_stream_prefix();
   std::vector<RemoteStream> streams;
   bool has_marker = false;
+  const std::string segments = remote.segments_dir(run_id).filename().string();
   for (const auto& e : entries) {
+    if (e.is_dir && e.name == segments) *has_segments = true;
     if (e.is_dir) continue;
     if (e.name == marker) has_marker = true;
     if (e.name == journal) {
@@ -158,9 +163,37 @@ Result<std::vector<RemoteStream>> ListRemoteStreams(SshSession& session, const r
 Status PullRun(SshSession& session, const runtrack::StoreLayout& remote, const std::string& run_id,
                const JournalAppender& append, const PullSyncOptions& options, PulledRun* out,
                std::vector<std::string>* skipped) {
-  RUNTRACK_ASSIGN_OR_RETURN(std::vector<RemoteStream> streams, ListRemoteStreams(session, remote, run_id, skipped));
+  bool has_segments = false;
+  RUNTRACK_ASSIGN_OR_RETURN(std::vector<RemoteStream> streams,
+                            ListRemoteStreams(session, remote, run_id, skipped, &has_segments));
+  // Only a sealed single-journal run can have been compacted (pull_compacted.h).
+  const bool maybe_compacted = options.compacted && has_segments && streams.size() == 1 &&
+                               streams[0].stream == runtrack::kDefaultJournalStream;
   for (const auto& s : streams) {
     PulledStream pulled;
+    pulled.stream = s.stream;
+    if (maybe_compacted) {
+      // The receiver's probe would create the run here: not for a run that may be refused whole.
+      std::error_code ec;
+      uint64_t local = 0;
+      if (std::filesystem::exists(options.compacted->local.journal_path(run_id), ec)) {
+        RUNTRACK_ASSIGN_OR_RETURN(local, append(run_id, s.stream, 0, {}));
+      }
+      auto handled = PullIfCompacted(session, remote, run_id, s.path, s.size, local, *options.compacted, &pulled);
+      if (!handled.ok()) {
+        out->bytes_fetched += pulled.bytes_fetched;
+        return handled.status();  // the run is one unit: "<id>: <why>"
+      }
+      if (*handled) {
+        out->bytes_fetched += pulled.bytes_fetched;
+        out->local_before += pulled.local_before;
+        out->local_after += pulled.local_after;
+        out->remote_size += pulled.remote_size;
+        out->streams.push_back(std::move(pulled));
+        continue;
+      }
+    }
+    // (pulled.bytes_fetched already counts the head read that told it was not compacted.)
     Status st = PullStream(session, s.path, run_id, s.stream, s.size, append, options, &pulled);
     out->bytes_fetched += pulled.bytes_fetched;
     if (!st.ok()) {

@@ -12,14 +12,23 @@
 // Remote run ids and stream names are validated (ValidateRunId, ValidateJournalStream) before any
 // local path is built from them, so a hostile remote listing cannot place a file outside the local
 // store's runs folder.
+//
+// A run whose journal the remote store compacted (docs/FORMATS.md "Compacted journal": its points
+// are only in the remote run's sealed segment and LOD files) cannot be mirrored by offsets. With
+// PullSyncOptions::compacted set, it is brought over as one unit instead (pull_compacted.h): the
+// compacted journal and every file its Compacted record names, checked whole and installed
+// atomically, replacing a partly pulled local copy (docs/REMOTE.md "Pull sync of a compacted run").
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "runtrack/compacted_run.h"
+#include "runtrack/layout.h"
 #include "runtrack/status.h"
 #include "service/ssh/ssh_session.h"
 
@@ -37,6 +46,11 @@ struct PulledStream {
   uint64_t local_after = 0;    // ... and after
   uint64_t remote_size = 0;    // remote length seen
   uint64_t bytes_fetched = 0;  // bytes read over SFTP for this stream
+  // A run compacted remotely: true, and how many of its sealed files were fetched and installed
+  // (0 when the local store already had it whole). local_after is then the journal's original
+  // length (what the receiver answers for a compacted journal), remote_size the compacted file's.
+  bool compacted = false;
+  uint64_t files_fetched = 0;
 };
 
 struct PulledRun {
@@ -57,10 +71,24 @@ struct PullSyncReport {
   std::vector<std::string> skipped;
 };
 
+// Installs a run compacted on the remote host into the local store (checked whole, atomically;
+// runtrack/compacted_run.h). The viewer passes its IngestService, so the install takes the same
+// per-run lock as appends (IngestInstaller in remote_service.h).
+using CompactedRunInstaller = std::function<runtrack::Result<runtrack::CompactedInstall>(
+    std::string_view run_id, const runtrack::CompactedRunFiles& run)>;
+
+struct CompactedRunTarget {
+  runtrack::StoreLayout local;  // only read: a run installed before is not fetched again
+  CompactedRunInstaller install;
+};
+
 struct PullSyncOptions {
   uint64_t batch_bytes = 4u << 20;  // SFTP read size (a longer record is read whole)
   // Empty: every run of the remote store; otherwise only these ids.
   std::vector<std::string> run_ids;
+  // Unset: a run compacted remotely is skipped with the receiver's error ("this journal was
+  // compacted where it was written ...").
+  std::optional<CompactedRunTarget> compacted;
 };
 
 // `remote_root` is the remote store's root (as the SSH server resolves it: relative to home).

@@ -87,11 +87,19 @@ fs::path RemoteConnectionsFileFor(const fs::path& config_file) {
   return config_file.parent_path() / "remote_connections.json";
 }
 
-RemoteService::RemoteService(runtrack::StoreLayout layout, fs::path saved_file, JournalAppender append)
+CompactedRunTarget IngestInstaller(IngestService& ingest, const runtrack::StoreLayout& layout) {
+  return {layout, [&ingest](std::string_view run_id, const runtrack::CompactedRunFiles& run) {
+            return ingest.InstallCompactedRun(run_id, run);
+          }};
+}
+
+RemoteService::RemoteService(runtrack::StoreLayout layout, fs::path saved_file, JournalAppender append,
+                             std::optional<CompactedRunTarget> compacted)
     : layout_(std::move(layout)),
       saved_file_(std::move(saved_file)),
       known_hosts_(layout_.ssh_known_hosts_path()),
-      append_(std::move(append)) {}
+      append_(std::move(append)),
+      compacted_(std::move(compacted)) {}
 
 RemoteService::~RemoteService() {
   // The mode's passes use the sessions and the appender: it ends before they go.
@@ -170,6 +178,11 @@ Result<std::vector<RemoteEntry>> RemoteService::ListDirectory(const std::string&
 Result<PullSyncReport> RemoteService::Pull(const std::string& connection_id, const std::string& remote_root,
                                            const PullSyncOptions& options) {
   RUNTRACK_ASSIGN_OR_RETURN(auto session, Session(connection_id));
+  if (!options.compacted && compacted_) {
+    PullSyncOptions with = options;
+    with.compacted = compacted_;
+    return PullSync(*session, remote_root, append_, with);
+  }
   return PullSync(*session, remote_root, append_, options);
 }
 

@@ -54,10 +54,16 @@ struct SavedConnection {
 std::filesystem::path RemoteConnectionsFileFor(const std::filesystem::path& config_file);
 // Appends through the journal-shipping receiver of `ingest` (stream "0"), which must outlive it.
 JournalAppender IngestAppender(IngestService& ingest);
+// Installs runs compacted on the remote host through the same receiver (its per-run lock), into
+// `ingest`'s store at `layout`; `ingest` must outlive it.
+CompactedRunTarget IngestInstaller(IngestService& ingest, const runtrack::StoreLayout& layout);
 
 class RemoteService {
  public:
-  RemoteService(runtrack::StoreLayout layout, std::filesystem::path saved_file, JournalAppender append);
+  // `compacted`: how runs compacted remotely are installed (PullSyncOptions::compacted, used by
+  // Pull when the caller's options do not set it); unset: such runs are skipped.
+  RemoteService(runtrack::StoreLayout layout, std::filesystem::path saved_file, JournalAppender append,
+                std::optional<CompactedRunTarget> compacted = std::nullopt);
   ~RemoteService();
 
   // On failure `error` says why (host key to confirm, authentication refused, unreachable).
@@ -112,6 +118,7 @@ class RemoteService {
   const std::filesystem::path saved_file_;
   const std::filesystem::path known_hosts_;
   const JournalAppender append_;
+  const std::optional<CompactedRunTarget> compacted_;
   mutable std::mutex mu_;              // sessions_
   std::mutex known_hosts_mu_;          // one confirmation at a time (libssh appends to the file)
   std::mutex saved_mu_;                // read-modify-write of the saved connections file
