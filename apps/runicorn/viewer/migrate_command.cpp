@@ -39,6 +39,8 @@
 #include "service/s3/object_segment_store.h"
 #include "service/s3/objects_option.h"
 #include "service/text_file.h"
+#include "viewer/migrate_from_command.h"
+#include "viewer/migrate_verify.h"
 #ifdef RUNICORN_HAVE_PG
 #include "service/pg/pg_artifact_repository.h"
 #include "service/pg/pg_run_mirror.h"
@@ -59,7 +61,9 @@ constexpr const char* kUsage =
     "                        --objects s3://BUCKET/PREFIX?endpoint=URL&region=R [--storage DIR] [--json]\n"
     "  Copies the store (runs, artifacts, chunks, sealed metric segments) into PostgreSQL and the\n"
     "  bucket, then reads everything back to check it. Resumable: run it again after an interruption.\n"
-    "  Passwords and keys come from PGPASSWORD/~/.pgpass and AWS_* variables or a credentials file.\n";
+    "  Passwords and keys come from PGPASSWORD/~/.pgpass and AWS_* variables or a credentials file.\n"
+    "   or: runicorn migrate --from postgresql://… --objects s3://… [--storage DIR] [--json]\n"
+    "  Copies the team back end back into an embedded store (`runicorn migrate --from URL --help`).\n";
 
 #ifdef RUNICORN_HAVE_PG
 
@@ -67,90 +71,6 @@ int Fail(std::string_view step, const runtrack::Status& status) {
   std::fprintf(stderr, "runicorn migrate: %.*s: %s\n", static_cast<int>(step.size()), step.data(),
                status.ToString().c_str());
   return cli::ExitCodeFor(status);
-}
-
-// The listing row PostgreSQL keeps for a run, one line, so two back ends compare field by field.
-std::string ListingRow(const runtrack::RunSummary& r) {
-  auto opt = [](const auto& v) { return v ? fmt::format("{}", *v) : std::string("-"); };
-  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|[{}]|{}|{}|{}|{}|{}|{}", r.id, r.project, r.name,
-                     runtrack::RunStatusName(r.status), r.exit_reason, r.created_at, r.updated_at, opt(r.ended_at),
-                     opt(r.deleted_at), r.pid, r.hostname, fmt::join(r.tags, ","), r.best_metric_name,
-                     r.best_metric_mode, opt(r.best_metric_value), opt(r.best_metric_step), opt(r.path), r.alias);
-}
-
-std::string VersionRow(const runtrack::ArtifactVersionInfo& v) {
-  return fmt::format("{}:v{}|{}|{}|{}|{}|[{}]", v.name, v.version, v.status, v.size_bytes, v.num_files,
-                     v.manifest_digest, fmt::join(v.aliases, ","));
-}
-
-std::string FilesRow(const runtrack::ArtifactFileList& list) {
-  std::string out = list.artifact;
-  for (const auto& f : list.files) out += fmt::format("|{}:{}:{}", f.path, f.size, f.digest);
-  return out;
-}
-
-// What the verification found; `problems` names each difference (at most kMaxProblems kept).
-struct Verification {
-  static constexpr size_t kMaxProblems = 20;
-  uint64_t runs = 0, versions = 0, chunks = 0, segment_objects = 0, bytes_compared = 0;
-  uint64_t mismatches = 0;
-  std::vector<std::string> problems;
-
-  void Mismatch(std::string what) {
-    ++mismatches;
-    if (problems.size() < kMaxProblems) problems.push_back(std::move(what));
-  }
-};
-
-runtrack::Status VerifyRuns(const service::RunCatalog& local, const service::RunCatalog& remote, Verification* v) {
-  runtrack::RunQuery all;
-  all.include_deleted = true;
-  RUNTRACK_ASSIGN_OR_RETURN(runtrack::RunPage page, local.ListRuns(all));
-  for (const auto& run : page.runs) {
-    ++v->runs;
-    auto copy = remote.GetRun(run.id);
-    if (!copy.ok()) {
-      v->Mismatch(fmt::format("run {}: {}", run.id, copy.status().ToString()));
-    } else if (ListingRow(copy->run) != ListingRow(run)) {
-      v->Mismatch(fmt::format("run {}: PostgreSQL has {} , the store {}", run.id, ListingRow(copy->run),
-                              ListingRow(run)));
-    } else if (auto detail = local.GetRun(run.id); !detail.ok()) {
-      return detail.status();
-    } else if (copy->config != detail->config || copy->summary != detail->summary) {
-      // Compared as JSON values: JSONB keeps values, not key order.
-      v->Mismatch(fmt::format("run {}: config or summary differ", run.id));
-    }
-  }
-  return runtrack::Status::Ok();
-}
-
-runtrack::Status VerifyArtifacts(service::ArtifactRepository& local, service::ArtifactRepository& remote,
-                                 Verification* v) {
-  RUNTRACK_ASSIGN_OR_RETURN(auto names, local.ListArtifacts(std::nullopt));
-  for (const auto& name : names) {
-    RUNTRACK_ASSIGN_OR_RETURN(auto versions, local.ListVersions(name.name, /*include_deleted=*/true));
-    auto copied = remote.ListVersions(name.name, /*include_deleted=*/true);
-    if (!copied.ok()) {
-      v->Mismatch(fmt::format("artifact {}: {}", name.name, copied.status().ToString()));
-      continue;
-    }
-    std::vector<std::string> want, got;
-    for (const auto& ver : versions) want.push_back(VersionRow(ver));
-    for (const auto& ver : *copied) got.push_back(VersionRow(ver));
-    if (want != got)
-      v->Mismatch(fmt::format("artifact {}: versions differ: PostgreSQL [{}], the store [{}]", name.name,
-                              fmt::join(got, " "), fmt::join(want, " ")));
-    for (const auto& ver : versions) {
-      ++v->versions;
-      if (ver.status != "ready") continue;  // a deleted version's files are not listed
-      auto local_files = local.ListFiles(ver.name, ver.version);
-      auto remote_files = remote.ListFiles(ver.name, ver.version);
-      if (!local_files.ok()) return local_files.status();
-      if (!remote_files.ok() || FilesRow(*remote_files) != FilesRow(*local_files))
-        v->Mismatch(fmt::format("artifact {}:v{}: file lists differ", ver.name, ver.version));
-    }
-  }
-  return runtrack::Status::Ok();
 }
 
 runtrack::Status VerifyChunks(const std::vector<std::string>& referenced, service::s3::ObjectChunkStore& bucket,
@@ -247,8 +167,11 @@ int Migrate(const cli::Args& args) {
   if (!segment_report.ok()) return Fail("upload metric segments", segment_report.status());
 
   Verification check;
-  if (auto s = VerifyRuns(**storage, **runs_pg, &check); !s.ok()) return Fail("verify runs", s);
-  if (auto s = VerifyArtifacts(local_artifacts, **artifacts_pg, &check); !s.ok()) return Fail("verify artifacts", s);
+  const SideNames sides;  // the store is the source, PostgreSQL the copy
+  if (auto s = VerifyRuns(**storage, **runs_pg, sides, [](const runtrack::RunSummary&) { return true; }, &check);
+      !s.ok())
+    return Fail("verify runs", s);
+  if (auto s = VerifyArtifacts(local_artifacts, **artifacts_pg, sides, &check); !s.ok()) return Fail("verify artifacts", s);
   auto referenced = local_artifacts.ReferencedChunks();
   if (!referenced.ok()) return Fail("verify chunks", referenced.status());
   if (auto s = VerifyChunks(*referenced, **bucket, &check); !s.ok()) return Fail("verify chunks", s);
@@ -325,6 +248,7 @@ int Migrate(const cli::Args& args) {
 
 int RunMigrate(const std::vector<std::string>& argv) {
   auto args = cli::Args::Parse(argv, {"json", "help"});
+  if (args.ok() && args->Get("from") && !args->Get("to")) return RunMigrateFrom(*args);
   if (!args.ok() || args->Has("help") || !args->positional().empty() ||
       !args->Unknown({"to", "objects", "storage", "json", "help"}).empty() || !args->Get("to") || !args->Get("objects")) {
     std::fputs(kUsage, args.ok() && args->Has("help") ? stdout : stderr);
