@@ -29,6 +29,7 @@
 #include "runtrack/metric_query.h"
 #include "runtrack/run.h"
 #include "runtrack/sealed_objects.h"
+#include "runtrack/sealed_run.h"
 #include "runtrack/status.h"
 
 namespace runtrack {
@@ -293,6 +294,9 @@ class Catalog {
   // restored), as its index records it: what `runicorn viewer --objects` publishes to the bucket
   // and keeps listed as live for `gc --objects`.
   Result<std::vector<SealedObjectRef>> ListSealedObjects() const;
+  // ListSealedObjects with each series' metric name and first/last step: what a shared segment
+  // index records (runtrack/sealed_run.h, docs/SCALE-OUT.md "Segment index in PostgreSQL").
+  Result<std::vector<SealedSeriesInfo>> ListSealedSeries() const;
   // Counters of the pyramid cache (for a viewer's /api/health and /api/metrics/cache/stats).
   PyramidCacheStats pyramid_cache_stats() const;
 

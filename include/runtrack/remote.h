@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "runtrack/compacted_run.h"
 #include "runtrack/layout.h"
 #include "runtrack/status.h"
 
@@ -87,6 +88,12 @@ class JournalReceiver {
   // the durable length without appending.
   Result<IngestOutcome> Append(std::string_view run_id, std::string_view stream, uint64_t offset,
                                std::string_view bytes);
+
+  // Installs a run compacted in another store over this store's copy (SSH pull sync; see
+  // runtrack/compacted_run.h, which checks and writes the files): under the run's append lock,
+  // the receiver lets go of the copy it holds open (its files and lock), installs, and reads the
+  // run from disk again at its next Append (a compacted journal: ended, at its original length).
+  Result<CompactedInstall> InstallCompactedRun(std::string_view run_id, const CompactedRunFiles& run);
 
   // Lets go of runs whose lease ran out (ReceiverOptions::lease); returns how many. A background
   // thread calls it every second; tests call it to avoid waiting.
@@ -201,6 +208,15 @@ class JournalShipper {
   Status Drain(std::string_view run_id, std::chrono::milliseconds timeout);
   // The backlog and quota state as of the last check (a copy; never waits on the network).
   ShippingStatus status() const;
+  // User aliases (docs/REMOTE.md "User aliases"): besides the aliases on a tracked run's versions,
+  // the thread ships, every round, any alias of the store set, moved or removed since it was last
+  // shipped whose version is on the server (after the run's Finish(), or with no run at all).
+  // DrainAliases returns at once when no such change is waiting other than those already waiting
+  // when this shipper started (local reads only); otherwise it wakes the thread and waits until a
+  // round started after the call found none left to send, or `timeout` (FailedPrecondition: they
+  // are shipped later, by this or the next shipper on the root, or `runicorn sync`). ~Store
+  // calls it.
+  Status DrainAliases(std::chrono::milliseconds timeout);
 
  private:
   struct Impl;

@@ -1,4 +1,5 @@
-// `runicorn users`: manages service/user_store.h's file directly. It needs no catalog, so it works
+// `runicorn users`: manages service/user_store.h's file directly (with --catalog, PostgreSQL's
+// users through the opener main() gives: pg/pg_user_repository.h). It needs no catalog, so it works
 // while a viewer serves the store, and the viewer sees a change at the next request (it reads the
 // file for every login and token check). A password never comes from the command line, where
 // other users could read it in the process list: --password-file or --password-stdin.
@@ -19,10 +20,12 @@ namespace runicorn::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: runicorn users add NAME (--password-file FILE | --password-stdin) [--storage DIR]\n"
-    "       runicorn users remove NAME [--storage DIR]\n"
-    "       runicorn users list [--json] [--storage DIR]\n"
+    "usage: runicorn users add NAME (--password-file FILE | --password-stdin) [--storage DIR | --catalog PG]\n"
+    "       runicorn users remove NAME [--storage DIR | --catalog PG]\n"
+    "       runicorn users list [--json] [--storage DIR | --catalog PG]\n"
     "The accounts that may log in to the training service API (POST /api/v1/login).\n"
+    "--catalog postgresql://...: the users of viewers started with that --catalog (password from\n"
+    "PGPASSWORD, ~/.pgpass or PGPASSFILE, never in the URL).\n"
     "The password is read from FILE or standard input; one trailing newline is dropped.\n";
 
 int Usage() {
@@ -48,14 +51,27 @@ runtrack::Result<std::string> ReadPassword(const Args& args) {
 
 }  // namespace
 
-int RunUsers(const std::vector<std::string>& argv) {
+int RunUsers(const std::vector<std::string>& argv, const CatalogUsersOpener& open_catalog) {
   auto args = Args::Parse(argv, {"json", "password-stdin"});
   if (!args.ok() || args->positional().empty() ||
-      !args->Unknown({"json", "password-stdin", "password-file", "storage"}).empty())
+      !args->Unknown({"json", "password-stdin", "password-file", "storage", "catalog"}).empty())
     return Usage();
   const std::string& verb = args->positional()[0];
   const std::filesystem::path root = ResolveStorage(*args);
-  service::UserStore users{runtrack::StoreLayout(root)};
+  std::unique_ptr<service::UserRepository> repository;
+  if (auto conninfo = args->Get("catalog")) {
+    if (args->Has("storage")) return Usage();
+    if (!open_catalog) {
+      std::fprintf(stderr, "runicorn users: --catalog: this runicorn was built without libpq (libpq-dev)\n");
+      return kExitUsage;
+    }
+    auto opened = open_catalog(*conninfo);
+    if (!opened.ok()) return Fail(opened.status());
+    repository = std::move(*opened);
+  } else {
+    repository = std::make_unique<service::UserStore>(runtrack::StoreLayout(root));
+  }
+  service::UserRepository& users = *repository;
 
   if (verb == "add") {
     const bool from_file = args->Has("password-file"), from_stdin = args->Has("password-stdin");
@@ -63,7 +79,7 @@ int RunUsers(const std::vector<std::string>& argv) {
     auto password = ReadPassword(*args);
     if (!password.ok()) return Fail(password.status());
     std::error_code ec;
-    std::filesystem::create_directories(root, ec);
+    if (!args->Has("catalog")) std::filesystem::create_directories(root, ec);
     auto user = users.Add(args->positional()[1], *password);
     if (!user.ok()) return Fail(user.status());
     std::printf("added user %s\n", user->name.c_str());

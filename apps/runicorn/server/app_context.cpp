@@ -32,7 +32,8 @@ void AppContext::UseRunCatalog(std::unique_ptr<service::RunCatalog> catalog,
   services.reset();  // refers to the previous run index
   run_catalog = std::move(catalog);
   after_index_pass = std::move(after_pass);
-  services = std::make_unique<service::Services>(*run_catalog, *storage, storage->artifacts(),
+  services = std::make_unique<service::Services>(*run_catalog, metric_reader ? *metric_reader : *storage,
+                                                 artifact_repository ? *artifact_repository : storage->artifacts(),
                                                  runtrack::StoreLayout(root),
                                                  service::ConfigService(config_file, root, version));
   services->maintenance = std::move(maintenance);

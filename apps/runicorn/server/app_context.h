@@ -17,6 +17,8 @@
 
 namespace runicorn::server {
 
+class IngestForwarding;  // server/ingest_forwarding.h
+
 struct AppContext {
   std::filesystem::path root;          // absolute store root
   std::filesystem::path config_file;   // where POST /api/config/user_root_dir persists
@@ -27,6 +29,14 @@ struct AppContext {
   // `viewer --catalog` (docs/SCALE-OUT.md "Viewer on PostgreSQL"): the run index served from
   // elsewhere (null: the embedded catalog). Declared before `services`, which refer to it.
   std::unique_ptr<service::RunCatalog> run_catalog;
+  // `viewer --catalog … --objects …` (docs/SCALE-OUT.md "Artifact ingest on PostgreSQL"): the
+  // artifact catalog served from elsewhere (null: the embedded store's); set it before
+  // UseRunCatalog, which builds the services over it. Declared before `services` too.
+  std::unique_ptr<service::ArtifactRepository> artifact_repository;
+  // `viewer --catalog … --objects …` (docs/SCALE-OUT.md "Segment index in PostgreSQL"): metric
+  // queries of runs other replicas sealed answered from the bucket (null: the embedded store's);
+  // set it before UseRunCatalog, which builds the services over it. Declared before `services`.
+  std::unique_ptr<service::MetricReader> metric_reader;
   // Run by the indexer after every Refresh() that succeeded (`changed`: it ingested something),
   // to bring `run_catalog` up to the local store; a failure degrades ingest health and is
   // retried with the indexer's backoff.
@@ -37,6 +47,9 @@ struct AppContext {
   // Bumped by the indexer after every Refresh() that ingested something; streams poll it so an
   // idle WebSocket costs nothing.
   std::atomic<uint64_t> index_generation{0};
+  // `viewer --replica-url` (docs/SCALE-OUT.md "Replicas"): ingest of runs another replica owns is
+  // forwarded there (null: every ingest is appended here, as with one viewer).
+  std::shared_ptr<IngestForwarding> ingest_forwarding;
 
   // Opens the catalog and artifact store of `root` (created if missing). kBusy when another
   // process holds the catalog. On a disk too full to open the catalog read-write it is opened

@@ -30,8 +30,7 @@ Response FromFieldError(const runtrack::Status& status, const service::FieldErro
 Response HandleV1Login(const AppContext& ctx, const Request& req) {
   V1Body body = ParseV1Body(req.body, {{"username", V1Type::kString, true}, {"password", V1Type::kString, true}});
   if (body.error) return std::move(*body.error);
-  service::UserStore users(ctx.services->layout);
-  auto user = users.Authenticate(*V1String(body.object, "username"), *V1String(body.object, "password"));
+  auto user = ctx.services->users->Authenticate(*V1String(body.object, "username"), *V1String(body.object, "password"));
   if (!user.ok()) return V1ErrorFor(user.status());
   if (!*user) {
     // One answer for an unknown name and a wrong password: which names exist is not revealed.
@@ -39,7 +38,7 @@ Response HandleV1Login(const AppContext& ctx, const Request& req) {
     r.AddHeader("WWW-Authenticate", "Bearer");
     return r;
   }
-  auto issuer = service::TokenIssuer::Open(ctx.services->layout);
+  auto issuer = service::TokenIssuer::Open(*ctx.services->users);
   if (!issuer.ok()) return V1ErrorFor(issuer.status());
   const int64_t now =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -53,15 +53,14 @@ AuthOutcome Authenticate(const AppContext& ctx, std::string_view authorization) 
   if (authorization.size() < 7 || MediaType(authorization.substr(0, 6)) != "bearer" || authorization[6] != ' ')
     return refuse("Authorization must be 'Bearer <token>'", "invalid_token");
   std::string_view token = authorization.substr(7);
-  auto issuer = service::TokenIssuer::Open(ctx.services->layout);
+  auto issuer = service::TokenIssuer::Open(*ctx.services->users);
   if (!issuer.ok()) return {{}, V1ErrorFor(issuer.status())};
   auto claims = issuer->Verify(token, NowUnix());
   if (!claims.ok()) {
     const std::string& m = claims.status().message();
     return refuse("Invalid token: " + m, m == "token expired" ? "token_expired" : "invalid_token");
   }
-  service::UserStore users(ctx.services->layout);
-  auto user = users.Find(claims->sub, claims->uid);
+  auto user = ctx.services->users->Find(claims->sub, claims->uid);
   if (!user.ok()) return {{}, V1ErrorFor(user.status())};
   if (!*user) return refuse("Invalid token: the user no longer exists", "unknown_user");
   return {claims->sub, std::nullopt};

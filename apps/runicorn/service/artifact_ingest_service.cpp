@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -33,10 +36,28 @@ Result<std::string> Decode(std::string_view body, bool zstd, size_t max_bytes) {
   return runtrack::DecompressIngestBody(body, max_bytes);
 }
 
+// A chunk the receiver published in blobs/ (named by its verified content).
+Result<std::string> ReadChunk(const runtrack::StoreLayout& layout, std::string_view hex) {
+  const auto path = layout.blobs_dir() / std::string(hex.substr(0, 2)) / std::string(hex);
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  if (in) out << in.rdbuf();
+  if (!in || in.bad()) return Status::IOError(fmt::format("cannot read received chunk {}", path.string()));
+  return std::move(out).str();
+}
+
 }  // namespace
 
 Result<std::vector<std::string>> ArtifactIngestService::MissingChunks(const std::vector<std::string>& digests) {
-  return receiver_.MissingChunks(digests);
+  if (!pool_) return receiver_.MissingChunks(digests);
+  // The receiver validates the query (count, digest spelling) and keeps the counters; what is
+  // missing is what the team's pool lacks, whatever this replica's cache holds.
+  RUNTRACK_RETURN_IF_ERROR(receiver_.MissingChunks(digests).status());
+  std::vector<std::string> distinct;
+  std::unordered_set<std::string_view> seen;
+  for (const auto& d : digests)
+    if (seen.insert(d).second) distinct.push_back(d);
+  return pool_->Missing(distinct);
 }
 
 Result<ChunkUploadAck> ArtifactIngestService::PutChunk(std::string_view digest, const std::string* size_text,
@@ -46,6 +67,12 @@ Result<ChunkUploadAck> ArtifactIngestService::PutChunk(std::string_view digest, 
   RUNTRACK_ASSIGN_OR_RETURN(std::string raw, Decode(body, zstd, runtrack::kMaxShippedChunkBytes));
   RUNTRACK_ASSIGN_OR_RETURN(uint64_t size, ParseCount(size_text, "size", offset + raw.size()));
   RUNTRACK_ASSIGN_OR_RETURN(runtrack::ChunkUploadOutcome out, receiver_.PutChunk(digest, size, offset, raw));
+  // Shared: acknowledged only once the pool has it (a resend after a failed put finds the chunk
+  // whole in blobs/ and puts it again; HEAD first, so one another replica put costs no bytes).
+  if (pool_ && out.stored) {
+    RUNTRACK_ASSIGN_OR_RETURN(std::string bytes, ReadChunk(layout_, digest));
+    RUNTRACK_RETURN_IF_ERROR(pool_->Put(digest, bytes).status());
+  }
   return ChunkUploadAck{out.stored, out.gap, out.received};
 }
 
@@ -56,7 +83,8 @@ Result<ManifestAck> ArtifactIngestService::PutManifest(std::string_view name, st
   if (version_text.empty() || ec != std::errc() || end != version_text.data() + version_text.size() || version < 1)
     return Status::InvalidArgument(fmt::format("Invalid artifact version 'v{}'", version_text));
   RUNTRACK_ASSIGN_OR_RETURN(std::string text, Decode(body, zstd, runtrack::kMaxShippedManifestBytes));
-  RUNTRACK_ASSIGN_OR_RETURN(runtrack::ManifestOutcome out, receiver_.PutManifest(name, version, text, used_by));
+  RUNTRACK_ASSIGN_OR_RETURN(runtrack::ManifestOutcome out, catalog_ ? catalog_->PutManifest(name, version, text, used_by)
+                                                                     : receiver_.PutManifest(name, version, text, used_by));
   return ManifestAck{out.created, std::move(out.missing_chunks), std::string(runtrack::ArtifactTypeName(out.type)),
                      version};
 }
@@ -74,7 +102,7 @@ Result<int> AliasVersion(int64_t version) {
 
 Result<bool> ArtifactIngestService::SetAlias(std::string_view name, std::string_view alias, int64_t version) {
   RUNTRACK_ASSIGN_OR_RETURN(int v, AliasVersion(version));
-  return receiver_.SetAlias(name, alias, v);
+  return catalog_ ? catalog_->SetAlias(name, alias, v) : receiver_.SetAlias(name, alias, v);
 }
 
 Result<bool> ArtifactIngestService::RemoveAlias(std::string_view name, std::string_view alias,
@@ -83,7 +111,7 @@ Result<bool> ArtifactIngestService::RemoveAlias(std::string_view name, std::stri
     return Status::InvalidArgument("Missing query parameter 'version': the version the alias pointed at");
   RUNTRACK_ASSIGN_OR_RETURN(uint64_t version, ParseCount(version_text, "version", 0));
   RUNTRACK_ASSIGN_OR_RETURN(int v, AliasVersion(static_cast<int64_t>(std::min<uint64_t>(version, INT64_MAX))));
-  return receiver_.RemoveAlias(name, alias, v);
+  return catalog_ ? catalog_->RemoveAlias(name, alias, v) : receiver_.RemoveAlias(name, alias, v);
 }
 
 }  // namespace runicorn::service

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,9 +30,45 @@ struct ManifestAck {
   int version = 0;
 };
 
+// The team's chunk pool (an S3 bucket, service/s3/object_chunk_pool.h) that shipped chunks go to
+// when versions are published to a shared catalog (docs/SCALE-OUT.md "Artifact ingest on
+// PostgreSQL"). Thread safety: any number of threads.
+class SharedChunkPool {
+ public:
+  virtual ~SharedChunkPool() = default;
+  // The digests (valid, each once) the pool has no chunk for, in the order given.
+  virtual runtrack::Result<std::vector<std::string>> Missing(const std::vector<std::string>& digests) = 0;
+  // Stores chunk `hex` (bytes already verified against it) unless the pool has it. true: uploaded.
+  virtual runtrack::Result<bool> Put(std::string_view hex, std::string_view bytes) = 0;
+};
+
+// A catalog shared by replicas (PostgreSQL, service/pg/pg_artifact_ingest.h) that shipped versions
+// and user aliases are published to instead of this store's artifacts/. Same contract and errors
+// as runtrack::ArtifactReceiver's PutManifest / SetAlias / RemoveAlias; a version is refused
+// (missing_chunks) until every chunk it references is in the pool. Thread safety: any number of
+// threads.
+class SharedArtifactCatalog {
+ public:
+  virtual ~SharedArtifactCatalog() = default;
+  virtual runtrack::Result<runtrack::ManifestOutcome> PutManifest(std::string_view name, int version,
+                                                                  std::string_view manifest_text,
+                                                                  std::string_view used_by) = 0;
+  virtual runtrack::Result<bool> SetAlias(std::string_view name, std::string_view alias, int version) = 0;
+  virtual runtrack::Result<bool> RemoveAlias(std::string_view name, std::string_view alias, int version) = 0;
+};
+
 class ArtifactIngestService {
  public:
-  explicit ArtifactIngestService(const runtrack::StoreLayout& layout) : receiver_(layout) {}
+  explicit ArtifactIngestService(const runtrack::StoreLayout& layout) : receiver_(layout), layout_(layout) {}
+
+  // Publishes shipped artifacts to a shared catalog and pool (`viewer --catalog … --objects …`)
+  // instead of this store: chunks are still assembled and verified in blobs/ (which stays a
+  // local cache of them) and then put in `pool` before they are acknowledged; missing-chunk
+  // queries ask `pool`. Call before the server starts (not synchronised with requests).
+  void UseShared(std::shared_ptr<SharedChunkPool> pool, std::shared_ptr<SharedArtifactCatalog> catalog) {
+    pool_ = std::move(pool);
+    catalog_ = std::move(catalog);
+  }
 
   // The digests of `digests` (at most runtrack::kMaxMissingQueryDigests, each 64 lower-case hex
   // digits) with no chunk here, in the order asked. InvalidArgument otherwise.
@@ -60,6 +97,9 @@ class ArtifactIngestService {
 
  private:
   runtrack::ArtifactReceiver receiver_;
+  const runtrack::StoreLayout layout_;
+  std::shared_ptr<SharedChunkPool> pool_;           // null: this store only
+  std::shared_ptr<SharedArtifactCatalog> catalog_;  // set with pool_
 };
 
 }  // namespace runicorn::service

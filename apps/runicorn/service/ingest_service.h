@@ -40,6 +40,12 @@ class IngestService {
   void SetLinger(std::chrono::milliseconds linger) { receiver_.SetLinger(linger); }
   int ExpireLeases() { return receiver_.ExpireLeases(); }
   runtrack::JournalReceiver::Stats stats() const { return receiver_.stats(); }
+  // A run compacted in another store, installed over this store's copy (SSH pull sync of a
+  // compacted run, docs/REMOTE.md): under the receiver's lock of that run.
+  runtrack::Result<runtrack::CompactedInstall> InstallCompactedRun(std::string_view run_id,
+                                                                   const runtrack::CompactedRunFiles& run) {
+    return receiver_.InstallCompactedRun(run_id, run);
+  }
 
  private:
   runtrack::JournalReceiver receiver_;

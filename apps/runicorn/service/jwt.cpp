@@ -83,6 +83,17 @@ Result<std::string> Base64UrlDecode(std::string_view text) {
 }
 
 Result<TokenIssuer> TokenIssuer::Open(const runtrack::StoreLayout& layout) {
+  RUNTRACK_ASSIGN_OR_RETURN(std::string key, LoadOrCreateTokenKey(layout));
+  return TokenIssuer(std::move(key));
+}
+
+Result<TokenIssuer> TokenIssuer::Open(const UserRepository& users) {
+  RUNTRACK_ASSIGN_OR_RETURN(std::string key, users.TokenKey());
+  if (key.size() != 32) return Status::Corruption("the token key is not 32 bytes");
+  return TokenIssuer(std::move(key));
+}
+
+Result<std::string> LoadOrCreateTokenKey(const runtrack::StoreLayout& layout) {
   auto existing = ReadSecretFile(layout.token_key_path());
   std::string key;
   if (existing.ok()) {
@@ -99,7 +110,7 @@ Result<TokenIssuer> TokenIssuer::Open(const runtrack::StoreLayout& layout) {
   }
   if (key.size() != 32)
     return Status::Corruption(fmt::format("{} is not a 32-byte token key", layout.token_key_path().string()));
-  return TokenIssuer(std::move(key));
+  return key;
 }
 
 std::string TokenIssuer::SignRaw(std::string_view header_json, std::string_view payload_json) const {

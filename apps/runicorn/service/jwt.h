@@ -2,7 +2,9 @@
 // with a per-store key.
 //
 // The key is 32 random bytes (RAND_bytes) created on first use in StoreLayout::token_key_path()
-// (mode 0600, created once even when several processes race) and never leaves that file.
+// (mode 0600, created once even when several processes race) and never leaves that file; with
+// `viewer --catalog` it is a row in PostgreSQL shared by the replicas instead
+// (UserRepository::TokenKey, pg/pg_user_repository.h).
 // A token is base64url(header) "." base64url(payload) "." base64url(HMAC-SHA256), without
 // padding; header {"alg":"HS256","typ":"JWT"}, payload {"sub":NAME,"uid":USER_ID,"iat":T,"exp":T+ttl}.
 // Verification accepts exactly that algorithm (an "alg":"none" token or any other algorithm is
@@ -26,6 +28,10 @@ namespace runicorn::service {
 std::string Base64UrlEncode(std::string_view bytes);
 runtrack::Result<std::string> Base64UrlDecode(std::string_view text);
 
+// The store's 32-byte key at StoreLayout::token_key_path(), created on first use (racing creators
+// agree on one). Corruption when the file holds anything but 32 bytes.
+runtrack::Result<std::string> LoadOrCreateTokenKey(const runtrack::StoreLayout& layout);
+
 struct IssuedToken {
   std::string token;
   int64_t expires_in = 0;  // seconds
@@ -37,6 +43,8 @@ class TokenIssuer {
 
   // Loads the store's key, creating it on first use.
   static runtrack::Result<TokenIssuer> Open(const runtrack::StoreLayout& layout);
+  // With the key of `users` (UserRepository::TokenKey): the file store's or PostgreSQL's.
+  static runtrack::Result<TokenIssuer> Open(const UserRepository& users);
   // For tests: a given key.
   explicit TokenIssuer(std::string key) : key_(std::move(key)) {}
 

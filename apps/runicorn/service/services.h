@@ -27,6 +27,7 @@
 #include "service/stream_view.h"
 #include "service/task_service.h"
 #include "service/training_service.h"
+#include "service/user_store.h"
 
 namespace runicorn::service {
 
@@ -69,7 +70,8 @@ struct Services {
   ArtifactIngestService artifact_ingest{layout};
   // Runicorn's SSH remote (docs/REMOTE.md "SSH remote"): sessions, saved connections (user config
   // dir) and pull sync, which appends through `ingest`'s receiver.
-  ssh::RemoteService remote{layout, ssh::RemoteConnectionsFileFor(config.config_file()), ssh::IngestAppender(ingest)};
+  ssh::RemoteService remote{layout, ssh::RemoteConnectionsFileFor(config.config_file()), ssh::IngestAppender(ingest),
+                            ssh::IngestInstaller(ingest, layout)};
   // Views of a multi-process run's per-process streams (docs/REMOTE.md "Streams").
   StreamViewService stream_views{metric_reader};
   // The task runner's project (`runicorn viewer --tasks-root`); null when not served.
@@ -77,6 +79,9 @@ struct Services {
   // The training service API's jobs (`runicorn viewer --llm-service FILE`); null: /api/v1/train
   // and /generate answer 503.
   std::shared_ptr<TrainingService> training;
+  // The training service API's accounts and token key: the store's users.json and token_key, or
+  // PostgreSQL's tables with `viewer --catalog` (shared by replicas; pg/pg_user_repository.h).
+  std::shared_ptr<UserRepository> users = std::make_shared<UserStore>(layout);
 };
 
 }  // namespace runicorn::service

@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "service/iso_time.h"
+#include "service/jwt.h"
 #include "service/secret_file.h"
 
 namespace runicorn::service {
@@ -166,6 +167,31 @@ Status ValidatePassword(std::string_view password) {
   if (password.size() > 1024) return Status::InvalidArgument("Password too long: use at most 1024 bytes");
   return Status::Ok();
 }
+
+std::string HexOf(std::string_view bytes) { return Hex(bytes); }
+std::optional<std::string> BytesOfHex(std::string_view hex) { return Unhex(hex); }
+
+Result<PasswordHash> HashPassword(std::string_view password) {
+  RUNTRACK_ASSIGN_OR_RETURN(std::string salt, RandomBytes(16));
+  RUNTRACK_ASSIGN_OR_RETURN(std::string hash, Pbkdf2(password, salt, UserStore::kIterations));
+  return PasswordHash{std::move(salt), std::move(hash), UserStore::kIterations};
+}
+
+Result<bool> VerifyPassword(std::string_view password, const PasswordHash* stored) {
+  static const std::string kDummySalt(16, 'x');
+  auto hash = Pbkdf2(password.substr(0, 1024), stored ? stored->salt : kDummySalt,
+                     stored ? stored->iterations : UserStore::kIterations);
+  if (!hash.ok()) return hash.status();
+  return stored != nullptr && hash->size() == stored->hash.size() &&
+         CRYPTO_memcmp(hash->data(), stored->hash.data(), hash->size()) == 0;
+}
+
+Result<std::string> NewUserId() {
+  RUNTRACK_ASSIGN_OR_RETURN(std::string id, RandomBytes(16));
+  return Hex(id);
+}
+
+Result<std::string> UserStore::TokenKey() const { return LoadOrCreateTokenKey(layout_); }
 
 Result<UserInfo> UserStore::Add(std::string_view name, std::string_view password) {
   if (Status s = ValidateUserName(name); !s.ok()) return s;

@@ -18,13 +18,23 @@
 #include "server/http_server.h"
 #include "server/origin_policy.h"
 #include "server/indexer.h"
+#include "server/ingest_forwarding.h"
 #include "server/params.h"
 #ifdef RUNICORN_HAVE_PG
+#include "service/pg/pg_artifact_ingest.h"
+#include "service/pg/pg_viewer_artifacts.h"
 #include "service/pg/pg_viewer_catalog.h"
+#include "service/pg/pg_run_ownership.h"
+#include "service/pg/pg_segment_index.h"
+#include "service/pg/pg_user_repository.h"
 #endif
+#include "service/s3/catalog_references.h"
+#include "service/s3/object_chunk_pool.h"
 #include "service/s3/object_chunk_source.h"
+#include "service/s3/object_metric_reader.h"
 #include "service/s3/object_segment_publisher.h"
 #include "service/s3/object_segment_source.h"
+#include "service/s3/segment_index_publisher.h"
 #include "service/s3/objects_option.h"
 #include "service/viewer_endpoint.h"
 #include "viewer/viewer_command.h"
@@ -46,7 +56,8 @@ constexpr const char* kUsage =
     "                       [--ingest-token-file FILE] [--ingest-lease SECONDS]\n"
     "                       [--llm-service FILE]\n"
     "                       [--objects s3://BUCKET/PREFIX?endpoint=URL&region=R]\n"
-    "                       [--catalog postgresql://[USER@]HOST[:PORT]/DATABASE]\n";
+    "                       [--catalog postgresql://[USER@]HOST[:PORT]/DATABASE]\n"
+    "                       [--replica-url http://HOST:PORT]\n";
 
 // Every value of a repeatable option (`--name V`, `--name=V`, each also comma-separated), in the
 // order given; Args keeps only the last one. `booleans` are the flags that take no value.
@@ -107,7 +118,7 @@ int RunViewer(const std::vector<std::string>& argv) {
   auto unknown = args->Unknown({"storage", "host", "port", "token", "token-file", "threads", "insecure",
                                 "rate-limits", "web-root", "max-body", "max-connections", "allowed-origin",
                                 "allowed-host", "trusted-proxy", "help", "tasks-root", "ingest-token-file",
-                                "ingest-lease", "llm-service", "objects", "catalog"});
+                                "ingest-lease", "llm-service", "objects", "catalog", "replica-url"});
   if (args->Has("help") || !unknown.empty() || !args->positional().empty()) {
     if (!unknown.empty()) std::fprintf(stderr, "runicorn viewer: unknown option %s\n", unknown[0].c_str());
     std::fputs(kUsage, args->Has("help") ? stdout : stderr);
@@ -243,6 +254,8 @@ int RunViewer(const std::vector<std::string>& argv) {
   // --catalog (docs/SCALE-OUT.md "Viewer on PostgreSQL"): the run index in PostgreSQL, shared by
   // replicas; this store's runs are mirrored into it after every index pass. The password comes
   // from PGPASSWORD / ~/.pgpass / PGPASSFILE only (a URL with one is refused: `ps` shows it).
+  std::unique_ptr<service::s3::CatalogReferencesPublisher> catalog_references;
+  std::shared_ptr<service::s3::SegmentIndex> segment_index;  // with --catalog and --objects
   if (auto conninfo = args->Get("catalog")) {
 #ifdef RUNICORN_HAVE_PG
     auto catalog = service::pg::PgViewerCatalog::Open(*conninfo, *context.storage);
@@ -252,7 +265,58 @@ int RunViewer(const std::vector<std::string>& argv) {
       return catalog.status().code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
     }
     service::pg::PgRunMirror* mirror = &(*catalog)->mirror();
+    // With --objects, artifacts are the team's too (docs/SCALE-OUT.md "Artifact ingest on
+    // PostgreSQL"): versions and aliases in PostgreSQL, chunks in the bucket, for reads and for
+    // shipped artifacts; set before UseRunCatalog, which builds the services over it. Without
+    // --objects artifacts stay in this store: a catalog listing versions whose chunks sit on one
+    // replica's disk would offer downloads the other replicas cannot serve.
+    std::shared_ptr<service::pg::PgArtifactRepository> shared_artifacts;
+    if (bucket) {
+      auto opened = service::pg::PgArtifactRepository::Open(
+          *conninfo, {context.root, std::make_shared<service::s3::ObjectChunkSource>(bucket)});
+      if (!opened.ok()) {
+        std::fprintf(stderr, "runicorn viewer: cannot use the PostgreSQL catalog: %s\n",
+                     opened.status().message().c_str());
+        return kExitError;
+      }
+      shared_artifacts = std::move(*opened);
+      context.artifact_repository = std::make_unique<service::pg::PgViewerArtifacts>(shared_artifacts);
+    } else {
+      std::fprintf(stderr, "runicorn viewer: --catalog without --objects: artifacts stay in this replica's store "
+                           "(add --objects s3://... to share them through PostgreSQL and the bucket)\n");
+    }
+    // With --objects, runs other replicas sealed are charted from the bucket, found through the
+    // segment index in PostgreSQL (docs/SCALE-OUT.md "Segment index in PostgreSQL"); set before
+    // UseRunCatalog, which builds the services over it.
+    if (segment_objects) {
+      auto index = service::pg::PgSegmentIndex::Open(*conninfo);
+      if (!index.ok()) {
+        std::fprintf(stderr, "runicorn viewer: cannot use the PostgreSQL catalog: %s\n", index.status().message().c_str());
+        return kExitError;
+      }
+      segment_index = std::move(*index);
+      context.metric_reader = std::make_unique<service::s3::ObjectMetricReader>(
+          *context.storage, *context.storage, segment_index, segment_objects,
+          std::make_shared<service::s3::ObjectSegmentSource>(segment_objects), context.root);
+    }
     context.UseRunCatalog(std::move(*catalog), [mirror](bool changed) { return mirror->Pass(changed); });
+    if (shared_artifacts) {
+      auto pool = std::make_shared<service::s3::ObjectChunkPool>(bucket);
+      context.services->artifact_ingest.UseShared(
+          pool, std::make_shared<service::pg::PgSharedArtifacts>(shared_artifacts, pool));
+      // The chunks PostgreSQL's versions reference, as a list `gc --objects` keeps.
+      catalog_references = std::make_unique<service::s3::CatalogReferencesPublisher>(
+          bucket, *conninfo, context.root, [shared_artifacts] { return shared_artifacts->ReferencedChunks(); });
+      catalog_references->StartInBackground(std::chrono::seconds(2));
+    }
+    // The training service API's users and token key in PostgreSQL too (docs/SCALE-OUT.md "Users,
+    // tokens and tasks on PostgreSQL"): every replica accepts the same tokens and removals.
+    auto users = service::pg::PgUserRepository::Open(*conninfo);
+    if (!users.ok()) {
+      std::fprintf(stderr, "runicorn viewer: cannot use the PostgreSQL catalog: %s\n", users.status().message().c_str());
+      return kExitError;
+    }
+    context.services->users = std::move(*users);
 #else
     std::fprintf(stderr, "runicorn viewer: --catalog %s: this runicorn was built without libpq (libpq-dev)\n",
                  conninfo->rfind("postgres", 0) == 0 ? "postgresql://..." : "...");
@@ -280,9 +344,51 @@ int RunViewer(const std::vector<std::string>& argv) {
           if (!catalog) return runtrack::Status::IOError("the catalog is not open");
           return catalog->ListSealedObjects();
         });
+    // ... and, with --catalog, into the segment index, once a run's objects are all in the bucket.
+    if (segment_index) {
+      auto index_publisher = std::make_shared<service::s3::SegmentIndexPublisher>(
+          segment_index, segment_objects, [&storage]() -> runtrack::Result<std::vector<runtrack::SealedSeriesInfo>> {
+            auto catalog = storage.current_catalog();
+            if (!catalog) return runtrack::Status::IOError("the catalog is not open");
+            return catalog->ListSealedSeries();
+          });
+      segments->OnConfirmed([index_publisher](const std::vector<runtrack::SealedObjectRef>& confirmed) {
+        return index_publisher->Publish(confirmed);
+      });
+    }
     segments->StartInBackground(std::chrono::seconds(2));
   }
   context.services->ingest.SetLease(std::chrono::seconds(*ingest_lease));
+  // --replica-url (docs/SCALE-OUT.md "Replicas"): this viewer is one of several on the --catalog
+  // database; it appends only to runs it owns (a PostgreSQL advisory lock per run) and forwards the
+  // ingest of other runs to their owner. The URL is where the other replicas reach this one.
+  if (auto replica_url = args->Get("replica-url")) {
+    auto address = server::ParseReplicaUrl(*replica_url);
+    if (!address.ok() || !args->Get("catalog")) {
+      std::fprintf(stderr, "runicorn viewer: %s\n",
+                   address.ok() ? "--replica-url needs --catalog postgresql://... (replicas share its run ownership)"
+                                : address.status().message().c_str());
+      return kExitUsage;
+    }
+#ifdef RUNICORN_HAVE_PG
+    auto ownership = service::pg::PgRunOwnership::Open({*args->Get("catalog"), *replica_url, ""});
+    if (!ownership.ok()) {
+      std::fprintf(stderr, "runicorn viewer: cannot take part in run ownership: %s\n",
+                   ownership.status().message().c_str());
+      return kExitError;
+    }
+    // A forward waits on an I/O thread; keeping one thread free of forwards means the requests
+    // other replicas forward here are always served (ingest_forwarding.h, "Deadlock").
+    sopts.threads = std::max(sopts.threads, 2);
+    server::IngestForwardingOptions forwarding;
+    forwarding.max_in_flight = static_cast<size_t>(sopts.threads - 1);
+    std::printf("runicorn viewer: replica %s, reached at %s\n", (*ownership)->replica_id().c_str(),
+                replica_url->c_str());
+    context.ingest_forwarding =
+        std::make_shared<server::IngestForwarding>(std::shared_ptr<service::RunOwnership>(std::move(*ownership)),
+                                                   forwarding);
+#endif
+  }
 
   // The first index pass runs in the background: the viewer listens at once and serves what is
   // indexed so far (/api/health shows the progress); a failing pass degrades, never exits.
@@ -364,6 +470,7 @@ int RunViewer(const std::vector<std::string>& argv) {
   indexer.Stop();
   if (objects) objects->Stop();
   if (segments) segments->Stop();
+  if (catalog_references) catalog_references->Stop();
   ctx->reset();  // closes the catalog
   std::printf("runicorn viewer: stopped\n");
   return kExitOk;

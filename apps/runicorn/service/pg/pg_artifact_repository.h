@@ -87,6 +87,23 @@ class PgArtifactRepository final : public ArtifactRepository {
   // bucket must keep.
   runtrack::Result<std::vector<std::string>> ReferencedChunks();
 
+  // Artifact shipping into PostgreSQL (pg_artifact_ingest.cpp; docs/SCALE-OUT.md "Artifact ingest
+  // on PostgreSQL"). A shipped version keeps the number the writer's store gave it (its manifest
+  // names it and the digest covers it), so PublishShipped claims exactly that number in one
+  // transaction: the name's row is locked while last_version = greatest(last_version, N) and the
+  // ready row is inserted, so racing claims of one number (another ship, ClaimVersion) serialise
+  // and one wins. Returns false when the identical manifest is already there (a resend);
+  // FailedPrecondition when the number holds another manifest, is pending or was purged;
+  // AlreadyExists when the name has another type. `used_by` (a run id or empty) records a "use".
+  runtrack::Result<bool> PublishShipped(const runtrack::ExportedArtifactVersion& v, std::string_view used_by);
+  // A verified manifest as the record PublishShipped stores (state "ready"): Corruption for text
+  // that is not a manifest or fails its digest.
+  runtrack::Result<runtrack::ExportedArtifactVersion> RecordOfManifest(std::string_view manifest_text) const;
+  // A writer's alias: points it at `version` (ready), as one upsert; false when it already
+  // pointed there. RemoveShippedAlias removes it only while it still points at `version`.
+  runtrack::Result<bool> SetShippedAlias(std::string_view name, std::string_view alias, int version);
+  runtrack::Result<bool> RemoveShippedAlias(std::string_view name, std::string_view alias, int version);
+
   // Copies an embedded store's names, versions (with files, chunk lists, manifests), user aliases
   // and lineage "uses" edges (pg_artifact_copy.cpp). Resumable: each name is one transaction, and
   // rows already present are left alone, so re-running after an interruption copies nothing

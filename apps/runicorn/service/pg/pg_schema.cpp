@@ -153,6 +153,99 @@ CREATE INDEX artifact_uses_run ON artifact_uses (run_id);
 -- project/name) and alias, so listings from PostgreSQL carry them as the embedded catalog does.
 ALTER TABLE runs ADD COLUMN path text, ADD COLUMN alias text NOT NULL DEFAULT '';
 )sql"},
+    {4, "segments: the sealed series index",
+     R"sql(
+-- One row per sealed series of a run (docs/SCALE-OUT.md "Segment index in PostgreSQL"): which
+-- bucket objects hold it, so any replica charts a run it never indexed. series is the sealing
+-- catalog's u32 series id (stream ordinal * 2^20 + the journal's metric id); stream is that
+-- ordinal (0 = rank 0). The keys are what the publisher PUT; readers derive the key from the other
+-- columns and refuse a row whose stored key differs (a key read back is never used as is). A
+-- series sealed again (new count or footer CRC: new object names) replaces its row; a run's rows
+-- are replaced in one transaction, so a reader sees one sealing of the run or the next.
+CREATE TABLE segments (
+  run_id text COLLATE "C" NOT NULL,
+  series bigint NOT NULL CHECK (series >= 0 AND series <= 4294967295),
+  metric text COLLATE "C" NOT NULL,
+  stream integer NOT NULL CHECK (stream >= 0),
+  segment_key text NOT NULL,
+  lod_key text,
+  point_count bigint NOT NULL CHECK (point_count > 0),
+  first_step bigint NOT NULL,
+  last_step bigint NOT NULL,
+  footer_crc32c bigint NOT NULL CHECK (footer_crc32c >= 0 AND footer_crc32c <= 4294967295),
+  segment_size bigint NOT NULL CHECK (segment_size > 0),
+  lod_size bigint NOT NULL CHECK (lod_size >= 0),
+  published_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (run_id, series),
+  CHECK ((lod_key IS NULL) = (lod_size = 0))
+);
+)sql"},
+    {5, "replicas: viewers sharing the catalog",
+     R"sql(
+-- One row per running viewer replica (docs/SCALE-OUT.md "Replicas"): the address other replicas
+-- forward ingest to, and the backend pid of the connection holding its run-ownership advisory
+-- locks, which is how pg_locks names the owner of a run. Rows of dead replicas are harmless (no
+-- lock has their pid) and are pruned by the next replica to start.
+CREATE TABLE replicas (
+  replica_id text COLLATE "C" PRIMARY KEY,
+  url text NOT NULL DEFAULT '',
+  backend_pid integer NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX replicas_backend_pid ON replicas (backend_pid);
+)sql"},
+    {6, "users, token key and task queue",
+     R"sql(
+-- The training service API's accounts (service/pg/pg_user_repository.h), as users.json holds them:
+-- PBKDF2-HMAC-SHA256 salt and hash in hex, never a password. Removing a row refuses the user's
+-- tokens on every replica at their next request (a token carries the row's random id).
+CREATE TABLE api_users (
+  name text COLLATE "C" PRIMARY KEY,
+  id text COLLATE "C" NOT NULL UNIQUE CHECK (id ~ '^[0-9a-f]{32}$'),
+  salt text NOT NULL CHECK (salt ~ '^[0-9a-f]+$'),
+  hash text NOT NULL CHECK (hash ~ '^[0-9a-f]{64}$'),
+  iterations integer NOT NULL CHECK (iterations > 0),
+  created_at text NOT NULL
+);
+-- The key signing the API's tokens, written once by the first replica (INSERT ... ON CONFLICT DO
+-- NOTHING, then read back: racing first starts agree on one key). Readable by whoever can read
+-- this database: see docs/SCALE-OUT.md "Users, tokens and tasks on PostgreSQL".
+CREATE TABLE api_token_keys (
+  name text PRIMARY KEY,
+  secret text NOT NULL CHECK (secret ~ '^[0-9a-f]{64}$'),
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+-- The shared task queue (service/pg/pg_task_queue.h). id is the submission order (FIFO among equal
+-- ranks); task_order the manual order (NULL: after every ordered task), as the local runner ranks.
+-- claim_key is the presence lock (pg_advisory_lock(class, claim_key)) of the claiming replica's
+-- session: a claimed or running row whose lock nobody holds belongs to a dead replica.
+CREATE TABLE task_queue (
+  id bigserial PRIMARY KEY,
+  workspace text COLLATE "C" NOT NULL,
+  name text COLLATE "C" NOT NULL,
+  spec jsonb NOT NULL DEFAULT '{}',
+  task_order bigint,
+  state text NOT NULL CHECK (state IN ('queued', 'claimed', 'running', 'completed', 'failed', 'cancelled', 'lost')),
+  submitted_by text NOT NULL DEFAULT '',
+  submitted_at double precision NOT NULL,
+  claimed_by text,
+  claim_key integer,
+  claimed_at double precision,
+  started_at double precision,
+  finished_at double precision,
+  exit_code integer,
+  attempts integer NOT NULL DEFAULT 0,
+  reason text NOT NULL DEFAULT '',
+  cancel_requested boolean NOT NULL DEFAULT false,
+  CHECK ((state IN ('claimed', 'running')) = (claim_key IS NOT NULL))
+);
+-- One live entry per task: a task is queued, claimed or running at most once.
+CREATE UNIQUE INDEX task_queue_live ON task_queue (workspace, name) WHERE state IN ('queued', 'claimed', 'running');
+-- The claim's scan: the next runnable task in rank order.
+CREATE INDEX task_queue_runnable ON task_queue (workspace, (task_order IS NULL), task_order, id) WHERE state = 'queued';
+CREATE INDEX task_queue_claimed ON task_queue (claim_key) WHERE state IN ('claimed', 'running');
+CREATE INDEX task_queue_name ON task_queue (workspace, name, id);
+)sql"},
 };
 
 // Any constant; every runicorn process migrating a database takes the same one.

@@ -86,6 +86,7 @@ Result<SegmentPublishReport> ObjectSegmentPublisher::Push() {
   report.series = refs.size();
   Status failed;
   std::vector<std::string> live;
+  std::vector<SealedObjectRef> confirmed;
   for (const SealedObjectRef& ref : refs) {
     if (!runtrack::ValidateRunId(ref.run_id).ok()) continue;  // never from this catalog; never a key
     std::string name = ObjectSegmentStore::NameOf(ref);
@@ -98,7 +99,10 @@ Result<SegmentPublishReport> ObjectSegmentPublisher::Push() {
       else if (*done) in_bucket_.insert(name);
       if (corrupt) corrupt_.insert(name);
     }
-    if (in_bucket_.count(name)) live.push_back(std::move(name));
+    if (in_bucket_.count(name)) {
+      live.push_back(std::move(name));
+      if (on_confirmed_) confirmed.push_back(ref);
+    }
   }
   std::sort(live.begin(), live.end());
   // Names of runs gone from the catalog drop out of the list, so gc may collect their objects.
@@ -108,6 +112,7 @@ Result<SegmentPublishReport> ObjectSegmentPublisher::Push() {
     published_ = std::move(live);
     report.references_published = true;
   }
+  if (on_confirmed_) RUNTRACK_RETURN_IF_ERROR(on_confirmed_(confirmed));
   if (!failed.ok()) return failed;
   return report;
 }

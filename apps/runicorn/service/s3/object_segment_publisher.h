@@ -63,6 +63,12 @@ class ObjectSegmentPublisher {
   void StartInBackground(std::chrono::milliseconds period);
   void Stop();
 
+  // Called at the end of every pass with the series confirmed in the bucket (all of them, not only
+  // this pass's), e.g. to record them in the shared segment index (segment_index_publisher.h). Its
+  // error is the pass's (the next pass calls it again). Set before the first Push.
+  using ConfirmedFn = std::function<runtrack::Status(const std::vector<runtrack::SealedObjectRef>& confirmed)>;
+  void OnConfirmed(ConfirmedFn fn) { on_confirmed_ = std::move(fn); }
+
  private:
   // Uploads (or finds) both objects of one series; false when one is missing or corrupt here
   // (*corrupt set for the latter).
@@ -72,6 +78,7 @@ class ObjectSegmentPublisher {
   std::filesystem::path root_;
   std::shared_ptr<ObjectSegmentStore> objects_;
   ListFn list_;
+  ConfirmedFn on_confirmed_;
   std::mutex pass_mu_;
   bool seeded_ = false;                           // guarded by pass_mu_
   std::unordered_set<std::string> in_bucket_;     // names confirmed; guarded by pass_mu_

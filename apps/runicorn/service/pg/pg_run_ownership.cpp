@@ -1,0 +1,150 @@
+#include "service/pg/pg_run_ownership.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "runtrack/validation.h"
+#include "service/pg/pg_schema.h"
+
+namespace runicorn::service::pg {
+using runtrack::Result;
+using runtrack::Status;
+
+namespace {
+
+// The owner of an advisory lock taken with the one-bigint form: pg_locks shows the key's high 32
+// bits as classid, the low 32 bits as objid, and objsubid 1 (the two-int4 form uses 2).
+constexpr const char* kOwnerQuery =
+    "SELECT l.pid, r.replica_id, r.url FROM pg_locks l LEFT JOIN replicas r ON r.backend_pid = l.pid"
+    " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    " AND l.classid = $1::oid AND l.objid = $2::oid"
+    " ORDER BY r.started_at DESC NULLS LAST LIMIT 1";
+
+std::string DefaultReplicaId() {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::random_device rd;
+  return fmt::format("{}-{}-{:08x}", host[0] ? host : "replica", ::getpid(), rd());
+}
+
+Status Undecided(std::string_view run_id, const Status& why) {
+  return Status::Busy(fmt::format("cannot tell which replica owns run {} now ({}); retry later", run_id, why.message()));
+}
+
+}  // namespace
+
+int64_t RunLockKey(std::string_view run_id) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : run_id) h = (h ^ c) * 1099511628211ull;
+  return static_cast<int64_t>(h);
+}
+
+Result<std::unique_ptr<PgRunOwnership>> PgRunOwnership::Open(PgRunOwnershipOptions options) {
+  if (options.replica_id.empty()) options.replica_id = DefaultReplicaId();
+  std::unique_ptr<PgRunOwnership> self(new PgRunOwnership(std::move(options)));
+  {
+    RUNTRACK_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(self->options_.conninfo));
+    RUNTRACK_RETURN_IF_ERROR(MigrateSchema(*conn).status());
+  }
+  std::lock_guard lock(self->mu_);
+  RUNTRACK_RETURN_IF_ERROR(self->Reconnect());
+  return self;
+}
+
+PgRunOwnership::~PgRunOwnership() {
+  std::lock_guard lock(mu_);
+  // Best effort: a row left behind is pruned by the next replica to start, and ignored before.
+  if (conn_ && conn_->healthy())
+    (void)conn_->Exec("DELETE FROM replicas WHERE replica_id = $1", {options_.replica_id});
+  conn_.reset();  // closing the session frees every lock it holds
+}
+
+int PgRunOwnership::backend_pid() {
+  std::lock_guard lock(mu_);
+  return backend_pid_;
+}
+
+Status PgRunOwnership::Reconnect() {
+  held_.clear();
+  conn_.reset();
+  RUNTRACK_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(options_.conninfo));
+  // Ownership statements are tiny; one that takes longer means PostgreSQL is in trouble, and the
+  // ingest waiting on it should get its 503 rather than wait.
+  RUNTRACK_RETURN_IF_ERROR(conn->Exec("SET statement_timeout = 5000").status());
+  // One row per live replica: this one's replaces an older row of the same id or of a dead session
+  // that had the same backend pid (pids are reused), and rows of sessions gone are pruned.
+  // (Two statements: a data-modifying CTE's DELETE is not visible to the INSERT beside it.)
+  RUNTRACK_RETURN_IF_ERROR(conn->Exec("DELETE FROM replicas WHERE replica_id <> $1 AND (backend_pid = pg_backend_pid()"
+                                      " OR backend_pid NOT IN (SELECT pid FROM pg_stat_activity))",
+                                      {options_.replica_id})
+                               .status());
+  RUNTRACK_ASSIGN_OR_RETURN(PgResult registered,
+                            conn->Exec("INSERT INTO replicas (replica_id, url, backend_pid) VALUES ($1, $2, pg_backend_pid())"
+                                       " ON CONFLICT (replica_id) DO UPDATE SET url = EXCLUDED.url,"
+                                       " backend_pid = EXCLUDED.backend_pid, started_at = now() RETURNING backend_pid",
+                                       {options_.replica_id, options_.replica_url}));
+  std::string_view pid = registered.Get(0, 0);
+  std::from_chars(pid.data(), pid.data() + pid.size(), backend_pid_);
+  conn_ = std::move(conn);
+  return Status::Ok();
+}
+
+Result<RunOwner> PgRunOwnership::Claim(std::string_view run_id) {
+  if (Status v = runtrack::ValidateRunId(run_id); !v.ok()) return v;
+  const int64_t key = RunLockKey(run_id);
+  std::unique_lock lock(mu_, std::defer_lock);
+  if (!lock.try_lock_for(std::chrono::seconds(5)))
+    return Status::Busy(fmt::format("cannot tell which replica owns run {} now (the run ownership session is busy "
+                                    "for over 5 s: is PostgreSQL stalled?); retry later", run_id));
+  for (int attempt = 0;; ++attempt) {
+    if (!conn_ || !conn_->healthy())
+      if (Status s = Reconnect(); !s.ok()) return Undecided(run_id, s);
+    auto owner = ClaimLocked(run_id, key);
+    // A session that died (PostgreSQL restarted, the backend was terminated) took this replica's
+    // locks with it: a new session re-takes each run on its next ingest, or finds its new owner.
+    if (owner.ok() || conn_->healthy() || attempt == 1) return owner;
+  }
+}
+
+Result<RunOwner> PgRunOwnership::ClaimLocked(std::string_view run_id, int64_t key) {
+  RunOwner here{true, options_.replica_id, options_.replica_url};
+  if (held_.count(key)) {
+    // The session is alive, so its locks are: a session-level advisory lock is only freed by an
+    // unlock (never issued) or the session's end.
+    auto alive = conn_->Exec("SELECT 1");
+    if (!alive.ok()) return Undecided(run_id, alive.status());
+    return here;
+  }
+  // Two rounds: an owner that dies between our try and our look-up frees the lock for the second.
+  for (int round = 0; round < 2; ++round) {
+    auto taken = conn_->Exec("SELECT pg_try_advisory_lock($1::bigint)", {std::to_string(key)});
+    if (!taken.ok()) return Undecided(run_id, taken.status());
+    if (taken->Get(0, 0) == "t") {
+      held_.insert(key);
+      return here;
+    }
+    const uint64_t u = static_cast<uint64_t>(key);
+    auto found = conn_->Exec(kOwnerQuery, {std::to_string(u >> 32), std::to_string(u & 0xffffffffu)});
+    if (!found.ok()) return Undecided(run_id, found.status());
+    if (found->rows() == 0) continue;
+    if (found->IsNull(0, 1))
+      return Status::Busy(fmt::format(
+          "run {} is locked by PostgreSQL session {}, which is not a registered replica; retry later", run_id,
+          found->Get(0, 0)));
+    RunOwner owner{false, std::string(found->Get(0, 1)), std::string(found->Get(0, 2))};
+    if (owner.url.empty())
+      return Status::Busy(fmt::format("run {} is owned by replica {}, which was started without --replica-url, so "
+                                      "its ingest cannot be forwarded; send it to that replica",
+                                      run_id, owner.replica_id));
+    return owner;
+  }
+  return Status::Busy(fmt::format("the owner of run {} changed while it was looked up; retry", run_id));
+}
+
+}  // namespace runicorn::service::pg

@@ -1,0 +1,67 @@
+// Run ownership among viewer replicas on one PostgreSQL catalog (docs/SCALE-OUT.md "Replicas").
+//
+// A replica owns a live run while it holds the session-level advisory lock
+// pg_try_advisory_lock(RunLockKey(run id)) on ONE dedicated connection. The lock lives exactly as
+// long as that session: a replica that dies (SIGKILL, machine loss) loses its connection and
+// PostgreSQL frees its locks, so there is no lease to expire and no clock to trust. Every replica
+// computes the same key for a run, so they contend for the same lock.
+//
+// The replica registers itself in `replicas` (migration 5) with the backend pid of that connection;
+// the owner of a run is the `replicas` row whose backend pid holds the run's lock in pg_locks.
+//
+// Locks are kept for the life of the process (a released run could be taken by a replica whose
+// copy is shorter while its writer has already compacted; see SCALE-OUT.md).
+//
+// Thread safety: Claim from any number of threads; the connection is used under a mutex.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "service/pg/pg_connection.h"
+#include "service/run_ownership.h"
+
+namespace runicorn::service::pg {
+
+// The run's advisory lock key: FNV-1a 64 over the id's bytes, as a signed 64-bit integer. Stable
+// across replicas, builds and versions (it is a wire format between replicas). Two runs that
+// collide share an owner, which costs balance, never correctness.
+int64_t RunLockKey(std::string_view run_id);
+
+struct PgRunOwnershipOptions {
+  std::string conninfo;    // as for --catalog (no password in it)
+  std::string replica_url; // where other replicas forward this one's ingest ("": they cannot)
+  std::string replica_id;  // "": <host>-<pid>-<random>
+};
+
+class PgRunOwnership : public RunOwnership {
+ public:
+  // Connects, brings the schema up to date and registers this replica (pruning the rows of
+  // replicas whose connection is gone). IOError when PostgreSQL cannot be reached.
+  static runtrack::Result<std::unique_ptr<PgRunOwnership>> Open(PgRunOwnershipOptions options);
+  ~PgRunOwnership() override;
+
+  runtrack::Result<RunOwner> Claim(std::string_view run_id) override;
+  const std::string& replica_id() const override { return options_.replica_id; }
+
+  // The backend pid of the ownership connection (tests terminate it to simulate a lost session).
+  int backend_pid();
+
+ private:
+  explicit PgRunOwnership(PgRunOwnershipOptions options) : options_(std::move(options)) {}
+  // A fresh ownership connection, registered; every lock of the old one is gone.
+  runtrack::Status Reconnect();
+  runtrack::Result<RunOwner> ClaimLocked(std::string_view run_id, int64_t key);
+
+  const PgRunOwnershipOptions options_;
+  // Timed: a stalled PostgreSQL must not hold every I/O thread in Claim (they answer 503 instead).
+  std::timed_mutex mu_;
+  std::unique_ptr<PgConnection> conn_;
+  int backend_pid_ = 0;
+  std::set<int64_t> held_;  // keys locked on conn_ (a lock is taken once: they are re-entrant)
+};
+
+}  // namespace runicorn::service::pg
