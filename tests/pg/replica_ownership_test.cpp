@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "pg/pg_test_support.h"
@@ -13,6 +14,7 @@ using namespace runicorn::testing;
 using runicorn::service::RunOwner;
 using runicorn::service::pg::PgConnection;
 using runicorn::service::pg::PgRunOwnership;
+using runicorn::service::pg::RunIdHash;
 using runicorn::service::pg::RunLockKey;
 using runtrack::StatusCode;
 
@@ -60,12 +62,18 @@ std::vector<std::string> Rows(const std::string& conninfo, const std::string& sq
 
 }  // namespace
 
-TEST_CASE("run lock keys are FNV-1a 64 of the run id, the same in every build", "[pg][replicas]") {
+TEST_CASE("run lock keys are the run's FNV-1a 64 bucket, the same in every build", "[pg][replicas]") {
   // FNV-1a's published test vectors: a replica built elsewhere contends for the same lock.
-  CHECK(static_cast<uint64_t>(RunLockKey("")) == 0xcbf29ce484222325ull);
-  CHECK(static_cast<uint64_t>(RunLockKey("a")) == 0xaf63dc4c8601ec8cull);
-  CHECK(static_cast<uint64_t>(RunLockKey("foobar")) == 0x85944171f73967e8ull);
-  CHECK(RunLockKey(PgRunId(1)) != RunLockKey(PgRunId(2)));
+  CHECK(RunIdHash("") == 0xcbf29ce484222325ull);
+  CHECK(RunIdHash("a") == 0xaf63dc4c8601ec8cull);
+  CHECK(RunIdHash("foobar") == 0x85944171f73967e8ull);
+  // "runs" in the high 32 bits, hash % 1024 in the low ones.
+  CHECK(static_cast<uint64_t>(RunLockKey("a")) == 0x72756E73'0000008Cull);
+  CHECK(static_cast<uint64_t>(RunLockKey("foobar")) == 0x72756E73'000003E8ull);
+  // However many runs, at most kOwnershipBuckets keys, and the ids spread over all of them.
+  std::set<int64_t> keys;
+  for (int i = 0; i < 20000; ++i) keys.insert(RunLockKey(PgRunId(i)));
+  CHECK(keys.size() == runicorn::service::pg::kOwnershipBuckets);
 }
 
 TEST_CASE("exactly one replica owns a run, and the other is told the owner's id and url", "[pg][replicas]") {
@@ -90,7 +98,7 @@ TEST_CASE("exactly one replica owns a run, and the other is told the owner's id 
   RunOwner of_b = Claim(*a, r2);
   CHECK_FALSE(of_b.here);
   CHECK(of_b.url == "http://127.0.0.1:2222");
-  // One advisory lock per claimed run, held by the owner's ownership session.
+  // One advisory lock per claimed bucket (r1 and r2 are in different ones), held by the owner's ownership session.
   CHECK(Rows(db, fmt::format("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = {}", a->backend_pid())) ==
         std::vector<std::string>{"1"});
 
@@ -182,6 +190,29 @@ TEST_CASE("a replica cannot start on an unreachable PostgreSQL", "[pg][replicas]
   auto r = PgRunOwnership::Open({"postgresql:///nodb?host=/nonexistent-socket-dir&connect_timeout=2", "", "x"});
   CHECK(r.status().code() == StatusCode::kIOError);
   CHECK(r.status().message().rfind("postgresql: cannot connect", 0) == 0);
+}
+
+TEST_CASE("a replica holds one lock per bucket, not per run, so its lock count stays bounded", "[pg][replicas]") {
+  RUNICORN_PG_TEST_SERVER(pg);
+  const std::string db = pg.NewDatabase();
+  REQUIRE_FALSE(db.empty());
+  auto a = Replica(db, "replica-a", "http://127.0.0.1:1111");
+  auto b = Replica(db, "replica-b", "http://127.0.0.1:2222");
+  std::set<int64_t> buckets;
+  for (int i = 0; i < 3000; ++i) {
+    CHECK(Claim(*a, PgRunId(i)).here);
+    buckets.insert(RunLockKey(PgRunId(i)));
+  }
+  REQUIRE(buckets.size() < 3000);
+  REQUIRE(buckets.size() <= runicorn::service::pg::kOwnershipBuckets);
+  CHECK(Rows(db, fmt::format("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = {}", a->backend_pid())) ==
+        std::vector<std::string>{std::to_string(buckets.size())});
+  // A new run in a bucket replica a holds is a's, whoever is asked first.
+  int same_bucket = 3000;
+  while (buckets.count(RunLockKey(PgRunId(same_bucket))) == 0) ++same_bucket;
+  RunOwner owner = Claim(*b, PgRunId(same_bucket));
+  CHECK_FALSE(owner.here);
+  CHECK(owner.replica_id == "replica-a");
 }
 
 #endif  // RUNICORN_HAVE_PG

@@ -39,10 +39,14 @@ Status Undecided(std::string_view run_id, const Status& why) {
 
 }  // namespace
 
-int64_t RunLockKey(std::string_view run_id) {
+uint64_t RunIdHash(std::string_view run_id) {
   uint64_t h = 14695981039346656037ull;
   for (unsigned char c : run_id) h = (h ^ c) * 1099511628211ull;
-  return static_cast<int64_t>(h);
+  return h;
+}
+
+int64_t RunLockKey(std::string_view run_id) {
+  return static_cast<int64_t>((kOwnershipLockClass << 32) | (RunIdHash(run_id) % kOwnershipBuckets));
 }
 
 Result<std::unique_ptr<PgRunOwnership>> PgRunOwnership::Open(PgRunOwnershipOptions options) {

@@ -1,7 +1,7 @@
 // Run ownership among viewer replicas on one PostgreSQL catalog (docs/SCALE-OUT.md "Replicas").
 //
 // A replica owns a live run while it holds the session-level advisory lock
-// pg_try_advisory_lock(RunLockKey(run id)) on ONE dedicated connection. The lock lives exactly as
+// pg_try_advisory_lock(RunLockKey(run id)) (the key of the run's bucket) on ONE dedicated connection. The lock lives exactly as
 // long as that session: a replica that dies (SIGKILL, machine loss) loses its connection and
 // PostgreSQL frees its locks, so there is no lease to expire and no clock to trust. Every replica
 // computes the same key for a run, so they contend for the same lock.
@@ -26,9 +26,22 @@
 
 namespace runicorn::service::pg {
 
-// The run's advisory lock key: FNV-1a 64 over the id's bytes, as a signed 64-bit integer. Stable
-// across replicas, builds and versions (it is a wire format between replicas). Two runs that
-// collide share an owner, which costs balance, never correctness.
+// FNV-1a 64 over the run id's bytes. Stable across replicas, builds and versions: it is a wire
+// format between replicas.
+uint64_t RunIdHash(std::string_view run_id);
+
+// Runs are owned by bucket (the consistent hash of their id), so a replica holds at most this many
+// advisory locks however many runs it ever received: every held lock takes a slot of PostgreSQL's
+// shared lock table (max_locks_per_transaction x max_connections, 6,400 by default) and locks are
+// kept for the life of the replica. Runs of one bucket share an owner, which costs balance, never
+// correctness.
+inline constexpr uint64_t kOwnershipBuckets = 1024;
+// The high 32 bits of every ownership key ("runs"), so they never meet another application's
+// advisory locks with small keys, nor the task queue's class.
+inline constexpr uint64_t kOwnershipLockClass = 0x72756E73;
+
+// The run's advisory lock key: kOwnershipLockClass in the high 32 bits, the run's bucket
+// (RunIdHash % kOwnershipBuckets) in the low ones.
 int64_t RunLockKey(std::string_view run_id);
 
 struct PgRunOwnershipOptions {
