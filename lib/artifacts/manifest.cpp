@@ -2,6 +2,7 @@
 #include "artifacts/manifest.h"
 
 #include <boost/json.hpp>
+#include "runtrack/json_parse.h"
 
 #include "artifacts/sha256.h"
 
@@ -131,7 +132,7 @@ Result<Manifest> ParseManifest(std::string_view text) {
   }
 
   json::error_code ec;
-  json::value root = json::parse(body, ec);
+  json::value root = runtrack::ParseJson(body, ec);
   if (ec || !root.is_object()) return Status::Corruption("manifest is not a JSON object: " + ec.message());
   const json::object& o = root.get_object();
   Reader r;

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include "runtrack/json_parse.h"
 
 #include "artifacts/fastcdc.h"
 #include "artifacts/manifest.h"
@@ -22,7 +23,7 @@ std::string Describe(const ChunkingOptions& c) {
 Result<ChunkingOptions> ParseRecord(const fs::path& path, const std::string& text) {
   auto corrupt = [&](const std::string& why) { return Status::Corruption(path.string() + ": " + why); };
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = runtrack::ParseJson(text, ec);
   if (ec || !v.is_object()) return corrupt("not a JSON object");
   const json::object& o = v.get_object();
   const json::value* algorithm = o.if_contains("algorithm");

@@ -9,6 +9,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 #include <sys/stat.h>
+#include "runtrack/json_parse.h"
 
 #include "util/json.h"
 #include "catalog/catalog_impl.h"
@@ -159,7 +160,7 @@ Status Catalog::Impl::LoadIndex() {
   std::string prefix(1, catalog::kRunPrefix);
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     boost::system::error_code ec;
-    auto parsed = boost::json::parse(it->value().ToStringView(), ec);
+    auto parsed = runtrack::ParseJson(it->value().ToStringView(), ec);
     auto record = std::make_shared<RunRecord>();
     if (ec || !parsed.is_object() || !catalog::FromJson(parsed.get_object(), record.get())) {
       continue;  // an unreadable record is rebuilt from its journal by the next Refresh()

@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 #include "catalog/keys.h"
 #include "catalog/sealed_series.h"
@@ -94,7 +95,7 @@ Status JournalIngestor::ApplyPoints(std::string_view payload) {
 
 void JournalIngestor::ApplyJson(RecordType type, std::string_view payload) {
   boost::system::error_code ec;
-  json::value parsed = json::parse(payload, ec);
+  json::value parsed = runtrack::ParseJson(payload, ec);
   if (ec || !parsed.is_object()) {
     ++skipped_;
     return;

@@ -10,6 +10,7 @@
 
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 #include "artifacts/alias_table.h"
 #include "artifacts/layout.h"
@@ -54,7 +55,7 @@ std::vector<Pending> Unshipped(const Layout& layout, const std::string& run_id) 
 std::string Detail(const IngestReply& r) {
   if (r.status == 0) return r.transport_error;
   boost::system::error_code ec;
-  auto v = boost::json::parse(r.body, ec);
+  auto v = runtrack::ParseJson(r.body, ec);
   if (!ec && v.is_object())
     if (const auto* d = v.as_object().if_contains("detail"); d != nullptr && d->is_string())
       return fmt::format("HTTP {}: {}", r.status, std::string_view(d->as_string()));
@@ -80,7 +81,7 @@ StepOutcome Fatal(Status s) {
 
 std::optional<boost::json::object> JsonObject(const std::string& body) {
   boost::system::error_code ec;
-  auto v = boost::json::parse(body, ec);
+  auto v = runtrack::ParseJson(body, ec);
   if (ec || !v.is_object()) return std::nullopt;
   return std::move(v.as_object());
 }

@@ -10,6 +10,7 @@
 
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 #include "journal/journal_format.h"
 #include "remote/frame_scan.h"
@@ -83,7 +84,7 @@ Status WriteShipped(const StoreLayout& layout, std::string_view run_id, uint64_t
 
 std::optional<uint64_t> JsonOffset(const std::string& body, const char* key) {
   boost::system::error_code ec;
-  auto v = boost::json::parse(body, ec);
+  auto v = runtrack::ParseJson(body, ec);
   if (ec || !v.is_object()) return std::nullopt;
   const auto* f = v.as_object().if_contains(key);
   if (f == nullptr) return std::nullopt;
@@ -94,7 +95,7 @@ std::optional<uint64_t> JsonOffset(const std::string& body, const char* key) {
 
 std::string Detail(const IngestReply& r) {
   boost::system::error_code ec;
-  auto v = boost::json::parse(r.body, ec);
+  auto v = runtrack::ParseJson(r.body, ec);
   if (!ec && v.is_object())
     if (const auto* d = v.as_object().if_contains("detail"); d != nullptr && d->is_string())
       return std::string(d->as_string());

@@ -6,6 +6,7 @@
 
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 #include "util/files.h"
 #include "util/json.h"
@@ -19,7 +20,7 @@ Result<json::object> LoadTaskInfo(const fs::path& task_dir) {
   fs::path path = task_dir / kTaskInfoFile;
   RUNTRACK_ASSIGN_OR_RETURN(std::string text, util::ReadFile(path));
   json::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = runtrack::ParseJson(text, ec);
   if (ec || !v.is_object())
     return Status::Corruption(fmt::format("{} is not a JSON object", path.string()));
   return std::move(v.as_object());
@@ -143,7 +144,7 @@ size_t FoldMetricsLines(std::string_view text, size_t from, json::object& info) 
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     json::error_code ec;
-    json::value v = json::parse(line, ec);
+    json::value v = runtrack::ParseJson(line, ec);
     if (ec || !v.is_object()) continue;
     const json::object& rec = v.as_object();
     int64_t run = static_cast<int64_t>(GetNumber(rec, "run", 0));

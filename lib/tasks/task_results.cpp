@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 
 #include "runtrack/validation.h"
+#include "runtrack/json_parse.h"
 #include "tasks/task_info_store.h"
 
 namespace runtrack::tasks {
@@ -45,7 +46,7 @@ void FoldRunLinks(std::string_view text, size_t from, json::object& info) {
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
     json::error_code ec;
-    json::value v = json::parse(line, ec);
+    json::value v = runtrack::ParseJson(line, ec);
     if (ec || !v.is_object()) continue;
     const json::object& rec = v.as_object();
     if (GetString(rec, "kind") != kRunLinkKind) continue;

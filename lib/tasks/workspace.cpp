@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "runtrack/tasks.h"
+#include "runtrack/json_parse.h"
 #include "tasks/batch_expansion.h"
 #include "tasks/batch_template.h"
 #include "tasks/local_time.h"
@@ -425,7 +426,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const fs::path& workspace_dir
   json::object info;
   if (auto text = util::ReadFile(dir / "script_info.json"); text.ok()) {
     json::error_code jec;
-    json::value v = json::parse(*text, jec);
+    json::value v = runtrack::ParseJson(*text, jec);
     if (!jec && v.is_object()) info = v.as_object();
   }
   bool shell = GetString(info, "workspace_kind") == "shell" || dir.filename() == "_shell_";

@@ -24,6 +24,7 @@
 #include "cli/viewer_client.h"
 #include "encode/remote_viewer_json.h"
 #include "runtrack/layout.h"
+#include "runtrack/json_parse.h"
 #include "service/ssh/remote_service.h"
 #include "service/viewer_endpoint.h"
 
@@ -96,7 +97,7 @@ void PrintSessions(const json::array& sessions, bool as_json, const json::value&
 // A 409 from connect carries the host key to confirm: printed as `runicorn remote sync` does.
 int FailConnect(const Status& st, const ssh::SshCredentials& creds) {
   boost::system::error_code ec;
-  json::value v = json::parse(st.message(), ec);
+  json::value v = runtrack::ParseJson(st.message(), ec);
   if (!ec && v.is_object() && v.as_object().contains("detail") && v.at("detail").is_object()) {
     const auto& d = v.at("detail").as_object();
     if (const auto* k = d.if_contains("host_key"); k != nullptr && k->is_object()) {
@@ -114,7 +115,7 @@ int FailConnect(const Status& st, const ssh::SshCredentials& creds) {
 Result<json::value> SendJson(const ViewerClient& client, const ApiCall& call) {
   RUNTRACK_ASSIGN_OR_RETURN(std::string body, client.Send(call));
   boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
+  json::value v = runtrack::ParseJson(body, ec);
   if (ec || !v.is_object()) return Status::Internal("the viewer answered with invalid JSON");
   return v;
 }

@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 #include "service/config_service.h"
 #include "service/viewer_endpoint.h"
@@ -38,7 +39,7 @@ Result<boost::json::value> StoreAccess::Call(const Local& local, const ApiCall& 
   if (!viewer_) return local(*services_);
   RUNTRACK_ASSIGN_OR_RETURN(std::string body, viewer_->Send(remote));
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec);
+  boost::json::value v = runtrack::ParseJson(body, ec);
   if (ec) return Status::Internal("the viewer answered with invalid JSON");
   return v;
 }

@@ -16,6 +16,7 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 #include "cli/tasks_command.h"
 #include "encode/task_json.h"
@@ -177,7 +178,7 @@ int Run(const Args& args) {
       return code;
     }
     boost::system::error_code ec;
-    auto report = boost::json::parse(text, ec);
+    auto report = runtrack::ParseJson(text, ec);
     if (json) {
       std::printf("%s\n", text.c_str());
     } else if (!ec) {

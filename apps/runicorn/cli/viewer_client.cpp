@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 namespace runicorn::cli {
 namespace beast = boost::beast;
@@ -119,7 +120,7 @@ class Exchange {
 Status ErrorFor(unsigned status, const std::string& body) {
   std::string detail = body;
   boost::system::error_code jec;
-  boost::json::value v = boost::json::parse(body, jec);
+  boost::json::value v = runtrack::ParseJson(body, jec);
   if (!jec && v.is_object())
     if (const auto* d = v.as_object().if_contains("detail"); d && d->is_string()) detail = std::string(d->as_string());
   return Status(StatusCodeForHttp(status), detail);

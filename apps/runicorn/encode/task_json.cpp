@@ -1,6 +1,7 @@
 #include "encode/task_json.h"
 
 #include <boost/json.hpp>
+#include "runtrack/json_parse.h"
 
 namespace runicorn::encode {
 namespace json = boost::json;
@@ -47,7 +48,7 @@ json::object TaskPage(const runtrack::TaskPage& page, size_t limit) {
 
 json::object TaskDetail(const service::TaskDetail& d) {
   boost::system::error_code ec;
-  json::value v = json::parse(d.task_info_json, ec);
+  json::value v = runtrack::ParseJson(d.task_info_json, ec);
   json::object out = !ec && v.is_object() ? std::move(v.as_object()) : json::object{};
   out["name"] = d.summary.name;
   out["status"] = runtrack::TaskStatusName(d.summary.status);

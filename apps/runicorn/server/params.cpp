@@ -7,6 +7,7 @@
 
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 namespace runicorn::server {
 using runtrack::Result;
@@ -116,7 +117,7 @@ Result<std::pair<std::optional<int64_t>, std::optional<int64_t>>> ParseStepRange
 
 Result<boost::json::object> ParseJsonObject(std::string_view body) {
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec);
+  boost::json::value v = runtrack::ParseJson(body, ec);
   if (ec) return Status::InvalidArgument("Invalid JSON body");
   if (!v.is_object()) return Status::InvalidArgument("JSON body must be an object");
   return std::move(v.as_object());

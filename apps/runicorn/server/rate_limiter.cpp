@@ -5,6 +5,7 @@
 
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 namespace runicorn::server {
 using runtrack::Result;
@@ -49,7 +50,7 @@ Result<RateLimit> ParseLimit(const boost::json::value& v, const RateLimit& base,
 
 Result<RateLimitConfig> RateLimitConfig::FromJson(std::string_view text) {
   boost::system::error_code ec;
-  boost::json::value doc = boost::json::parse(text, ec);
+  boost::json::value doc = runtrack::ParseJson(text, ec);
   if (ec || !doc.is_object()) return Status::InvalidArgument("rate limits: the file must hold a JSON object");
   RateLimitConfig c = Defaults();
   const auto& o = doc.get_object();

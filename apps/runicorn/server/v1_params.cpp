@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 #include "server/v1_envelope.h"
 
@@ -61,7 +62,7 @@ std::optional<Response> CheckV1Object(const json::object& object, const std::vec
 V1Body ParseV1Body(std::string_view body, const std::vector<V1Field>& schema) {
   V1Body out;
   boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
+  json::value v = runtrack::ParseJson(body, ec);
   if (ec) {
     out.error = V1Error(400, "Request body is not valid JSON", "invalid_json");
     return out;

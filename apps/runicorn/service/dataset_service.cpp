@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "runtrack/artifacts.h"
+#include "runtrack/json_parse.h"
 
 namespace runicorn::service {
 namespace fs = std::filesystem;
@@ -160,7 +161,7 @@ Result<std::vector<Row>> ParseRows(std::string_view content, std::string_view fo
   std::vector<Row> rows;
   if (format == "json") {
     boost::system::error_code ec;
-    json::value v = json::parse(content, ec);
+    json::value v = runtrack::ParseJson(content, ec);
     if (ec) return Invalid(error, "file", "invalid_json", fmt::format("file is not valid JSON: {}", ec.message()));
     if (!v.is_array())
       return Invalid(error, "file", "invalid_json", "file must be a JSON array of objects (one per row)");

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include "runtrack/json_parse.h"
 
 #include "service/secret_file.h"
 
@@ -131,7 +132,7 @@ Result<TokenIssuer::Claims> TokenIssuer::Verify(std::string_view token, int64_t 
   auto header_text = Base64UrlDecode(token.substr(0, d1));
   if (!header_text.ok()) return header_text.status();
   boost::system::error_code ec;
-  json::value header = json::parse(*header_text, ec);
+  json::value header = runtrack::ParseJson(*header_text, ec);
   if (ec || !header.is_object()) return Malformed();
   const json::value* alg = header.as_object().if_contains("alg");
   // Only the algorithm this server signs with: "none" would skip the signature, and an asymmetric
@@ -146,7 +147,7 @@ Result<TokenIssuer::Claims> TokenIssuer::Verify(std::string_view token, int64_t 
     return Status::InvalidArgument("bad token signature");
   auto payload_text = Base64UrlDecode(token.substr(d1 + 1, d2 - d1 - 1));
   if (!payload_text.ok()) return payload_text.status();
-  json::value payload = json::parse(*payload_text, ec);
+  json::value payload = runtrack::ParseJson(*payload_text, ec);
   if (ec || !payload.is_object()) return Malformed();
   const auto& p = payload.as_object();
   const json::value* sub = p.if_contains("sub");

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <toml++/toml.h>
+#include "runtrack/json_parse.h"
 
 #include "service/text_file.h"
 
@@ -55,7 +56,7 @@ Result<json::object> ParseDocument(std::string_view text, const fs::path& file) 
     }
   }
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = runtrack::ParseJson(text, ec);
   if (ec || !v.is_object()) return Bad(file, "not a JSON object");
   return std::move(v.as_object());
 }

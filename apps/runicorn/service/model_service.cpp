@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "runtrack/artifacts.h"
+#include "runtrack/json_parse.h"
 #include "service/generation_gate.h"
 #include "service/training_service.h"
 #include "service/text_file.h"
@@ -111,7 +112,7 @@ ModelInfo ToInfo(const runtrack::ArtifactVersionInfo& v, const runtrack::StoreLa
       if (val.is_number()) m.metrics[std::string(k)] = val.to_number<double>();
   if (auto usage = ReadTextFile(CacheDir(layout, m.id) / "usage.json"); usage.ok()) {
     boost::system::error_code ec;
-    json::value u = json::parse(*usage, ec);
+    json::value u = runtrack::ParseJson(*usage, ec);
     if (!ec && u.is_object()) {
       m.usage_count = Num<uint64_t>(u.as_object(), "usage_count").value_or(0);
       m.last_used = Num<double>(u.as_object(), "last_used");
@@ -251,7 +252,7 @@ Status ModelService::RecordUse(const std::string& id) {
   uint64_t count = 0;
   if (auto usage = ReadTextFile(dir / "usage.json"); usage.ok()) {
     boost::system::error_code ec;
-    json::value u = json::parse(*usage, ec);
+    json::value u = runtrack::ParseJson(*usage, ec);
     if (!ec && u.is_object()) count = Num<uint64_t>(u.as_object(), "usage_count").value_or(0);
   }
   std::error_code ec;
@@ -312,7 +313,7 @@ Result<GenerateResult> ModelService::Generate(const GenerateRequest& req, const 
   auto text = ReadTextFile(scratch / "response.json");
   if (!text.ok()) return Status::Internal("the generator wrote no response file");
   boost::system::error_code ec;
-  json::value v = json::parse(*text, ec);
+  json::value v = runtrack::ParseJson(*text, ec);
   const json::value* texts = !ec && v.is_object() ? v.as_object().if_contains("generated_texts") : nullptr;
   if (texts == nullptr || !texts->is_array() || texts->as_array().size() != req.prompts.size())
     return Status::Internal("the generator's response has no generated_texts list per prompt");

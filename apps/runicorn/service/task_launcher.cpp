@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 namespace runicorn::service {
 namespace fs = std::filesystem;
@@ -71,7 +72,7 @@ std::string ReadSmall(const fs::path& p) {
 // script_info.json's script_path ("" if absent or unreadable).
 std::string ScriptOfWorkspace(const fs::path& ws) {
   boost::system::error_code ec;
-  auto v = boost::json::parse(ReadSmall(ws / "script_info.json"), ec);
+  auto v = runtrack::ParseJson(ReadSmall(ws / "script_info.json"), ec);
   if (ec || !v.is_object()) return {};
   const auto* s = v.as_object().if_contains("script_path");
   return s && s->is_string() ? std::string(s->as_string()) : std::string();

@@ -14,6 +14,7 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 namespace runicorn::service {
 namespace fs = std::filesystem;
@@ -354,7 +355,7 @@ Result<std::string> TaskService::Restore(const std::string& entry, const std::st
   std::string original = entry;
   if (auto text = ReadSmallFile(from / "task_info.json"); text.ok()) {
     boost::system::error_code jec;
-    auto v = boost::json::parse(*text, jec);
+    auto v = runtrack::ParseJson(*text, jec);
     if (!jec && v.is_object()) {
       std::string n = JsonString(v.as_object().if_contains("name"));
       if (CheckName(n).ok()) original = n;

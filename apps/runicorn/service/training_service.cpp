@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "runtrack/artifacts.h"
+#include "runtrack/json_parse.h"
 #include "service/model_service.h"
 #include "service/text_file.h"
 
@@ -35,7 +36,7 @@ Result<json::object> ReadJsonObject(const fs::path& p) {
   auto text = ReadTextFile(p);
   if (!text.ok()) return text.status();
   boost::system::error_code ec;
-  json::value v = json::parse(*text, ec);
+  json::value v = runtrack::ParseJson(*text, ec);
   if (ec || !v.is_object()) return Status::Corruption(fmt::format("{} is not a JSON object", p.string()));
   return std::move(v.as_object());
 }

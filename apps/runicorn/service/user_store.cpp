@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include "runtrack/json_parse.h"
 
 #include "service/iso_time.h"
 #include "service/jwt.h"
@@ -82,7 +83,7 @@ Result<std::vector<StoredUser>> Load(const runtrack::StoreLayout& layout) {
   }
   auto bad = [&] { return Status::Corruption(fmt::format("{} is not a valid users file", layout.users_path().string())); };
   boost::system::error_code ec;
-  json::value v = json::parse(*text, ec);
+  json::value v = runtrack::ParseJson(*text, ec);
   if (ec || !v.is_object()) return bad();
   const auto& o = v.as_object();
   if (!o.contains("version") || o.at("version") != json::value(1)) return bad();

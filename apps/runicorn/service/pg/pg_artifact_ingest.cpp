@@ -7,6 +7,7 @@
 
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 #include "service/pg/pg_artifact_rows.h"
 
@@ -34,7 +35,7 @@ Result<runtrack::ExportedArtifactVersion> PgArtifactRepository::RecordOfManifest
   // The distinct chunks (the handle keeps its manifest's chunk lists to itself): read from the
   // same, already verified, bytes — files[].chunks[] of docs/FORMATS-artifacts.md.
   boost::system::error_code ec;
-  boost::json::value doc = boost::json::parse(text, ec);
+  boost::json::value doc = runtrack::ParseJson(text, ec);
   const boost::json::array* files = ec || !doc.is_object() ? nullptr : doc.as_object().if_contains("files")
                                                                            ? doc.as_object().at("files").if_array()
                                                                            : nullptr;

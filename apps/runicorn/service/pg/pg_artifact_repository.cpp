@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "runtrack/layout.h"
+#include "runtrack/json_parse.h"
 #include "service/pg/pg_artifact_rows.h"
 #include "service/pg/pg_schema.h"
 
@@ -205,7 +206,7 @@ Result<runtrack::ArtifactFileList> PgArtifactRepository::ListFiles(std::string_v
                                                    std::string(files.Get(i, 2)), Number<uint64_t>(files.Get(i, 3))});
   }
   boost::system::error_code ec;
-  boost::json::value refs = boost::json::parse(row.Get(0, 1), ec);
+  boost::json::value refs = runtrack::ParseJson(row.Get(0, 1), ec);
   if (ec || !refs.is_array())
     return Status::Corruption(fmt::format("artifact_versions.refs of {} is not a list", out.artifact));
   for (const auto& r : refs.as_array()) {

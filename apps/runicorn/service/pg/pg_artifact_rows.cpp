@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 namespace runicorn::service::pg {
 using runtrack::Result;
@@ -118,12 +119,12 @@ Result<runtrack::ArtifactVersionInfo> VersionInfoFromRow(const PgResult& r, int 
   info.num_references = Number<uint64_t>(r.Get(row, 6));
   info.description = r.Get(row, 7);
   boost::system::error_code ec;
-  boost::json::value metadata = boost::json::parse(r.Get(row, 8), ec);
+  boost::json::value metadata = runtrack::ParseJson(r.Get(row, 8), ec);
   if (ec || !metadata.is_object())
     return Status::Corruption(fmt::format("artifact_versions.metadata of {} is not a JSON object",
                                           ArtifactSpec(name.name, info.version)));
   info.metadata = std::move(metadata.as_object());
-  boost::json::value tags = boost::json::parse(r.Get(row, 9), ec);
+  boost::json::value tags = runtrack::ParseJson(r.Get(row, 9), ec);
   if (ec || !tags.is_array())
     return Status::Corruption(fmt::format("artifact_versions.tags of {} is not a list", ArtifactSpec(name.name, info.version)));
   for (const auto& t : tags.as_array()) {

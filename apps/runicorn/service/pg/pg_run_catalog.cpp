@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "runtrack/validation.h"
+#include "runtrack/json_parse.h"
 #include "service/pg/pg_run_listing.h"
 #include "service/pg/pg_schema.h"
 
@@ -27,7 +28,7 @@ PgParam OptionalFloat(const std::optional<double>& v) { return v ? PgParam(PgFlo
 
 Result<boost::json::object> JsonObject(std::string_view text, std::string_view what) {
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(text, ec);
+  boost::json::value v = runtrack::ParseJson(text, ec);
   if (ec || !v.is_object()) return Status::Corruption(fmt::format("runs.{} is not a JSON object", what));
   return std::move(v.as_object());
 }

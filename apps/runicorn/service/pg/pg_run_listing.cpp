@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include "runtrack/json_parse.h"
 
 namespace runicorn::service::pg {
 using runtrack::Result;
@@ -137,7 +138,7 @@ Result<runtrack::RunSummary> RunSummaryFromRow(const PgResult& r, int row, int c
   RUNTRACK_ASSIGN_OR_RETURN(s.pid, Number<int64_t>(r.Get(row, c + 9), "pid"));
   s.hostname = r.Get(row, c + 10);
   boost::system::error_code ec;
-  boost::json::value tags = boost::json::parse(r.Get(row, c + 11), ec);
+  boost::json::value tags = runtrack::ParseJson(r.Get(row, c + 11), ec);
   if (ec || !tags.is_array()) return Status::Corruption(fmt::format("runs.tags of {} is not a list", s.id));
   for (const auto& t : tags.as_array()) {
     if (!t.is_string()) return Status::Corruption(fmt::format("runs.tags of {} holds a NULL", s.id));

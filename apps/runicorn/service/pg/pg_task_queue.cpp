@@ -8,6 +8,7 @@
 
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
+#include "runtrack/json_parse.h"
 
 #include "service/pg/pg_run_mirror.h"
 #include "service/pg/pg_schema.h"
@@ -78,7 +79,7 @@ Status CheckWorkspace(std::string_view workspace) {
 
 Status CheckSpec(const std::string& spec) {
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(spec, ec);
+  boost::json::value v = runtrack::ParseJson(spec, ec);
   if (ec || !v.is_object()) return Status::InvalidArgument("Invalid task spec: must be a JSON object");
   return Status::Ok();
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "runtrack/remote.h"
+#include "runtrack/json_parse.h"
 #include "service/ingest_service.h"
 #include "service/secret_file.h"
 
@@ -307,7 +308,7 @@ Result<std::vector<SavedConnection>> RemoteService::SavedConnections() const {
     return text.status();
   }
   boost::system::error_code ec;
-  json::value v = json::parse(*text, ec);
+  json::value v = runtrack::ParseJson(*text, ec);
   if (ec || !v.is_object() || !v.as_object().contains("connections") || !v.at("connections").is_array())
     return Status::Corruption("unreadable saved connections file " + saved_file_.string());
   for (const auto& e : v.at("connections").as_array()) {

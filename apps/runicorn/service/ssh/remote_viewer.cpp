@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "runtrack/layout.h"
+#include "runtrack/json_parse.h"
 #include "service/ssh/health_probe.h"
 #include "service/ssh/shell_quote.h"
 #include "service/ssh/tunnel.h"
@@ -104,7 +105,7 @@ std::optional<int> AnnouncedPort(SshSession& session, const std::string& endpoin
   auto text = session.ReadRange(endpoint_path, 0, 64 * 1024);
   if (!text.ok()) return std::nullopt;
   boost::system::error_code ec;
-  json::value v = json::parse(*text, ec);
+  json::value v = runtrack::ParseJson(*text, ec);
   const json::object* o = ec ? nullptr : v.if_object();
   if (o == nullptr) return std::nullopt;
   const json::value* p = o->if_contains("pid");
