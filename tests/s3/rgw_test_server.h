@@ -1,7 +1,8 @@
 // A private S3 server for tests: a one-node Ceph cluster (mon + bluestore OSD on a sparse file)
 // and a RADOS gateway on a loopback port, in a temporary folder (tests/s3/rgw-start.sh, the
 // notes' measured recipe: ~19 s to the first HTTP 200). One per test program (Shared()), stopped
-// by PID when the program exits. Ports are chosen from the PID so parallel programs do not meet.
+// by PID when the program exits. Ports are chosen from the PID so parallel programs do not meet,
+// below the ephemeral port range, and a start that fails is retried on other ports.
 //
 // Why Ceph RGW and not a lighter server: MinIO, SeaweedFS and Garage are not in Debian 12, and
 // RGW is a production S3 implementation with real SigV4 checking; a fake would not catch a
@@ -57,15 +58,27 @@ class RgwTestServer {
         return;
       }
     }
+    // A port can still be taken between choosing it and radosgw binding it (8 s later under load:
+    // "failed to bind address … Address already in use"), so a failed start is retried on other
+    // ports, each attempt in a fresh folder (a failed one's folder is kept for its log).
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (StartOnce(attempt)) return;
+    }
+  }
+
+  // Ports below the kernel's ephemeral range (32768–60999 here), so no outgoing connection's local
+  // port can take them; chosen from the PID so parallel programs do not meet.
+  bool StartOnce(int attempt) {
     char tmpl[] = "/tmp/runicorn-rgw-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) {
       reason_ = "mkdtemp failed";
-      return;
+      return false;
     }
     dir_ = tmpl;
-    int base = 20000 + static_cast<int>(::getpid() % 20000);
-    mon_port_ = base;
-    rgw_port_ = base + 20000;
+    keep_dir_ = false;
+    const int slot = static_cast<int>((::getpid() + 3571 * attempt) % 10000);
+    mon_port_ = 12000 + slot;
+    rgw_port_ = 22000 + slot;
     const std::string script = std::filesystem::path(__FILE__).parent_path() / "rgw-start.sh";
     auto t0 = std::chrono::steady_clock::now();
     std::string cmd = fmt::format("bash {} {} {} {} {} {} >{}/start.out 2>&1", script, dir_.string(), mon_port_,
@@ -78,7 +91,10 @@ class RgwTestServer {
       reason_ = fmt::format("the Ceph RGW did not start: see {}/start.out", dir_.string());
       KillAll();
       keep_dir_ = true;  // for the log
+      return false;
     }
+    reason_.clear();
+    return true;
   }
 
   void KillAll() {
