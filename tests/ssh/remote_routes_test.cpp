@@ -150,6 +150,8 @@ TEST_CASE("connect: 409 HOST_KEY_CONFIRMATION_REQUIRED, accept, connect, list, s
   CHECK(run.at("run_id").as_string() == run_id);
   CHECK(run.at("bytes_fetched").as_int64() == static_cast<int64_t>(size));
   CHECK(run.at("local_after").as_int64() == static_cast<int64_t>(size));
+  CHECK(run.at("compacted").as_bool() == false);  // an ordinary journal, pulled by offsets
+  CHECK(run.at("files_fetched").as_int64() == 0);
   CHECK(ReadAll(srv.layout().journal_path(run_id)) == ReadAll(remote_layout.journal_path(run_id)));
   auto again = c.Post("/api/remote/sync", json::serialize(sync), kAuth);
   REQUIRE(again.status == 200);

@@ -180,12 +180,22 @@ Response HandleRemoteSync(const AppContext& ctx, const Request& req) {
   }
   RUNICORN_ASSIGN_OR_RESPOND(auto report, ctx.services->remote.Pull(id, root, options));
   json::array runs;
-  for (const auto& r : report.runs)
+  for (const auto& r : report.runs) {
+    // A run compacted on the remote host travels as its journal plus sealed files (REMOTE.md).
+    bool compacted = false;
+    uint64_t files_fetched = 0;
+    for (const auto& s : r.streams) {
+      compacted = compacted || s.compacted;
+      files_fetched += s.files_fetched;
+    }
     runs.push_back(json::object{{"run_id", r.run_id},
                                 {"local_before", r.local_before},
                                 {"local_after", r.local_after},
                                 {"remote_size", r.remote_size},
-                                {"bytes_fetched", r.bytes_fetched}});
+                                {"bytes_fetched", r.bytes_fetched},
+                                {"compacted", compacted},
+                                {"files_fetched", files_fetched}});
+  }
   json::array skipped;
   for (const auto& s : report.skipped) skipped.push_back(json::string(s));
   return Response::Json(json::object{{"ok", true},
