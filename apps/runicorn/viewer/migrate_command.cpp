@@ -40,6 +40,7 @@
 #include "service/s3/objects_option.h"
 #include "service/text_file.h"
 #include "viewer/migrate_from_command.h"
+#include "viewer/migrate_common.h"
 #include "viewer/migrate_verify.h"
 #ifdef RUNICORN_HAVE_PG
 #include "service/pg/pg_artifact_repository.h"
@@ -66,12 +67,6 @@ constexpr const char* kUsage =
     "  Copies the team back end back into an embedded store (`runicorn migrate --from URL --help`).\n";
 
 #ifdef RUNICORN_HAVE_PG
-
-int Fail(std::string_view step, const runtrack::Status& status) {
-  std::fprintf(stderr, "runicorn migrate: %.*s: %s\n", static_cast<int>(step.size()), step.data(),
-               status.ToString().c_str());
-  return cli::ExitCodeFor(status);
-}
 
 runtrack::Status VerifyChunks(const std::vector<std::string>& referenced, service::s3::ObjectChunkStore& bucket,
                               Verification* v) {
@@ -110,21 +105,16 @@ runtrack::Status VerifySegments(const runtrack::StoreLayout& layout, const std::
 
 int Migrate(const cli::Args& args) {
   const std::string to = *args.Get("to");
-  if (auto s = service::pg::CheckCatalogConninfo(to); !s.ok()) {
-    std::fprintf(stderr, "runicorn migrate: --to: %s\n", s.message().c_str());
-    return kExitUsage;
-  }
   // Every destination is opened before the store is touched, so a bad URL or credentials change
   // nothing.
-  auto bucket = service::s3::OpenObjectChunkStore(*args.Get("objects"));
-  if (!bucket.ok()) {
-    std::fprintf(stderr, "runicorn migrate: %s\n", bucket.status().message().c_str());
-    return bucket.status().code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
-  }
+  int exit_code = kExitError;
+  auto back_end = OpenTeamBackEnd(to, "--to", *args.Get("objects"), &exit_code);
+  if (!back_end) return exit_code;
+  const std::shared_ptr<service::s3::ObjectChunkStore>& bucket = back_end->bucket;
   auto segment_bucket = std::make_shared<service::s3::ObjectSegmentStore>(
-      std::shared_ptr<service::s3::S3Client>(*bucket, &(*bucket)->client()));
+      std::shared_ptr<service::s3::S3Client>(bucket, &bucket->client()));
   auto runs_pg = service::pg::PgRunCatalog::Open(to);
-  if (!runs_pg.ok()) return Fail("PostgreSQL", runs_pg.status());
+  if (!runs_pg.ok()) return MigrateFail("PostgreSQL", runs_pg.status());
 
   const std::filesystem::path root = cli::ResolveStorage(args);
   const runtrack::StoreLayout layout(root);
@@ -136,48 +126,48 @@ int Migrate(const cli::Args& args) {
                    "stop it first, or restart it with --catalog and --objects, which keep the back end current\n",
                    root.string().c_str());
     return storage.status().code() == runtrack::StatusCode::kBusy ? cli::kExitBusy
-                                                                   : Fail("open the store", storage.status());
+                                                                   : MigrateFail("open the store", storage.status());
   }
   runtrack::Catalog& catalog = (*storage)->catalog();
   auto indexed = catalog.Refresh();
-  if (!indexed.ok()) return Fail("index the store", indexed.status());
+  if (!indexed.ok()) return MigrateFail("index the store", indexed.status());
   auto sealed = catalog.SealFinishedRuns();
-  if (!sealed.ok()) return Fail("seal finished runs", sealed.status());
+  if (!sealed.ok()) return MigrateFail("seal finished runs", sealed.status());
 
   service::pg::PgRunMirror mirror(**storage, **runs_pg);
-  if (auto s = mirror.Pass(/*local_changed=*/true); !s.ok()) return Fail("copy runs", s);
+  if (auto s = mirror.Pass(/*local_changed=*/true); !s.ok()) return MigrateFail("copy runs", s);
 
   service::pg::PgArtifactOptions artifact_options;
   artifact_options.chunk_root = root;
   auto artifacts_pg = service::pg::PgArtifactRepository::Open(to, artifact_options);
-  if (!artifacts_pg.ok()) return Fail("PostgreSQL", artifacts_pg.status());
+  if (!artifacts_pg.ok()) return MigrateFail("PostgreSQL", artifacts_pg.status());
   auto source_artifacts = runtrack::ArtifactStore::Open(root);
-  if (!source_artifacts.ok()) return Fail("open the artifact store", source_artifacts.status());
+  if (!source_artifacts.ok()) return MigrateFail("open the artifact store", source_artifacts.status());
   auto copied = (*artifacts_pg)->CopyFrom(*source_artifacts);
-  if (!copied.ok()) return Fail("copy artifacts", copied.status());
+  if (!copied.ok()) return MigrateFail("copy artifacts", copied.status());
 
   service::FileArtifactRepository& local_artifacts = (*storage)->artifacts();
-  service::s3::ObjectChunkMirror chunks(layout.blobs_dir(), *bucket);
+  service::s3::ObjectChunkMirror chunks(layout.blobs_dir(), bucket);
   chunks.PublishReferencesOf(root, [&local_artifacts] { return local_artifacts.ReferencedChunks(); });
   auto chunk_report = chunks.Push();
-  if (!chunk_report.ok()) return Fail("upload artifact chunks", chunk_report.status());
+  if (!chunk_report.ok()) return MigrateFail("upload artifact chunks", chunk_report.status());
 
   service::s3::ObjectSegmentPublisher segments(root, segment_bucket, [&catalog] { return catalog.ListSealedObjects(); });
   auto segment_report = segments.Push();
-  if (!segment_report.ok()) return Fail("upload metric segments", segment_report.status());
+  if (!segment_report.ok()) return MigrateFail("upload metric segments", segment_report.status());
 
   Verification check;
   const SideNames sides;  // the store is the source, PostgreSQL the copy
   if (auto s = VerifyRuns(**storage, **runs_pg, sides, [](const runtrack::RunSummary&) { return true; }, &check);
       !s.ok())
-    return Fail("verify runs", s);
-  if (auto s = VerifyArtifacts(local_artifacts, **artifacts_pg, sides, &check); !s.ok()) return Fail("verify artifacts", s);
+    return MigrateFail("verify runs", s);
+  if (auto s = VerifyArtifacts(local_artifacts, **artifacts_pg, sides, &check); !s.ok()) return MigrateFail("verify artifacts", s);
   auto referenced = local_artifacts.ReferencedChunks();
-  if (!referenced.ok()) return Fail("verify chunks", referenced.status());
-  if (auto s = VerifyChunks(*referenced, **bucket, &check); !s.ok()) return Fail("verify chunks", s);
+  if (!referenced.ok()) return MigrateFail("verify chunks", referenced.status());
+  if (auto s = VerifyChunks(*referenced, *bucket, &check); !s.ok()) return MigrateFail("verify chunks", s);
   auto refs = catalog.ListSealedObjects();
-  if (!refs.ok()) return Fail("verify segments", refs.status());
-  if (auto s = VerifySegments(layout, *refs, *segment_bucket, &check); !s.ok()) return Fail("verify segments", s);
+  if (!refs.ok()) return MigrateFail("verify segments", refs.status());
+  if (auto s = VerifySegments(layout, *refs, *segment_bucket, &check); !s.ok()) return MigrateFail("verify segments", s);
 
   runtrack::RunQuery running;
   running.include_deleted = true;

@@ -39,6 +39,7 @@
 #include "service/s3/object_chunk_store.h"
 #include "service/s3/object_segment_store.h"
 #include "service/s3/objects_option.h"
+#include "viewer/migrate_common.h"
 #include "viewer/migrate_verify.h"
 #ifdef RUNICORN_HAVE_PG
 #include "service/pg/pg_artifact_repository.h"
@@ -65,12 +66,6 @@ constexpr const char* kUsage =
     "  Passwords and keys come from PGPASSWORD/~/.pgpass and AWS_* variables or a credentials file.\n";
 
 #ifdef RUNICORN_HAVE_PG
-
-int Fail(std::string_view step, const runtrack::Status& status) {
-  std::fprintf(stderr, "runicorn migrate: %.*s: %s\n", static_cast<int>(step.size()), step.data(),
-               status.ToString().c_str());
-  return cli::ExitCodeFor(status);
-}
 
 struct CopyCounts {
   uint64_t runs = 0, runs_copied = 0, runs_present = 0, runs_running = 0;
@@ -184,33 +179,28 @@ runtrack::Status VerifySeries(service::EmbeddedStorage& storage,
 
 int MigrateFrom(const cli::Args& args) {
   const std::string from = *args.Get("from");
-  if (auto s = service::pg::CheckCatalogConninfo(from); !s.ok()) {
-    std::fprintf(stderr, "runicorn migrate: --from: %s\n", s.message().c_str());
-    return kExitUsage;
-  }
   // Sources first: nothing is written to the destination before they have all answered.
-  auto bucket = service::s3::OpenObjectChunkStore(*args.Get("objects"));
-  if (!bucket.ok()) {
-    std::fprintf(stderr, "runicorn migrate: %s\n", bucket.status().message().c_str());
-    return bucket.status().code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
-  }
-  service::s3::ObjectSegmentStore segment_bucket(std::shared_ptr<service::s3::S3Client>(*bucket, &(*bucket)->client()));
+  int exit_code = kExitError;
+  auto back_end = OpenTeamBackEnd(from, "--from", *args.Get("objects"), &exit_code);
+  if (!back_end) return exit_code;
+  const std::shared_ptr<service::s3::ObjectChunkStore>& bucket = back_end->bucket;
+  service::s3::ObjectSegmentStore segment_bucket(std::shared_ptr<service::s3::S3Client>(bucket, &bucket->client()));
   auto has_schema = HasRunicornSchema(from);
-  if (!has_schema.ok()) return Fail("PostgreSQL", has_schema.status());
+  if (!has_schema.ok()) return MigrateFail("PostgreSQL", has_schema.status());
   if (!*has_schema) {
     std::fprintf(stderr, "runicorn migrate: --from: the database holds no runicorn catalog (no runs table); nothing to copy\n");
     return kExitError;
   }
   auto runs_pg = service::pg::PgRunCatalog::Open(from);
-  if (!runs_pg.ok()) return Fail("PostgreSQL", runs_pg.status());
+  if (!runs_pg.ok()) return MigrateFail("PostgreSQL", runs_pg.status());
   runtrack::RunQuery all;
   all.include_deleted = true;
   auto source_runs = (*runs_pg)->ListRuns(all);
-  if (!source_runs.ok()) return Fail("list runs", source_runs.status());
+  if (!source_runs.ok()) return MigrateFail("list runs", source_runs.status());
   auto snapshot = ReadPgArtifacts(from);
-  if (!snapshot.ok()) return Fail("read artifacts", snapshot.status());
+  if (!snapshot.ok()) return MigrateFail("read artifacts", snapshot.status());
   auto series = ListBucketSeries(segment_bucket);
-  if (!series.ok()) return Fail("list metric segments", series.status());
+  if (!series.ok()) return MigrateFail("list metric segments", series.status());
 
   const std::filesystem::path root = cli::ResolveStorage(args);
   const runtrack::StoreLayout layout(root);
@@ -222,7 +212,7 @@ int MigrateFrom(const cli::Args& args) {
                    "stop it first\n",
                    root.string().c_str());
     return storage.status().code() == runtrack::StatusCode::kBusy ? cli::kExitBusy
-                                                                   : Fail("open the store", storage.status());
+                                                                   : MigrateFail("open the store", storage.status());
   }
 
   CopyCounts counts;
@@ -238,15 +228,15 @@ int MigrateFrom(const cli::Args& args) {
     if (auto s = CopyRun(layout, **runs_pg, segment_bucket, *snapshot, row, it == series->end() ? none : it->second,
                          &counts);
         !s.ok())
-      return Fail(fmt::format("copy run {}", row.id), s);
+      return MigrateFail(fmt::format("copy run {}", row.id), s);
     copied_runs.insert(row.id);
   }
   // The artifact store's folders are created by opening it, as for any store.
-  if (auto s = CopyArtifacts(root, **bucket, *snapshot, &counts); !s.ok()) return Fail("copy artifacts", s);
+  if (auto s = CopyArtifacts(root, *bucket, *snapshot, &counts); !s.ok()) return MigrateFail("copy artifacts", s);
 
   runtrack::Catalog& catalog = (*storage)->catalog();
   auto indexed = catalog.Refresh();
-  if (!indexed.ok()) return Fail("index the store", indexed.status());
+  if (!indexed.ok()) return MigrateFail("index the store", indexed.status());
 
   Verification check;
   const SideNames sides{"PostgreSQL", "the store"};
@@ -254,14 +244,14 @@ int MigrateFrom(const cli::Args& args) {
                           [](const runtrack::RunSummary& r) { return r.status != runtrack::RunStatus::kRunning; },
                           &check);
       !s.ok())
-    return Fail("verify runs", s);
-  if (auto s = VerifySeries(**storage, *series, copied_runs, &check); !s.ok()) return Fail("verify segments", s);
+    return MigrateFail("verify runs", s);
+  if (auto s = VerifySeries(**storage, *series, copied_runs, &check); !s.ok()) return MigrateFail("verify segments", s);
   service::pg::PgArtifactOptions artifact_options;
   artifact_options.chunk_root = root;
   auto artifacts_pg = service::pg::PgArtifactRepository::Open(from, artifact_options);
-  if (!artifacts_pg.ok()) return Fail("PostgreSQL", artifacts_pg.status());
+  if (!artifacts_pg.ok()) return MigrateFail("PostgreSQL", artifacts_pg.status());
   if (auto s = VerifyArtifacts(**artifacts_pg, (*storage)->artifacts(), sides, &check); !s.ok())
-    return Fail("verify artifacts", s);
+    return MigrateFail("verify artifacts", s);
   check.chunks = counts.chunks;
 
   if (args.Has("json")) {
