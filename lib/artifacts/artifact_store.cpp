@@ -27,8 +27,7 @@ using namespace artifacts;
 
 namespace {
 
-constexpr ArtifactType kAllTypes[] = {ArtifactType::kModel, ArtifactType::kDataset, ArtifactType::kConfig,
-                                      ArtifactType::kCode, ArtifactType::kCustom};
+constexpr auto& kAllTypes = artifacts::kAllArtifactTypes;
 
 std::string Spec(const std::string& name, int version) { return name + ":v" + std::to_string(version); }
 

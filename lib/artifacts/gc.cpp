@@ -23,6 +23,7 @@
 #include "artifacts/sha256.h"
 #include "artifacts/store_reader.h"
 #include "util/guard.h"
+#include "artifacts/names.h"
 
 namespace runtrack {
 using namespace artifacts;
@@ -37,8 +38,7 @@ double MtimeSeconds(const struct stat& st) {
   return static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) * 1e-9;
 }
 
-constexpr ArtifactType kAllTypes[] = {ArtifactType::kModel, ArtifactType::kDataset, ArtifactType::kConfig,
-                                      ArtifactType::kCode, ArtifactType::kCustom};
+constexpr auto& kAllTypes = artifacts::kAllArtifactTypes;
 
 // A permanent delete that crashed between writing its tombstone and removing the manifest.
 void FinishPurges(const Layout& layout) {

@@ -5,9 +5,15 @@
 
 #include <string_view>
 
+#include "runtrack/artifacts.h"
+
 namespace runtrack::artifacts {
 
 // "v" followed by 1..9 decimal digits without a leading zero; stores the number in *out.
 bool ParseVersionToken(std::string_view token, int* out);
+
+// Every artifact type, in the order listings walk the type folders.
+inline constexpr ArtifactType kAllArtifactTypes[] = {ArtifactType::kModel, ArtifactType::kDataset, ArtifactType::kConfig,
+                                                     ArtifactType::kCode, ArtifactType::kCustom};
 
 }  // namespace runtrack::artifacts

@@ -7,24 +7,15 @@
 #include "artifacts/store_reader.h"
 #include "util/files.h"
 #include "util/guard.h"
+#include "artifacts/names.h"
+#include "artifacts/version_registry.h"
 
 namespace runtrack {
 using namespace artifacts;
 
 namespace {
 
-constexpr ArtifactType kAllTypes[] = {ArtifactType::kModel, ArtifactType::kDataset, ArtifactType::kConfig,
-                                      ArtifactType::kCode, ArtifactType::kCustom};
-
-const char* StateName(VersionState s) {
-  switch (s) {
-    case VersionState::kPending: return "pending";
-    case VersionState::kReady: return "ready";
-    case VersionState::kDeleted: return "deleted";
-    case VersionState::kPurged: return "purged";
-  }
-  return "pending";
-}
+constexpr auto& kAllTypes = artifacts::kAllArtifactTypes;
 
 }  // namespace
 
@@ -42,7 +33,7 @@ Result<std::vector<ExportedArtifactName>> ArtifactStore::Export() {
         for (const auto& e : entries) {
           ExportedArtifactVersion v;
           v.version = e.version;
-          v.state = StateName(e.state);
+          v.state = artifacts::VersionStateName(e.state);
           if (e.state == VersionState::kReady || e.state == VersionState::kDeleted) {
             fs::path path = layout.version_dir(t, name, e.version) / Layout::kManifest;
             auto text = util::ReadFile(path);

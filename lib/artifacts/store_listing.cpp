@@ -2,14 +2,14 @@
 #include "artifacts/alias_table.h"
 #include "artifacts/store_reader.h"
 #include "util/guard.h"
+#include "artifacts/names.h"
 
 namespace runtrack {
 using namespace artifacts;
 
 namespace {
 
-constexpr ArtifactType kAllTypes[] = {ArtifactType::kModel, ArtifactType::kDataset, ArtifactType::kConfig,
-                                      ArtifactType::kCode, ArtifactType::kCustom};
+constexpr auto& kAllTypes = artifacts::kAllArtifactTypes;
 
 // Loads one version's public record; a manifest that fails to load yields status "corrupted".
 ArtifactVersionInfo InfoOf(const Layout& layout, const NameRef& ref, const VersionEntry& e,

@@ -8,8 +8,7 @@
 
 namespace runtrack::artifacts {
 namespace {
-constexpr ArtifactType kAllTypes[] = {ArtifactType::kModel, ArtifactType::kDataset, ArtifactType::kConfig,
-                                      ArtifactType::kCode, ArtifactType::kCustom};
+constexpr auto& kAllTypes = artifacts::kAllArtifactTypes;
 
 std::string JoinLimited(const std::vector<std::string>& items, size_t limit) {
   std::string out;

@@ -70,4 +70,14 @@ std::string DescribeVersions(const std::vector<VersionEntry>& entries) {
   return out.empty() ? "none" : out;
 }
 
+const char* VersionStateName(VersionState s) {
+  switch (s) {
+    case VersionState::kPending: return "pending";
+    case VersionState::kReady: return "ready";
+    case VersionState::kDeleted: return "deleted";
+    case VersionState::kPurged: return "purged";
+  }
+  return "pending";
+}
+
 }  // namespace runtrack::artifacts

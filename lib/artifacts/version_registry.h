@@ -21,6 +21,9 @@ enum class VersionState {
   kPurged,   // permanently deleted: "purged" tombstone (wins over everything else)
 };
 
+// "pending", "ready", "deleted" or "purged" (the state names of exports and messages).
+const char* VersionStateName(VersionState s);
+
 struct VersionEntry {
   int version = 0;
   VersionState state = VersionState::kPending;

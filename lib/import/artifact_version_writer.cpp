@@ -13,6 +13,7 @@
 #include "artifacts/manifest.h"
 #include "artifacts/sha256.h"
 #include "util/files.h"
+#include "artifacts/names.h"
 
 namespace runtrack::importer {
 namespace fs = std::filesystem;
@@ -20,8 +21,7 @@ using namespace artifacts;
 
 namespace {
 
-constexpr ArtifactType kAllTypes[] = {ArtifactType::kModel, ArtifactType::kDataset, ArtifactType::kConfig,
-                                      ArtifactType::kCode, ArtifactType::kCustom};
+constexpr auto& kAllTypes = artifacts::kAllArtifactTypes;
 
 Status DigestMismatch(const std::string& path, const std::string& expected, const std::string& actual) {
   return Status::Corruption("file '" + path + "' does not match its digest " + expected + " (it is " + actual + ")");

@@ -17,6 +17,7 @@
 #include "artifacts/version_registry.h"
 #include "runtrack/store_install.h"
 #include "util/files.h"
+#include "artifacts/names.h"
 
 namespace runtrack {
 namespace fs = std::filesystem;
@@ -25,18 +26,7 @@ using artifacts::VersionState;
 
 namespace {
 
-constexpr ArtifactType kAllTypes[] = {ArtifactType::kModel, ArtifactType::kDataset, ArtifactType::kConfig,
-                                      ArtifactType::kCode, ArtifactType::kCustom};
-
-std::string_view StateName(VersionState s) {
-  switch (s) {
-    case VersionState::kPending: return "pending";
-    case VersionState::kReady: return "ready";
-    case VersionState::kDeleted: return "deleted";
-    case VersionState::kPurged: return "purged";
-  }
-  return "pending";
-}
+constexpr auto& kAllTypes = artifacts::kAllArtifactTypes;
 
 // The manifest of version `v` of `name`, parsed and checked to be that version.
 Result<artifacts::Manifest> CheckedManifest(const ExportedArtifactName& name, const ExportedArtifactVersion& v) {
@@ -116,9 +106,9 @@ Result<ArtifactImportReport> ImportArtifactName(const fs::path& root, const Expo
     const fs::path dir = layout.version_dir(name.type, name.name, v.version);
     auto have = state_of.find(v.version);
     if (have != state_of.end() && have->second != VersionState::kPending) {
-      if (StateName(have->second) != v.state)
+      if (artifacts::VersionStateName(have->second) != v.state)
         return Status::FailedPrecondition(fmt::format("{} is {} in this store but {} in the copy; nothing overwritten",
-                                                      spec, StateName(have->second), v.state));
+                                                      spec, artifacts::VersionStateName(have->second), v.state));
       ++report.versions_present;
     } else if (v.state == "pending") {
       RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(dir));

@@ -28,6 +28,7 @@
 #include "runtrack/artifact_transfer.h"
 #include "util/files.h"
 #include "util/guard.h"
+#include "artifacts/names.h"
 
 namespace runtrack {
 namespace fs = std::filesystem;
@@ -35,8 +36,7 @@ using namespace artifacts;
 
 namespace {
 
-constexpr ArtifactType kAllTypes[] = {ArtifactType::kModel, ArtifactType::kDataset, ArtifactType::kConfig,
-                                      ArtifactType::kCode, ArtifactType::kCustom};
+constexpr auto& kAllTypes = artifacts::kAllArtifactTypes;
 
 Status CheckDigest(std::string_view digest) {
   if (IsSha256Hex(digest)) return Status::Ok();
