@@ -30,6 +30,7 @@
 #include <fmt/format.h>
 
 #include "../s3/rgw_test_server.h"
+#include "s3_bench_run.h"
 #include "journal/journal_format.h"
 #include "runtrack/catalog.h"
 #include "runtrack/layout.h"
@@ -45,61 +46,11 @@ namespace fs = std::filesystem;
 using namespace runtrack;
 using namespace runicorn::service::s3;
 
-constexpr uint64_t kPoints = 10'000'000;
-constexpr double kStart = 1.7e9 + 12345.678;
+using runicorn::testing::s3_bench::kPoints;
 
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "bench_s3_segments: %s\n", what.c_str());
   std::exit(1);
-}
-
-// The run's journal written directly (as bench_segments_catalog does): wall times 1 ms apart with
-// 20 % jitter, the demo's loss curve rounded to float32.
-std::string WriteRun(const fs::path& root) {
-  std::string id;
-  {
-    auto store = Store::Open(root);
-    auto run = (*store)->CreateRun({});
-    id = (*run)->id();
-    (void)(*run)->Finish();
-  }
-  std::ofstream out(StoreLayout(root).journal_path(id), std::ios::binary | std::ios::trunc);
-  std::string buf = journal::EncodeHeader();
-  journal::AppendRecord(&buf, journal::RecordType::kRunStart,
-                        fmt::format(R"({{"id":"{}","project":"bench","name":"s3","created_at":{}}})", id, kStart));
-  journal::AppendRecord(&buf, journal::RecordType::kName, journal::EncodeName(1, journal::NameKind::kMetric, "loss"));
-  journal::AppendRecord(&buf, journal::RecordType::kName, journal::EncodeName(100, journal::NameKind::kStage, "train"));
-  std::mt19937_64 rng(42);
-  std::normal_distribution<double> jitter(0, 0.2), noise(0, 0.02);
-  double t = kStart;
-  std::string points;
-  auto flush = [&] {
-    journal::AppendRecord(&buf, journal::RecordType::kPoints, points);
-    points.clear();
-    out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-    buf.clear();
-  };
-  for (uint64_t s = 1; s <= kPoints; ++s) {
-    t += 1e-3 * (1 + jitter(rng));
-    const double loss = static_cast<float>(2.3 * std::exp(-static_cast<double>(s) / 3000) + 0.05 + noise(rng) * 0.5);
-    journal::PackedPoint p{1, 100, static_cast<int64_t>(s), t, loss};
-    points.append(reinterpret_cast<const char*>(&p), sizeof p);
-    if (points.size() >= (1u << 20)) flush();
-  }
-  flush();
-  journal::AppendRecord(&buf, journal::RecordType::kStatus, fmt::format(R"({{"status":"finished","ended_at":{}}})", t));
-  out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-  return id;
-}
-
-std::shared_ptr<S3Client> NewClient() {
-  auto& server = runicorn::testing::RgwTestServer::Shared();
-  S3Location loc;
-  loc.bucket = "bench-segments";
-  loc.prefix = "team";
-  loc.endpoint = server.endpoint();
-  return std::make_shared<S3Client>(
-      loc, S3Credentials{runicorn::testing::RgwTestServer::kAccessKey, runicorn::testing::RgwTestServer::kSecretKey, ""});
 }
 
 std::unique_ptr<Catalog> OpenCatalog(const fs::path& root, std::shared_ptr<const SealedObjectSource> objects) {
@@ -132,8 +83,8 @@ struct Setup {
     remote = base / "remote";
     fs::create_directories(local);
     (void)Store::Open(local);
-    id = WriteRun(local);
-    auto client = NewClient();
+    id = runicorn::testing::s3_bench::WriteLossRun(local);
+    auto client = runicorn::testing::s3_bench::NewRgwClient("bench-segments");
     if (!client->CreateBucket().ok()) Die("create bucket");
     {
       auto catalog = OpenCatalog(local, nullptr);
@@ -188,7 +139,7 @@ void ChartBench(benchmark::State& state, bool from_bucket, bool cold, const std:
   std::unique_ptr<Catalog> catalog;
   auto open = [&] {
     catalog.reset();
-    client = NewClient();
+    client = runicorn::testing::s3_bench::NewRgwClient("bench-segments");
     catalog = OpenCatalog(from_bucket ? big.remote : big.local,
                           from_bucket ? std::make_shared<ObjectSegmentSource>(std::make_shared<ObjectSegmentStore>(client))
                                       : nullptr);
@@ -238,7 +189,7 @@ void BM_WholeSegmentGet(benchmark::State& state) {
     for (auto _ : state) {}
     return;
   }
-  auto client = NewClient();
+  auto client = runicorn::testing::s3_bench::NewRgwClient("bench-segments");
   ObjectSegmentStore segments(client);
   double total = 0;
   for (auto _ : state) {
