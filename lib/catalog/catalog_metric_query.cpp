@@ -56,6 +56,7 @@ Result<MetricTable> Catalog::QueryMetrics(std::string_view run_id, const MetricQ
   // unless the run was deleted and re-indexed in between, hence the small bound.
   for (int attempt = 0; attempt < 4; ++attempt) {
     std::vector<uint32_t> unbuilt;
+    std::vector<std::pair<const LodPyramid*, Status>> broken;  // pyramids whose blocks failed to load
     {
       std::shared_lock lod(impl_->lod_mu);
       std::shared_ptr<const RunRecord> record = impl_->Find(run_id);
@@ -81,9 +82,26 @@ Result<MetricTable> Catalog::QueryMetrics(std::string_view run_id, const MetricQ
                           }});
       }
       if (unbuilt.empty()) {
-        RUNTRACK_RETURN_IF_ERROR(catalog::AssembleMetricTable(series, StageNames(*record), query, progress, &table));
-        return table;
+        Status assembled = catalog::AssembleMetricTable(series, StageNames(*record), query, progress, &table);
+        // A LOD block that could be neither read nor rebuilt from the segment (damaged there too)
+        // made the answer wrong: it must not be returned, nor the pyramid kept (below).
+        for (const catalog::TableSeries& s : series)
+          if (Status damage = s.pyramid->load_status(); !damage.ok()) broken.emplace_back(s.pyramid, damage);
+        if (broken.empty()) {
+          RUNTRACK_RETURN_IF_ERROR(assembled);
+          return table;
+        }
       }
+    }
+    if (!broken.empty()) {
+      // Dropped, so the next query starts from the LOD object again: charts from intact blocks work.
+      std::unique_lock lod(impl_->lod_mu);
+      std::erase_if(impl_->pyramids, [&](const auto& entry) {
+        return entry.first.first == id && std::any_of(broken.begin(), broken.end(), [&](const auto& b) {
+                 return b.first == entry.second.get();
+               });
+      });
+      return broken.front().second;
     }
     std::unique_lock lod(impl_->lod_mu);
     for (uint32_t series_id : unbuilt) {

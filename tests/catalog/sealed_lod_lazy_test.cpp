@@ -112,4 +112,20 @@ TEST_CASE("a LOD block damaged after sealing is rebuilt from the segment when a 
   auto level1 = catalog->DownsampleMetric(id, "loss", Charts()[1]);
   INFO(level1.status().ToString());
   CHECK(level1.ok());
+  // The metrics table (metrics_step) reads the same pyramid: the same Corruption, never a table
+  // built from empty buckets, and a table from intact blocks still answers.
+  MetricQuery table_query;
+  table_query.metrics = {"loss"};
+  table_query.downsample = 100;
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the damaged pyramid is dropped, not kept
+    auto table = catalog->QueryMetrics(id, table_query);
+    CHECK(table.status().code() == StatusCode::kCorruption);
+    CHECK(table.status().message().starts_with("LOD level 0 block 1 fails its CRC-32C check; rebuilding it from the "
+                                               "raw points failed: corruption: segment "));
+  }
+  table_query.downsample = 30;
+  auto intact = catalog->QueryMetrics(id, table_query);
+  INFO(intact.status().ToString());
+  REQUIRE(intact.ok());
+  CHECK(intact->rows.steps.size() >= 30);
 }
