@@ -123,6 +123,7 @@ struct ArtifactShipProgress {
   uint64_t bytes_sent = 0;    // raw chunk bytes uploaded
   int requests = 0;
   int alias_changes = 0;      // user alias sets, moves and removals the server applied
+  int state_changes = 0;      // version deletes, restores and permanent deletes the server applied
 };
 
 // Ships every artifact version run `run_id` produced or used (its lineage index) that is not yet

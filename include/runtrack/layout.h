@@ -51,6 +51,10 @@ class StoreLayout {
   std::filesystem::path assets_path(std::string_view run_id) const;
   // The journal byte offset a central viewer has acknowledged as durable (docs/REMOTE.md).
   std::filesystem::path shipped_path(std::string_view run_id) const;
+  // The journal length a server confirmed durable beyond its owner's disk (sealed and published
+  // with a team back end, or acknowledged by a single viewer): until it reaches the journal's end
+  // the run is checked again and its journal kept uncompacted (REMOTE.md "Sealed confirmation").
+  std::filesystem::path ship_confirmed_path(std::string_view run_id) const;
   // On a central viewer: present while the run's journal arrives by shipping and its final record
   // has not, so a restarted viewer takes the run's lock again before indexing (REMOTE.md).
   std::filesystem::path receiving_marker(std::string_view run_id) const;

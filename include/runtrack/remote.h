@@ -146,6 +146,14 @@ struct ShipperOptions {
   // JournalShipper::status(). It never blocks Log() or drops a record: the journals are the
   // queue. Re-armed once the backlog is back under 90% of the quota. 0: no quota.
   uint64_t quota_bytes = uint64_t{1} << 30;
+  // Sealed confirmation (docs/REMOTE.md): after the server acknowledged a finished run's whole
+  // journal, how long Finish() (JournalShipper::Drain) and ShipRun (`runicorn sync`) wait for a
+  // team back end to confirm the run sealed and published beyond its owner's disk. A run not
+  // confirmed by then is checked again by the next shipper on the root or `runicorn sync`, and its
+  // journal is kept uncompacted meanwhile. A single viewer confirms with the acknowledgement (no
+  // wait). $RUNICORN_SEAL_WAIT (whole seconds) overrides it. The default covers the server's
+  // linger on an ended run (ReceiverOptions::linger, 10 s) plus sealing and upload.
+  std::chrono::milliseconds seal_wait{std::chrono::seconds(20)};
 };
 
 // $RUNICORN_SHIP_QUOTA_MB (a whole number of MiB; 0: no quota) as bytes, or `fallback` when it is
@@ -171,6 +179,10 @@ struct ShipProgress {
   uint64_t local = 0;         // end of the last whole record in the local journal
   uint64_t bytes_sent = 0;    // raw journal bytes this call sent (resends included)
   int requests = 0;           // PUTs this call made
+  // The server confirmed the run durable beyond its owner's disk (or needs no sealing), now or
+  // earlier (<run dir>/ship-confirmed). false with `awaiting_seal`: acknowledged, not yet sealed.
+  bool confirmed = false;
+  bool awaiting_seal = false;
 };
 
 // Ships one run until the server has every whole record of its journal. Transient failures
@@ -181,6 +193,12 @@ Result<ShipProgress> ShipRun(const StoreLayout& layout, std::string_view run_id,
 
 // The acknowledged offset recorded in <run dir>/shipped (0 when absent).
 Result<uint64_t> ReadShippedOffset(const StoreLayout& layout, std::string_view run_id);
+// The offset the server confirmed sealed (or acknowledged without sealing), in
+// <run dir>/ship-confirmed (0 when absent).
+Result<uint64_t> ReadConfirmedOffset(const StoreLayout& layout, std::string_view run_id);
+// A run this node ships whose journal the server acknowledged whole but has not confirmed sealed:
+// it is still needed for a resend (a team replica that died before sealing), so it is not compacted.
+bool AwaitsSealConfirmation(const StoreLayout& layout, std::string_view run_id);
 
 // A background thread that ships the journals of the runs given to Track(), and what earlier
 // processes on this root left unacknowledged (their journals and system-metrics streams, when no

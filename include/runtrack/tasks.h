@@ -37,6 +37,8 @@
 
 namespace runtrack {
 
+class SharedTaskQueue;  // runtrack/task_queue.h
+
 // ---------------------------------------------------------------------------------------------
 // Statuses and names
 
@@ -300,6 +302,11 @@ struct TaskRunnerOptions {
   std::chrono::milliseconds scan_interval{5000};     // ReconcileAbandonedTasks
   // (Cancel requests from other processes are picked up every 200 ms.)
   GpuSlotOptions gpu;
+  // Set: tasks come from this queue, shared with other runners of the workspace (see
+  // runtrack/task_queue.h); workers ask it for work every `shared_queue_poll` when idle. Unset:
+  // this runner's own queue, as before.
+  std::shared_ptr<SharedTaskQueue> shared_queue;
+  std::chrono::milliseconds shared_queue_poll{250};
 };
 
 struct SubmitReport {

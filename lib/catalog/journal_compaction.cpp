@@ -182,9 +182,10 @@ Status Catalog::Impl::CompactJournal(std::string_view id, SealReport* report, bo
   }
   if (fs::exists(layout_.shipped_path(id), ec)) {
     // This node ships the run: a journal with bytes the server has not acknowledged is what the
-    // shipper reads them from, by offset.
+    // shipper reads them from, by offset; so is one the server has not confirmed sealed beyond its
+    // owner's disk (a team replica that dies before sealing gets it resent from here).
     auto acked = ReadShippedOffset(layout_, id);
-    if (!acked.ok() || *acked != size) {
+    if (!acked.ok() || *acked != size || AwaitsSealConfirmation(layout_, id)) {
       *later = true;
       return Status::Ok();
     }

@@ -23,24 +23,29 @@ class AliasSweep {
  public:
   explicit AliasSweep(StoreLayout layout) : layout_(std::move(layout)) {}
 
-  // One pass over the store's artifact names. A name whose alias table and shipped record have
-  // not changed since an earlier pass looked at them (two stats) is skipped; the others get
-  // ShipNameAliases with "on the server" = VersionMarkedShipped. `client` null: only look (the
+  // One pass over the store's artifact names. A name whose alias table, version folders and shipped
+  // records have not changed since an earlier pass looked at them (a few stats) is skipped; the
+  // others get ShipNameStates (version deletes and restores), then ShipNameAliases with "on the server" = VersionMarkedShipped. `client` null: only look (the
   // server is known to be down) and answer kRetry when something would be sent.
   // kCaughtUp: nothing left to send (a change the server refused is reported once through
   // `refused` and not retried until that name's aliases change again); kRetry: stop, back off,
   // and pass again.
   StepOutcome Pass(ArtifactClient* client, ArtifactShipProgress* progress, std::string* refused);
 
- private:
   // A folder's identity and last change; `exists` false for an absent one.
   struct DirStamp {
     bool exists = false;
     long long ino = 0, mtime_ns = 0, ctime_ns = 0;
     bool operator==(const DirStamp&) const = default;
   };
+
+ private:
   struct Seen {
     DirStamp aliases, shipped;
+    // Version deletes and restores (version_state_shipping.h) change a v<N> folder, not the name's:
+    // `versions` folds every v<N> folder's stamp together; `states` is .shipped-states.
+    DirStamp versions, states;
+    bool operator==(const Seen&) const = default;
   };
   const StoreLayout layout_;
   // Names looked at, with the stamps they had then. Only stamps older than the file system
@@ -50,8 +55,9 @@ class AliasSweep {
 };
 
 // The alias changes of the store waiting to be shipped (PendingAliasChanges of every name, on
-// versions VersionMarkedShipped), each as "<type>:<name>:<alias>:<version>:<set|remove>", so two
-// looks can be compared. Local reads only.
+// versions VersionMarkedShipped), each as "<type>:<name>:<alias>:<version>:<set|remove>", and its
+// version state changes (PendingStateChanges) as "<type>:<name>:v<N>:<state>", so two looks can be
+// compared. Local reads only.
 std::set<std::string> PendingAliasChangeKeys(const StoreLayout& layout);
 
 }  // namespace runtrack::remote

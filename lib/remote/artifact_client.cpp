@@ -65,6 +65,11 @@ IngestReply ArtifactClient::RemoveAlias(std::string_view name, std::string_view 
               "application/json", false, std::string());
 }
 
+IngestReply ArtifactClient::PutVersionState(std::string_view name, int version, std::string_view state) {
+  return Send("PUT", fmt::format("/api/ingest/artifacts/{}/v{}/state", Escape(name), version), "application/json", false,
+              boost::json::serialize(boost::json::object{{"state", state}}));
+}
+
 IngestReply ArtifactClient::Send(const char* method, const std::string& path, const char* content_type, bool zstd,
                                  const std::string& body) {
   std::vector<std::string> headers{std::string("Content-Type: ") + content_type};

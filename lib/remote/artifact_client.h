@@ -34,6 +34,8 @@ class ArtifactClient {
   IngestReply PutAlias(std::string_view name, std::string_view alias, int version);
   // DELETE /api/ingest/artifacts/<name>/aliases/<alias>?version=<version>.
   IngestReply RemoveAlias(std::string_view name, std::string_view alias, int version);
+  // PUT /api/ingest/artifacts/<name>/v<version>/state {"state": <state>} (version_state_shipping.h).
+  IngestReply PutVersionState(std::string_view name, int version, std::string_view state);
 
  private:
   std::string Escape(std::string_view segment);

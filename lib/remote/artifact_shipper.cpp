@@ -18,6 +18,7 @@
 #include "artifacts/manifest.h"
 #include "artifacts/sha256.h"
 #include "artifacts/version_registry.h"
+#include "remote/version_state_shipping.h"
 #include "util/files.h"
 
 namespace runtrack {
@@ -52,25 +53,6 @@ std::vector<Pending> Unshipped(const Layout& layout, const std::string& run_id) 
   return out;
 }
 
-std::string Detail(const IngestReply& r) {
-  if (r.status == 0) return r.transport_error;
-  boost::system::error_code ec;
-  auto v = runtrack::ParseJson(r.body, ec);
-  if (!ec && v.is_object())
-    if (const auto* d = v.as_object().if_contains("detail"); d != nullptr && d->is_string())
-      return fmt::format("HTTP {}: {}", r.status, std::string_view(d->as_string()));
-  return fmt::format("HTTP {}", r.status);
-}
-
-// A reply that is not the success the caller expected: retry what may pass later, refuse the rest.
-StepOutcome Failure(const IngestReply& r, std::string_view what) {
-  StepOutcome out;
-  out.error = Status::IOError(fmt::format("{}: {}", what, Detail(r)));
-  const bool transient = r.status == 0 || r.status == 408 || r.status == 429 || r.status >= 500;
-  out.kind = transient ? StepOutcome::kRetry : StepOutcome::kFatal;
-  if (r.retry_after_seconds) out.retry_after = std::chrono::seconds(*r.retry_after_seconds);
-  return out;
-}
 
 StepOutcome Fatal(Status s) {
   StepOutcome out;
@@ -116,7 +98,7 @@ StepOutcome UploadChunk(const Layout& layout, const std::string& hex, ArtifactCl
     const auto* received = body ? body->if_contains("received") : nullptr;
     // boost::json reads a small non-negative number as int64.
     const bool counted = received != nullptr && (received->is_uint64() || (received->is_int64() && received->as_int64() >= 0));
-    if ((r.status != 200 && r.status != 409) || !counted) return Failure(r, fmt::format("upload chunk {}", hex));
+    if ((r.status != 200 && r.status != 409) || !counted) return FailedReply(r, fmt::format("upload chunk {}", hex));
     progress->bytes_sent += r.status == 200 ? n : 0;
     if (const auto* stored = body->if_contains("stored"); stored != nullptr && stored->is_bool() && stored->as_bool())
       break;
@@ -135,7 +117,7 @@ StepOutcome AskMissing(const std::vector<std::string>& digests, ArtifactClient& 
     IngestReply r = client.Missing(batch);
     ++progress->requests;
     auto body = JsonObject(r.body);
-    if (r.status != 200 || !body) return Failure(r, "ask for missing chunks");
+    if (r.status != 200 || !body) return FailedReply(r, "ask for missing chunks");
     for (auto& d : Strings(*body, "missing")) missing->push_back(std::move(d));
   }
   return {};
@@ -174,7 +156,7 @@ StepOutcome ShipVersion(const Layout& layout, const std::string& run_id, const P
       return {};
     }
     missing = answer ? Strings(*answer, "missing_chunks") : std::vector<std::string>{};
-    if (r.status != 409 || missing.empty()) return Failure(r, fmt::format("register {}", p.key));
+    if (r.status != 409 || missing.empty()) return FailedReply(r, fmt::format("register {}", p.key));
   }
   StepOutcome out;
   out.kind = StepOutcome::kRetry;
@@ -209,6 +191,9 @@ StepOutcome ShipAliases(const Layout& layout, const std::string& run_id, Artifac
   const StoreLayout store(layout.root());
   for (const auto& [key, shipped_versions] : names) {
     const auto& versions = shipped_versions;
+    // Deletes and restores first: an alias may only be moved onto a version ready on the server.
+    if (StepOutcome st = ShipNameStates(store, key.first, key.second, client, progress); st.kind != StepOutcome::kCaughtUp)
+      return st;
     StepOutcome s = ShipNameAliases(store, key.first, key.second, [&](int v) { return versions.count(v) > 0; },
                                     client, progress);
     if (s.kind != StepOutcome::kCaughtUp) return s;
@@ -252,7 +237,7 @@ StepOutcome ShipNameAliases(const StoreLayout& store, ArtifactType type, const s
     if (!c.remove) {
       IngestReply r = client.PutAlias(name, c.alias, c.version);
       ++progress->requests;
-      if (r.status != 200) return Failure(r, fmt::format("alias {}:{} -> v{}", name, c.alias, c.version));
+      if (r.status != 200) return FailedReply(r, fmt::format("alias {}:{} -> v{}", name, c.alias, c.version));
       if (auto body = JsonObject(r.body); body && body->if_contains("changed") && body->at("changed").is_bool() &&
                                                body->at("changed").as_bool())
         ++progress->alias_changes;
@@ -261,7 +246,7 @@ StepOutcome ShipNameAliases(const StoreLayout& store, ArtifactType type, const s
     }
     IngestReply r = client.RemoveAlias(name, c.alias, c.version);
     ++progress->requests;
-    if (r.status != 200) return Failure(r, fmt::format("remove alias {}:{}", name, c.alias));
+    if (r.status != 200) return FailedReply(r, fmt::format("remove alias {}:{}", name, c.alias));
     if (auto body = JsonObject(r.body); body && body->if_contains("removed") && body->at("removed").is_bool() &&
                                              body->at("removed").as_bool())
       ++progress->alias_changes;
@@ -302,6 +287,9 @@ StepOutcome ArtifactStep(const StoreLayout& store, std::string_view run_id, Arti
     Status m = util::CreateDirectories(mark.parent_path());
     if (m.ok()) m = util::TouchFile(mark);
     if (!m.ok()) return Fatal(m);
+    // What the server now holds of the version (its later deletes and restores go from here).
+    if (state != artifacts::VersionState::kPurged)
+      if (Status r = RecordShippedReady(store, p.v.type, p.v.name, p.v.version); !r.ok()) return Fatal(r);
     StepOutcome out;
     out.kind = StepOutcome::kProgress;
     return out;

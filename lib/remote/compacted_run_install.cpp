@@ -1,15 +1,19 @@
 // InstallCompactedRun and the compacted-journal head readers (include/runtrack/compacted_run.h).
 //
 // Order of durable effects (a crash anywhere leaves the old run or the whole new one):
-//   1. every byte is checked in memory: the journal frame by frame (CRC-32C), its Compacted record
-//      decoded, each sealed file with VerifySealedObject against that record;
-//   2. each sealed file: temporary name beside it, fdatasync, rename, then one fsync of segments/
+//   1. every byte is checked: the journal frame by frame (CRC-32C), its Compacted record decoded,
+//      each sealed file with VerifySealedObject against that record (in memory, or mapped from
+//      its stage file, CompactedRunStage);
+//   2. each sealed file: temporary name beside it (or its stage file), fdatasync, rename, then one fsync of segments/
 //      (new names; until 4 nothing refers to them);
 //   3. the `reindex` marker, when a local journal is replaced (the catalog may have indexed it);
 //   4. the journal: temporary file, fdatasync, rename over `journal`, fsync of the run folder.
 // The catalog honours the marker only once the journal is compacted, so it never re-indexes
 // the old copy in between.
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -77,6 +81,31 @@ Result<std::optional<journal::CompactionMarker>> DecodeHead(std::string_view byt
 // Writes `bytes` beside `path` under a temporary name, fdatasyncs it and renames it into place
 // (no directory fsync: the caller syncs the folder once for all its files).
 Status PublishFile(const fs::path& path, std::string_view bytes) { return util::WriteFileAtomic(path, bytes, false); }
+
+// Checks a staged file as VerifySealedObject checks bytes, reading it mapped from disk (the kernel
+// pages it in and out: no copy of the whole file is made). `*size` is set to its length.
+Status VerifyStaged(const fs::path& path, const SealedObjectRef& ref, SealedObjectKind kind, uint64_t* size) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return util::ErrnoStatus("open", path, errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    Status s = util::ErrnoStatus("stat", path, errno);
+    ::close(fd);
+    return s;
+  }
+  *size = static_cast<uint64_t>(st.st_size);
+  if (*size == 0) {
+    ::close(fd);
+    return VerifySealedObject(ref, kind, std::string_view());
+  }
+  void* map = ::mmap(nullptr, *size, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int err = errno;
+  ::close(fd);
+  if (map == MAP_FAILED) return util::ErrnoStatus("mmap", path, err);
+  Status v = VerifySealedObject(ref, kind, std::string_view(static_cast<const char*>(map), *size));
+  ::munmap(map, *size);
+  return v;
+}
 
 }  // namespace
 
@@ -147,9 +176,18 @@ Result<CompactedInstall> InstallCompactedRun(const StoreLayout& layout, std::str
   uint64_t bytes = run.journal.size();
   for (const auto& [name, e] : expected) {
     if (e.given == nullptr) return Status::NotFound(fmt::format("run {}: segments/{} is missing", run_id, name));
-    if (Status v = VerifySealedObject(e.ref, e.kind, e.given->bytes); !v.ok())
-      return Status::Corruption(fmt::format("run {}: segments/{}: {}", run_id, name, v.message()));
-    bytes += e.given->bytes.size();
+    uint64_t size = e.given->bytes.size();
+    Status v;
+    if (!e.given->staged.empty()) {
+      // Only a stage's file of this run (CompactedRunStage), never a path from elsewhere.
+      if (e.given->staged.parent_path() != layout.run_dir(run_id) || e.given->staged.filename() != ".fetch-" + name)
+        return Status::InvalidArgument(fmt::format("run {}: segments/{}: not staged in the run's folder", run_id, name));
+      v = VerifyStaged(e.given->staged, e.ref, e.kind, &size);
+    } else {
+      v = VerifySealedObject(e.ref, e.kind, e.given->bytes);
+    }
+    if (!v.ok()) return Status::Corruption(fmt::format("run {}: segments/{}: {}", run_id, name, v.message()));
+    bytes += size;
   }
 
   // The run's folder and lock: no writer or receiver may be at it while it is replaced.
@@ -192,7 +230,13 @@ Result<CompactedInstall> InstallCompactedRun(const StoreLayout& layout, std::str
   const fs::path segments = layout.segments_dir(run_id);
   RUNTRACK_RETURN_IF_ERROR(util::CreateDirectories(segments));
   RUNTRACK_RETURN_IF_ERROR(util::SyncDir(dir));
-  for (const auto& [name, e] : expected) RUNTRACK_RETURN_IF_ERROR(PublishFile(segments / name, e.given->bytes));
+  for (const auto& [name, e] : expected) {
+    if (e.given->staged.empty()) {
+      RUNTRACK_RETURN_IF_ERROR(PublishFile(segments / name, e.given->bytes));
+    } else if (::rename(e.given->staged.c_str(), (segments / name).c_str()) != 0) {  // fdatasync'ed by its stage
+      return util::ErrnoStatus("rename", e.given->staged, errno);
+    }
+  }
   RUNTRACK_RETURN_IF_ERROR(util::SyncDir(segments));
 
   // 3. + 4. The marker, then the journal.

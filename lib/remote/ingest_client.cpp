@@ -44,4 +44,9 @@ IngestReply IngestClient::Put(std::string_view run_id, std::string_view stream, 
                   {"Content-Type: application/octet-stream"}, body);
 }
 
+IngestReply IngestClient::GetState(std::string_view run_id, std::string_view stream) {
+  return CurlSend(curl_, options_, abort_, "GET", fmt::format("/api/ingest/{}/state?stream={}", run_id, stream), {},
+                  std::string());
+}
+
 }  // namespace runtrack::remote

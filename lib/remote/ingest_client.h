@@ -36,6 +36,10 @@ class IngestClient {
   // level 3 at the same size (bench_ship_cost; any level decodes the same way on the server).
   IngestReply PutRecords(std::string_view run_id, std::string_view stream, uint64_t offset, std::string_view records);
 
+  // GET <server>/api/ingest/<run_id>/state?stream=<stream>: the server's durable offset and whether
+  // the run is sealed beyond its owner's disk (seal_confirm.h).
+  IngestReply GetState(std::string_view run_id, std::string_view stream);
+
  private:
   const ShipperOptions options_;
   const std::atomic<bool>* abort_;

@@ -366,6 +366,14 @@ Result<IngestOutcome> JournalReceiver::Append(std::string_view run_id, std::stri
         "run {}: this journal was compacted where it was written (its points are in that store's sealed "
         "segments, not in the journal), so it cannot be shipped",
         run_id));
+  if (bytes.empty()) {
+    // A probe of a stream this store has no file of writes nothing (no run folder, no empty
+    // journal, no lock or marker): its length is 0. So a pull that asks first and is then
+    // refused (a bad or compacted remote journal) leaves no trace of the run here.
+    std::error_code ec;
+    if (!fs::exists(impl_->layout.stream_journal_path(run_id, stream), ec) && !ec)
+      return IngestOutcome{offset != 0, 0};
+  }
 
   std::shared_ptr<RunSink> run = impl_->RunFor(run_id);
   std::lock_guard l(run->mu);

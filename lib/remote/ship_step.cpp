@@ -104,6 +104,25 @@ std::string Detail(const IngestReply& r) {
 
 }  // namespace
 
+StepOutcome FailedReply(const IngestReply& r, std::string_view what) {
+  std::string detail;
+  if (r.status == 0) {
+    detail = r.transport_error;
+  } else {
+    boost::system::error_code ec;
+    auto v = runtrack::ParseJson(r.body, ec);
+    const boost::json::value* d = !ec && v.is_object() ? v.as_object().if_contains("detail") : nullptr;
+    detail = d != nullptr && d->is_string() ? fmt::format("HTTP {}: {}", r.status, std::string_view(d->as_string()))
+                                            : fmt::format("HTTP {}", r.status);
+  }
+  StepOutcome out;
+  out.error = Status::IOError(fmt::format("{}: {}", what, detail));
+  const bool transient = r.status == 0 || r.status == 408 || r.status == 429 || r.status >= 500;
+  out.kind = transient ? StepOutcome::kRetry : StepOutcome::kFatal;
+  if (r.retry_after_seconds) out.retry_after = std::chrono::seconds(*r.retry_after_seconds);
+  return out;
+}
+
 std::chrono::milliseconds Backoff(const ShipperOptions& options, int failures, std::chrono::milliseconds floor) {
   static thread_local std::mt19937 rng{std::random_device{}()};
   double base = static_cast<double>(options.backoff_min.count());

@@ -40,6 +40,11 @@ StepOutcome ProbeStep(const StoreLayout& layout, std::string_view run_id, Ingest
 StepOutcome Answer(const StoreLayout& layout, std::string_view run_id, const IngestReply& reply,
                    size_t* batch_bytes, ShipProgress* progress);
 
+// A reply that is not the success the caller expected (artifact, alias and version-state sends):
+// kRetry for what may pass later (no answer, 408, 429, 5xx; with its Retry-After), kFatal for the
+// rest; the error is "<what>: HTTP <status>: <the body's detail>".
+StepOutcome FailedReply(const IngestReply& reply, std::string_view what);
+
 // min(max, min * 2^failures) scaled by a random factor in [0.5, 1.5), and at least `floor`.
 std::chrono::milliseconds Backoff(const ShipperOptions& options, int failures, std::chrono::milliseconds floor);
 

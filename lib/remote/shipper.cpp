@@ -20,6 +20,7 @@
 #include "remote/alias_sweep.h"
 #include "remote/artifact_shipper.h"
 #include "remote/ingest_client.h"
+#include "remote/seal_confirm.h"
 #include "remote/ship_step.h"
 #include "runtrack/remote.h"
 #include "runtrack/validation.h"
@@ -31,6 +32,16 @@ using namespace std::chrono_literals;
 ShipperOptions ShipperOptionsFromEnv(ShipperOptions base) {
   if (const char* s = std::getenv("RUNICORN_SERVER"); s != nullptr && *s != '\0' && base.server.empty()) base.server = s;
   if (const char* t = std::getenv("RUNICORN_TOKEN"); t != nullptr && *t != '\0' && base.token.empty()) base.token = t;
+  if (const char* w = std::getenv("RUNICORN_SEAL_WAIT"); w != nullptr && *w != '\0') {
+    const std::string_view text(w);
+    uint32_t seconds = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (ec == std::errc() && end == text.data() + text.size() && seconds <= 24 * 3600)
+      base.seal_wait = std::chrono::seconds(seconds);
+    else  // a bad value must not stop training: said on stderr, the default kept
+      std::fprintf(stderr, "runtrack: RUNICORN_SEAL_WAIT must be whole seconds (0 to 86400), got '%.64s'; using %lld s\n",
+                   w, static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(base.seal_wait).count()));
+  }
   return base;
 }
 
@@ -42,8 +53,46 @@ Result<ShipProgress> ShipRun(const StoreLayout& layout, std::string_view run_id,
   size_t batch = options.batch_bytes;
   ShipProgress progress;
   int failures = 0;
+  // Sealed confirmation (seal_confirm.h), once the journal is acknowledged whole: bounded by
+  // seal_wait, which restarts whenever bytes had to be sent again.
+  auto confirm_until = std::chrono::steady_clock::now() + options.seal_wait;
   for (;;) {
     remote::StepOutcome step = remote::ShipStep(layout, run_id, client, &batch, &progress);
+    if (step.kind == remote::StepOutcome::kCaughtUp) {
+      if (progress.bytes_sent > 0)  // e.g. an offline run's first shipping: asked about like any other
+        RUNTRACK_RETURN_IF_ERROR(remote::MarkAwaitingConfirmation(layout, run_id));
+      if (!AwaitsSealConfirmation(layout, run_id)) {
+        auto confirmed = ReadConfirmedOffset(layout, run_id);
+        progress.confirmed = confirmed.ok() && *confirmed >= progress.acknowledged && progress.acknowledged > 0;
+        return progress;
+      }
+      remote::ConfirmOutcome c = remote::ConfirmStep(layout, run_id, client, &progress);
+      const bool waited_out = std::chrono::steady_clock::now() >= confirm_until;
+      switch (c.kind) {
+        case remote::ConfirmOutcome::kConfirmed: return progress;
+        case remote::ConfirmOutcome::kResend:
+          confirm_until = std::chrono::steady_clock::now() + options.seal_wait;
+          failures = 0;
+          continue;
+        case remote::ConfirmOutcome::kNotFinal:
+          // Bytes this call sent may not be indexed there yet; otherwise the run has not ended
+          // there (its writer died): nothing to confirm.
+          if (progress.bytes_sent == 0 || waited_out) return progress;
+          std::this_thread::sleep_for(std::chrono::milliseconds(500));
+          continue;
+        case remote::ConfirmOutcome::kPending:
+          if (waited_out) return progress;  // awaiting_seal: the next sync asks again
+          std::this_thread::sleep_for(std::chrono::milliseconds(500));
+          continue;
+        case remote::ConfirmOutcome::kFatal: return c.error;
+        case remote::ConfirmOutcome::kRetry:
+          if (max_attempts > 0 && ++failures >= max_attempts)
+            return Status::IOError(fmt::format("run {}: gave up after {} failed attempts: {}", run_id, failures,
+                                               c.error.message()));
+          std::this_thread::sleep_for(remote::Backoff(options, failures, c.retry_after));
+          continue;
+      }
+    }
     switch (step.kind) {
       case remote::StepOutcome::kCaughtUp: return progress;
       case remote::StepOutcome::kProgress: failures = 0; continue;
@@ -98,6 +147,16 @@ struct JournalShipper::Impl {
     uint64_t artifacts_round = 0;
     bool artifacts_current = false;
     Status artifact_fatal;
+    // Sealed confirmation (seal_confirm.h), asked once the journal is acknowledged whole: for a run
+    // Drain() waits on (its journal is final: `local_final`) and for leftovers awaiting it, at most
+    // every `confirm_every` until `confirm_until`. `confirm_done`: confirmed, not needed, or given up.
+    bool confirm = false;
+    bool confirm_done = false;
+    bool confirmed = false;
+    bool local_final = false;
+    bool resent = false;  // this shipper sent bytes of it: the server may still be indexing them
+    std::chrono::steady_clock::time_point confirm_until{}, next_confirm{};
+    std::chrono::milliseconds confirm_every{5000};
   };
   // Keyed by run id; a run's adopted system-metrics stream by "<id>/system" ('/' is in no id).
   std::map<std::string, Tracked, std::less<>> runs;
@@ -144,15 +203,17 @@ struct JournalShipper::Impl {
       if (!ValidateRunId(id).ok()) continue;
       const StoreLayout system(layout.system_ship_root(id));
       const bool journal = Behind(layout, id), system_stream = Behind(system, id);
-      if (!journal && !system_stream) continue;
+      const bool unconfirmed = !journal && AwaitsSealConfirmation(layout, id);
+      if (!journal && !system_stream && !unconfirmed) continue;
       util::FileLock probe;
       auto free = util::FileLock::TryAcquire(layout.lock_path(id), &probe);
       if (!free.ok() || !*free) continue;
       std::lock_guard g(mu);
-      if (journal) {
+      if (journal || unconfirmed) {
         bool fresh = runs.find(id) == runs.end();
         Tracked& t = Entry(id, layout, id);
         if (fresh) t.leftover = true;
+        if (fresh) StartConfirming(t, std::chrono::milliseconds(5000));
       }
       if (system_stream) {
         Tracked& t = Entry(id + "/system", system, id);
@@ -160,6 +221,71 @@ struct JournalShipper::Impl {
         t.artifacts_current = true;  // a system stream has no artifacts
       }
     }
+  }
+
+  // Asks for the sealed confirmation once the journal is acknowledged whole, for `options.seal_wait`.
+  void StartConfirming(Tracked& t, std::chrono::milliseconds every) {
+    t.confirm = true;
+    t.confirm_done = false;
+    t.confirm_until = std::chrono::steady_clock::now() + options.seal_wait;
+    t.next_confirm = {};
+    t.confirm_every = every;
+  }
+
+  // One sealed-confirmation question for a caught-up run that wants one (seal_confirm.h).
+  void ConfirmRun(const std::string& key, const StoreLayout& from, const std::string& id,
+                  remote::IngestClient& client, std::chrono::milliseconds* wait, int* failures) {
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard g(mu);
+      auto it = runs.find(key);
+      if (it == runs.end() || !it->second.confirm || it->second.confirm_done || now < it->second.next_confirm) return;
+    }
+    remote::ConfirmOutcome c;
+    if (AwaitsSealConfirmation(from, id)) {
+      ShipProgress p;
+      c = remote::ConfirmStep(from, id, client, &p);
+    } else {
+      c.kind = remote::ConfirmOutcome::kConfirmed;  // confirmed earlier, or a journal that is not ours to confirm
+    }
+    if (c.kind == remote::ConfirmOutcome::kRetry) {
+      *wait = remote::Backoff(options, (*failures)++, c.retry_after);
+      NoteFailure(remote::StepOutcome{remote::StepOutcome::kRetry, c.error, c.retry_after});
+      return;
+    }
+    {
+      std::lock_guard g(mu);
+      auto it = runs.find(key);
+      if (it == runs.end()) return;
+      Tracked& t = it->second;
+      const auto after = std::chrono::steady_clock::now();
+      t.next_confirm = after + t.confirm_every;
+      switch (c.kind) {
+        case remote::ConfirmOutcome::kConfirmed:
+          t.confirm_done = t.confirmed = true;
+          break;
+        case remote::ConfirmOutcome::kResend:  // the next round ships it again
+          t.resent = true;
+          t.next_confirm = {};
+          t.confirm_until = after + options.seal_wait;
+          wake = true;
+          break;
+        case remote::ConfirmOutcome::kNotFinal:  // final here but not there yet: the server is indexing
+          t.confirm_done = (!t.local_final && !t.resent) || after >= t.confirm_until;
+          break;
+        case remote::ConfirmOutcome::kPending:
+          t.confirm_done = after >= t.confirm_until;
+          break;
+        case remote::ConfirmOutcome::kFatal:
+          t.confirm_done = true;
+          std::fprintf(stderr, "runtrack: run %s: asking %s whether it is sealed failed: %s\n", id.c_str(),
+                       options.server.c_str(), c.error.ToString().c_str());
+          break;
+        case remote::ConfirmOutcome::kRetry: break;
+      }
+      if (t.confirm_done && t.leftover && t.artifacts_current) runs.erase(it);
+    }
+    done_cv.notify_all();
   }
 
   // The backlog: every tracked journal's bytes past its acknowledged offset (one stat and one
@@ -293,9 +419,11 @@ struct JournalShipper::Impl {
     bool server_failed = false;  // in this round
     for (const Job& j : jobs) {
       ShipProgress p;
+      bool caught_up = false;
       // A bounded number of batches per run per round, so one busy run cannot starve the rest.
       for (int i = 0; i < 64 && !stopping; ++i) {
         remote::StepOutcome step = remote::ShipStep(j.from, j.id, client, batch, &p);
+        caught_up = step.kind == remote::StepOutcome::kCaughtUp;
         NoteFailure(step);
         {
           std::lock_guard g(mu);
@@ -306,7 +434,9 @@ struct JournalShipper::Impl {
             it->second.acknowledged = p.acknowledged;
             it->second.local = p.local;
             if (p.requests > 0) it->second.last_put = std::chrono::steady_clock::now();
-            if (step.kind == remote::StepOutcome::kCaughtUp && it->second.leftover && it->second.artifacts_current)
+            if (p.bytes_sent > 0) it->second.resent = true;
+            if (step.kind == remote::StepOutcome::kCaughtUp && it->second.leftover && it->second.artifacts_current &&
+                (!it->second.confirm || it->second.confirm_done))
               runs.erase(it);
             else if (step.kind == remote::StepOutcome::kFatal) {
               it->second.fatal = step.error;
@@ -336,6 +466,7 @@ struct JournalShipper::Impl {
         ShipArtifacts(j.id, this_round, artifact_client, part, &wait, failures);
         server_failed = server_failed || *failures > 0;
       }
+      if (caught_up && *failures == 0 && !stopping) ConfirmRun(j.key, j.from, j.id, client, &wait, failures);
       if (*failures > 0) break;  // the server is unreachable or busy: back off for all runs
     }
     if (!stopping) SweepAliases(this_round, artifact_client, !server_failed, &wait, failures);
@@ -400,6 +531,7 @@ Status JournalShipper::Track(std::string_view run_id, std::string_view stream) {
   struct stat st {};
   if (::stat(impl_->layout.shipped_path(run_id).c_str(), &st) != 0)
     RUNTRACK_RETURN_IF_ERROR(util::WriteFileAtomic(impl_->layout.shipped_path(run_id), "0", /*sync=*/false));
+  RUNTRACK_RETURN_IF_ERROR(remote::MarkAwaitingConfirmation(impl_->layout, run_id));
   {
     std::lock_guard l(impl_->mu);
     impl_->Entry(std::string(run_id), impl_->layout, run_id).leftover = false;
@@ -433,8 +565,31 @@ Status JournalShipper::Drain(std::string_view run_id, std::chrono::milliseconds 
                          : Status::FailedPrecondition(fmt::format(
                                "run {}: the server acknowledged {} of {} journal bytes before the timeout; the "
                                "rest is shipped later (runicorn sync)", run_id, tracked.acknowledged, final_size));
-  if (done) impl_->runs.erase(std::string(run_id));
-  return result;
+  if (!done || !tracked.fatal.ok()) return result;
+  // Acknowledged whole: now the sealed confirmation (seal_confirm.h), at most seal_wait. A single
+  // viewer confirms at once; a team replica once the run is sealed, in the bucket and indexed.
+  impl_->StartConfirming(tracked, std::chrono::milliseconds(250));
+  tracked.local_final = true;
+  impl_->wake = true;
+  impl_->wake_cv.notify_all();
+  const bool settled = impl_->done_cv.wait_for(l, impl_->options.seal_wait + std::chrono::seconds(1), [&] {
+    return tracked.confirm_done || !tracked.fatal.ok();
+  });
+  if (settled && !tracked.fatal.ok()) return tracked.fatal;
+  if (settled && (tracked.confirmed || !AwaitsSealConfirmation(impl_->layout, run_id))) {
+    impl_->runs.erase(std::string(run_id));
+    return Status::Ok();
+  }
+  // Not confirmed: kept as a leftover, asked about while this shipper lives, then by the next one.
+  tracked.leftover = true;
+  tracked.confirm_done = false;
+  tracked.confirm_every = std::chrono::milliseconds(5000);
+  tracked.confirm_until = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+  return Status::FailedPrecondition(fmt::format(
+      "run {}: {} acknowledged the whole journal but did not confirm it sealed beyond its owner's disk within {} "
+      "ms; the journal is kept for a resend and the run checked again (this process, the next Store with a server "
+      "on this root, or runicorn sync)",
+      run_id, impl_->options.server, impl_->options.seal_wait.count()));
 }
 
 Status JournalShipper::DrainAliases(std::chrono::milliseconds timeout) {

@@ -18,6 +18,9 @@ fs::path StoreLayout::environment_path(std::string_view run_id) const {
 }
 fs::path StoreLayout::assets_path(std::string_view run_id) const { return run_dir(run_id) / "assets.json"; }
 fs::path StoreLayout::shipped_path(std::string_view run_id) const { return run_dir(run_id) / "shipped"; }
+fs::path StoreLayout::ship_confirmed_path(std::string_view run_id) const {
+  return run_dir(run_id) / "ship-confirmed";
+}
 fs::path StoreLayout::receiving_marker(std::string_view run_id) const { return run_dir(run_id) / "receiving"; }
 std::string_view StoreLayout::journal_stream_prefix() { return "journal."; }
 fs::path StoreLayout::stream_journal_path(std::string_view run_id, std::string_view stream) const {

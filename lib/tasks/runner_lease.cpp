@@ -18,6 +18,11 @@ fs::path RunnerLockPath(const fs::path& tasks_dir, const std::string& token) {
   return tasks_dir / (".runicorn-runner-" + token + ".lock");
 }
 
+bool IsSharedQueued(const json::object& info) {
+  const json::value* marked = info.if_contains(kSharedQueueKey);
+  return GetString(info, "status") == "queued" && marked != nullptr && marked->is_bool() && marked->as_bool();
+}
+
 pid_t LastRunPid(const json::object& info) {
   auto it = info.find("pids");
   if (it == info.end() || !it->value().is_array() || it->value().as_array().empty()) return 0;
@@ -26,6 +31,9 @@ pid_t LastRunPid(const json::object& info) {
 }
 
 Result<bool> TaskOwnerAlive(const fs::path& tasks_dir, const json::object& info, double now) {
+  // Queued in a shared queue (runtrack/task_queue.h): the queue settles it, also when the runner
+  // that claimed it died before starting it (it is queued again there, for another runner).
+  if (IsSharedQueued(info)) return true;
   std::string token = GetString(info, "runicorn_runner");
   if (!token.empty()) {
     // Tokens are written by us as 32 hex digits; anything else cannot name a lock file.

@@ -22,6 +22,11 @@ std::filesystem::path RunnerLockPath(const std::filesystem::path& tasks_dir, con
 Result<bool> TaskOwnerAlive(const std::filesystem::path& tasks_dir, const boost::json::object& info,
                             double now);
 
+// task_info.json's mark of a task queued in a shared queue (TaskRunnerOptions::shared_queue):
+// true from its Submit until a runner starts it (or it is cancelled there).
+inline constexpr const char* kSharedQueueKey = "runicorn_shared_queue";
+bool IsSharedQueued(const boost::json::object& info);
+
 // The last run's process group leader, if it is still the process that was recorded.
 pid_t LastRunPid(const boost::json::object& info);
 

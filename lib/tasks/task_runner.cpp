@@ -1,4 +1,5 @@
 // TaskRunner: claims tasks on disk, runs them on a worker pool (or at once), cancels them.
+// With a shared queue (runtrack/task_queue.h) the workers take their tasks from it instead.
 //
 // Threads: `workers` pool threads take queued tasks FIFO (manually ordered ones first); each RunNow gets its own thread; one
 // monitor thread renews leases, picks up cancel requests written by other processes and
@@ -23,6 +24,7 @@
 #include <boost/json/array.hpp>
 #include <fmt/format.h>
 
+#include "runtrack/task_queue.h"
 #include "runtrack/tasks.h"
 #include "tasks/child_process.h"
 #include "tasks/gpu_slots.h"
@@ -75,13 +77,15 @@ class TaskRunnerImpl final : public TaskRunner {
   }
 
   void StartThreads() {
-    for (int k = 0; k < opt_.workers; ++k) workers_.emplace_back([this] { WorkerLoop(); });
+    for (int k = 0; k < opt_.workers; ++k)
+      workers_.emplace_back([this] { opt_.shared_queue ? SharedWorkerLoop() : WorkerLoop(); });
     monitor_ = std::thread([this] { MonitorLoop(); });
   }
 
   ~TaskRunnerImpl() override { Shutdown(); }
 
   Result<SubmitReport> Submit(const std::vector<std::string>& names) override {
+    if (opt_.shared_queue) return SubmitShared(names);
     SubmitReport report;
     for (const auto& name : names) {
       Status s = Claim(name);
@@ -101,6 +105,8 @@ class TaskRunnerImpl final : public TaskRunner {
 
   Status RunNow(std::string_view name_view) override {
     std::string name(name_view);
+    if (opt_.shared_queue)
+      return Status::FailedPrecondition("with a shared task queue, tasks run when a runner takes them from it (Submit)");
     RUNTRACK_RETURN_IF_ERROR(Claim(name));
     std::lock_guard lock(mu_);
     run_now_.emplace_back([this, name] { Execute(name); });
@@ -119,6 +125,12 @@ class TaskRunnerImpl final : public TaskRunner {
 
   const std::string& runner_id() const override { return runner_id_; }
 
+  Status RecoverSharedAtStart() {
+    RUNTRACK_ASSIGN_OR_RETURN(SharedQueueRecovery recovered, opt_.shared_queue->RecoverAbandoned());
+    for (const auto& n : recovered.cancelled) (void)CancelSharedInFolder(n);
+    return ws_.ReconcileAbandonedTasks().status();
+  }
+
  private:
   struct Owned {
     bool started = false;   // taken by a thread; from now on only that thread settles it
@@ -126,9 +138,23 @@ class TaskRunnerImpl final : public TaskRunner {
     bool shutdown = false;
     pid_t pgid = 0;
     bool terminating = false;
+    std::optional<SharedTaskClaim> claim;  // taken from the shared queue
   };
 
   Status Claim(const std::string& name);
+  // Shared queue (runtrack/task_queue.h): Submit marks the folders queued, then queues them.
+  Result<SubmitReport> SubmitShared(const std::vector<std::string>& names);
+  void SharedWorkerLoop();
+  // The folder's side of a claim from the queue: queued and marked → our lease. False when the
+  // folder disagrees (the entry is then finished in the queue, not run).
+  bool TakeSharedClaim(const SharedTaskClaim& claim);
+  // Reports a final status of a shared task to the queue (no-op without a claim).
+  void FinishShared(const std::optional<SharedTaskClaim>& claim, std::string_view status,
+                    std::optional<int> exit_code, std::string_view reason);
+  // A task the queue cancelled while it waited: the folder follows (queued and marked → cancelled).
+  Status CancelSharedInFolder(const std::string& name);
+  // The queue's recovery, then the folder's reconcile; on the monitor's scan and at start.
+  void RecoverShared();
   // Final statuses are written without fsync and made durable together: one syncfs(2) of the
   // file system holding the workspace, at most one monitor tick (200 ms) after the write.
   Status SyncFinalStatuses() {
@@ -170,6 +196,7 @@ class TaskRunnerImpl final : public TaskRunner {
   std::deque<std::string> queue_;
   std::map<std::string, Owned> owned_;
   bool stopping_ = false;
+  uint64_t shared_submits_ = 0;  // Submits through this runner to the shared queue
   std::atomic<bool> needs_sync_{false};
   std::vector<std::thread> workers_;
   std::list<std::thread> run_now_;
@@ -219,6 +246,179 @@ Status TaskRunnerImpl::Claim(const std::string& name) {
     cv_.notify_all();
   }
   return s;
+}
+
+Result<SubmitReport> TaskRunnerImpl::SubmitShared(const std::vector<std::string>& names) {
+  SubmitReport report;
+  std::vector<SharedTaskSubmission> submissions;
+  // What each folder held before, to put back if the queue does not take the task.
+  std::map<std::string, json::object> before;
+  for (const auto& name : names) {
+    Status s = CheckTaskName(name);
+    if (s.ok() && before.count(name)) s = Status::InvalidArgument(fmt::format("task '{}' is named twice", name));
+    for (bool retried = false; s.ok();) {
+      bool owner_dead = false;
+      int64_t order = -1;
+      json::object previous;
+      s = UpdateTaskInfo(tasks_dir_, name, [&](json::object& info) -> Status {
+        std::string status = GetString(info, "status", "pending");
+        double now = util::NowSeconds();
+        if (status == "queued" || status == "running") {
+          if (IsSharedQueued(info))
+            return Status::FailedPrecondition(fmt::format("task '{}' is already queued in the shared queue", name));
+          RUNTRACK_ASSIGN_OR_RETURN(bool alive, TaskOwnerAlive(tasks_dir_, info, now));
+          if (!alive) owner_dead = true;
+          return Status::FailedPrecondition(fmt::format(
+              "task '{}' is already {} (runner {})", name, status, GetString(info, "runner_id", "unknown")));
+        }
+        previous = info;
+        order = static_cast<int64_t>(GetNumber(info, "task_order", -1));
+        info["status"] = "queued";
+        info["queued_at"] = now;
+        info[kSharedQueueKey] = true;
+        info.erase("cancel_requested_at");
+        info.erase("gpu_wait");
+        for (const char* k : kLeaseKeys) info.erase(k);
+        return Status::Ok();
+      });
+      if (s.ok()) {
+        before[name] = std::move(previous);
+        submissions.push_back({name, order < 0 ? -1 : order});
+        break;
+      }
+      if (!owner_dead || retried) break;
+      retried = true;  // its owner is gone: settle it the way a scan would, then try again
+      auto summary = ws_.GetTask(name);
+      if (!summary.ok()) { s = summary.status(); break; }
+      auto rec = ReconcileAbandoned(tasks_dir_, {*summary});
+      if (!rec.ok()) { s = rec.status(); break; }
+      s = Status::Ok();
+    }
+    if (!s.ok()) report.skipped.emplace_back(name, s);
+  }
+  if (submissions.empty()) return report;
+  // Undo one folder's mark, unless a runner has taken the task meanwhile (then it is the queue's).
+  auto put_back = [&](const std::string& name) {
+    (void)UpdateTaskInfo(tasks_dir_, name, [&](json::object& info) -> Status {
+      if (!IsSharedQueued(info) || info.contains("runicorn_runner")) return Status::FailedPrecondition("taken");
+      const json::object& old = before[name];
+      for (const char* k : {"status", "queued_at", "cancel_requested_at", "gpu_wait", kSharedQueueKey}) {
+        if (const json::value* v = old.if_contains(k)) info[k] = *v;
+        else info.erase(k);
+      }
+      for (const char* k : kLeaseKeys) {
+        if (const json::value* v = old.if_contains(k)) info[k] = *v;
+      }
+      return Status::Ok();
+    });
+  };
+  auto queued = opt_.shared_queue->Submit(submissions);
+  if (!queued.ok()) {
+    for (const auto& sub : submissions) put_back(sub.name);
+    return queued.status();
+  }
+  for (auto& [name, why] : queued->skipped) {
+    put_back(name);
+    report.skipped.emplace_back(name, why);
+  }
+  report.queued = std::move(queued->queued);
+  {
+    std::lock_guard lock(mu_);
+    ++shared_submits_;
+  }
+  queue_cv_.notify_all();  // idle workers ask the queue now rather than at their next poll
+  return report;
+}
+
+void TaskRunnerImpl::SharedWorkerLoop() {
+  for (;;) {
+    uint64_t seen = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      seen = shared_submits_;
+    }
+    auto next = opt_.shared_queue->ClaimNext();
+    if (next.ok() && next->has_value()) {
+      if (TakeSharedClaim(**next)) Execute((*next)->name);
+      continue;
+    }
+    // Nothing to run (or the queue is unreachable: ask again later).
+    std::unique_lock lock(mu_);
+    queue_cv_.wait_for(lock, opt_.shared_queue_poll, [&] { return stopping_ || shared_submits_ != seen; });
+  }
+}
+
+bool TaskRunnerImpl::TakeSharedClaim(const SharedTaskClaim& claim) {
+  const std::string& name = claim.name;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || owned_.count(name)) {
+      (void)opt_.shared_queue->Release(claim);
+      return false;
+    }
+    Owned o;
+    o.claim = claim;
+    owned_[name] = o;
+  }
+  std::string status;
+  Status s = CheckTaskName(name);
+  if (s.ok())
+    s = UpdateTaskInfo(tasks_dir_, name, [&](json::object& info) -> Status {
+      status = GetString(info, "status", "pending");
+      if (!IsSharedQueued(info))
+        return Status::FailedPrecondition(
+            fmt::format("task '{}' is {} in its folder, not queued in the shared queue", name, status));
+      info.erase("gpu_wait");
+      WriteLease(info, util::NowSeconds());
+      return Status::Ok();
+    });
+  if (s.ok()) {
+    std::unique_lock lock(mu_);
+    if (owned_.count(name)) return true;
+    // Cancelled (or the runner stopped) while the folder was being claimed: the queue has been
+    // told; the folder follows.
+    bool stopping = stopping_;
+    lock.unlock();
+    if (!stopping) (void)CancelSharedInFolder(name);
+    return false;
+  }
+  // The folder does not have it waiting (trashed, renamed, cancelled there): not run.
+  if (status == "cancelled") FinishShared(claim, "cancelled", std::nullopt, "cancelled_by_user");
+  else FinishShared(claim, "failed", std::nullopt, "launch_failed: " + s.message());
+  std::lock_guard lock(mu_);
+  owned_.erase(name);
+  cv_.notify_all();
+  return false;
+}
+
+void TaskRunnerImpl::FinishShared(const std::optional<SharedTaskClaim>& claim, std::string_view status,
+                                  std::optional<int> exit_code, std::string_view reason) {
+  // A failure leaves the entry claimed or running under this runner; once this runner is gone
+  // RecoverAbandoned settles it (docs/SCALE-OUT.md, failure cases).
+  if (claim) (void)opt_.shared_queue->Finish(*claim, status, exit_code, reason);
+}
+
+Status TaskRunnerImpl::CancelSharedInFolder(const std::string& name) {
+  Status s = UpdateTaskInfo(tasks_dir_, name, [&](json::object& info) -> Status {
+    if (!IsSharedQueued(info)) return Status::FailedPrecondition("settled");
+    info["status"] = "cancelled";
+    info["cancel_requested_at"] = util::NowSeconds();
+    for (const char* k : kLeaseKeys) info.erase(k);
+    info.erase("gpu_wait");
+    info.erase(kSharedQueueKey);
+    return Status::Ok();
+  });
+  return s.code() == StatusCode::kFailedPrecondition ? Status::Ok() : s;
+}
+
+void TaskRunnerImpl::RecoverShared() {
+  auto recovered = opt_.shared_queue->RecoverAbandoned();
+  if (recovered.ok())
+    for (const auto& n : recovered->cancelled) (void)CancelSharedInFolder(n);
+  // A lost task's folder says running under the dead runner, whose lock is free: failed
+  // runner_lost here, as for any dead runner.
+  (void)ws_.ReconcileAbandonedTasks();
 }
 
 std::unordered_map<std::string, int64_t> TaskRunnerImpl::QueuedTaskOrders() {
@@ -280,6 +480,7 @@ Status TaskRunnerImpl::SetFinal(const std::string& name, std::string_view from, 
     if (run_slot) SetLast(info, "run_statuses", json::string(to));
     for (const char* k : kLeaseKeys) info.erase(k);
     info.erase("gpu_wait");
+    info.erase(kSharedQueueKey);
     if (extra) extra(info);
     return Status::Ok();
   }, /*sync=*/false);
@@ -292,11 +493,13 @@ void TaskRunnerImpl::Execute(const std::string& name) {
     owned_.erase(name);
     cv_.notify_all();
   };
+  std::optional<SharedTaskClaim> claim;
   {
     std::lock_guard lock(mu_);
     auto it = owned_.find(name);
     if (it == owned_.end()) return;  // cancelled while queued
     it->second.started = true;
+    claim = it->second.claim;
   }
   auto is_cancelled = [&] {
     std::lock_guard lock(mu_);
@@ -308,6 +511,7 @@ void TaskRunnerImpl::Execute(const std::string& name) {
   if (!info.ok()) {
     // Unreadable (or gone): never leave it queued under us.
     (void)SetFinal(name, "queued", "failed", false, nullptr);
+    FinishShared(claim, "failed", std::nullopt, "launch_failed: " + info.status().message());
     finish_owned();
     return;
   }
@@ -340,12 +544,31 @@ void TaskRunnerImpl::Execute(const std::string& name) {
                                                                     : "gpu_unavailable: " + g.status().message();
       (void)SetFinal(name, "queued", cancelled ? "cancelled" : "failed", false, nullptr);
       if (!cancelled) (void)AppendErrorLog(task_dir, run, LocalTimestamp(util::NowSeconds()), reason, {}, "");
+      FinishShared(claim, cancelled ? "cancelled" : "failed", std::nullopt, reason);
       finish_owned();
       return;
     }
     grant = std::move(g).value();
     gpu_env["CUDA_VISIBLE_DEVICES"] = grant->cuda_visible_devices;
     gpu_env["PYRUNS_ASSIGNED_GPUS"] = grant->cuda_visible_devices;
+  }
+
+  if (claim) {
+    // The queue marks it running before anything runs: a claim it has meanwhile given away (this
+    // runner's session was thought dead) must not run twice.
+    Status started = opt_.shared_queue->Start(*claim);
+    if (!started.ok()) {
+      if (started.code() != StatusCode::kFailedPrecondition) (void)opt_.shared_queue->Release(*claim);
+      // Back to waiting in the queue, owned by no runner.
+      (void)UpdateTaskInfo(tasks_dir_, name, [&](json::object& i) -> Status {
+        if (!OwnedByUs(i) || GetString(i, "status") != "queued") return Status::FailedPrecondition("not ours");
+        for (const char* k : kLeaseKeys) i.erase(k);
+        i.erase("gpu_wait");
+        return Status::Ok();
+      });
+      finish_owned();
+      return;
+    }
   }
 
   // While we own it nobody else moves run_index, so the run number is known before the spawn;
@@ -383,6 +606,7 @@ void TaskRunnerImpl::Execute(const std::string& name) {
     i["status"] = "running";
     i["progress"] = 0.0;
     i.erase("gpu_wait");
+    i.erase(kSharedQueueKey);
     NormalizeRunHistory(i);
     SetLast(i, "start_times", json::string(started_at));
     SetLast(i, "run_statuses", "running");
@@ -405,6 +629,7 @@ void TaskRunnerImpl::Execute(const std::string& name) {
       PumpUntilExit(*child, [](std::string_view) {});
     }
     if (log_fd >= 0) ::close(log_fd);
+    FinishShared(claim, "failed", std::nullopt, "launch_failed: " + claimed.message());
     finish_owned();
     return;
   }
@@ -459,6 +684,8 @@ void TaskRunnerImpl::Execute(const std::string& name) {
   if (final_status != "completed")
     (void)AppendErrorLog(task_dir, run, finished_at, failure_reason, plan.ok() ? plan->spec.argv : std::vector<std::string>{},
                          plan.ok() ? plan->spec.cwd.string() : "");
+  FinishShared(claim, final_status, child ? std::optional<int>(exit_code) : std::nullopt,
+               final_status == "completed" ? std::string() : failure_reason);
   grant.reset();
   finish_owned();
 }
@@ -471,9 +698,11 @@ Result<CancelOutcome> TaskRunnerImpl::Cancel(std::string_view name_view) {
   if (it != owned_.end() && !it->second.started) {
     // Queued here: leave the queue and become cancelled without a run slot.
     queue_.erase(std::remove(queue_.begin(), queue_.end(), name), queue_.end());
+    std::optional<SharedTaskClaim> claim = it->second.claim;
     owned_.erase(it);
     cv_.notify_all();
     lock.unlock();
+    FinishShared(claim, "cancelled", std::nullopt, "cancelled_by_user");
     RUNTRACK_RETURN_IF_ERROR(SetFinal(name, "queued", "cancelled", false, [](json::object& i) {
       i["cancel_requested_at"] = util::NowSeconds();
     }));
@@ -497,6 +726,19 @@ Result<CancelOutcome> TaskRunnerImpl::Cancel(std::string_view name_view) {
   }
   lock.unlock();
 
+  if (opt_.shared_queue) {
+    // Not ours: the queue knows who has it. A task it does not have live (never queued there, or
+    // queued before the queue was used) is judged by its folder, as below.
+    auto outcome = opt_.shared_queue->Cancel(name);
+    if (outcome.ok()) {
+      if (*outcome == CancelOutcome::kCancelled) RUNTRACK_RETURN_IF_ERROR(CancelSharedInFolder(name));
+      return *outcome;
+    }
+    if (outcome.status().code() != StatusCode::kNotFound &&
+        outcome.status().code() != StatusCode::kFailedPrecondition)
+      return outcome.status();
+  }
+
   // Not ours: settle it if its owner is gone, else leave a request for the owner.
   auto info = ws_.ReadTaskInfo(name);
   if (!info.ok()) return info.status();
@@ -504,6 +746,11 @@ Result<CancelOutcome> TaskRunnerImpl::Cancel(std::string_view name_view) {
   if (status != "queued" && status != "running")
     return Status::FailedPrecondition(
         fmt::format("task '{}' is {}; only queued or running tasks can be cancelled", name, status));
+  // Waiting for a shared queue that does not have it live: nobody would ever take it.
+  if (opt_.shared_queue && IsSharedQueued(*info)) {
+    RUNTRACK_RETURN_IF_ERROR(CancelSharedInFolder(name));
+    return CancelOutcome::kCancelled;
+  }
   RUNTRACK_ASSIGN_OR_RETURN(bool alive, TaskOwnerAlive(tasks_dir_, *info, util::NowSeconds()));
   if (!alive) {
     RUNTRACK_ASSIGN_OR_RETURN(TaskSummary summary, ws_.GetTask(name));
@@ -551,13 +798,29 @@ void TaskRunnerImpl::MonitorLoop() {
     }
     if (now - last_scan >= opt_.scan_interval) {
       last_scan = now;
-      (void)ws_.ReconcileAbandonedTasks();
+      if (opt_.shared_queue) {
+        // Cancels sent through other runners reach us through the queue.
+        std::vector<SharedTaskClaim> claims;
+        {
+          std::lock_guard lock(mu_);
+          for (const auto& [n, o] : owned_)
+            if (o.claim) claims.push_back(*o.claim);
+        }
+        for (const auto& c : claims) {
+          auto asked = opt_.shared_queue->CancelRequested(c);
+          if (asked.ok() && *asked) (void)Cancel(c.name);
+        }
+        RecoverShared();
+      } else {
+        (void)ws_.ReconcileAbandonedTasks();
+      }
     }
   }
 }
 
 void TaskRunnerImpl::Shutdown() {
   std::vector<std::string> queued;
+  std::vector<SharedTaskClaim> released;
   std::vector<pid_t> groups;
   {
     std::lock_guard lock(mu_);
@@ -568,11 +831,27 @@ void TaskRunnerImpl::Shutdown() {
       if (o.pgid > 0) groups.push_back(o.pgid);
     }
     queue_.clear();
-    for (const auto& n : queued) owned_.erase(n);
+    for (const auto& n : queued) {
+      if (owned_[n].claim) released.push_back(*owned_[n].claim);
+      owned_.erase(n);
+    }
   }
   cv_.notify_all();
   queue_cv_.notify_all();
-  for (const auto& n : queued) (void)SetFinal(n, "queued", "cancelled", false, nullptr);
+  // Claimed from the shared queue but not started: back to the queue for another runner, and the
+  // folder waits there unowned (not cancelled, as a task of our own queue is).
+  for (const auto& c : released) {
+    (void)opt_.shared_queue->Release(c);
+    (void)UpdateTaskInfo(tasks_dir_, c.name, [&](json::object& i) -> Status {
+      if (!OwnedByUs(i) || GetString(i, "status") != "queued") return Status::FailedPrecondition("not ours");
+      for (const char* k : kLeaseKeys) i.erase(k);
+      return Status::Ok();
+    });
+  }
+  for (const auto& n : queued) {
+    bool shared = std::any_of(released.begin(), released.end(), [&](const SharedTaskClaim& c) { return c.name == n; });
+    if (!shared) (void)SetFinal(n, "queued", "cancelled", false, nullptr);
+  }
   // Pyruns' shutdown rule: our running tasks are killed and marked failed (system_shutdown).
   for (pid_t g : groups) TerminateProcessGroup(g, opt_.cancel_grace);
   for (auto& t : workers_) if (t.joinable()) t.join();
@@ -599,6 +878,7 @@ Result<std::unique_ptr<TaskRunner>> TaskRunner::Start(Workspace& workspace, Task
     return Status::InvalidArgument("runner intervals must be positive");
   if (options.gpu.list_gpus && (options.gpu.max_tasks_per_gpu < 1 || options.gpu.gpus_per_task < 1))
     return Status::InvalidArgument("max_tasks_per_gpu and gpus_per_task must be at least 1");
+  const bool runner_has_queue = options.shared_queue != nullptr;
   std::string token = NewToken();
   fs::path tasks_dir = workspace.dir() / "tasks";
   util::FileLock lock;
@@ -606,7 +886,11 @@ Result<std::unique_ptr<TaskRunner>> TaskRunner::Start(Workspace& workspace, Task
   if (!got) return Status::Internal("a fresh runner token is already locked");
   auto runner = std::make_unique<TaskRunnerImpl>(workspace, std::move(options), std::move(token), std::move(lock));
   // Settle what dead runners left before taking new work.
-  RUNTRACK_RETURN_IF_ERROR(workspace.ReconcileAbandonedTasks().status());
+  if (runner_has_queue) {
+    RUNTRACK_RETURN_IF_ERROR(runner->RecoverSharedAtStart());
+  } else {
+    RUNTRACK_RETURN_IF_ERROR(workspace.ReconcileAbandonedTasks().status());
+  }
   runner->StartThreads();
   return std::unique_ptr<TaskRunner>(std::move(runner));
 }

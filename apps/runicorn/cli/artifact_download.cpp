@@ -1,6 +1,8 @@
 // `runicorn artifacts download`: writes one version's files into a folder, each verified against
 // the manifest. Like `gc` it reads only artifacts/ and blobs/ (plain files), never the catalog, so
-// it works while a viewer holds the store.
+// it works while a viewer holds the store. With --objects s3://… a chunk missing from blobs/ is
+// read from the team's bucket (docs/SCALE-OUT.md "S3 object store"), verified against its
+// SHA-256 name like every chunk; credentials come from AWS_* or the credentials file, never argv.
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -14,6 +16,8 @@
 #include "runtrack/artifacts.h"
 #include "service/artifact_service.h"
 #include "service/file_artifacts.h"
+#include "service/s3/object_chunk_source.h"
+#include "service/s3/objects_option.h"
 
 namespace runicorn::cli {
 namespace bj = boost::json;
@@ -23,7 +27,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: runicorn artifacts download NAME[:VERSION] --output DIR [--json] [--progress | --no-progress]\n"
     "       runicorn artifacts download NAME VERSION --output DIR ...\n"
-    "  VERSION: 3, v3, latest or an alias (default latest); common: [--storage DIR]\n";
+    "  VERSION: 3, v3, latest or an alias (default latest); common: [--storage DIR]\n"
+    "  [--objects s3://BUCKET/PREFIX?endpoint=URL&region=R]: chunks missing from blobs/ from the bucket\n";
 
 int Usage() {
   std::fputs(kUsage, stderr);
@@ -57,7 +62,7 @@ std::optional<std::string> UseSpec(const std::vector<std::string>& words) {
 }  // namespace
 
 int RunArtifactDownload(const Args& args) {
-  if (!args.Unknown({"output", "json", "progress", "no-progress", "storage"}).empty()) return Usage();
+  if (!args.Unknown({"output", "json", "progress", "no-progress", "storage", "objects"}).empty()) return Usage();
   const auto& pos = args.positional();
   auto spec = UseSpec(std::vector<std::string>(pos.begin() + 1, pos.end()));
   auto output = args.Get("output");
@@ -65,6 +70,16 @@ int RunArtifactDownload(const Args& args) {
 
   auto repository = service::FileArtifactRepository::Open(ResolveStorage(args));
   if (!repository.ok()) return Fail(repository.status());
+  if (auto url = args.Get("objects")) {
+    // Opened (URL, credentials, bucket checked) before anything is written to --output.
+    auto bucket = service::s3::OpenObjectChunkStore(*url);
+    if (!bucket.ok()) {
+      std::fprintf(stderr, "runicorn artifacts download: %s\n", bucket.status().message().c_str());
+      return bucket.status().code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage
+                                                                              : ExitCodeFor(bucket.status());
+    }
+    (*repository)->SetMissingChunkSource(std::make_shared<service::s3::ObjectChunkSource>(std::move(*bucket)));
+  }
   // Resolve records no lineage: a download from the command line is no run using the artifact.
   auto handle = service::ArtifactService(**repository, /*runs=*/nullptr).Resolve(*spec);
   if (!handle.ok()) return Fail(handle.status());

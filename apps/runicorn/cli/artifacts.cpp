@@ -28,6 +28,7 @@ constexpr const char* kUsage =
     "       runicorn artifacts delete NAME VERSION [--permanent] | restore NAME VERSION\n"
     "       runicorn artifacts stats [--json]\n"
     "       runicorn artifacts download NAME[:VERSION] --output DIR [--json] [--progress | --no-progress]\n"
+    "                                  [--objects s3://BUCKET/PREFIX?endpoint=URL&region=R]\n"
     "                                   (VERSION: 3, v3, latest or an alias; default latest)\n"
     "  common: [--storage DIR]\n";
 

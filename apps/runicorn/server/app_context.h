@@ -18,6 +18,7 @@
 namespace runicorn::server {
 
 class IngestForwarding;  // server/ingest_forwarding.h
+class ReadForwarding;    // server/read_forwarding.h
 
 struct AppContext {
   std::filesystem::path root;          // absolute store root
@@ -50,6 +51,9 @@ struct AppContext {
   // `viewer --replica-url` (docs/SCALE-OUT.md "Replicas"): ingest of runs another replica owns is
   // forwarded there (null: every ingest is appended here, as with one viewer).
   std::shared_ptr<IngestForwarding> ingest_forwarding;
+  // `viewer --replica-url`: reads and live streams of a live run another replica owns are answered
+  // by that replica (docs/SCALE-OUT.md "Reads of a live run"; null: every read is answered here).
+  std::shared_ptr<ReadForwarding> read_forwarding;
 
   // Opens the catalog and artifact store of `root` (created if missing). kBusy when another
   // process holds the catalog. On a disk too full to open the catalog read-write it is opened

@@ -57,6 +57,7 @@ Response HandleDeleteArtifactAlias(const AppContext& ctx, const Request& req);
 
 // Journal shipping (handlers_ingest.cpp)
 Response HandleIngest(const AppContext& ctx, const Request& req);
+Response HandleIngestState(const AppContext& ctx, const Request& req);
 // Artifact shipping (handlers_ingest_artifacts.cpp, docs/REMOTE.md "Artifacts")
 Response HandleIngestMissingChunks(const AppContext& ctx, const Request& req);
 Response HandleIngestChunk(const AppContext& ctx, const Request& req);
@@ -64,6 +65,8 @@ Response HandleIngestArtifact(const AppContext& ctx, const Request& req);
 // A writer's user aliases (handlers_ingest_aliases.cpp, docs/REMOTE.md "Artifacts")
 Response HandleIngestSetAlias(const AppContext& ctx, const Request& req);
 Response HandleIngestRemoveAlias(const AppContext& ctx, const Request& req);
+// A writer's version deletes and restores (handlers_ingest_versions.cpp, docs/REMOTE.md "Artifacts")
+Response HandleIngestVersionState(const AppContext& ctx, const Request& req);
 // A multi-process run's streams (handlers_streams.cpp, docs/REMOTE.md "Streams").
 Response HandleRunStreams(const AppContext& ctx, const Request& req);
 Response HandleStreamPoints(const AppContext& ctx, const Request& req);

@@ -8,6 +8,7 @@
 #include "server/errors.h"
 #include "server/handlers.h"
 #include "server/metric_params.h"
+#include "server/read_forwarding.h"
 
 namespace runicorn::server {
 
@@ -35,10 +36,12 @@ Response StreamExport(const AppContext& ctx, const Request& req, encode::ExportS
 }  // namespace
 
 Response HandleExportCsv(const AppContext& ctx, const Request& req) {
+  RUNICORN_FORWARD_READ_TO_OWNER(ctx, req);  // a live run of another replica: its owner answers
   return StreamExport(ctx, req, encode::ExportStream::Format::kCsv);
 }
 
 Response HandleExportJson(const AppContext& ctx, const Request& req) {
+  RUNICORN_FORWARD_READ_TO_OWNER(ctx, req);  // a live run of another replica: its owner answers
   return StreamExport(ctx, req, encode::ExportStream::Format::kJson);
 }
 

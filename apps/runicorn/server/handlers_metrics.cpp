@@ -9,6 +9,7 @@
 #include "server/handlers.h"
 #include "server/metric_params.h"
 #include "server/metric_paging.h"
+#include "server/read_forwarding.h"
 
 namespace runicorn::server {
 
@@ -23,6 +24,7 @@ Response TableResponse(std::string body, const service::MetricTable& table) {
 }  // namespace
 
 Response HandleMetricsStep(const AppContext& ctx, const Request& req) {
+  RUNICORN_FORWARD_READ_TO_OWNER(ctx, req);  // a live run of another replica: its owner answers
   RUNICORN_ASSIGN_PARAM_OR_422(service::MetricTableQuery q, ParseMetricTableQuery(req.query));
   if (auto s = ApplyRowBound(req.query, &q); !s.ok()) return Response::Error(422, s.message());
   RUNICORN_ASSIGN_OR_RESPOND(auto table, ctx.services->metrics.QueryTable(req.Param("run_id"), q));
@@ -30,6 +32,7 @@ Response HandleMetricsStep(const AppContext& ctx, const Request& req) {
 }
 
 Response HandleMetrics(const AppContext& ctx, const Request& req) {
+  RUNICORN_FORWARD_READ_TO_OWNER(ctx, req);  // a live run of another replica: its owner answers
   RUNICORN_ASSIGN_PARAM_OR_422(service::MetricTableQuery q, ParseMetricTableQuery(req.query));
   if (auto s = ApplyRowBound(req.query, &q); !s.ok()) return Response::Error(422, s.message());
   const std::string* time = req.query.Get("time");

@@ -5,10 +5,12 @@
 #include "encode/stream_json.h"
 #include "server/errors.h"
 #include "server/handlers.h"
+#include "server/read_forwarding.h"
 
 namespace runicorn::server {
 
 Response HandleRunStreams(const AppContext& ctx, const Request& req) {
+  RUNICORN_FORWARD_READ_TO_OWNER(ctx, req);  // a live run of another replica: its owner answers
   const std::string run_id = req.Param("run_id");
   auto streams = ctx.services->stream_views.ListStreams(run_id);
   if (!streams.ok()) return ErrorResponse(streams.status());
@@ -16,6 +18,7 @@ Response HandleRunStreams(const AppContext& ctx, const Request& req) {
 }
 
 Response HandleStreamPoints(const AppContext& ctx, const Request& req) {
+  RUNICORN_FORWARD_READ_TO_OWNER(ctx, req);  // a live run of another replica: its owner answers
   const std::string run_id = req.Param("run_id");
   const std::string* metric = req.query.Get("metric");
   if (metric == nullptr) return Response::Error(400, "Missing query parameter 'metric'");

@@ -48,14 +48,14 @@ Response HandleV1Login(const AppContext& ctx, const Request& req) {
 }
 
 Response HandleV1ListDatasets(const AppContext& ctx, const Request&) {
-  service::DatasetService datasets(ctx.services->layout);
+  service::DatasetService datasets(ctx.services->layout, ctx.services->dataset_artifacts);
   auto list = datasets.List();
   if (!list.ok()) return V1ErrorFor(list.status());
   return Response::Json(encode::V1DatasetList(*list, service::NowIsoUtc()));
 }
 
 Response HandleV1GetDataset(const AppContext& ctx, const Request& req) {
-  service::DatasetService datasets(ctx.services->layout);
+  service::DatasetService datasets(ctx.services->layout, ctx.services->dataset_artifacts);
   auto d = datasets.Get(req.Param("dataset_id"));
   if (!d.ok()) return V1ErrorFor(d.status(), d.status().code() == runtrack::StatusCode::kInvalidArgument ? "dataset_id" : "");
   return Response::Json(encode::V1DatasetDetail(*d));
@@ -86,7 +86,7 @@ Response HandleV1UploadDataset(const AppContext& ctx, const Request& req) {
   }
   if (!has_file) return V1Error(400, "Field 'file' is required", "required", "file");
   if (!has_name) return V1Error(400, "Field 'name' is required", "required", "name");
-  service::DatasetService datasets(ctx.services->layout);
+  service::DatasetService datasets(ctx.services->layout, ctx.services->dataset_artifacts);
   service::FieldError error;
   auto d = datasets.Upload(upload, &error);
   if (!d.ok()) return FromFieldError(d.status(), error);
@@ -115,7 +115,7 @@ Response HandleV1ProcessDataset(const AppContext& ctx, const Request& req) {
     p.seed = static_cast<uint64_t>(*seed);
   }
   p.processed_by = req.Param("@user");
-  service::DatasetService datasets(ctx.services->layout);
+  service::DatasetService datasets(ctx.services->layout, ctx.services->dataset_artifacts);
   service::FieldError error;
   auto r = datasets.Process(p, &error);
   if (!r.ok()) return FromFieldError(r.status(), error);

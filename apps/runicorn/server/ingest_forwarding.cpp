@@ -15,22 +15,17 @@ using tcp = boost::asio::ip::tcp;
 using runtrack::Result;
 using runtrack::Status;
 
-namespace {
-
-Response Unavailable(std::string detail) {
+Response ForwardUnavailable(std::string detail) {
   Response r = Response::Error(503, detail);
   r.AddHeader("Retry-After", "1");
   return r;
 }
 
-// Headers that describe one hop, not the request: never copied to the owner.
-bool HopByHop(const std::string& name) {
+bool IsHopByHopHeader(const std::string& name) {
   return name == "connection" || name == "keep-alive" || name == "transfer-encoding" || name == "te" ||
          name == "trailer" || name == "upgrade" || name == "proxy-authorization" || name == "proxy-connection" ||
          name == "host" || name == "content-length" || name == kForwardedByHeader;
 }
-
-}  // namespace
 
 Result<ReplicaAddress> ParseReplicaUrl(std::string_view url) {
   auto bad = [&](const char* why) {
@@ -83,14 +78,14 @@ IngestForwarding::~IngestForwarding() = default;
 std::optional<Response> IngestForwarding::Route(const Request& req, const std::string& run_id) const {
   if (!runtrack::ValidateRunId(run_id).ok()) return std::nullopt;  // refused locally, as always
   auto owner = ownership_->Claim(run_id);
-  if (!owner.ok()) return Unavailable(owner.status().message());
+  if (!owner.ok()) return ForwardUnavailable(owner.status().message());
   if (owner->here) return std::nullopt;
   if (std::string_view by = req.Header(kForwardedByHeader); !by.empty())
-    return Unavailable(fmt::format("run {} was forwarded here by replica {}, but replica {} owns it now; retry",
+    return ForwardUnavailable(fmt::format("run {} was forwarded here by replica {}, but replica {} owns it now; retry",
                                    run_id, by.substr(0, 200), owner->replica_id));
   if (in_flight_.fetch_add(1) >= options_.max_in_flight) {
     in_flight_.fetch_sub(1);
-    return Unavailable(fmt::format("run {} is owned by replica {}, and this replica is already forwarding as many "
+    return ForwardUnavailable(fmt::format("run {} is owned by replica {}, and this replica is already forwarding as many "
                                    "requests as it may; retry",
                                    run_id, owner->replica_id));
   }
@@ -102,11 +97,11 @@ std::optional<Response> IngestForwarding::Route(const Request& req, const std::s
 Response IngestForwarding::Forward(const Request& req, const service::RunOwner& owner) const {
   auto address = ParseReplicaUrl(owner.url);
   if (!address.ok())
-    return Unavailable(fmt::format("the run's owner, replica {}, registered an unusable address: {}", owner.replica_id,
+    return ForwardUnavailable(fmt::format("the run's owner, replica {}, registered an unusable address: {}", owner.replica_id,
                                    address.status().message()));
   http::request<http::string_body> out{http::string_to_verb(req.method), req.target, 11};
   for (const auto& [name, value] : req.headers)
-    if (!HopByHop(name)) out.set(name, value);
+    if (!IsHopByHopHeader(name)) out.set(name, value);
   const bool v6 = address->host.find(':') != std::string::npos;
   out.set(http::field::host, fmt::format("{}{}{}:{}", v6 ? "[" : "", address->host, v6 ? "]" : "", address->port));
   out.set(kForwardedByHeader, ownership_->replica_id());
@@ -161,7 +156,7 @@ Response IngestForwarding::Forward(const Request& req, const service::RunOwner& 
     forwarded_.fetch_add(1);
     return r;
   }
-  return Unavailable(fmt::format("run {} is owned by replica {} at {}, which does not answer ({}); retry later",
+  return ForwardUnavailable(fmt::format("run {} is owned by replica {} at {}, which does not answer ({}); retry later",
                                  req.Param("run_id"), owner.replica_id, owner.url, failure));
 }
 

@@ -41,6 +41,12 @@ runtrack::Result<ReplicaAddress> ParseReplicaUrl(std::string_view url);
 // The header a forwarded request carries (lower case, as Request::headers holds names).
 inline constexpr const char* kForwardedByHeader = "x-runicorn-forwarded-by";
 
+// Shared by every forward to an owner (ingest here, reads in read_forwarding.*): 503 with
+// Retry-After: 1, and whether a request header (lower case) describes one hop rather than the
+// request, so it is never copied to the owner.
+Response ForwardUnavailable(std::string detail);
+bool IsHopByHopHeader(const std::string& name);
+
 struct IngestForwardingOptions {
   size_t max_in_flight = 1;                          // forwards waiting at once (see above)
   std::chrono::milliseconds connect_timeout{2000};   // the owner is unreachable after this

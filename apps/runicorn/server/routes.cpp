@@ -131,6 +131,14 @@ Router BuildApiRouter() {
     ingest.raw_body = true;
     ingest.ingest_scope = true;  // an ingest token may call it, and nothing else (auth.h)
     r.Add(std::move(ingest));
+    // Whether a shipped run is sealed beyond its owner's disk (docs/REMOTE.md "Sealed confirmation").
+    Route ingest_state;
+    ingest_state.method = "GET";
+    ingest_state.pattern = "/api/ingest/{run_id}/state";
+    ingest_state.handler = HandleIngestState;
+    ingest_state.rate_class = "ingest";
+    ingest_state.ingest_scope = true;
+    r.Add(std::move(ingest_state));
     // Artifact shipping (docs/REMOTE.md "Artifacts"): the same scope and rate class; chunk and
     // manifest bodies are raw bytes. More literal characters than {run_id}/{stream}, so they win.
     auto ingest_route = [&r](const char* method, const char* pattern, Handler h, bool raw_body) {
@@ -148,6 +156,7 @@ Router BuildApiRouter() {
     ingest_route("PUT", "/api/ingest/artifacts/{name}/v{version}", HandleIngestArtifact, true);
     ingest_route("PUT", "/api/ingest/artifacts/{name}/aliases/{alias}", HandleIngestSetAlias, false);
     ingest_route("DELETE", "/api/ingest/artifacts/{name}/aliases/{alias}", HandleIngestRemoveAlias, false);
+    ingest_route("PUT", "/api/ingest/artifacts/{name}/v{version}/state", HandleIngestVersionState, false);
     add("GET", "/api/runs/{run_id}/streams", HandleRunStreams, "runs_detail");
     add("GET", "/api/runs/{run_id}/stream-points", HandleStreamPoints, "metrics");
   }

@@ -10,6 +10,7 @@
 #include "encode/json_writer.h"
 #include "runtrack/json_codec.h"
 #include "server/params.h"
+#include "server/read_forwarding.h"
 #include "service/follow.h"
 
 namespace runicorn::server {
@@ -89,11 +90,17 @@ class MetricStream final : public StreamSource {
 }  // namespace
 
 Result<std::unique_ptr<StreamSource>> MakeLogStream(const AppContext& ctx, const Request& req) {
+  // A live run of another replica: the stream is relayed from its owner (read_forwarding.h).
+  if (ctx.read_forwarding)
+    if (auto proxied = ctx.read_forwarding->RouteStream(req, ctx.services->run_catalog)) return std::move(*proxied);
   RUNTRACK_ASSIGN_OR_RETURN(auto follower, service::MakeLogFollower(ctx.services->run_catalog, req.Param("run_id")));
   return std::unique_ptr<StreamSource>(std::make_unique<LogStream>(ctx, std::move(follower)));
 }
 
 Result<std::unique_ptr<StreamSource>> MakeMetricStream(const AppContext& ctx, const Request& req) {
+  // A live run of another replica: the stream is relayed from its owner (read_forwarding.h).
+  if (ctx.read_forwarding)
+    if (auto proxied = ctx.read_forwarding->RouteStream(req, ctx.services->run_catalog)) return std::move(*proxied);
   RUNTRACK_RETURN_IF_ERROR(runtrack::ValidateRunId(req.Param("run_id")));
   auto after = GetInt(req.query, "after_step", std::numeric_limits<int64_t>::min(),
                       std::numeric_limits<int64_t>::max());

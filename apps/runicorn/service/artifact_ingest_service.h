@@ -14,6 +14,7 @@
 #include "runtrack/artifact_transfer.h"
 #include "runtrack/layout.h"
 #include "runtrack/status.h"
+#include "service/artifact_service.h"
 
 namespace runicorn::service {
 
@@ -28,6 +29,12 @@ struct ManifestAck {
   std::vector<std::string> missing_chunks;  // not empty: refused until these are uploaded
   std::string type;                         // the version's artifact type
   int version = 0;
+};
+
+struct VersionStateAck {
+  int version = 0;
+  std::string state;     // the state asked for, now the version's state here
+  bool changed = false;  // false: it was in that state already (a resend)
 };
 
 // The team's chunk pool (an S3 bucket, service/s3/object_chunk_pool.h) that shipped chunks go to
@@ -92,6 +99,17 @@ class ArtifactIngestService {
   // `DELETE .../aliases/{alias}?version=N`: removes the alias if it still points at N.
   // `version_text` is the raw ?version= value (required). Returns whether it was removed.
   runtrack::Result<bool> RemoveAlias(std::string_view name, std::string_view alias, const std::string* version_text);
+
+  // A writer's soft delete, restore or permanent delete of a version it shipped
+  // (`PUT /api/ingest/artifacts/{name}/v{N}/state`, artifact_ingest_states.cpp): sets the version's
+  // state to `state` ("deleted", "ready" or "purged") through `artifacts`, the served store's
+  // artifact repository (PostgreSQL's with `viewer --catalog`), so it lands where the version was
+  // published. Idempotent: a version already in that state is `changed: false`. NotFound for an
+  // unknown name or version (a permanently deleted one included: the writer takes that answer to
+  // a permanent delete as done); FailedPrecondition from the repository (e.g. restoring a
+  // version the server purged); InvalidArgument for a bad version or state.
+  runtrack::Result<VersionStateAck> SetVersionState(ArtifactService& artifacts, std::string_view name,
+                                                    std::string_view version_text, std::string_view state);
 
   runtrack::ArtifactReceiver::Stats stats() const { return receiver_.stats(); }
 

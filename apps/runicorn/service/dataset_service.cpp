@@ -59,10 +59,6 @@ class ScratchDir {
   fs::path path_;
 };
 
-Result<runtrack::ArtifactStore> OpenStore(const runtrack::StoreLayout& layout) {
-  return runtrack::ArtifactStore::Open(layout.root());
-}
-
 // "NAME:vN" -> (NAME, N).
 Result<std::pair<std::string, int>> ParseDatasetId(std::string_view id) {
   size_t colon = id.rfind(":v");
@@ -270,11 +266,8 @@ Result<std::string> NewProcessingRunId() {
   return fmt::format("{}_{:02x}{:02x}{:02x}", buf, r[0], r[1], r[2]);
 }
 
-Result<DatasetInfo> LogVersion(runtrack::ArtifactStore& store, const runtrack::Artifact& artifact,
-                               std::string_view run_id) {
-  auto version = store.Log(artifact, run_id);
-  if (!version.ok()) return version.status();
-  auto info = store.GetVersion(artifact.name(), *version);
+Result<DatasetInfo> LogVersion(DatasetArtifacts& store, const runtrack::Artifact& artifact, std::string_view run_id) {
+  auto info = store.Log(artifact, run_id);
   if (!info.ok()) return info.status();
   return ToInfo(*info);
 }
@@ -299,13 +292,12 @@ std::string NewUuid() {
 }
 
 Result<std::vector<DatasetInfo>> DatasetService::List() {
-  auto store = OpenStore(layout_);
-  if (!store.ok()) return store.status();
+  DatasetArtifacts* store = &artifacts();
   auto names = store->ListArtifacts(runtrack::ArtifactType::kDataset);
   if (!names.ok()) return names.status();
   std::vector<DatasetInfo> out;
   for (const auto& n : *names) {
-    auto versions = store->ListVersions(n.name, false);
+    auto versions = store->ListVersions(n.name);
     if (!versions.ok()) return versions.status();
     for (const auto& v : *versions)
       if (v.status == "ready") out.push_back(ToInfo(v));
@@ -316,9 +308,7 @@ Result<std::vector<DatasetInfo>> DatasetService::List() {
 Result<DatasetInfo> DatasetService::Get(const std::string& id) {
   auto parsed = ParseDatasetId(id);
   if (!parsed.ok()) return parsed.status();
-  auto store = OpenStore(layout_);
-  if (!store.ok()) return store.status();
-  auto v = store->GetVersion(parsed->first, parsed->second);
+  auto v = artifacts().GetVersion(parsed->first, parsed->second);
   if (!v.ok() || v->type != runtrack::ArtifactType::kDataset || v->status != "ready") {
     if (v.ok() || v.status().code() == runtrack::StatusCode::kNotFound)
       return Status::NotFound(fmt::format("Dataset not found: {}", id));
@@ -355,9 +345,7 @@ Result<DatasetInfo> DatasetService::Upload(const DatasetUpload& upload, FieldErr
                                      {"columns", cols},
                                      {"uploaded_by", upload.uploaded_by}});
   if (Status s = artifact->AddFile(*file, "data." + upload.format); !s.ok()) return s;
-  auto store = OpenStore(layout_);
-  if (!store.ok()) return store.status();
-  return LogVersion(*store, *artifact, "");
+  return LogVersion(artifacts(), *artifact, "");
 }
 
 Result<ProcessResult> DatasetService::Process(const ProcessRequest& req, FieldError* error) {
@@ -390,8 +378,7 @@ Result<ProcessResult> DatasetService::Process(const ProcessRequest& req, FieldEr
 
   auto run_id = NewProcessingRunId();
   if (!run_id.ok()) return run_id.status();
-  auto store = OpenStore(layout_);
-  if (!store.ok()) return store.status();
+  DatasetArtifacts* store = &artifacts();
   // Read without recording a use: a request refused below must leave no lineage behind.
   auto handle = store->Use(source->id, "");
   if (!handle.ok()) return handle.status();

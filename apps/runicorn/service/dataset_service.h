@@ -13,16 +13,21 @@
 // floor(n * train_ratio) and floor(n * val_ratio); the test split takes the rest. Lineage: a
 // processing id in run-id form "uses" the source version and "produces" the output version.
 //
+// Storage: `artifacts` (dataset_artifacts.h) — this store's own by default, the team's catalog and
+// bucket with `viewer --catalog … --objects …`.
+//
 // Thread safety: no state in memory (ArtifactStore keeps none); use from any thread.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "runtrack/layout.h"
 #include "runtrack/status.h"
+#include "service/dataset_artifacts.h"
 
 namespace runicorn::service {
 
@@ -77,7 +82,11 @@ class DatasetService {
   static constexpr uint64_t kMaxUploadBytes = 32u << 20;
   static constexpr uint64_t kMaxRows = 1000000;
 
-  explicit DatasetService(runtrack::StoreLayout layout) : layout_(std::move(layout)) {}
+  explicit DatasetService(runtrack::StoreLayout layout) : DatasetService(std::move(layout), nullptr) {}
+  // `artifacts` null: the store's own (LocalDatasetArtifacts over `layout`).
+  DatasetService(runtrack::StoreLayout layout, std::shared_ptr<DatasetArtifacts> artifacts)
+      : layout_(std::move(layout)),
+        artifacts_(artifacts ? std::move(artifacts) : std::make_shared<LocalDatasetArtifacts>(layout_)) {}
 
   // Every ready version of every dataset artifact, by name then version.
   runtrack::Result<std::vector<DatasetInfo>> List();
@@ -91,7 +100,10 @@ class DatasetService {
   runtrack::Result<ProcessResult> Process(const ProcessRequest& request, FieldError* error);
 
  private:
+  DatasetArtifacts& artifacts() { return *artifacts_; }
+
   runtrack::StoreLayout layout_;
+  std::shared_ptr<DatasetArtifacts> artifacts_;
 };
 
 // A random UUID v4, lower-case ("12345678-1234-4678-9234-567812345678").

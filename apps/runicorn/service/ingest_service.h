@@ -9,11 +9,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "runtrack/layout.h"
 #include "runtrack/remote.h"
 #include "runtrack/status.h"
+#include "service/run_sealing.h"
 
 namespace runicorn::service {
 
@@ -22,9 +24,17 @@ struct IngestAck {
   uint64_t offset = 0;   // the durable length of the server's copy
 };
 
+// GET /api/ingest/{run}/state (docs/REMOTE.md "Sealed confirmation"): what a writer needs to know
+// before it stops keeping a finished run for resends.
+struct IngestState {
+  uint64_t durable_offset = 0;  // this server's copy of the stream (a compacted journal: its original length)
+  bool seal_required = false;   // a team back end: the run counts as safe only once `sealed`
+  RunSealState seal;            // only with seal_required
+};
+
 class IngestService {
  public:
-  explicit IngestService(const runtrack::StoreLayout& layout) : receiver_(layout) {}
+  explicit IngestService(const runtrack::StoreLayout& layout) : layout_(layout), receiver_(layout) {}
 
   // Largest decompressed body accepted: the biggest record plus its frame and the header.
   static constexpr size_t kMaxRawBytes = (64u << 20) + 64;
@@ -33,6 +43,13 @@ class IngestService {
   // durable offset). InvalidArgument for a bad id, stream, offset or body.
   runtrack::Result<IngestAck> Ingest(std::string_view run_id, std::string_view stream,
                                      std::string_view offset_text, std::string_view body);
+
+  // The stream's durable length here and, with a team back end, whether the run is sealed and
+  // published. InvalidArgument for a bad id or stream; NotFound (404) when this server has no copy
+  // of the stream (a writer then resends: a replica that took the run over has nothing of it).
+  runtrack::Result<IngestState> State(std::string_view run_id, std::string_view stream) const;
+  // A team back end's sealing (viewer_command.cpp); set before serving, never changed after.
+  void SetSealing(std::shared_ptr<RunSealing> sealing) { sealing_ = std::move(sealing); }
 
   // How long a run still arriving may stay silent before it is judged dead (ReceiverOptions::lease;
   // 0: never), and the check itself (a background thread runs it every second).
@@ -48,7 +65,9 @@ class IngestService {
   }
 
  private:
+  runtrack::StoreLayout layout_;
   runtrack::JournalReceiver receiver_;
+  std::shared_ptr<RunSealing> sealing_;
 };
 
 }  // namespace runicorn::service

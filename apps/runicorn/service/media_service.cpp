@@ -4,6 +4,9 @@
 
 #include <cctype>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -44,6 +47,12 @@ std::optional<uint64_t> RegularFileSize(const std::filesystem::path& p) {
   return static_cast<uint64_t>(st.st_size);
 }
 
+// Whether this store has the run's folder (else another replica published it, if anyone did).
+bool RunFolderHere(const runtrack::StoreLayout& layout, const std::string& run_id) {
+  std::error_code ec;
+  return std::filesystem::exists(layout.run_dir(run_id), ec) || ec;
+}
+
 }  // namespace
 
 Status MediaService::CheckRun(const std::string& run_id) const {
@@ -57,8 +66,31 @@ Result<std::vector<MediaImage>> MediaService::List(const std::string& run_id) co
   RUNTRACK_RETURN_IF_ERROR(CheckRun(run_id));
   std::vector<MediaImage> out;
   const std::filesystem::path media = layout_.media_dir(run_id);
-  if (!RegularFileSize(media / kIndex)) return out;
-  std::ifstream in(media / kIndex, std::ios::binary);
+  // Another replica's run: its published index and files' sizes, read by the same loop below.
+  std::function<std::optional<uint64_t>(const std::string&)> size_of = [&](const std::string& file) {
+    return RegularFileSize(media / file);
+  };
+  std::map<std::string, uint64_t> published;
+  std::istringstream in;
+  if (remote_ && !RunFolderHere(layout_, run_id)) {
+    RUNTRACK_ASSIGN_OR_RETURN(auto files, remote_->ListFiles(run_id));
+    for (const PublishedRunFile& f : files)
+      if (f.path.rfind("media/", 0) == 0) published[f.path.substr(6)] = f.size;
+    if (!published.count(kIndex)) return out;
+    RUNTRACK_ASSIGN_OR_RETURN(std::string index, remote_->ReadFile(run_id, std::string("media/") + kIndex));
+    in.str(std::move(index));
+    size_of = [&](const std::string& file) -> std::optional<uint64_t> {
+      auto it = published.find(file);
+      if (it == published.end()) return std::nullopt;
+      return it->second;
+    };
+  } else {
+    if (!RegularFileSize(media / kIndex)) return out;
+    std::ifstream local(media / kIndex, std::ios::binary);
+    std::ostringstream text;
+    text << local.rdbuf();
+    in.str(text.str());
+  }
   for (std::string line; std::getline(in, line);) {
     boost::system::error_code ec;
     bj::value v = bj::parse(line, ec);
@@ -69,7 +101,7 @@ Result<std::vector<MediaImage>> MediaService::List(const std::string& run_id) co
     std::string file(path->as_string());
     if (file.rfind("media/", 0) == 0) file = file.substr(6);
     if (!SafeName(file)) continue;
-    auto size = RegularFileSize(media / file);
+    auto size = size_of(file);
     if (!size) continue;
     MediaImage img;
     img.file = file;
@@ -87,6 +119,16 @@ Result<MediaFile> MediaService::Open(const std::string& run_id, const std::strin
   RUNTRACK_RETURN_IF_ERROR(CheckRun(run_id));
   if (!SafeName(file)) return Status::InvalidArgument("Invalid media file name");
   MediaFile out;
+  if (remote_ && !RunFolderHere(layout_, run_id)) {
+    auto stream = remote_->OpenFile(run_id, "media/" + file);
+    if (!stream.ok() && stream.status().code() == runtrack::StatusCode::kNotFound)
+      return Status::NotFound("Media file not found");
+    if (!stream.ok()) return stream.status();
+    out.size = (*stream)->size();
+    out.remote = std::move(*stream);
+    out.content_type = ContentType(file);
+    return out;
+  }
   out.path = layout_.media_dir(run_id) / file;
   auto size = RegularFileSize(out.path);
   if (!size) return Status::NotFound("Media file not found");

@@ -12,12 +12,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "runtrack/layout.h"
 #include "runtrack/status.h"
+#include "service/run_file_source.h"
 #include "service/storage.h"
 
 namespace runicorn::service {
@@ -35,6 +37,8 @@ struct MediaFile {
   std::filesystem::path path;
   uint64_t size = 0;
   std::string content_type;
+  // Set for a run another replica published (path empty): its bytes, read from the bucket.
+  std::shared_ptr<RunFileStream> remote;
 };
 
 class MediaService {
@@ -46,12 +50,16 @@ class MediaService {
   runtrack::Result<std::vector<MediaImage>> List(const std::string& run_id) const;
   // NotFound "Run not found" / "Media file not found"; InvalidArgument "Invalid media file name".
   runtrack::Result<MediaFile> Open(const std::string& run_id, const std::string& file) const;
+  // With a shared back end: a run whose folder is not on this disk is answered from what its
+  // replica published (RunFileSource), with the same checks and the same answers. Set before serving.
+  void UseRemoteFiles(std::shared_ptr<const RunFileSource> files) { remote_ = std::move(files); }
 
  private:
   runtrack::Status CheckRun(const std::string& run_id) const;
 
   const RunCatalog& runs_;
   const runtrack::StoreLayout& layout_;
+  std::shared_ptr<const RunFileSource> remote_;  // null: this store only
 };
 
 }  // namespace runicorn::service

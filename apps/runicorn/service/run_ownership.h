@@ -8,6 +8,7 @@
 // Thread safety: implementations are called by any number of handler threads at once.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,12 @@ class RunOwnership {
   // decided now (the catalog is unreachable, or the owner registered no URL): the caller answers
   // 503 and the writer retries; it never appends without owning the run.
   virtual runtrack::Result<RunOwner> Claim(std::string_view run_id) = 0;
+
+  // Who owns `run_id` now, WITHOUT taking it (reads of a live run, server/read_forwarding.h):
+  // nullopt when no replica does (no ingest reached one yet, or its owner died). With
+  // `allow_cached` the answer may be up to 1 s old (kept per bucket, so a chart's requests cost no
+  // PostgreSQL round trip each); without, it is looked up now. Busy when it cannot be told.
+  virtual runtrack::Result<std::optional<RunOwner>> Find(std::string_view run_id, bool allow_cached) = 0;
 
   // This replica's id, as other replicas see it.
   virtual const std::string& replica_id() const = 0;

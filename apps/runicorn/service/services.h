@@ -14,6 +14,7 @@
 #include "service/artifact_ingest_service.h"
 #include "service/artifact_service.h"
 #include "service/config_service.h"
+#include "service/dataset_artifacts.h"
 #include "service/ingest_service.h"
 #include "service/media_service.h"
 #include "service/metric_service.h"
@@ -82,6 +83,9 @@ struct Services {
   // The training service API's accounts and token key: the store's users.json and token_key, or
   // PostgreSQL's tables with `viewer --catalog` (shared by replicas; pg/pg_user_repository.h).
   std::shared_ptr<UserRepository> users = std::make_shared<UserStore>(layout);
+  // Where /api/v1/datasets keeps dataset artifacts: null for this store's own; the team's catalog
+  // and bucket with `viewer --catalog … --objects …` (pg/pg_dataset_artifacts.h).
+  std::shared_ptr<DatasetArtifacts> dataset_artifacts;
 };
 
 }  // namespace runicorn::service

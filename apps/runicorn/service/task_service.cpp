@@ -127,6 +127,8 @@ Result<WorkspaceView> TaskService::Activate(std::unique_ptr<runtrack::Workspace>
     runner_.reset();
   }
   if (!same) workspace_ = std::move(ws);
+  // Each replica takes tasks of its current workspace from the shared queue.
+  if (options_.shared_queue) RUNTRACK_RETURN_IF_ERROR(EnsureRunnerLocked(options_.shared_workers));
   // Remembered for the next command, as Pyruns' .active_workspace; losing it only loses a default.
   std::ofstream(options_.project_root / kPyrunsDir / kActiveFile, std::ios::trunc) << workspace_->dir().filename().string();
   return ViewOf(*workspace_);
@@ -294,8 +296,22 @@ Status TaskService::EnsureRunnerLocked(int workers) {
   o.shell_executable = options_.shell_executable;
   o.runicorn_dir = options_.runicorn_dir;
   o.cancel_grace = options_.cancel_grace;
+  std::shared_ptr<runtrack::SharedTaskQueue> queue;
+  if (options_.shared_queue) {
+    RUNTRACK_ASSIGN_OR_RETURN(queue, options_.shared_queue(*workspace_));
+    o.shared_queue = queue;
+    o.workers = options_.shared_workers;
+    o.scan_interval = options_.scan_interval;
+  }
   RUNTRACK_ASSIGN_OR_RETURN(runner_, runtrack::TaskRunner::Start(*workspace_, std::move(o)));
+  shared_queue_ = std::move(queue);
   return Status::Ok();
+}
+
+Status TaskService::StartRunner() {
+  RUNTRACK_RETURN_IF_ERROR(CurrentWorkspace().status());
+  std::lock_guard lock(mu_);
+  return EnsureRunnerLocked(options_.shared_queue ? options_.shared_workers : 1);
 }
 
 Result<RunTasksReport> TaskService::Run(const std::vector<std::string>& names, int workers) {
@@ -399,6 +415,12 @@ Result<bool> TaskService::Pin(const std::string& name, std::optional<bool> pinne
 Result<std::vector<runtrack::TaskSummary>> TaskService::Reorder(const std::vector<runtrack::TaskOrderItem>& items) {
   RUNTRACK_ASSIGN_OR_RETURN(auto ws, CurrentWorkspace());
   RUNTRACK_RETURN_IF_ERROR(ws->ReorderTasks(items));
+  std::shared_ptr<runtrack::SharedTaskQueue> queue;
+  if (options_.shared_queue) {
+    std::lock_guard lock(mu_);
+    RUNTRACK_RETURN_IF_ERROR(EnsureRunnerLocked(options_.shared_workers));
+    queue = shared_queue_;
+  }
   // One listing (the index reloads just the reordered tasks) instead of a file read per task.
   runtrack::TaskListQuery all;
   all.limit = std::numeric_limits<size_t>::max() / 2;
@@ -411,6 +433,14 @@ Result<std::vector<runtrack::TaskSummary>> TaskService::Reorder(const std::vecto
     auto it = by_name.find(item.name);
     if (it == by_name.end()) return Status::NotFound(fmt::format("task '{}' does not exist", item.name));
     out.push_back(*it->second);
+  }
+  // The shared queue claims in the same order: each task still waiting there gets its position.
+  // One that left it meanwhile (claimed, finished) is refused there and needs none.
+  for (size_t i = 0; queue && i < items.size(); ++i) {
+    if (out[i].status != runtrack::TaskStatus::kQueued) continue;
+    Status s = queue->SetOrder(items[i].name, static_cast<int64_t>(i));
+    if (!s.ok() && s.code() != runtrack::StatusCode::kFailedPrecondition && s.code() != runtrack::StatusCode::kNotFound)
+      return s;
   }
   return out;
 }

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "runtrack/status.h"
+#include "runtrack/task_queue.h"
 #include "runtrack/tasks.h"
 
 namespace runicorn::service {
@@ -34,6 +36,14 @@ struct TaskServiceOptions {
   std::string shell_executable = "/bin/sh";
   std::string python_executable = "python3";
   std::chrono::milliseconds cancel_grace{1500};
+  // Set (`viewer --catalog`, docs/SCALE-OUT.md "Tasks on PostgreSQL"): makes the queue a workspace
+  // shares with the other replicas. The runner then starts with StartRunner, runs
+  // `shared_workers` tasks at a time taken from that queue, checks it every `scan_interval` for
+  // cancels and dead replicas, and Run/Cancel/Reorder go through it. Unset: this process's queue.
+  std::function<runtrack::Result<std::shared_ptr<runtrack::SharedTaskQueue>>(const runtrack::Workspace&)>
+      shared_queue;
+  int shared_workers = 1;
+  std::chrono::milliseconds scan_interval{5000};
 };
 
 struct WorkspaceView {
@@ -104,6 +114,10 @@ class TaskService {
 
   const std::filesystem::path& project_root() const { return options_.project_root; }
 
+  // Starts the runner of the current workspace now (with a shared queue: so this replica takes
+  // tasks from it without being asked). The runner follows a switch of workspace.
+  runtrack::Status StartRunner();
+
   // Workspaces. Init* create the workspace if absent and make it current (and remembered in
   // `.active_workspace`). UseWorkspace switches to an existing one, named by its folder under
   // `_pyruns_/` or given as a path inside it; switching is refused while this process runs tasks.
@@ -163,6 +177,7 @@ class TaskService {
   std::mutex mu_;
   std::shared_ptr<runtrack::Workspace> workspace_;  // guarded by mu_
   std::unique_ptr<runtrack::TaskRunner> runner_;    // guarded by mu_; of workspace_
+  std::shared_ptr<runtrack::SharedTaskQueue> shared_queue_;  // guarded by mu_; runner_'s, if any
 };
 
 }  // namespace runicorn::service

@@ -19,21 +19,29 @@
 #include "server/origin_policy.h"
 #include "server/indexer.h"
 #include "server/ingest_forwarding.h"
+#include "server/read_forwarding.h"
 #include "server/params.h"
 #ifdef RUNICORN_HAVE_PG
 #include "service/pg/pg_artifact_ingest.h"
+#include "service/pg/pg_artifact_mirror.h"
+#include "service/pg/pg_dataset_artifacts.h"
 #include "service/pg/pg_viewer_artifacts.h"
 #include "service/pg/pg_viewer_catalog.h"
 #include "service/pg/pg_run_ownership.h"
+#include "service/pg/pg_run_files.h"
 #include "service/pg/pg_segment_index.h"
 #include "service/pg/pg_user_repository.h"
+#include "service/pg/pg_shared_task_queue.h"
 #endif
 #include "service/s3/catalog_references.h"
+#include "service/s3/finished_run_sealer.h"
 #include "service/s3/object_chunk_pool.h"
 #include "service/s3/object_chunk_source.h"
 #include "service/s3/object_metric_reader.h"
 #include "service/s3/object_segment_publisher.h"
 #include "service/s3/object_segment_source.h"
+#include "service/s3/object_run_files.h"
+#include "service/s3/run_file_publisher.h"
 #include "service/s3/segment_index_publisher.h"
 #include "service/s3/objects_option.h"
 #include "service/viewer_endpoint.h"
@@ -256,6 +264,11 @@ int RunViewer(const std::vector<std::string>& argv) {
   // from PGPASSWORD / ~/.pgpass / PGPASSFILE only (a URL with one is refused: `ps` shows it).
   std::unique_ptr<service::s3::CatalogReferencesPublisher> catalog_references;
   std::shared_ptr<service::s3::SegmentIndex> segment_index;  // with --catalog and --objects
+  std::shared_ptr<service::s3::RunFileIndex> run_file_index;  // with --catalog and --objects
+  std::shared_ptr<service::RunFileSource> run_file_source;    // with --catalog and --objects
+#ifdef RUNICORN_HAVE_PG
+  std::unique_ptr<service::pg::PgArtifactMirror> artifact_mirror;  // with --catalog and --objects
+#endif
   if (auto conninfo = args->Get("catalog")) {
 #ifdef RUNICORN_HAVE_PG
     auto catalog = service::pg::PgViewerCatalog::Open(*conninfo, *context.storage);
@@ -298,8 +311,19 @@ int RunViewer(const std::vector<std::string>& argv) {
       context.metric_reader = std::make_unique<service::s3::ObjectMetricReader>(
           *context.storage, *context.storage, segment_index, segment_objects,
           std::make_shared<service::s3::ObjectSegmentSource>(segment_objects), context.root);
+      // ... and their logs and run files too (docs/SCALE-OUT.md "Run logs and run files in the bucket").
+      auto files = service::pg::PgRunFiles::Open(*conninfo);
+      if (!files.ok()) {
+        std::fprintf(stderr, "runicorn viewer: cannot use the PostgreSQL catalog: %s\n", files.status().message().c_str());
+        return kExitError;
+      }
+      run_file_index = std::move(*files);
+      run_file_source = std::make_shared<service::s3::ObjectRunFiles>(
+          run_file_index, std::shared_ptr<service::s3::S3Client>(bucket, &bucket->client()));
+      (*catalog)->UseRunFiles(run_file_source);
     }
     context.UseRunCatalog(std::move(*catalog), [mirror](bool changed) { return mirror->Pass(changed); });
+    if (run_file_source) context.services->media.UseRemoteFiles(run_file_source);
     if (shared_artifacts) {
       auto pool = std::make_shared<service::s3::ObjectChunkPool>(bucket);
       context.services->artifact_ingest.UseShared(
@@ -308,6 +332,12 @@ int RunViewer(const std::vector<std::string>& argv) {
       catalog_references = std::make_unique<service::s3::CatalogReferencesPublisher>(
           bucket, *conninfo, context.root, [shared_artifacts] { return shared_artifacts->ReferencedChunks(); });
       catalog_references->StartInBackground(std::chrono::seconds(2));
+      // Versions local processes log into this store are published to the team (docs/SCALE-OUT.md
+      // "Local artifacts on a replica"), and /api/v1/datasets keeps its datasets there directly.
+      artifact_mirror = std::make_unique<service::pg::PgArtifactMirror>(context.root, shared_artifacts, pool);
+      artifact_mirror->StartInBackground(std::chrono::seconds(2));
+      context.services->dataset_artifacts = std::make_shared<service::pg::PgDatasetArtifacts>(
+          shared_artifacts, pool, std::filesystem::temp_directory_path());
     }
     // The training service API's users and token key in PostgreSQL too (docs/SCALE-OUT.md "Users,
     // tokens and tasks on PostgreSQL"): every replica accepts the same tokens and removals.
@@ -327,6 +357,8 @@ int RunViewer(const std::vector<std::string>& argv) {
   // shared by the team; credentials from AWS_* variables or a credentials file only.
   std::unique_ptr<service::s3::ObjectChunkMirror> objects;
   std::unique_ptr<service::s3::ObjectSegmentPublisher> segments;
+  std::unique_ptr<service::s3::RunFilePublisher> run_files;  // with --catalog and --objects
+  std::shared_ptr<service::s3::FinishedRunSealer> finished_runs;  // with --catalog and --objects
   if (bucket) {
     objects = std::make_unique<service::s3::ObjectChunkMirror>(runtrack::StoreLayout(context.root).blobs_dir(), bucket);
     // Artifact downloads read chunks missing from blobs/ from the bucket (verified), and the
@@ -355,8 +387,25 @@ int RunViewer(const std::vector<std::string>& argv) {
       segments->OnConfirmed([index_publisher](const std::vector<runtrack::SealedObjectRef>& confirmed) {
         return index_publisher->Publish(confirmed);
       });
+      // A shipped run is sealed and published as soon as it ends, and its writer is told when it
+      // no longer depends on this replica's disk (docs/SCALE-OUT.md "Finished runs").
+      service::s3::ObjectSegmentPublisher* publisher = segments.get();
+      finished_runs = std::make_shared<service::s3::FinishedRunSealer>(
+          context.root, [&storage] { return storage.current_catalog(); }, segment_index, [publisher] {
+            auto pass = publisher->Push();
+            return pass.ok() ? runtrack::Status::Ok() : pass.status();
+          });
+      context.services->ingest.SetSealing(finished_runs);
     }
     segments->StartInBackground(std::chrono::seconds(2));
+    // With --catalog: this store's finished runs' logs and files go to the bucket and into
+    // PostgreSQL, so every replica serves them (run_file_publisher.h).
+    if (run_file_index) {
+      run_files = std::make_unique<service::s3::RunFilePublisher>(
+          std::shared_ptr<service::s3::S3Client>(bucket, &bucket->client()), run_file_index, context.root,
+          *context.storage);
+      run_files->StartInBackground(std::chrono::seconds(2));
+    }
   }
   context.services->ingest.SetLease(std::chrono::seconds(*ingest_lease));
   // --replica-url (docs/SCALE-OUT.md "Replicas"): this viewer is one of several on the --catalog
@@ -384,9 +433,15 @@ int RunViewer(const std::vector<std::string>& argv) {
     forwarding.max_in_flight = static_cast<size_t>(sopts.threads - 1);
     std::printf("runicorn viewer: replica %s, reached at %s\n", (*ownership)->replica_id().c_str(),
                 replica_url->c_str());
-    context.ingest_forwarding =
-        std::make_shared<server::IngestForwarding>(std::shared_ptr<service::RunOwnership>(std::move(*ownership)),
-                                                   forwarding);
+    std::shared_ptr<service::RunOwnership> owners(std::move(*ownership));
+    context.ingest_forwarding = std::make_shared<server::IngestForwarding>(owners, forwarding);
+    // Reads of a live run another replica owns are answered there (read_forwarding.h). They wait on
+    // a worker (headers) and then an I/O thread (the relayed body): one of each stays free for
+    // the reads forwarded here.
+    sopts.heavy_threads = std::max(sopts.heavy_threads, 2);
+    server::ReadForwardingOptions reads;
+    reads.max_in_flight = static_cast<size_t>(std::min(sopts.threads, sopts.heavy_threads) - 1);
+    context.read_forwarding = std::make_shared<server::ReadForwarding>(owners, reads);
 #endif
   }
 
@@ -419,7 +474,33 @@ int RunViewer(const std::vector<std::string>& argv) {
     topts.project_root = args->Get("tasks-root") ? std::filesystem::path(*args->Get("tasks-root"))
                                                  : std::filesystem::current_path(ec);
     topts.runicorn_dir = context.root;
+#ifdef RUNICORN_HAVE_PG
+    // --catalog (docs/SCALE-OUT.md "Tasks on PostgreSQL"): every replica whose task workspace is
+    // the same folder (a shared file system) takes tasks from one queue in PostgreSQL.
+    if (auto conninfo = args->Get("catalog")) {
+      auto queue = service::pg::PgTaskQueue::Open(*conninfo);
+      if (!queue.ok()) {
+        std::fprintf(stderr, "runicorn viewer: cannot use the PostgreSQL catalog: %s\n", queue.status().message().c_str());
+        return kExitError;
+      }
+      std::shared_ptr<service::pg::PgTaskQueue> shared = std::move(*queue);
+      topts.shared_queue = [shared](const runtrack::Workspace& ws)
+          -> runtrack::Result<std::shared_ptr<runtrack::SharedTaskQueue>> {
+        return std::shared_ptr<runtrack::SharedTaskQueue>(
+            std::make_shared<service::pg::PgSharedTaskQueue>(shared, (ws.dir() / "tasks").lexically_normal().string()));
+      };
+    }
+#endif
+    // With --tasks-root the replica takes queued tasks from the start; otherwise (the working
+    // directory, which may be anything) its runner starts at the first task request, as before.
+    const bool shared_tasks = static_cast<bool>(topts.shared_queue) && args->Get("tasks-root");
     context.services->tasks = std::make_shared<service::TaskService>(std::move(topts));
+    if (shared_tasks) {
+      if (auto s = context.services->tasks->StartRunner(); !s.ok()) {
+        std::fprintf(stderr, "runicorn viewer: cannot start the task runner: %s\n", s.message().c_str());
+        return kExitError;
+      }
+    }
   }
   {
     // The training service API's trainer and generator (docs/API-v1.md); without the option its
@@ -468,9 +549,14 @@ int RunViewer(const std::vector<std::string>& argv) {
   (*srv)->Wait();
   srv->reset();
   indexer.Stop();
+  if (finished_runs) finished_runs->Stop();
   if (objects) objects->Stop();
+  if (run_files) run_files->Stop();
   if (segments) segments->Stop();
   if (catalog_references) catalog_references->Stop();
+#ifdef RUNICORN_HAVE_PG
+  if (artifact_mirror) artifact_mirror->Stop();
+#endif
   ctx->reset();  // closes the catalog
   std::printf("runicorn viewer: stopped\n");
   return kExitOk;

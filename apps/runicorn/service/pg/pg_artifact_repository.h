@@ -103,6 +103,9 @@ class PgArtifactRepository final : public ArtifactRepository {
   // pointed there. RemoveShippedAlias removes it only while it still points at `version`.
   runtrack::Result<bool> SetShippedAlias(std::string_view name, std::string_view alias, int version);
   runtrack::Result<bool> RemoveShippedAlias(std::string_view name, std::string_view alias, int version);
+  // Records that run `run_id` used version N (lineage "uses"; a ready or soft-deleted version,
+  // else NotFound); true when the edge is new. Defined in pg_dataset_artifacts.cpp.
+  runtrack::Result<bool> RecordUse(std::string_view name, int version, std::string_view run_id);
 
   // Copies an embedded store's names, versions (with files, chunk lists, manifests), user aliases
   // and lineage "uses" edges (pg_artifact_copy.cpp). Resumable: each name is one transaction, and

@@ -116,6 +116,40 @@ Result<RunOwner> PgRunOwnership::Claim(std::string_view run_id) {
   }
 }
 
+Result<std::optional<RunOwner>> PgRunOwnership::Find(std::string_view run_id, bool allow_cached) {
+  if (Status v = runtrack::ValidateRunId(run_id); !v.ok()) return v;
+  const int64_t key = RunLockKey(run_id);
+  const auto now = std::chrono::steady_clock::now();
+  if (allow_cached) {
+    std::lock_guard cache(cache_mu_);
+    if (auto it = owner_cache_.find(key); it != owner_cache_.end() && now < it->second.until) return it->second.owner;
+  }
+  std::unique_lock lock(mu_, std::defer_lock);
+  if (!lock.try_lock_for(std::chrono::seconds(5)))
+    return Status::Busy(fmt::format("cannot tell which replica owns run {} now (the run ownership session is busy "
+                                    "for over 5 s: is PostgreSQL stalled?)", run_id));
+  std::optional<RunOwner> owner;
+  if (held_.count(key)) {
+    owner = RunOwner{true, options_.replica_id, options_.replica_url};
+  } else {
+    if (!conn_ || !conn_->healthy())
+      if (Status s = Reconnect(); !s.ok()) return Undecided(run_id, s);
+    const uint64_t u = static_cast<uint64_t>(key);
+    auto found = conn_->Exec(kOwnerQuery, {std::to_string(u >> 32), std::to_string(u & 0xffffffffu)});
+    if (!found.ok()) return Undecided(run_id, found.status());
+    if (found->rows() > 0) {
+      if (found->IsNull(0, 1) || found->Get(0, 2).empty())
+        return Status::Busy(fmt::format("run {} is locked by PostgreSQL session {}, which is not a reachable replica",
+                                        run_id, found->Get(0, 0)));
+      owner = RunOwner{false, std::string(found->Get(0, 1)), std::string(found->Get(0, 2))};
+    }
+  }
+  lock.unlock();
+  std::lock_guard cache(cache_mu_);
+  owner_cache_[key] = CachedOwner{owner, now + kOwnerCacheTtl};
+  return owner;
+}
+
 Result<RunOwner> PgRunOwnership::ClaimLocked(std::string_view run_id, int64_t key) {
   RunOwner here{true, options_.replica_id, options_.replica_url};
   if (held_.count(key)) {

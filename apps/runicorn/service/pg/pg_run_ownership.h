@@ -15,7 +15,9 @@
 // Thread safety: Claim from any number of threads; the connection is used under a mutex.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -58,6 +60,9 @@ class PgRunOwnership : public RunOwnership {
   ~PgRunOwnership() override;
 
   runtrack::Result<RunOwner> Claim(std::string_view run_id) override;
+  // One pg_locks look-up per bucket and second at most: answers are kept kOwnerCacheTtl.
+  runtrack::Result<std::optional<RunOwner>> Find(std::string_view run_id, bool allow_cached) override;
+  static constexpr std::chrono::milliseconds kOwnerCacheTtl{1000};
   const std::string& replica_id() const override { return options_.replica_id; }
 
   // The backend pid of the ownership connection (tests terminate it to simulate a lost session).
@@ -75,6 +80,14 @@ class PgRunOwnership : public RunOwnership {
   std::unique_ptr<PgConnection> conn_;
   int backend_pid_ = 0;
   std::set<int64_t> held_;  // keys locked on conn_ (a lock is taken once: they are re-entrant)
+  // Find's answers by key (at most kOwnershipBuckets entries), under their own mutex so a cached
+  // answer never waits for a claim in progress.
+  struct CachedOwner {
+    std::optional<RunOwner> owner;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::mutex cache_mu_;
+  std::map<int64_t, CachedOwner> owner_cache_;
 };
 
 }  // namespace runicorn::service::pg

@@ -246,6 +246,35 @@ CREATE INDEX task_queue_runnable ON task_queue (workspace, (task_order IS NULL),
 CREATE INDEX task_queue_claimed ON task_queue (claim_key) WHERE state IN ('claimed', 'running');
 CREATE INDEX task_queue_name ON task_queue (workspace, name, id);
 )sql"},
+    {7, "run_file_sets, run_files: published run logs and run files",
+     R"sql(
+-- A finished run's text log and run-folder files, published to the bucket by the replica that held
+-- it (docs/SCALE-OUT.md "Run logs and run files in the bucket"), so any replica serves them. One
+-- set row per published run (the log's object and the folder's file count as the publisher's
+-- store counted it) and one row per file; a run's rows are replaced in one transaction. Keys are
+-- run-scoped and content-addressed (<prefix>/runfiles/<run_id>/<sha256>): readers derive the key
+-- again and refuse a row whose stored key differs. Paths are relative to the run folder; the
+-- CHECK refuses absolute paths and "." / ".." components, which the writer refuses first.
+CREATE TABLE run_file_sets (
+  run_id text COLLATE "C" PRIMARY KEY,
+  folder_files bigint NOT NULL CHECK (folder_files >= 0),
+  log_size bigint NOT NULL CHECK (log_size >= 0),
+  log_key text NOT NULL,
+  log_sha256 text NOT NULL CHECK (log_sha256 = '' OR log_sha256 ~ '^[0-9a-f]{64}$'),
+  published_at timestamptz NOT NULL DEFAULT now(),
+  CHECK ((log_size = 0) = (log_key = '') AND (log_key = '') = (log_sha256 = ''))
+);
+CREATE TABLE run_files (
+  run_id text COLLATE "C" NOT NULL REFERENCES run_file_sets (run_id) ON DELETE CASCADE,
+  path text COLLATE "C" NOT NULL CHECK (length(path) BETWEEN 1 AND 1024 AND path !~ '^/'
+                                        AND path !~ '(^|/)\.{1,2}(/|$)' AND path !~ '//' AND path !~ '/$'),
+  object_key text NOT NULL,
+  size bigint NOT NULL CHECK (size >= 0),
+  sha256 text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+  published_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (run_id, path)
+);
+)sql"},
 };
 
 // Any constant; every runicorn process migrating a database takes the same one.

@@ -1,5 +1,6 @@
 #include "service/pg/pg_viewer_catalog.h"
 
+#include <cstdio>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -81,7 +82,14 @@ Status PgViewerCatalog::NotHeldHere(std::string_view run_id, std::string_view wh
 
 Result<std::string> PgViewerCatalog::ReadLog(std::string_view run_id, uint64_t offset) const {
   auto log = local_.ReadLog(run_id, offset);
-  if (!log.ok() && log.status().code() == StatusCode::kNotFound) return NotHeldHere(run_id, "log");
+  if (!log.ok() && log.status().code() == StatusCode::kNotFound) {
+    // Another replica's finished run: from the bucket, when it was published there.
+    if (files_) {
+      auto published = files_->ReadLog(run_id, offset);
+      if (published.ok() || published.status().code() != StatusCode::kNotFound) return published;
+    }
+    return NotHeldHere(run_id, "log");
+  }
   return log;
 }
 
@@ -89,7 +97,13 @@ Result<uint64_t> PgViewerCatalog::CountRunFiles(std::string_view run_id) const {
   // The embedded count is 0 for a folder that is not there: ask the local index first.
   auto held = local_.GetRun(run_id);
   if (!held.ok()) {
-    if (held.status().code() == StatusCode::kNotFound) return NotHeldHere(run_id, "folder");
+    if (held.status().code() == StatusCode::kNotFound) {
+      if (files_) {
+        auto published = files_->CountRunFiles(run_id);
+        if (published.ok() || published.status().code() != StatusCode::kNotFound) return published;
+      }
+      return NotHeldHere(run_id, "folder");
+    }
     return held.status();
   }
   return local_.CountRunFiles(run_id);
@@ -113,7 +127,14 @@ Status PgViewerCatalog::Change(std::string_view run_id, Status (RunCatalog::*op)
 Status PgViewerCatalog::SoftDelete(std::string_view run_id) { return Change(run_id, &RunCatalog::SoftDelete); }
 Status PgViewerCatalog::Restore(std::string_view run_id) { return Change(run_id, &RunCatalog::Restore); }
 Status PgViewerCatalog::PermanentDelete(std::string_view run_id) {
-  return Change(run_id, &RunCatalog::PermanentDelete);
+  RUNTRACK_RETURN_IF_ERROR(Change(run_id, &RunCatalog::PermanentDelete));
+  // The run is gone from the index; its published log and files go too. A failure leaves rows no
+  // listed run joins (never served) and objects under the run's own prefix: reported, not undone.
+  if (files_)
+    if (Status removed = files_->RemoveRun(run_id); !removed.ok())
+      std::fprintf(stderr, "runicorn viewer: run %s was deleted, but its published log and files could not be "
+                   "removed: %s\n", std::string(run_id).c_str(), removed.message().c_str());
+  return Status::Ok();
 }
 
 }  // namespace runicorn::service::pg

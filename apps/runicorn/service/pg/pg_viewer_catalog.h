@@ -18,6 +18,7 @@
 
 #include "service/pg/pg_run_catalog.h"
 #include "service/pg/pg_run_mirror.h"
+#include "service/run_file_source.h"
 #include "service/storage.h"
 
 namespace runicorn::service::pg {
@@ -40,13 +41,20 @@ class PgViewerCatalog final : public RunCatalog {
   // writer's key order, which JSONB does not keep).
   runtrack::Result<runtrack::RunPage> ListRuns(const runtrack::RunQuery& query) const override;
   runtrack::Result<runtrack::RunDetail> GetRun(std::string_view run_id) const override;
-  // From the local store; a run only PostgreSQL knows is FailedPrecondition ("held by another
-  // replica"), an unknown one NotFound.
+  // From the local store; a run only PostgreSQL knows is read from the bucket when its replica
+  // published it (UseRunFiles), else FailedPrecondition ("held by another replica"); an unknown
+  // one NotFound.
   runtrack::Result<std::string> ReadLog(std::string_view run_id, uint64_t offset) const override;
   runtrack::Result<uint64_t> CountRunFiles(std::string_view run_id) const override;
   runtrack::Status SoftDelete(std::string_view run_id) override;
   runtrack::Status Restore(std::string_view run_id) override;
   runtrack::Status PermanentDelete(std::string_view run_id) override;
+
+  // With --objects: a finished run not held here has its log, file count and files read from
+  // the bucket (docs/SCALE-OUT.md "Run logs and run files in the bucket"); a permanent delete
+  // removes its published set. Set before serving.
+  void UseRunFiles(std::shared_ptr<const RunFileSource> files) { files_ = std::move(files); }
+  const std::shared_ptr<const RunFileSource>& run_files() const { return files_; }
 
   // Run by the viewer's indexer after each pass (AppContext::after_index_pass).
   PgRunMirror& mirror() { return mirror_; }
@@ -63,6 +71,7 @@ class PgViewerCatalog final : public RunCatalog {
   std::unique_ptr<PgRunCatalog> remote_;
   RunCatalog& local_;
   PgRunMirror mirror_;
+  std::shared_ptr<const RunFileSource> files_;  // null: no bucket
 };
 
 // PostgreSQL's failures to be reached or to answer (IOError from the pool: connection refused,

@@ -34,31 +34,17 @@ Result<bool> CatalogReferencesPublisher::Publish() {
 }
 
 void CatalogReferencesPublisher::StartInBackground(std::chrono::milliseconds period) {
-  thread_ = std::thread([this, period] {
-    std::string last_error;
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stop_) {
-      lock.unlock();
-      auto published = Publish();
-      if (!published.ok() && published.status().message() != last_error) {
-        last_error = published.status().message();
-        std::fprintf(stderr, "runicorn viewer: artifact catalog reference list: %s (retrying)\n", last_error.c_str());
-      } else if (published.ok()) {
-        last_error.clear();
-      }
-      lock.lock();
-      cv_.wait_for(lock, period, [this] { return stop_; });
+  background_.Start(period, [this, last_error = std::string()]() mutable {
+    auto published = Publish();
+    if (!published.ok() && published.status().message() != last_error) {
+      last_error = published.status().message();
+      std::fprintf(stderr, "runicorn viewer: artifact catalog reference list: %s (retrying)\n", last_error.c_str());
+    } else if (published.ok()) {
+      last_error.clear();
     }
   });
 }
 
-void CatalogReferencesPublisher::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void CatalogReferencesPublisher::Stop() { background_.Stop(); }
 
 }  // namespace runicorn::service::s3

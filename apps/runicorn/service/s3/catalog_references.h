@@ -15,16 +15,15 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "runtrack/status.h"
+#include "service/periodic_pass.h"
 #include "service/s3/object_chunk_store.h"
 
 namespace runicorn::service::s3 {
@@ -56,10 +55,7 @@ class CatalogReferencesPublisher {
   std::mutex pass_mu_;
   std::optional<std::vector<std::string>> published_;  // guarded by pass_mu_
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  PeriodicPass background_;
 };
 
 }  // namespace runicorn::service::s3

@@ -72,34 +72,20 @@ Result<MirrorReport> ObjectChunkMirror::Push() {
 }
 
 void ObjectChunkMirror::StartInBackground(std::chrono::milliseconds period) {
-  thread_ = std::thread([this, period] {
-    std::string last_error;
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stop_) {
-      lock.unlock();
-      auto report = Push();
-      if (!report.ok() && report.status().message() != last_error) {
-        last_error = report.status().message();
-        std::fprintf(stderr, "runicorn viewer: --objects: %s (retrying)\n", last_error.c_str());
-      } else if (report.ok()) {
-        last_error.clear();
-        if (report->corrupt > 0)
-          std::fprintf(stderr, "runicorn viewer: --objects: %llu local chunk(s) do not match their names; not uploaded\n",
-                       static_cast<unsigned long long>(report->corrupt));
-      }
-      lock.lock();
-      cv_.wait_for(lock, period, [this] { return stop_; });
+  background_.Start(period, [this, last_error = std::string()]() mutable {
+    auto report = Push();
+    if (!report.ok() && report.status().message() != last_error) {
+      last_error = report.status().message();
+      std::fprintf(stderr, "runicorn viewer: --objects: %s (retrying)\n", last_error.c_str());
+    } else if (report.ok()) {
+      last_error.clear();
+      if (report->corrupt > 0)
+        std::fprintf(stderr, "runicorn viewer: --objects: %llu local chunk(s) do not match their names; not uploaded\n",
+                     static_cast<unsigned long long>(report->corrupt));
     }
   });
 }
 
-void ObjectChunkMirror::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void ObjectChunkMirror::Stop() { background_.Stop(); }
 
 }  // namespace runicorn::service::s3

@@ -17,18 +17,17 @@
 // Thread safety: Push may be called from several threads; passes are serialised.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_set>
 #include <vector>
 
 #include "runtrack/status.h"
+#include "service/periodic_pass.h"
 #include "service/s3/object_chunk_store.h"
 
 namespace runicorn::service::s3 {
@@ -74,10 +73,7 @@ class ObjectChunkMirror {
   ReferencesFn references_;
   std::optional<std::vector<std::string>> published_;  // the list last uploaded; guarded by pass_mu_
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  PeriodicPass background_;
 };
 
 }  // namespace runicorn::service::s3

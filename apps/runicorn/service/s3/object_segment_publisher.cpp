@@ -118,36 +118,22 @@ Result<SegmentPublishReport> ObjectSegmentPublisher::Push() {
 }
 
 void ObjectSegmentPublisher::StartInBackground(std::chrono::milliseconds period) {
-  thread_ = std::thread([this, period] {
-    std::string last_error;
-    uint64_t last_corrupt = 0;  // reported once per change, not every pass
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stop_) {
-      lock.unlock();
-      auto report = Push();
-      if (!report.ok() && report.status().message() != last_error) {
-        last_error = report.status().message();
-        std::fprintf(stderr, "runicorn viewer: --objects: segments: %s (retrying)\n", last_error.c_str());
-      } else if (report.ok()) {
-        last_error.clear();
-        if (report->corrupt > 0 && report->corrupt != last_corrupt)
-          std::fprintf(stderr, "runicorn viewer: --objects: %llu local segment object(s) fail their checks; not uploaded\n",
-                       static_cast<unsigned long long>(report->corrupt));
-        last_corrupt = report->corrupt;
-      }
-      lock.lock();
-      cv_.wait_for(lock, period, [this] { return stop_; });
+  // last_corrupt: reported once per change, not every pass
+  background_.Start(period, [this, last_error = std::string(), last_corrupt = uint64_t{0}]() mutable {
+    auto report = Push();
+    if (!report.ok() && report.status().message() != last_error) {
+      last_error = report.status().message();
+      std::fprintf(stderr, "runicorn viewer: --objects: segments: %s (retrying)\n", last_error.c_str());
+    } else if (report.ok()) {
+      last_error.clear();
+      if (report->corrupt > 0 && report->corrupt != last_corrupt)
+        std::fprintf(stderr, "runicorn viewer: --objects: %llu local segment object(s) fail their checks; not uploaded\n",
+                     static_cast<unsigned long long>(report->corrupt));
+      last_corrupt = report->corrupt;
     }
   });
 }
 
-void ObjectSegmentPublisher::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void ObjectSegmentPublisher::Stop() { background_.Stop(); }
 
 }  // namespace runicorn::service::s3

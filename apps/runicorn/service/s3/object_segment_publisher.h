@@ -16,7 +16,6 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -24,12 +23,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_set>
 #include <vector>
 
 #include "runtrack/sealed_objects.h"
 #include "runtrack/status.h"
+#include "service/periodic_pass.h"
 #include "service/s3/object_segment_store.h"
 
 namespace runicorn::service::s3 {
@@ -87,10 +86,7 @@ class ObjectSegmentPublisher {
   std::unordered_set<std::string> corrupt_;
   std::optional<std::vector<std::string>> published_;  // the list last uploaded; guarded by pass_mu_
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  PeriodicPass background_;
 };
 
 }  // namespace runicorn::service::s3

@@ -1,6 +1,7 @@
 #include "service/ssh/pull_compacted.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 
 namespace runicorn::service::ssh {
@@ -35,7 +36,17 @@ bool LocalCompacted(const runtrack::StoreLayout& local, const std::string& run_i
 
 Status Named(const Status& s, const std::string& what) { return Status(s.code(), what + ": " + s.message()); }
 
+std::atomic<uint64_t> largest_sealed_read{0};
+
+void NoteSealedRead(uint64_t n) {
+  uint64_t seen = largest_sealed_read.load(std::memory_order_relaxed);
+  while (n > seen && !largest_sealed_read.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
+  }
+}
+
 }  // namespace
+
+uint64_t LargestSealedFileReadForTesting() { return largest_sealed_read.load(std::memory_order_relaxed); }
 
 Result<bool> PullIfCompacted(SshSession& session, const runtrack::StoreLayout& remote, const std::string& run_id,
                              const std::string& path, uint64_t remote_size, uint64_t local_length,
@@ -48,10 +59,15 @@ Result<bool> PullIfCompacted(SshSession& session, const runtrack::StoreLayout& r
     out->compacted = true;
     return true;
   }
-  // As long as the remote journal: nothing new, as for any run, unless the copy is still arriving
-  // (then the remote journal may be a compacted one of exactly its length: looked at).
+  // As long as the remote journal: nothing new, as for any run — unless the local copy is a prefix
+  // (still arriving, or judged crashed) and the remote journal a compacted one of exactly its
+  // length. Told apart by content: a local copy whose last record is the run's final Status record
+  // is whole (no read); any other is looked at (the remote head, below).
   std::error_code ec;
-  if (local_length == remote_size && !fs::exists(target.local.receiving_marker(run_id), ec)) return false;
+  if (local_length == remote_size && !fs::exists(target.local.receiving_marker(run_id), ec)) {
+    auto ended = runtrack::LocalJournalEnded(target.local, run_id);
+    if (!ended.ok() || *ended) return false;
+  }
 
   // The head of the remote journal tells: a Compacted record first, or an ordinary journal.
   RUNTRACK_ASSIGN_OR_RETURN(std::string journal, session.ReadRange(path, 0, std::min(remote_size, kHeadRead)));
@@ -88,12 +104,26 @@ Result<bool> PullIfCompacted(SshSession& session, const runtrack::StoreLayout& r
   runtrack::CompactedRunFiles run;
   run.journal = std::move(journal);
   const std::string dir = remote.segments_dir(run_id).generic_string();
+  // Each file streams to a stage file in the run's local folder; the stage removes whatever was
+  // not installed when it goes (a refused run leaves nothing here).
+  RUNTRACK_ASSIGN_OR_RETURN(std::unique_ptr<runtrack::CompactedRunStage> stage,
+                            runtrack::CompactedRunStage::Begin(target.local, run_id));
   for (const auto& f : h.files) {
-    auto bytes = session.ReadRange(dir + "/" + f.name, 0, f.size + 1);
-    if (!bytes.ok()) return Named(bytes.status(), "segments/" + f.name);
-    out->bytes_fetched += bytes->size();
+    RUNTRACK_RETURN_IF_ERROR(stage->Start(f.name, f.size + 1));
+    const uint64_t want = f.size + 1;  // one byte more than recorded: a longer file is caught by its size
+    for (uint64_t at = 0; at < want;) {
+      const uint64_t n = std::min(kSealedFileReadBytes, want - at);
+      auto piece = session.ReadRange(dir + "/" + f.name, at, n);
+      if (!piece.ok()) return Named(piece.status(), "segments/" + f.name);
+      NoteSealedRead(piece->size());
+      out->bytes_fetched += piece->size();
+      RUNTRACK_RETURN_IF_ERROR(stage->Append(*piece));
+      at += piece->size();
+      if (piece->size() < n) break;  // the file's end
+    }
     ++out->files_fetched;
-    run.files.push_back({f.name, std::move(*bytes)});
+    RUNTRACK_ASSIGN_OR_RETURN(runtrack::CompactedRunFile staged, stage->Finish());
+    run.files.push_back(std::move(staged));
   }
   RUNTRACK_ASSIGN_OR_RETURN(runtrack::CompactedInstall installed, target.install(run_id, run));
   (void)installed;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "runtrack/layout.h"
@@ -19,6 +20,16 @@
 #include "service/ssh/ssh_session.h"
 
 namespace runicorn::service::ssh {
+
+// A sealed file is fetched in SFTP reads of at most this many bytes, each written on to a stage
+// file in the run's local folder (runtrack::CompactedRunStage) before the next is read: a fetch
+// holds one read in memory, whatever the file's size.
+inline constexpr uint64_t kSealedFileReadBytes = 256 * 1024;
+static_assert(kSealedFileReadBytes <= (1u << 20), "a sealed-file read stays within 1 MiB");
+
+// Test hook: the largest buffer one sealed-file read has returned in this process (bytes), so a
+// test can assert the memory bound without timing anything.
+uint64_t LargestSealedFileReadForTesting();
 
 // `path`/`remote_size`: the remote run's journal as listed; `local_length`: the local copy's
 // durable length as the receiver answers it (a compacted local journal counts its original
