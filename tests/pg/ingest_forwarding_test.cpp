@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "pg/pg_test_support.h"
+#include "pg/shipping_writer.h"
 #include "remote/frame_scan.h"
 #include "runtrack/remote.h"
 #include "runtrack/store.h"
@@ -50,47 +51,6 @@ Replica StartReplica(const std::string& db, const std::string& name, const std::
   return r;
 }
 
-// A training node's store with one live run.
-struct Writer {
-  runtrack::testing::TempDir dir;
-  std::unique_ptr<runtrack::Store> store;
-  std::unique_ptr<runtrack::Run> run;
-  Writer() {
-    ::unsetenv("RUNICORN_SERVER");  // shipped explicitly below, not by the store's own shipper
-    auto s = runtrack::Store::Open(dir.path() / "node");
-    REQUIRE(s.ok());
-    store = std::move(*s);
-    auto r = store->CreateRun({});
-    REQUIRE(r.ok());
-    run = std::move(*r);
-  }
-  void Log(int from, int to) {
-    for (int s = from; s < to; ++s) REQUIRE(run->Log(s, "loss", 1.0 / (s + 1)).ok());
-    REQUIRE(run->Flush().ok());
-  }
-  std::string id() const { return run->id(); }
-  const runtrack::StoreLayout& layout() const { return store->layout(); }
-  // The local journal's whole records: what the server must hold after shipping.
-  std::string WholeRecords() const {
-    auto bytes = runtrack::util::ReadFile(layout().journal_path(id()));
-    REQUIRE(bytes.ok());
-    auto scan = runtrack::remote::ScanFrames(*bytes, 0);
-    REQUIRE(scan.ok());
-    return bytes->substr(0, scan->valid_end);
-  }
-  runtrack::ShipProgress Ship(const std::string& url, const std::string& token = {}) {
-    runtrack::ShipperOptions o;
-    o.server = url;
-    o.token = token;
-    o.backoff_min = std::chrono::milliseconds(20);
-    o.backoff_max = std::chrono::milliseconds(200);
-    auto p = runtrack::ShipRun(layout(), id(), o, 50);
-    INFO(p.status().ToString());
-    REQUIRE(p.ok());
-    return *p;
-  }
-};
-
 std::string FileOrMissing(const fs::path& p) {
   auto r = runtrack::util::ReadFile(p);
   return r.ok() ? *r : std::string("<missing>");
@@ -104,7 +64,7 @@ TEST_CASE("ingest sent to a replica that does not own the run is appended by the
   REQUIRE_FALSE(db.empty());
   Replica a = StartReplica(db, "replica-a");
   Replica b = StartReplica(db, "replica-b");
-  Writer w;
+  ShippingWriter w;
   w.Log(0, 2000);
   REQUIRE(a.ownership->Claim(w.id())->here);  // A owns the run
 
@@ -167,7 +127,7 @@ TEST_CASE("a forwarded ingest is authorised exactly as a local one", "[pg][repli
   REQUIRE_FALSE(db.empty());
   Replica a = StartReplica(db, "replica-a", "team-secret");
   Replica b = StartReplica(db, "replica-b", "team-secret");
-  Writer w;
+  ShippingWriter w;
   w.Log(0, 500);
   REQUIRE(a.ownership->Claim(w.id())->here);
   const std::string target = fmt::format("/api/ingest/{}/0?offset=0", w.id());
@@ -194,7 +154,7 @@ TEST_CASE("when the owner dies the next replica takes the run and the writer res
   REQUIRE_FALSE(db.empty());
   Replica a = StartReplica(db, "replica-a");
   Replica b = StartReplica(db, "replica-b");
-  Writer w;
+  ShippingWriter w;
   w.Log(0, 3000);
   runtrack::ShipProgress first = w.Ship(a.url);  // A takes the run and acknowledges this much
   const uint64_t acked_by_a = first.acknowledged;

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "pg/pg_test_support.h"
+#include "pg/shipping_writer.h"
 #include "runtrack/remote.h"
 #include "runtrack/store.h"
 #include "server/ingest_forwarding.h"
@@ -55,41 +56,6 @@ Replica StartReplica(const std::string& db, const std::string& name, const std::
   return r;
 }
 
-// A training node's store with one live run: loss = 1/(s+1) at step s, and text lines.
-struct Writer {
-  runtrack::testing::TempDir dir;
-  std::unique_ptr<runtrack::Store> store;
-  std::unique_ptr<runtrack::Run> run;
-  Writer() {
-    ::unsetenv("RUNICORN_SERVER");  // shipped explicitly below, not by the store's own shipper
-    auto s = runtrack::Store::Open(dir.path() / "node");
-    REQUIRE(s.ok());
-    store = std::move(*s);
-    auto r = store->CreateRun({});
-    REQUIRE(r.ok());
-    run = std::move(*r);
-  }
-  void Log(int from, int to) {
-    for (int s = from; s < to; ++s) REQUIRE(run->Log(s, "loss", 1.0 / (s + 1)).ok());
-    REQUIRE(run->Flush().ok());
-  }
-  void Text(const std::string& line) {
-    REQUIRE(run->LogText(line).ok());
-    REQUIRE(run->Flush().ok());
-  }
-  std::string id() const { return run->id(); }
-  void Ship(const std::string& url, const std::string& token = {}) {
-    runtrack::ShipperOptions o;
-    o.server = url;
-    o.token = token;
-    o.backoff_min = std::chrono::milliseconds(20);
-    o.backoff_max = std::chrono::milliseconds(200);
-    auto p = runtrack::ShipRun(store->layout(), id(), o, 50);
-    INFO(p.status().ToString());
-    REQUIRE(p.ok());
-  }
-};
-
 // Reads WebSocket messages until `done` says enough (or 10 s pass: then the test fails on them).
 std::vector<std::string> ReadUntil(WsClient& ws, const std::function<bool(const std::vector<std::string>&)>& done) {
   std::vector<std::string> got;
@@ -136,7 +102,7 @@ TEST_CASE("a live run owned by another replica is read through this one byte for
   REQUIRE_FALSE(db.empty());
   Replica a = StartReplica(db, "replica-a");
   Replica b = StartReplica(db, "replica-b");
-  Writer w;
+  ShippingWriter w;
   w.Log(0, 3000);
   w.Text("epoch 1");
   w.Ship(a.url);  // A takes the run
@@ -250,7 +216,7 @@ TEST_CASE("a big export of a live run streams through the non-owner in bounded m
   ReadForwardingOptions small;
   small.max_buffer_bytes = 16u << 10;
   Replica b = StartReplica(db, "replica-b", {}, small);
-  Writer w;
+  ShippingWriter w;
   w.Log(0, 200000);
   w.Ship(a.url);
   a.server->Sync();
@@ -274,7 +240,7 @@ TEST_CASE("live streams opened at a non-owner relay the owner's points and log l
   REQUIRE_FALSE(db.empty());
   Replica a = StartReplica(db, "replica-a");
   Replica b = StartReplica(db, "replica-b");
-  Writer w;
+  ShippingWriter w;
   w.Log(0, 100);
   w.Text("line one");
   w.Text("line two");
@@ -335,7 +301,7 @@ TEST_CASE("a read with a bad token is refused by the replica it reached, never f
   REQUIRE_FALSE(db.empty());
   Replica a = StartReplica(db, "replica-a", "team-secret");
   Replica b = StartReplica(db, "replica-b", "team-secret");
-  Writer w;
+  ShippingWriter w;
   w.Log(0, 500);
   w.Ship(a.url, "team-secret");
   a.server->Sync();
