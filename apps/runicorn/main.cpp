@@ -10,6 +10,7 @@
 #include "cli/remote_command.h"
 #include "cli/sync_command.h"
 #include "cli/tasks_command.h"
+#include "viewer/catalog_artifacts.h"
 #include "viewer/catalog_users.h"
 #include "viewer/migrate_command.h"
 #include "viewer/viewer_command.h"
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
   if (command == "viewer") return runicorn::viewer::RunViewer(rest);
   if (command == "runs") return RunRuns(rest);
   if (command == "export") return RunExport(rest);
-  if (command == "artifacts") return RunArtifacts(rest);
+  if (command == "artifacts") return RunArtifacts(rest, runicorn::viewer::CatalogArtifactsOpener());
   if (command == "gc") return RunGc(rest);
   if (command == "users") return RunUsers(rest, runicorn::viewer::CatalogUsersOpener());
   if (command == "config") return RunConfig(rest);

@@ -14,6 +14,9 @@
 //   monitor  every scan_interval: CancelRequested of the tasks it runs, RecoverAbandoned (a dead
 //            runner's claimed task is queued again; a running one is lost, and the folder's own
 //            reconcile marks it failed runner_lost), then the folder's reconcile as without a queue.
+//   RunNow   folder: pending|terminal → queued under this runner's lease, marked; then
+//            SharedTaskQueue::SubmitClaimed enters it claimed by this runner (no other can take
+//            it); it runs on its own thread, outside the pool, as without a queue.
 //   Cancel   of a task this runner does not own goes to the queue: queued → cancelled at once,
 //            claimed or running → requested, for its runner's monitor to carry out.
 //   shutdown claimed-but-unstarted tasks are Released (queued again for another runner).
@@ -61,6 +64,14 @@ class SharedTaskQueue {
   virtual Result<SubmitReport> Submit(const std::vector<SharedTaskSubmission>& tasks) = 0;
   // The next runnable task, now claimed by this runner; nullopt when none.
   virtual Result<std::optional<SharedTaskClaim>> ClaimNext() = 0;
+  // RunNow: enters the task already claimed by this runner, in one step, so no other runner can
+  // claim it and the queue's record shows the one run it gets here (then Start, Finish as for a
+  // ClaimNext claim). FailedPrecondition when the name is live in the queue. A queue that cannot
+  // do this keeps the default, and RunNow is then refused with a shared queue.
+  virtual Result<SharedTaskClaim> SubmitClaimed(const SharedTaskSubmission& /*task*/) {
+    return Status::FailedPrecondition(
+        "with this shared task queue, tasks run when a runner takes them from it (Submit), not at once (RunNow)");
+  }
   // claimed → running; FailedPrecondition when the claim is no longer this runner's.
   virtual Status Start(const SharedTaskClaim& claim) = 0;
   // → `status` ("completed", "failed" or "cancelled") with the exit code and the reason.

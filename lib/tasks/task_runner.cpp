@@ -1,5 +1,6 @@
 // TaskRunner: claims tasks on disk, runs them on a worker pool (or at once), cancels them.
-// With a shared queue (runtrack/task_queue.h) the workers take their tasks from it instead.
+// With a shared queue (runtrack/task_queue.h) the workers take their tasks from it instead, and
+// RunNow enters its task there already claimed by this runner.
 //
 // Threads: `workers` pool threads take queued tasks FIFO (manually ordered ones first); each RunNow gets its own thread; one
 // monitor thread renews leases, picks up cancel requests written by other processes and
@@ -105,8 +106,7 @@ class TaskRunnerImpl final : public TaskRunner {
 
   Status RunNow(std::string_view name_view) override {
     std::string name(name_view);
-    if (opt_.shared_queue)
-      return Status::FailedPrecondition("with a shared task queue, tasks run when a runner takes them from it (Submit)");
+    if (opt_.shared_queue) return RunNowShared(name);
     RUNTRACK_RETURN_IF_ERROR(Claim(name));
     std::lock_guard lock(mu_);
     run_now_.emplace_back([this, name] { Execute(name); });
@@ -141,7 +141,12 @@ class TaskRunnerImpl final : public TaskRunner {
     std::optional<SharedTaskClaim> claim;  // taken from the shared queue
   };
 
-  Status Claim(const std::string& name);
+  // pending|terminal → queued under our lease (compare-and-set), reserving the name in owned_.
+  // `shared`: also marked as queued in the shared queue (RunNow there), and `before` gets what
+  // the folder held, to put back if the queue refuses.
+  Status Claim(const std::string& name, bool shared = false, json::object* before = nullptr);
+  // RunNow with a shared queue: the folder's claim, then SubmitClaimed; runs on its own thread.
+  Status RunNowShared(const std::string& name);
   // Shared queue (runtrack/task_queue.h): Submit marks the folders queued, then queues them.
   Result<SubmitReport> SubmitShared(const std::vector<std::string>& names);
   void SharedWorkerLoop();
@@ -203,7 +208,7 @@ class TaskRunnerImpl final : public TaskRunner {
   std::thread monitor_;
 };
 
-Status TaskRunnerImpl::Claim(const std::string& name) {
+Status TaskRunnerImpl::Claim(const std::string& name, bool shared, json::object* before) {
   RUNTRACK_RETURN_IF_ERROR(CheckTaskName(name));
   {
     std::lock_guard lock(mu_);
@@ -225,11 +230,15 @@ Status TaskRunnerImpl::Claim(const std::string& name) {
         return Status::FailedPrecondition(fmt::format(
             "task '{}' is already {} (runner {})", name, status, GetString(info, "runner_id", "unknown")));
       }
+      if (before) *before = info;
       info["status"] = "queued";
       info["queued_at"] = now;
       info.erase("cancel_requested_at");
       info.erase("gpu_wait");
       WriteLease(info, now);
+      // Marked like a task a worker took from the queue: until it starts, the queue settles it
+      // (a dead runner's claim is queued again there, for another runner).
+      if (shared) info[kSharedQueueKey] = true;
       return Status::Ok();
     });
     if (s.ok() || !owner_dead || retried) break;
@@ -246,6 +255,42 @@ Status TaskRunnerImpl::Claim(const std::string& name) {
     cv_.notify_all();
   }
   return s;
+}
+
+Status TaskRunnerImpl::RunNowShared(const std::string& name) {
+  // The folder first, as Submit does: the local runner's refusals (already queued or running,
+  // here or under another runner) come from the same compare-and-set.
+  json::object before;
+  RUNTRACK_RETURN_IF_ERROR(Claim(name, /*shared=*/true, &before));
+  int64_t order = static_cast<int64_t>(GetNumber(before, "task_order", -1));
+  auto claim = opt_.shared_queue->SubmitClaimed({name, order < 0 ? -1 : order});
+  if (!claim.ok()) {
+    // Not in the queue: the folder holds what it held (unless it moved on meanwhile).
+    (void)UpdateTaskInfo(tasks_dir_, name, [&](json::object& info) -> Status {
+      if (!OwnedByUs(info) || GetString(info, "status") != "queued") return Status::FailedPrecondition("moved on");
+      info = before;
+      return Status::Ok();
+    });
+    std::lock_guard lock(mu_);
+    auto it = owned_.find(name);
+    if (it != owned_.end() && !it->second.started) owned_.erase(it);
+    cv_.notify_all();
+    return claim.status();
+  }
+  std::unique_lock lock(mu_);
+  auto it = owned_.find(name);
+  if (it == owned_.end()) {
+    // Cancelled (or the runner stopped) between the folder's claim and the queue's: the folder
+    // is already cancelled; the queue's entry follows.
+    bool stopping = stopping_;
+    lock.unlock();
+    FinishShared(*claim, "cancelled", std::nullopt, stopping ? "system_shutdown" : "cancelled_by_user");
+    return Status::Ok();
+  }
+  it->second.claim = *claim;
+  // Its own thread, outside the pool: it runs now even when every worker is busy.
+  run_now_.emplace_back([this, name] { Execute(name); });
+  return Status::Ok();
 }
 
 Result<SubmitReport> TaskRunnerImpl::SubmitShared(const std::vector<std::string>& names) {
@@ -340,7 +385,15 @@ void TaskRunnerImpl::SharedWorkerLoop() {
     }
     auto next = opt_.shared_queue->ClaimNext();
     if (next.ok() && next->has_value()) {
-      if (TakeSharedClaim(**next)) Execute((*next)->name);
+      if (TakeSharedClaim(**next)) {
+        Execute((*next)->name);
+        continue;
+      }
+      // Not taken. With several workers this can be a task another worker here still holds under
+      // an older claim (recovered after this replica's PostgreSQL session broke): it was released,
+      // and asking again at once would claim and release it in a loop until that worker lets go.
+      std::unique_lock lock(mu_);
+      queue_cv_.wait_for(lock, opt_.shared_queue_poll, [&] { return stopping_; });
       continue;
     }
     // Nothing to run (or the queue is unreachable: ask again later).

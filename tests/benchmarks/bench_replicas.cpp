@@ -2,10 +2,10 @@
 // points/s through 2 replicas with PostgreSQL on the same machine). The 32-writer shipping load of
 // bench_ingest.cpp, in the same run against:
 //   1 viewer                 the baseline (no ownership, no PostgreSQL)
-//   2 replicas, direct       each writer ships to one replica (half each); every run's owner is the
-//                            replica its writer reaches (the lock is taken by the first ingest)
-//   2 replicas, forwarded    every writer ships to replica A; half the runs are owned by B, so half
-//                            the requests are forwarded A -> B
+//   2 replicas, direct       each writer ships to its run's preferred replica (rendezvous hashing,
+//                            pg_run_ownership.h), which takes the run: nothing is forwarded
+//   2 replicas, forwarded    every writer ships to replica A; the runs B is preferred for (about
+//                            half) are forwarded A -> B
 // Each replica is an in-process viewer as `runicorn viewer --catalog … --replica-url …` runs it:
 // indexer, run index mirrored into PostgreSQL after every pass, API, HTTP server (2 threads), run
 // ownership on a private PostgreSQL 15 (tests/pg/pg_test_server.h). Prints a summary with ratios.
@@ -92,8 +92,9 @@ struct Viewer {
 
 constexpr int kWriters = 32;
 double g_points_per_s[3] = {0, 0, 0};
+int g_forwarded_runs = 0;  // of the forwarded mode's kWriters runs
 const char* kModeNames[3] = {"1 viewer (baseline)", "2 replicas, each writer to its run's owner",
-                             "2 replicas, all writers to A, half the runs owned by B (forwarded)"};
+                             "2 replicas, all writers to A, B's runs forwarded"};
 
 void BM_Ingest32Writers(benchmark::State& state) {
   const int mode = static_cast<int>(state.range(0));
@@ -128,14 +129,17 @@ void BM_Ingest32Writers(benchmark::State& state) {
       viewers.push_back(std::make_unique<Viewer>(central / "a", db, "replica-a"));
       if (mode > 0) viewers.push_back(std::make_unique<Viewer>(central / "b", db, "replica-b"));
       std::vector<std::string> target(kWriters);
+      int forwarded = 0;
       for (int w = 0; w < kWriters; ++w) {
-        if (mode == 0) target[w] = viewers[0]->url();
-        if (mode == 1) target[w] = viewers[w % 2]->url();
-        if (mode == 2) {
-          target[w] = viewers[0]->url();
-          if (w % 2 == 1) (void)viewers[1]->ownership->Claim(writers[w].id);  // B owns odd runs
-        }
+        target[w] = viewers[0]->url();
+        if (mode == 0) continue;
+        const std::vector<std::string> ids = {viewers[0]->ownership->replica_id(), viewers[1]->ownership->replica_id()};
+        const bool b_preferred =
+            runicorn::service::pg::PreferredReplica(runicorn::service::pg::RunBucket(writers[w].id), ids) == ids[1];
+        if (mode == 1 && b_preferred) target[w] = viewers[1]->url();
+        if (mode == 2 && b_preferred) ++forwarded;
       }
+      if (mode == 2) g_forwarded_runs = forwarded;
       state.ResumeTiming();
       auto t0 = std::chrono::steady_clock::now();
       std::vector<std::thread> threads;
@@ -174,6 +178,7 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks();
   std::printf("\ningest through replicas, %d writers (loopback; PostgreSQL %s on this machine)\n", kWriters,
               Pg().available() ? "15" : "missing");
+  std::printf("  (forwarded mode: %d of %d runs preferred by B)\n", g_forwarded_runs, kWriters);
   for (int m = 0; m < 3; ++m)
     std::printf("  %-68s %10.0f points/s  (x%.2f of 1 viewer)\n", kModeNames[m], g_points_per_s[m],
                 g_points_per_s[0] > 0 ? g_points_per_s[m] / g_points_per_s[0] : 0.0);

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "pg/pg_test_support.h"
+#include "pg/replica_preference.h"
 #include "pg/shipping_writer.h"
 #include "remote/frame_scan.h"
 #include "runtrack/remote.h"
@@ -30,6 +31,7 @@ struct Replica {
   std::shared_ptr<PgRunOwnership> ownership;
   std::shared_ptr<IngestForwarding> forwarding;
   std::string url;
+  std::string name;
   fs::path journal(const std::string& run) const {
     return runtrack::StoreLayout(server->store().root()).journal_path(run);
   }
@@ -46,6 +48,7 @@ Replica StartReplica(const std::string& db, const std::string& name, const std::
   INFO(ownership.status().ToString());
   REQUIRE(ownership.ok());
   r.ownership = std::move(*ownership);
+  r.name = name;
   r.forwarding = std::make_shared<IngestForwarding>(r.ownership, runicorn::server::IngestForwardingOptions{});
   r.server->ctx().ingest_forwarding = r.forwarding;  // before any request reaches it
   return r;
@@ -62,9 +65,10 @@ TEST_CASE("ingest sent to a replica that does not own the run is appended by the
   RUNICORN_PG_TEST_SERVER(pg);
   const std::string db = pg.NewDatabase();
   REQUIRE_FALSE(db.empty());
-  Replica a = StartReplica(db, "replica-a");
-  Replica b = StartReplica(db, "replica-b");
   ShippingWriter w;
+  // A is the replica the run's bucket belongs to (rendezvous hashing): it takes the run.
+  Replica a = StartReplica(db, IdPreferredFor(w.id(), "replica-a", {"replica-b"}));
+  Replica b = StartReplica(db, "replica-b");
   w.Log(0, 2000);
   REQUIRE(a.ownership->Claim(w.id())->here);  // A owns the run
 
@@ -87,8 +91,8 @@ TEST_CASE("ingest sent to a replica that does not own the run is appended by the
                         {{"x-runicorn-forwarded-by", "replica-c"}, {"content-type", "application/octet-stream"}});
     CHECK(r.status == 503);
     CHECK(r.header("retry-after") == "1");
-    CHECK(r.detail() == fmt::format("run {} was forwarded here by replica replica-c, but replica replica-a owns it "
-                                    "now; retry", w.id()));
+    CHECK(r.detail() == fmt::format("run {} was forwarded here by replica replica-c, but replica {} owns it "
+                                    "now; retry", w.id(), a.name));
     auto probe = c.Request(http::verb::put, fmt::format("/api/ingest/{}/0?offset={}", w.id(), whole.size()), "",
                            {{"x-runicorn-forwarded-by", "replica-b"}, {"content-type", "application/octet-stream"}});
     CHECK(probe.status == 200);
@@ -103,8 +107,8 @@ TEST_CASE("ingest sent to a replica that does not own the run is appended by the
                         {{"content-type", "application/octet-stream"}});
     CHECK(r.status == 503);
     CHECK(r.header("retry-after") == "1");
-    CHECK(r.detail() == fmt::format("run {} is owned by replica replica-a, and this replica is already forwarding as "
-                                    "many requests as it may; retry", w.id()));
+    CHECK(r.detail() == fmt::format("run {} is owned by replica {}, and this replica is already forwarding as "
+                                    "many requests as it may; retry", w.id(), a.name));
   }
   SECTION("an owner that does not answer: 503 with Retry-After, nothing appended here") {
     a.server.reset();  // its ownership session (and lock) lives on: the process hangs, say
@@ -115,7 +119,7 @@ TEST_CASE("ingest sent to a replica that does not own the run is appended by the
     CHECK(r.status == 503);
     CHECK(r.header("retry-after") == "1");
     const std::string expected_prefix =
-        fmt::format("run {} is owned by replica replica-a at {}, which does not answer (", w.id(), a.url);
+        fmt::format("run {} is owned by replica {} at {}, which does not answer (", w.id(), a.name, a.url);
     CHECK(r.detail().substr(0, expected_prefix.size()) == expected_prefix);
     CHECK(FileOrMissing(b.journal(w.id())) == "<missing>");
   }
@@ -125,9 +129,9 @@ TEST_CASE("a forwarded ingest is authorised exactly as a local one", "[pg][repli
   RUNICORN_PG_TEST_SERVER(pg);
   const std::string db = pg.NewDatabase();
   REQUIRE_FALSE(db.empty());
-  Replica a = StartReplica(db, "replica-a", "team-secret");
-  Replica b = StartReplica(db, "replica-b", "team-secret");
   ShippingWriter w;
+  Replica a = StartReplica(db, IdPreferredFor(w.id(), "replica-a", {"replica-b"}), "team-secret");
+  Replica b = StartReplica(db, "replica-b", "team-secret");
   w.Log(0, 500);
   REQUIRE(a.ownership->Claim(w.id())->here);
   const std::string target = fmt::format("/api/ingest/{}/0?offset=0", w.id());
@@ -152,9 +156,9 @@ TEST_CASE("when the owner dies the next replica takes the run and the writer res
   RUNICORN_PG_TEST_SERVER(pg);
   const std::string db = pg.NewDatabase();
   REQUIRE_FALSE(db.empty());
-  Replica a = StartReplica(db, "replica-a");
-  Replica b = StartReplica(db, "replica-b");
   ShippingWriter w;
+  Replica a = StartReplica(db, IdPreferredFor(w.id(), "replica-a", {"replica-b"}));
+  Replica b = StartReplica(db, "replica-b");
   w.Log(0, 3000);
   runtrack::ShipProgress first = w.Ship(a.url);  // A takes the run and acknowledges this much
   const uint64_t acked_by_a = first.acknowledged;
@@ -180,6 +184,48 @@ TEST_CASE("when the owner dies the next replica takes the run and the writer res
   auto owner = b.ownership->Claim(w.id());
   REQUIRE(owner.ok());
   CHECK(owner->here);
+}
+
+TEST_CASE("a new run reaching a replica its bucket does not belong to is forwarded to the one it belongs to",
+          "[pg][replicas][rebalance]") {
+  RUNICORN_PG_TEST_SERVER(pg);
+  const std::string db = pg.NewDatabase();
+  REQUIRE_FALSE(db.empty());
+  ShippingWriter w;
+  Replica a = StartReplica(db, "replica-a");
+  Replica b = StartReplica(db, IdPreferredFor(w.id(), "replica-b", {"replica-a"}));
+  w.Log(0, 1500);
+  REQUIRE(w.run->Finish().ok());
+  // Nobody holds the run's bucket: A does not take it (B is preferred) but forwards; B takes it
+  // when the first forwarded request arrives.
+  runtrack::ShipProgress p = w.Ship(a.url);
+  const std::string whole = w.WholeRecords();
+  CHECK(p.acknowledged == whole.size());
+  CHECK(FileOrMissing(b.journal(w.id())) == whole);
+  CHECK(FileOrMissing(a.journal(w.id())) == "<missing>");
+  CHECK(a.forwarding->forwarded() == static_cast<uint64_t>(p.requests) + 1);
+  CHECK(b.forwarding->forwarded() == 0);
+  CHECK(b.ownership->HeldBuckets() == std::vector<uint64_t>{runicorn::service::pg::RunBucket(w.id())});
+  CHECK(a.ownership->HeldBuckets().empty());
+
+  SECTION("the preferred replica does not answer: 503 naming it, nothing appended anywhere") {
+    ShippingWriter other;
+    REQUIRE(runicorn::service::pg::RunBucket(other.id()) != runicorn::service::pg::RunBucket(w.id()));
+    Replica c = StartReplica(db, IdPreferredFor(other.id(), "replica-c", {"replica-a", b.name}));
+    const std::string c_url = c.url;
+    c.server.reset();  // its PostgreSQL session lives on: alive but not answering
+    other.Log(0, 10);
+    HttpClient ca(a.server->port());
+    auto r = ca.Request(http::verb::put, fmt::format("/api/ingest/{}/0?offset=0", other.id()), "",
+                        {{"content-type", "application/octet-stream"}});
+    CHECK(r.status == 503);
+    CHECK(r.header("retry-after") == "1");
+    const std::string prefix =
+        fmt::format("run {} belongs to replica {} at {}, which does not answer (", other.id(), c.name, c_url);
+    CHECK(r.detail().substr(0, prefix.size()) == prefix);
+    CHECK(FileOrMissing(a.journal(other.id())) == "<missing>");
+    CHECK(a.ownership->HeldBuckets().empty());
+  }
 }
 
 TEST_CASE("replica urls: only http://HOST:PORT, checked before the viewer starts", "[pg][replicas]") {

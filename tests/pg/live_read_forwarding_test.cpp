@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "pg/pg_test_support.h"
+#include "pg/replica_preference.h"
 #include "pg/shipping_writer.h"
 #include "runtrack/remote.h"
 #include "runtrack/store.h"
@@ -33,6 +34,7 @@ struct Replica {
   std::shared_ptr<PgRunOwnership> ownership;
   std::shared_ptr<ReadForwarding> reads;
   std::string url;
+  std::string name;
 };
 
 Replica StartReplica(const std::string& db, const std::string& name, const std::string& token = {},
@@ -48,7 +50,10 @@ Replica StartReplica(const std::string& db, const std::string& name, const std::
   INFO(ownership.status().ToString());
   REQUIRE(ownership.ok());
   r.ownership = std::move(*ownership);
+  r.name = name;
   r.reads = std::make_shared<ReadForwarding>(r.ownership, options);
+  // As the viewer does: live streams follow their run's owner (server/stream_following.h).
+  r.reads->AttachLocalStreams(&r.server->ctx());
   // Before any request reaches it.
   r.server->ctx().ingest_forwarding =
       std::make_shared<IngestForwarding>(r.ownership, runicorn::server::IngestForwardingOptions{});
@@ -100,9 +105,10 @@ TEST_CASE("a live run owned by another replica is read through this one byte for
   RUNICORN_PG_TEST_SERVER(pg);
   const std::string db = pg.NewDatabase();
   REQUIRE_FALSE(db.empty());
-  Replica a = StartReplica(db, "replica-a");
-  Replica b = StartReplica(db, "replica-b");
   ShippingWriter w;
+  // A is the replica the run's bucket belongs to: the writer's first ingest makes it the owner.
+  Replica a = StartReplica(db, IdPreferredFor(w.id(), "replica-a", {"replica-b"}));
+  Replica b = StartReplica(db, "replica-b");
   w.Log(0, 3000);
   w.Text("epoch 1");
   w.Ship(a.url);  // A takes the run
@@ -153,8 +159,8 @@ TEST_CASE("a live run owned by another replica is read through this one byte for
     auto r = cb.Get(fmt::format("/api/runs/{}/metrics_step", id), {{"x-runicorn-forwarded-by", "replica-c"}});
     CHECK(r.status == 503);
     CHECK(r.header("retry-after") == "1");
-    CHECK(r.detail() == fmt::format("run {} was forwarded here by replica replica-c, but replica replica-a owns it "
-                                    "now; retry", id));
+    CHECK(r.detail() == fmt::format("run {} was forwarded here by replica replica-c, but replica {} owns it "
+                                    "now; retry", id, a.name));
     // ... while the owner answers a forwarded read itself.
     auto at_owner = ca.Get(fmt::format("/api/runs/{}/metrics_step", id), {{"x-runicorn-forwarded-by", "replica-b"}});
     CHECK(at_owner.status == 200);
@@ -167,8 +173,8 @@ TEST_CASE("a live run owned by another replica is read through this one byte for
     auto r = cb.Get(fmt::format("/api/runs/{}/metrics_step", id));
     CHECK(r.status == 503);
     CHECK(r.header("retry-after") == "1");
-    CHECK(r.detail() == fmt::format("run {} is live on replica replica-a, and this replica is already forwarding as "
-                                    "many requests as it may; retry", id));
+    CHECK(r.detail() == fmt::format("run {} is live on replica {}, and this replica is already forwarding as "
+                                    "many requests as it may; retry", id, a.name));
   }
   SECTION("an ended run is answered here, from what this replica has, not forwarded") {
     REQUIRE(w.run->Finish().ok());
@@ -196,13 +202,35 @@ TEST_CASE("a live run owned by another replica is read through this one byte for
     CHECK(r.body == R"({"detail":"Run not found"})");
     CHECK(b.reads->forwarded() == 8);
   }
+  SECTION("a HEAD comes back with the owner's length and entity headers, and no body") {
+    for (const std::string& target :
+         {fmt::format("/api/runs/{}/metrics_step", id), fmt::format("/api/export/{}/csv", id),
+          fmt::format("/api/runs/{}/metrics_step?metrics=loss&downsample=x", id)}) {
+      INFO(target);
+      auto get_at_owner = ca.Get(target);
+      auto at_owner = HttpClient(a.server->port()).Request(http::verb::head, target);
+      const uint64_t before = b.reads->forwarded();
+      // A fresh connection each: a HEAD answered with chunked encoding closes its connection, and
+      // the client would resend on the closed one (counted twice).
+      auto here = HttpClient(b.server->port()).Request(http::verb::head, target);
+      CHECK(b.reads->forwarded() == before + 1);  // one forward, no retry
+      CHECK(here.status == at_owner.status);
+      CHECK(here.status == get_at_owner.status);
+      CHECK(here.body.empty());
+      for (const char* header : {"content-length", "transfer-encoding", "content-type", "content-disposition"})
+        CHECK(here.header(header) == at_owner.header(header));
+      if (!at_owner.header("content-length").empty())
+        CHECK(here.header("content-length") == std::to_string(get_at_owner.body.size()));
+    }
+    CHECK(b.reads->forwarded() == 8 + 3);
+  }
   SECTION("owner alive but not answering: 503 with Retry-After") {
     a.server.reset();  // its ownership session (and lock) lives on: the process hangs, say
     auto r = cb.Get(fmt::format("/api/runs/{}/metrics_step", id));
     CHECK(r.status == 503);
     CHECK(r.header("retry-after") == "1");
     const std::string prefix =
-        fmt::format("run {} is live on replica replica-a at {}, which does not answer (", id, a.url);
+        fmt::format("run {} is live on replica {} at {}, which does not answer (", id, a.name, a.url);
     CHECK(r.detail().substr(0, prefix.size()) == prefix);
   }
 }
@@ -212,11 +240,11 @@ TEST_CASE("a big export of a live run streams through the non-owner in bounded m
   RUNICORN_PG_TEST_SERVER(pg);
   const std::string db = pg.NewDatabase();
   REQUIRE_FALSE(db.empty());
-  Replica a = StartReplica(db, "replica-a");
+  ShippingWriter w;
+  Replica a = StartReplica(db, IdPreferredFor(w.id(), "replica-a", {"replica-b"}));
   ReadForwardingOptions small;
   small.max_buffer_bytes = 16u << 10;
   Replica b = StartReplica(db, "replica-b", {}, small);
-  ShippingWriter w;
   w.Log(0, 200000);
   w.Ship(a.url);
   a.server->Sync();
@@ -238,9 +266,9 @@ TEST_CASE("live streams opened at a non-owner relay the owner's points and log l
   RUNICORN_PG_TEST_SERVER(pg);
   const std::string db = pg.NewDatabase();
   REQUIRE_FALSE(db.empty());
-  Replica a = StartReplica(db, "replica-a");
-  Replica b = StartReplica(db, "replica-b");
   ShippingWriter w;
+  Replica a = StartReplica(db, IdPreferredFor(w.id(), "replica-a", {"replica-b"}));
+  Replica b = StartReplica(db, "replica-b");
   w.Log(0, 100);
   w.Text("line one");
   w.Text("line two");
@@ -276,17 +304,20 @@ TEST_CASE("live streams opened at a non-owner relay the owner's points and log l
 
   SECTION("the owner going away closes the relayed stream") {
     a.server.reset();
-    CHECK_FALSE(metrics_at_b.Next(std::chrono::milliseconds(5000)).has_value());
+    // (B looks for a new owner for OwnerFollowingStream::kEndGrace first: A still holds the run.)
+    CHECK_FALSE(metrics_at_b.Next(std::chrono::milliseconds(10000)).has_value());
     CHECK(metrics_at_b.last_error == boost::beast::websocket::error::closed);
   }
   SECTION("an unknown run's stream is refused as the owner refuses it") {
-    REQUIRE(a.ownership->Claim("20261204_000000_abcdef").ok());
+    int next = 0;
+    const std::string unknown = RunPreferring(a.name, {a.name, "replica-b"}, next);
+    REQUIRE(a.ownership->Claim(unknown)->here);
     HttpClient cb(b.server->port());
     // The owner's refusal of the upgrade comes back as the same HTTP error.
-    auto refused_at_a = HttpClient(a.server->port()).Get("/api/runs/20261204_000000_abcdef/metrics/ws",
+    auto refused_at_a = HttpClient(a.server->port()).Get(fmt::format("/api/runs/{}/metrics/ws", unknown),
         {{"connection", "upgrade"}, {"upgrade", "websocket"}, {"sec-websocket-version", "13"},
          {"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="}});
-    auto refused_at_b = cb.Get("/api/runs/20261204_000000_abcdef/metrics/ws",
+    auto refused_at_b = cb.Get(fmt::format("/api/runs/{}/metrics/ws", unknown),
         {{"connection", "upgrade"}, {"upgrade", "websocket"}, {"sec-websocket-version", "13"},
          {"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="}});
     CHECK(refused_at_b.status == refused_at_a.status);
@@ -299,9 +330,9 @@ TEST_CASE("a read with a bad token is refused by the replica it reached, never f
   RUNICORN_PG_TEST_SERVER(pg);
   const std::string db = pg.NewDatabase();
   REQUIRE_FALSE(db.empty());
-  Replica a = StartReplica(db, "replica-a", "team-secret");
-  Replica b = StartReplica(db, "replica-b", "team-secret");
   ShippingWriter w;
+  Replica a = StartReplica(db, IdPreferredFor(w.id(), "replica-a", {"replica-b"}), "team-secret");
+  Replica b = StartReplica(db, "replica-b", "team-secret");
   w.Log(0, 500);
   w.Ship(a.url, "team-secret");
   a.server->Sync();
@@ -329,7 +360,8 @@ TEST_CASE("looking up a run's owner for a read never takes the run", "[pg][repli
   auto b = PgRunOwnership::Open({db, "http://127.0.0.1:2", "replica-b"});
   REQUIRE(a.ok());
   REQUIRE(b.ok());
-  const std::string run = "20261204_000000_abcdef";
+  int next = 0;
+  const std::string run = RunPreferring("replica-a", {"replica-a", "replica-b"}, next);
   auto nobody = (*b)->Find(run, /*allow_cached=*/false);
   REQUIRE(nobody.ok());
   CHECK_FALSE(nobody->has_value());
@@ -346,6 +378,148 @@ TEST_CASE("looking up a run's owner for a read never takes the run", "[pg][repli
   REQUIRE(mine->has_value());
   CHECK((*mine)->here);
   CHECK((*b)->Find("../escape", true).status().code() == runtrack::StatusCode::kInvalidArgument);
+}
+
+namespace {
+
+// Ends `replica`'s PostgreSQL ownership session as a PostgreSQL restart would (its locks go), and
+// waits until `observer` sees nobody owning `run`.
+void EndOwnershipSession(const std::string& db, Replica& replica, Replica& observer, const std::string& run) {
+  auto conn = runicorn::service::pg::PgConnection::Connect(db);
+  REQUIRE(conn.ok());
+  auto ended = (*conn)->Exec(fmt::format("SELECT pg_terminate_backend({})", replica.ownership->backend_pid()));
+  REQUIRE(ended.ok());
+  bool free = false;
+  for (int i = 0; i < 200 && !free; ++i) {
+    auto owner = observer.ownership->Find(run, /*allow_cached=*/false);
+    free = owner.ok() && !owner->has_value();
+    if (!free) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  REQUIRE(free);
+}
+
+std::vector<std::pair<int64_t, std::string>> Expected(int from, int to) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  for (int s = from; s < to; ++s) out.emplace_back(s, fmt::format("{}", 1.0 / (s + 1)));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a metric stream opened at B while nobody owned the run follows A once A takes it: every later point once",
+          "[pg][replicas][live_reads][follow]") {
+  RUNICORN_PG_TEST_SERVER(pg);
+  const std::string db = pg.NewDatabase();
+  REQUIRE_FALSE(db.empty());
+  ShippingWriter w;
+  Replica a = StartReplica(db, IdPreferredFor(w.id(), "replica-a", {"replica-b"}));
+  Replica b = StartReplica(db, "replica-b");
+  const std::string id = w.id();
+  w.Log(0, 100);
+  w.Ship(a.url);
+  a.server->Sync();  // the run's `runs` row (running) is in PostgreSQL
+  b.server->Sync();
+  // A's session ends (PostgreSQL restarted, say): for a moment nobody owns the run.
+  EndOwnershipSession(db, a, b, id);
+
+  // The client has steps up to 49 (its chart) and asks for what follows: served by B, which has nothing.
+  WsClient ws(b.server->port(), fmt::format("/api/runs/{}/metrics/ws?metrics=loss&after_step=49", id));
+  REQUIRE(ws.status == 101);
+  CHECK(b.reads->streams_proxied() == 0);
+
+  // The writer goes on at A: A reconnects and takes the run again; B's stream switches to relaying
+  // from A, from after step 49, and passes on every point exactly once.
+  w.Log(100, 200);
+  w.Ship(a.url);
+  a.server->Sync();
+  REQUIRE(a.ownership->Find(id, false)->value().here);
+  auto first = Points(ReadUntil(ws, [](const std::vector<std::string>& got) { return Points(got).size() >= 150; }));
+  CHECK(first == Expected(50, 200));
+  CHECK(b.reads->streams_proxied() == 1);
+  // Later points come once more, and nothing before them was repeated.
+  w.Log(200, 230);
+  w.Ship(a.url);
+  a.server->Sync();
+  auto later = Points(ReadUntil(ws, [](const std::vector<std::string>& got) { return Points(got).size() >= 30; }));
+  CHECK(later == Expected(200, 230));
+}
+
+TEST_CASE("a relayed stream whose owner dies goes on from the replica that takes the run over, exactly",
+          "[pg][replicas][live_reads][follow]") {
+  RUNICORN_PG_TEST_SERVER(pg);
+  const std::string db = pg.NewDatabase();
+  REQUIRE_FALSE(db.empty());
+  ShippingWriter w;
+  Replica a = StartReplica(db, IdPreferredFor(w.id(), "replica-a", {"replica-b"}));
+  Replica b = StartReplica(db, "replica-b");
+  const std::string id = w.id();
+  w.Log(0, 100);
+  w.Text("line one");
+  w.Ship(a.url);
+  a.server->Sync();
+  b.server->Sync();
+
+  WsClient metrics(b.server->port(), fmt::format("/api/runs/{}/metrics/ws?metrics=loss&after_step=99", id));
+  WsClient logs(b.server->port(), fmt::format("/api/runs/{}/logs/ws", id));
+  REQUIRE(metrics.status == 101);
+  CHECK(b.reads->streams_proxied() == 2);
+  CHECK(ReadUntil(logs, [](const auto& got) { return got.size() >= 1; }) == std::vector<std::string>{"line one"});
+  w.Log(100, 120);
+  w.Text("line two");
+  w.Ship(a.url);
+  a.server->Sync();
+  CHECK(Points(ReadUntil(metrics, [](const auto& got) { return Points(got).size() >= 20; })) == Expected(100, 120));
+  CHECK(ReadUntil(logs, [](const auto& got) { return got.size() >= 1; }) == std::vector<std::string>{"line two"});
+
+  // A dies: its server and its PostgreSQL session end. B's relays end; B now serves the run
+  // (nobody owns it) and takes it when the writer, reaching B, resends its journal.
+  a.server->ctx().ingest_forwarding.reset();
+  a.server->ctx().read_forwarding.reset();
+  a.server.reset();
+  a.reads.reset();
+  a.ownership.reset();
+  w.Log(120, 150);
+  w.Text("line three");
+  w.Ship(b.url);
+  b.server->Sync();
+  REQUIRE(b.ownership->Find(id, false)->value().here);
+  // Every later point and line once, in order: nothing the client had is sent again.
+  CHECK(Points(ReadUntil(metrics, [](const auto& got) { return Points(got).size() >= 30; })) == Expected(120, 150));
+  CHECK(ReadUntil(logs, [](const auto& got) { return got.size() >= 1; }) == std::vector<std::string>{"line three"});
+  w.Log(150, 160);
+  w.Ship(b.url);
+  b.server->Sync();
+  CHECK(Points(ReadUntil(metrics, [](const auto& got) { return Points(got).size() >= 10; })) == Expected(150, 160));
+}
+
+TEST_CASE("a stream relayed without after_step is closed with a reason when its owner changes",
+          "[pg][replicas][live_reads][follow]") {
+  RUNICORN_PG_TEST_SERVER(pg);
+  const std::string db = pg.NewDatabase();
+  REQUIRE_FALSE(db.empty());
+  ShippingWriter w;
+  Replica a = StartReplica(db, IdPreferredFor(w.id(), "replica-a", {"replica-b"}));
+  Replica b = StartReplica(db, "replica-b");
+  const std::string id = w.id();
+  w.Log(0, 100);
+  w.Ship(a.url);
+  a.server->Sync();
+  b.server->Sync();
+  // Only new points, from the owner's own start: the start point of its metrics is A's, unknown here.
+  WsClient ws(b.server->port(), fmt::format("/api/runs/{}/metrics/ws", id));
+  REQUIRE(ws.status == 101);
+  const std::string a_name = a.name;
+  a.server->ctx().ingest_forwarding.reset();
+  a.server->ctx().read_forwarding.reset();
+  a.server.reset();
+  a.reads.reset();
+  a.ownership.reset();
+  CHECK_FALSE(ws.Next(std::chrono::milliseconds(8000)).has_value());
+  CHECK(ws.last_error == boost::beast::websocket::error::closed);
+  CHECK(std::string(ws.stream().reason().reason.c_str()) ==
+        fmt::format("the run moved from replica {} to this replica; reconnect with ?after_step= to resume exactly",
+                    a_name)
+            .substr(0, 120));
 }
 
 #endif  // RUNICORN_HAVE_PG

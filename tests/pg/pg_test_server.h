@@ -149,13 +149,19 @@ class PgTestServer {
 
 }  // namespace runicorn::testing
 
-// First line of a PostgreSQL test case: binds `server` to the shared test server, or skips the
-// case (a warning naming the missing package), or fails it when RUNICORN_REQUIRE_PG=1.
-#define RUNICORN_PG_TEST_SERVER(server)                                                     \
-  auto& server = ::runicorn::testing::PgTestServer::Shared();                              \
+// Skips the test case when `server` is not available (a warning naming the missing package), or
+// fails it when RUNICORN_REQUIRE_PG=1.
+#define RUNICORN_PG_REQUIRE_AVAILABLE(server)                                               \
   if (!server.available()) {                                                               \
     const char* require = std::getenv("RUNICORN_REQUIRE_PG");                               \
     if (require != nullptr && std::string(require) == "1") FAIL(server.unavailable_reason()); \
     WARN("SKIPPED: " << server.unavailable_reason());                                      \
     return;                                                                                \
   }
+
+// First line of a PostgreSQL test case: binds `server` to the shared test server (or skips / fails
+// as RUNICORN_PG_REQUIRE_AVAILABLE). A case that stops its server starts its own instead:
+// `PgTestServer pg; RUNICORN_PG_REQUIRE_AVAILABLE(pg);`.
+#define RUNICORN_PG_TEST_SERVER(server)                        \
+  auto& server = ::runicorn::testing::PgTestServer::Shared(); \
+  RUNICORN_PG_REQUIRE_AVAILABLE(server)

@@ -220,6 +220,77 @@ TEST_CASE("pg tasks: concurrent claimers never get the same task and together ge
   }
 }
 
+TEST_CASE("pg tasks: a task entered claimed (RunNow) is never another replica's, refuses a second entry, and is "
+          "recovered like any claim",
+          "[pg][tasks]") {
+  RUNICORN_PG_TEST_SERVER(server);
+  const std::string db = server.NewDatabase();
+  auto r1 = OpenQueue(db, "r1");
+  auto r2 = OpenQueue(db, "r2");
+  auto now = r1->SubmitClaimed(kWs, {"now", "{}", std::nullopt});
+  INFO(now.status().ToString());
+  REQUIRE(now.ok());
+  CHECK(now->name == "now");
+  CHECK(now->workspace == kWs);
+  CHECK(now->attempts == 1);
+  CHECK(StateOf(*r1, "now") == "now|claimed|attempts=1|by=r1|");
+  auto entry = r1->Get(kWs, "now");
+  REQUIRE(entry.ok());
+  CHECK((*entry)->submitted_by == "r1");
+  CHECK((*entry)->claimed_at == std::optional<double>((*entry)->submitted_at));
+  // Never queued: another replica's claim does not see it.
+  auto none = r2->ClaimNext(kWs);
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->has_value());
+  // Live: a second entry is refused either way, and nothing changes.
+  CHECK(r2->SubmitClaimed(kWs, {"now", "{}", std::nullopt}).status().ToString() ==
+        "failed_precondition: task 'now' is already queued or running");
+  auto queued = r2->Submit(kWs, Named({"now"}));
+  REQUIRE(queued.ok());
+  CHECK(queued->queued.empty());
+  REQUIRE(queued->skipped.size() == 1);
+  CHECK(queued->skipped[0].second.ToString() == "failed_precondition: task 'now' is already queued or running");
+  CHECK(StateOf(*r1, "now") == "now|claimed|attempts=1|by=r1|");
+  // A cancel is a request to its claimer, as for a ClaimNext claim.
+  auto asked = r2->Cancel(kWs, "now");
+  REQUIRE(asked.ok());
+  CHECK(*asked == CancelOutcome::kRequested);
+  auto requested = r1->CancelRequested(*now);
+  REQUIRE(requested.ok());
+  CHECK(*requested);
+  // Its claimer starts and finishes it: one run in the record.
+  REQUIRE(r1->Start(*now).ok());
+  CHECK(StateOf(*r1, "now") == "now|running|attempts=1|by=r1|");
+  REQUIRE(r1->Finish(*now, "cancelled", -15, "cancelled_by_user").ok());
+  CHECK(StateOf(*r1, "now") == "now|cancelled|attempts=1|by=r1|cancelled_by_user");
+
+  // Finished: it may be entered again (a rerun is a new entry). Its replica goes away before
+  // starting it: the claim is queued again for anyone, as a ClaimNext claim would be.
+  auto rerun = r2->SubmitClaimed(kWs, {"now", "{}", 4});
+  REQUIRE(rerun.ok());
+  CHECK(rerun->id != now->id);
+  CHECK(StateOf(*r1, "now") == "now|claimed|attempts=1|by=r2|");
+  r2.reset();  // releases its presence lock
+  auto recovered = r1->RecoverAbandoned();
+  REQUIRE(recovered.ok());
+  CHECK(recovered->requeued == std::vector<std::string>{"now"});
+  CHECK(StateOf(*r1, "now") == "now|queued|attempts=1|by=|");
+  TaskClaim taken = Claim(*r1);
+  CHECK(taken.name == "now");
+  CHECK(taken.id == rerun->id);
+  CHECK(taken.attempts == 2);
+
+  // Bad input: nothing is entered.
+  CHECK(r1->SubmitClaimed(kWs, {"../escape", "{}", std::nullopt}).status().code() == StatusCode::kInvalidArgument);
+  CHECK(r1->SubmitClaimed(kWs, {"ok", "[1, 2]", std::nullopt}).status().ToString() ==
+        "invalid_argument: Invalid task spec: must be a JSON object");
+  CHECK(r1->SubmitClaimed("", {"ok", "{}", std::nullopt}).status().ToString() ==
+        "invalid_argument: Invalid task workspace: use 1-4096 bytes");
+  auto ok = r1->Get(kWs, "ok");
+  REQUIRE(ok.ok());
+  CHECK_FALSE(ok->has_value());
+}
+
 TEST_CASE("pg tasks: a dead replica's claimed task is queued again and its running task marked lost",
           "[pg][tasks]") {
   RUNICORN_PG_TEST_SERVER(server);

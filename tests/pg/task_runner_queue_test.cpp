@@ -52,10 +52,12 @@ std::shared_ptr<PgTaskQueue> OpenQueue(const std::string& conninfo, const std::s
   return std::shared_ptr<PgTaskQueue>(std::move(q).value());
 }
 
-// One replica: a TaskService whose runner takes the shell workspace's tasks from the queue.
-std::unique_ptr<TaskService> Replica(std::shared_ptr<PgTaskQueue> queue, const fs::path& root) {
+// One replica: a TaskService whose runner takes the shell workspace's tasks from the queue with
+// `workers` workers.
+std::unique_ptr<TaskService> Replica(std::shared_ptr<PgTaskQueue> queue, const fs::path& root, int workers = 1) {
   TaskServiceOptions o;
   o.project_root = root;
+  o.shared_workers = workers;
   o.scan_interval = std::chrono::milliseconds(200);
   o.cancel_grace = std::chrono::milliseconds(500);
   o.shared_queue = [queue](const runtrack::Workspace& ws)
@@ -130,6 +132,31 @@ std::vector<std::string> Lines(const fs::path& p) {
 
 // Each task appends "<its name> <run>" to ran.txt in the project folder (its working directory).
 constexpr const char* kRecordRun = "echo \"$(basename \"$RUNICORN_TASK\") $PYRUNS_RUN_INDEX\" >> ran.txt\n";
+
+// Each task appends "start <its name>" when it begins and "end <its name>" once the file `go`
+// exists in the project folder: until then every started task holds its worker.
+constexpr const char* kGatedRun =
+    "n=$(basename \"$RUNICORN_TASK\")\necho \"start $n\" >> events.txt\n"
+    "while [ ! -e go ]; do sleep 0.05; done\necho \"end $n\" >> events.txt\n";
+
+// A string field of a task's task_info.json ("" when absent).
+std::string FolderField(const fs::path& root, const std::string& name, const std::string& key) {
+  auto ws = runtrack::Workspace::OpenShell(root);
+  if (!ws.ok()) return "?";
+  auto info = (*ws)->ReadTaskInfo(name);
+  if (!info.ok()) return "?";
+  const auto* v = info->if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : "";
+}
+
+// Entries of the workspace by state; running ones also by their replica ("running@A").
+std::map<std::string, int> QueueStates(PgTaskQueue& q, const fs::path& root) {
+  std::map<std::string, int> out;
+  auto all = q.List(WorkspaceKey(root));
+  REQUIRE(all.ok());
+  for (const auto& e : *all) ++out[e.state == "running" ? "running@" + e.claimed_by : e.state];
+  return out;
+}
 
 pid_t PostmasterPidOf(const PgTestServer& pg) {
   std::ifstream f(pg.dir() / "data" / "postmaster.pid");
@@ -279,12 +306,7 @@ TEST_CASE("pg task runner: a cancel sent through replica A stops the task replic
 TEST_CASE("pg task runner: PostgreSQL unreachable at submit is Busy (503) and leaves the folder as it was",
           "[pg][pg_task_runner]") {
   PgTestServer pg;  // its own server: this case stops it
-  if (!pg.available()) {
-    const char* require = std::getenv("RUNICORN_REQUIRE_PG");
-    if (require != nullptr && std::string(require) == "1") FAIL(pg.unavailable_reason());
-    WARN("SKIPPED: " << pg.unavailable_reason());
-    return;
-  }
+  RUNICORN_PG_REQUIRE_AVAILABLE(pg);
   const std::string conninfo = pg.NewDatabase();
   TempDir dir;
   const fs::path root = dir.path() / "project";
@@ -445,6 +467,252 @@ TEST_CASE("pg task runner: runicorn viewer SIGKILLed while running a task: the o
   REQUIRE(cancelled.ok());
   CHECK(*cancelled == CancelOutcome::kCancelled);
   CHECK(Describe(*Entry(*observer, root, "long")) == "long|cancelled|attempts=1|by=A|exit=-15|cancelled_by_user");
+}
+
+TEST_CASE("pg task runner: two workers on each of two replicas run 12 tasks once each, at most two at a time per "
+          "replica",
+          "[pg][pg_task_runner]") {
+  RUNICORN_PG_TEST_SERVER(server);
+  const std::string conninfo = server.NewDatabase();
+  TempDir dir;
+  const fs::path root = dir.path();
+  std::vector<std::string> names;
+  for (int i = 1; i <= 12; ++i) names.push_back(fmt::format("w{:02d}", i));
+  MakeTasks(root, names, kGatedRun);
+  auto a = Replica(OpenQueue(conninfo, "A"), root, 2);
+  auto b = Replica(OpenQueue(conninfo, "B"), root, 2);
+  REQUIRE(a->StartRunner().ok());
+  REQUIRE(b->StartRunner().ok());
+  auto through_a = a->Run({names.begin(), names.begin() + 6}, 1);
+  auto through_b = b->Run({names.begin() + 6, names.end()}, 1);
+  REQUIRE(through_a.ok());
+  REQUIRE(through_b.ok());
+  CHECK(through_a->queued.size() == 6);
+  CHECK(through_b->queued.size() == 6);
+
+  // Until `go` exists every started task holds its worker: two run on each replica, and the other
+  // eight wait in the queue, claimed by nobody.
+  auto observer = OpenQueue(conninfo, "observer");
+  REQUIRE(WaitUntil([&] {
+    auto states = QueueStates(*observer, root);
+    return states["running@A"] == 2 && states["running@B"] == 2 && Lines(root / "events.txt").size() == 4;
+  }));
+  CHECK(QueueStates(*observer, root) == std::map<std::string, int>{{"queued", 8}, {"running@A", 2}, {"running@B", 2}});
+  std::ofstream(root / "go") << "go";
+  REQUIRE(WaitUntil([&] { return QueueStates(*observer, root) == std::map<std::string, int>{{"completed", 12}}; }));
+
+  // Each ran once (attempt 1, run 1), on the replica the queue names.
+  auto entries = observer->List(WorkspaceKey(root));
+  REQUIRE(entries.ok());
+  std::map<std::string, std::string> replica_of;
+  for (const auto& e : *entries) {
+    CHECK(Describe(e) == fmt::format("{}|completed|attempts=1|by={}|exit=0|", e.name, e.claimed_by));
+    replica_of[e.name] = e.claimed_by;
+  }
+  CHECK(replica_of.size() == names.size());
+  for (const auto& n : names) {
+    auto shown = a->Show(n);
+    REQUIRE(shown.ok());
+    CHECK(shown->summary.run_index == 1);
+  }
+  // The tasks' own markers, in the order they were written: per replica, how many had started
+  // and not yet ended. Never more than its two workers, and two at the gate.
+  auto events = Lines(root / "events.txt");
+  CHECK(events.size() == 2 * names.size());
+  std::map<std::string, int> started, ended, running, peak;
+  for (const auto& line : events) {
+    const size_t space = line.find(' ');
+    REQUIRE(space != std::string::npos);
+    const std::string what = line.substr(0, space), name = line.substr(space + 1);
+    REQUIRE(replica_of.count(name));
+    const std::string& replica = replica_of[name];
+    INFO(line);
+    if (what == "start") {
+      CHECK(started[name]++ == 0);
+      peak[replica] = std::max(peak[replica], ++running[replica]);
+    } else {
+      CHECK(what == "end");
+      CHECK(started[name] == 1);
+      CHECK(ended[name]++ == 0);
+      --running[replica];
+    }
+  }
+  CHECK(peak == std::map<std::string, int>{{"A", 2}, {"B", 2}});
+  for (const auto& n : names) {
+    INFO(n);
+    CHECK(started[n] == 1);
+    CHECK(ended[n] == 1);
+  }
+}
+
+TEST_CASE("pg task runner: RunNow through A while A's workers are busy runs the task at once and once, on A, and "
+          "a task queued or running is refused in the local runner's words",
+          "[pg][pg_task_runner]") {
+  RUNICORN_PG_TEST_SERVER(server);
+  const std::string conninfo = server.NewDatabase();
+  TempDir dir;
+  const fs::path root = dir.path();
+  MakeTasks(root, {"gate_1", "gate_2", "gate_3"}, "while [ ! -e go ]; do sleep 0.05; done\n");
+  MakeTasks(root, {"now", "waiting"}, kRecordRun);
+  auto observer = OpenQueue(conninfo, "observer");
+  auto a = Replica(OpenQueue(conninfo, "A"), root, 2);
+  REQUIRE(a->StartRunner().ok());
+  REQUIRE(a->Run({"gate_1", "gate_2"}, 1).ok());
+  REQUIRE(WaitUntil([&] { return QueueStates(*observer, root)["running@A"] == 2; }));
+  // B is idle and asks the queue every 250 ms: it must never get the task A runs now.
+  auto b = Replica(OpenQueue(conninfo, "B"), root, 1);
+  REQUIRE(b->StartRunner().ok());
+
+  runtrack::Status now = a->RunNow("now");
+  INFO(now.ToString());
+  REQUIRE(now.ok());
+  REQUIRE(WaitUntil([&] { return Entry(*observer, root, "now")->state == "completed"; }));
+  CHECK(Describe(*Entry(*observer, root, "now")) == "now|completed|attempts=1|by=A|exit=0|");
+  CHECK(Lines(root / "ran.txt") == std::vector<std::string>{"now 1"});
+  // A's two workers were held by the gates all along: it ran outside the pool.
+  CHECK(FolderStatus(root, "gate_1") == "running");
+  CHECK(FolderStatus(root, "gate_2") == "running");
+  auto shown = b->Show("now");
+  REQUIRE(shown.ok());
+  CHECK(shown->summary.status == TaskStatus::kCompleted);
+  CHECK(shown->summary.run_index == 1);
+
+  // Running here, running under another replica: the local runner's refusals.
+  runtrack::Status here = a->RunNow("gate_1");
+  CHECK(here.code() == StatusCode::kFailedPrecondition);
+  CHECK(here.message() == "task 'gate_1' is already queued or running here");
+  const std::string a_runner = FolderField(root, "gate_1", "runner_id");
+  REQUIRE_FALSE(a_runner.empty());
+  runtrack::Status there = b->RunNow("gate_1");
+  CHECK(there.code() == StatusCode::kFailedPrecondition);
+  CHECK(there.message() == "task 'gate_1' is already running (runner " + a_runner + ")");
+  // Waiting in the queue (every worker busy: B's takes gate_3): refused, and left waiting there.
+  REQUIRE(b->Run({"gate_3"}, 1).ok());
+  REQUIRE(WaitUntil([&] { return QueueStates(*observer, root)["running@B"] == 1; }));
+  auto waiting = b->Run({"waiting"}, 1);
+  REQUIRE(waiting.ok());
+  CHECK(waiting->queued == std::vector<std::string>{"waiting"});
+  const fs::path waiting_info = root / "_pyruns_" / "_shell_" / "tasks" / "waiting" / "task_info.json";
+  const std::string before = Slurp(waiting_info);
+  for (auto* svc : {a.get(), b.get()}) {
+    runtrack::Status queued = svc->RunNow("waiting");
+    CHECK(queued.code() == StatusCode::kFailedPrecondition);
+    CHECK(queued.message() == "task 'waiting' is already queued (runner unknown)");
+  }
+  CHECK(Describe(*Entry(*observer, root, "waiting")) == "waiting|queued|attempts=0|by=|exit=-|");
+  CHECK(boost::json::parse(Slurp(waiting_info)) == boost::json::parse(before));
+
+  std::ofstream(root / "go") << "go";
+  REQUIRE(WaitUntil([&] { return QueueStates(*observer, root) == std::map<std::string, int>{{"completed", 5}}; }));
+  auto ran = Lines(root / "ran.txt");
+  std::sort(ran.begin(), ran.end());
+  CHECK(ran == std::vector<std::string>{"now 1", "waiting 1"});
+  CHECK(Describe(*Entry(*observer, root, "now")) == "now|completed|attempts=1|by=A|exit=0|");
+}
+
+TEST_CASE("pg task runner: a cancel sent through replica B stops the task RunNow started on A",
+          "[pg][pg_task_runner]") {
+  RUNICORN_PG_TEST_SERVER(server);
+  const std::string conninfo = server.NewDatabase();
+  TempDir dir;
+  const fs::path root = dir.path();
+  MakeTasks(root, {"slow"}, "echo started\nsleep 60\n");
+  auto a = Replica(OpenQueue(conninfo, "A"), root, 2);
+  auto b = Replica(OpenQueue(conninfo, "B"), root, 2);
+  REQUIRE(a->StartRunner().ok());
+  REQUIRE(b->StartRunner().ok());
+  REQUIRE(a->RunNow("slow").ok());
+  REQUIRE(WaitUntil([&] { return FolderStatus(root, "slow") == "running"; }));
+  auto observer = OpenQueue(conninfo, "observer");
+  CHECK(Describe(*Entry(*observer, root, "slow")) == "slow|running|attempts=1|by=A|exit=-|");
+
+  auto cancelled = b->Cancel("slow");
+  INFO(cancelled.status().ToString());
+  REQUIRE(cancelled.ok());
+  CHECK(*cancelled == CancelOutcome::kRequested);
+  REQUIRE(WaitUntil([&] {
+    return FolderStatus(root, "slow") == "cancelled" && Entry(*observer, root, "slow")->state == "cancelled";
+  }));
+  auto entry = Entry(*observer, root, "slow");
+  CHECK(Describe(*entry) == "slow|cancelled|attempts=1|by=A|exit=-15|cancelled_by_user");
+  CHECK(entry->cancel_requested);
+  const fs::path task = root / "_pyruns_" / "_shell_" / "tasks" / "slow";
+  CHECK(Slurp(task / "run_logs" / "error.log").find("reason=cancelled_by_user") != std::string::npos);
+  CHECK(Slurp(task / "run_logs" / "run1.log").find("[PYRUNS] Final status: cancelled") != std::string::npos);
+  auto twice = b->Cancel("slow");
+  CHECK(twice.status().code() == StatusCode::kFailedPrecondition);
+  CHECK(twice.status().message() == "task 'slow' is cancelled; only queued or running tasks can be cancelled");
+}
+
+TEST_CASE("pg task runner: RunNow while PostgreSQL is unreachable is Busy (503) and leaves the folder as it was",
+          "[pg][pg_task_runner]") {
+  PgTestServer pg;  // its own server: this case stops it
+  RUNICORN_PG_REQUIRE_AVAILABLE(pg);
+  const std::string conninfo = pg.NewDatabase();
+  TempDir dir;
+  const fs::path root = dir.path();
+  MakeTasks(root, {"t"}, kRecordRun);
+  auto a = Replica(OpenQueue(conninfo, "A"), root, 2);
+  REQUIRE(a->StartRunner().ok());
+  const fs::path info_path = root / "_pyruns_" / "_shell_" / "tasks" / "t" / "task_info.json";
+  const std::string before = Slurp(info_path);
+  pid_t postmaster = PostmasterPidOf(pg);
+  REQUIRE(postmaster > 0);
+  REQUIRE(::kill(postmaster, SIGINT) == 0);  // fast shutdown
+  REQUIRE(WaitUntil([&] { return ::kill(postmaster, 0) != 0; }));
+
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the second: the name was not left reserved
+    runtrack::Status s = a->RunNow("t");
+    INFO(s.ToString());
+    CHECK(s.code() == StatusCode::kBusy);
+    CHECK(s.message().rfind("the task queue (PostgreSQL) is unavailable, retry later: postgresql:", 0) == 0);
+  }
+  CHECK(boost::json::parse(Slurp(info_path)) == boost::json::parse(before));
+  CHECK(FolderStatus(root, "t") == "pending");
+  CHECK_FALSE(fs::exists(root / "ran.txt"));
+}
+
+TEST_CASE("pg task runner: runicorn viewer --task-workers 2 runs two tasks of the shared queue at once, and a "
+          "bad count is a usage error",
+          "[pg][pg_task_runner]") {
+  RUNICORN_PG_TEST_SERVER(server);
+  const std::string conninfo = server.NewDatabase();
+  TempDir dir;
+  const fs::path root = dir.path() / "project";
+  fs::create_directories(root);
+  {
+    RunicornProcess bad("viewer", {"--storage", (dir.path() / "store").string(), "--port", "0", "--task-workers", "33"},
+                        {}, dir.path());
+    CHECK(bad.WaitExit() == 2);
+    CHECK(bad.err().find("runicorn viewer: --task-workers must be an integer in [1, 32]") != std::string::npos);
+  }
+  MakeTasks(root, {"g1", "g2", "g3"}, kGatedRun);
+  RunicornProcess viewer("viewer",
+                         {"--storage", (dir.path() / "store").string(), "--port", "0", "--catalog", conninfo,
+                          "--tasks-root", root.string(), "--task-workers", "2"},
+                         {}, dir.path());
+  int port = viewer.WaitForPort();
+  INFO(viewer.err());
+  REQUIRE(port > 0);
+  std::smatch m;
+  std::string out = viewer.out();
+  REQUIRE(std::regex_search(out, m, std::regex(R"(need the token: http://\S+\?token=(\S+))")));
+  const std::string token = m[1];
+  HttpClient c(static_cast<uint16_t>(port));
+  auto batch = c.Post("/api/tasks/batch/run", R"({"task_names":["g1","g2","g3"]})", {{"Authorization", "Bearer " + token}});
+  INFO(batch.body);
+  REQUIRE(batch.status == 200);
+  // Two workers: two run, the third waits for one of them.
+  auto observer = OpenQueue(conninfo, "observer");
+  REQUIRE(WaitUntil([&] { return Lines(root / "events.txt").size() == 2; }));
+  auto states = QueueStates(*observer, root);
+  REQUIRE(states.size() == 2);
+  CHECK(states["queued"] == 1);
+  CHECK(states.rbegin()->second == 2);  // "running@<the viewer's replica id>"
+  CHECK(states.rbegin()->first.rfind("running@", 0) == 0);
+  std::ofstream(root / "go") << "go";
+  REQUIRE(WaitUntil([&] { return QueueStates(*observer, root) == std::map<std::string, int>{{"completed", 3}}; }));
+  CHECK(Lines(root / "events.txt").size() == 6);
 }
 
 #endif  // RUNICORN_HAVE_PG

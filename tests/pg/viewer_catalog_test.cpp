@@ -228,12 +228,7 @@ TEST_CASE("pg viewer: the local store's runs are mirrored (changed runs only) an
 TEST_CASE("pg viewer: PostgreSQL stopped mid-run answers 503, keeps local data, and the mirror catches up",
           "[pg][viewer]") {
   PgTestServer pg;  // its own server: this case stops it
-  if (!pg.available()) {
-    const char* require = std::getenv("RUNICORN_REQUIRE_PG");
-    if (require != nullptr && std::string(require) == "1") FAIL(pg.unavailable_reason());
-    WARN("SKIPPED: " << pg.unavailable_reason());
-    return;
-  }
+  RUNICORN_PG_REQUIRE_AVAILABLE(pg);
   ServerConfig cfg;
   cfg.pg_catalog = pg.NewDatabase();
   REQUIRE_FALSE(cfg.pg_catalog.empty());

@@ -40,17 +40,23 @@ inline std::string ServerAliases(RestartableViewer& viewer, const std::string& n
   return r.body;
 }
 
-// ServerAliases once it equals `expected`, or its last answer after 30 s (for changes shipped by a
+// `read()` once it equals `expected`, or its last answer after 30 s (for changes shipped by a
 // background thread; the caller CHECKs the result, so a change that never arrives fails).
+template <typename Read, typename T>
+T OnceEqual(const Read& read, const T& expected) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  T value = read();
+  while (value != expected && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    value = read();
+  }
+  return value;
+}
+
+// ServerAliases once it equals `expected` (OnceEqual).
 inline std::string ServerAliasesOnceEqual(RestartableViewer& viewer, const std::string& name,
                                           const std::string& expected) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  std::string body = ServerAliases(viewer, name);
-  while (body != expected && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    body = ServerAliases(viewer, name);
-  }
-  return body;
+  return OnceEqual([&] { return ServerAliases(viewer, name); }, expected);
 }
 
 }  // namespace runicorn::testing

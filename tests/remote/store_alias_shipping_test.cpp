@@ -48,16 +48,9 @@ std::map<std::string, int> ShippedRecord(const fs::path& node) {
   return *record;
 }
 
-// ShippedRecord once it equals `expected`, or its last value after 30 s (the shipper thread writes
-// it after the viewer's answer).
+// ShippedRecord once it equals `expected` (the shipper thread writes it after the viewer's answer).
 std::map<std::string, int> ShippedRecordOnceEqual(const fs::path& node, const std::map<std::string, int>& expected) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  auto record = ShippedRecord(node);
-  while (record != expected && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    record = ShippedRecord(node);
-  }
-  return record;
+  return runicorn::testing::OnceEqual([&] { return ShippedRecord(node); }, expected);
 }
 
 }  // namespace

@@ -44,16 +44,9 @@ std::string ServerStates(RestartableViewer& viewer, const std::string& name) {
   return out;
 }
 
-// ServerStates once it equals `expected`, or its last answer after 30 s (changes shipped by the
-// Store's thread; the caller CHECKs, so a change that never arrives fails).
+// ServerStates once it equals `expected` (OnceEqual).
 std::string ServerStatesOnceEqual(RestartableViewer& viewer, const std::string& name, const std::string& expected) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  std::string s = ServerStates(viewer, name);
-  while (s != expected && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    s = ServerStates(viewer, name);
-  }
-  return s;
+  return runicorn::testing::OnceEqual([&] { return ServerStates(viewer, name); }, expected);
 }
 
 // A run on the node store that logs two versions of "resnet" and finishes (both on the viewer).

@@ -8,14 +8,12 @@
 
 #ifdef RUNICORN_HAVE_PG
 
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <regex>
 #include <set>
 #include <string>
@@ -28,6 +26,7 @@
 #include "pg/pg_test_server.h"
 #include "rgw_test_server.h"
 #include "runicorn_process.h"
+#include "team_fixture.h"
 #include "runtrack/artifacts.h"
 #include "runtrack/layout.h"
 #include "service/dataset_service.h"
@@ -51,80 +50,13 @@ using runicorn::service::s3::S3Client;
 using runicorn::service::s3::S3Location;
 using runicorn::testing::RunicornProcess;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/runicorn-s3-artpub-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-size_t Append(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
-struct Reply {
-  long status = 0;
-  std::string body;
-  bj::value json() const {
-    boost::system::error_code ec;
-    auto v = bj::parse(body, ec);
-    return ec ? bj::value() : v;
-  }
-};
-
-// One request through libcurl with the given body, Content-Type and bearer token.
-Reply Http(const std::string& method, const std::string& url, const std::string* body = nullptr,
-           const std::string& content_type = "application/json", const std::string& token = "") {
-  Reply r;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
-  curl_slist* headers = nullptr;
-  if (!token.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
-  if (body != nullptr) {
-    headers = curl_slist_append(headers, ("Content-Type: " + content_type).c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
-  }
-  if (headers != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  return r;
-}
-Reply Get(const std::string& url, const std::string& token = "") { return Http("GET", url, nullptr, "", token); }
-
-// Polls `done` until it holds (the viewers' passes run every 2 s); false after a minute.
-template <typename Done>
-bool Eventually(const Done& done) {
-  for (int i = 0; i < 600; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
+using TempDir = runicorn::testing::ScratchDir;
+using Reply = runicorn::testing::HttpReply;
+using runicorn::testing::Eventually;
+using runicorn::testing::Http;
+using runicorn::testing::RandomBytes;
+using runicorn::testing::Slurp;
+Reply Get(const std::string& url, const std::string& token = "") { return runicorn::testing::HttpGet(url, token); }
 
 // Logs one single-file version into a store through the library (no Python, no viewer).
 int LogFile(runtrack::ArtifactStore& store, const fs::path& scratch, const std::string& name, const std::string& bytes,
@@ -153,66 +85,17 @@ std::map<std::string, uint64_t> ChunksOf(runtrack::ArtifactStore& store, const s
   return {};
 }
 
-// One PostgreSQL database and one bucket prefix, as the team shares them.
-struct Team {
-  TempDir tmp;
-  std::string conninfo;
-  S3Location loc;
-  std::shared_ptr<S3Client> client;
-  std::shared_ptr<ObjectChunkStore> chunks;
-  std::string url;
-  std::map<std::string, std::string> env;
+// The team back end, and its catalog as a replica opens it.
+struct Team : runicorn::testing::TeamBackEnd {
+  using TeamBackEnd::TeamBackEnd;
 
-  Team(const std::string& pg_conninfo, const std::string& endpoint, const std::string& bucket)
-      : conninfo(pg_conninfo) {
-    REQUIRE_FALSE(conninfo.empty());
-    loc.bucket = fmt::format("{}-{}", bucket, ::getpid());
-    loc.prefix = "team";
-    loc.endpoint = endpoint;
-    client = std::make_shared<S3Client>(
-        loc, runicorn::service::s3::S3Credentials{runicorn::testing::RgwTestServer::kAccessKey,
-                                                  runicorn::testing::RgwTestServer::kSecretKey, ""});
-    REQUIRE(client->CreateBucket().ok());
-    chunks = std::make_shared<ObjectChunkStore>(client);
-    url = fmt::format("s3://{}/team?endpoint={}", loc.bucket, endpoint);
-    env = {{"AWS_ACCESS_KEY_ID", runicorn::testing::RgwTestServer::kAccessKey},
-           {"AWS_SECRET_ACCESS_KEY", runicorn::testing::RgwTestServer::kSecretKey},
-           {"HOME", tmp.path.string()}};
-  }
-
-  // The team catalog as a replica opens it, reading chunks from an empty local folder + the bucket.
+  // Reads chunks from an empty local folder + the bucket.
   std::shared_ptr<PgArtifactRepository> Repository(const std::string& reader) {
     auto repo = PgArtifactRepository::Open(
         conninfo, {tmp.path / reader, std::make_shared<runicorn::service::s3::ObjectChunkSource>(chunks)});
     INFO(repo.status().ToString());
     REQUIRE(repo.ok());
     return std::shared_ptr<PgArtifactRepository>(std::move(*repo));
-  }
-
-  std::unique_ptr<RunicornProcess> Replica(const std::string& name, int* port) {
-    fs::create_directories(tmp.path / name);
-    auto p = std::make_unique<RunicornProcess>(
-        "viewer",
-        std::vector<std::string>{"--storage", (tmp.path / name / "store").string(), "--port", "0", "--catalog",
-                                 conninfo, "--objects", url},
-        env, tmp.path / name);
-    *port = p->WaitForPort();
-    INFO(p->err());
-    REQUIRE(*port > 0);
-    return p;
-  }
-
-  std::set<std::string> ChunkKeys() {
-    auto listed = client->ListAll("team/chunks/");
-    REQUIRE(listed.ok());
-    std::set<std::string> keys;
-    for (const auto& o : *listed) keys.insert(o.key);
-    return keys;
-  }
-  std::set<std::string> KeysOf(const std::map<std::string, uint64_t>& digests) {
-    std::set<std::string> keys;
-    for (const auto& [hex, size] : digests) keys.insert(chunks->KeyOf(hex));
-    return keys;
   }
 };
 

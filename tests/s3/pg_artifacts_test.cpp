@@ -6,7 +6,6 @@
 
 #ifdef RUNICORN_HAVE_PG
 
-#include <curl/curl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -14,7 +13,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -27,6 +25,7 @@
 #include "pg/pg_test_server.h"
 #include "rgw_test_server.h"
 #include "runicorn_process.h"
+#include "team_fixture.h"
 #include "runtrack/artifact_transfer.h"
 #include "runtrack/artifacts.h"
 #include "runtrack/store.h"
@@ -37,69 +36,12 @@
 namespace {
 namespace fs = std::filesystem;
 namespace bj = boost::json;
-using runicorn::service::s3::ObjectChunkStore;
-using runicorn::service::s3::S3Client;
-using runicorn::service::s3::S3Location;
 using runicorn::testing::RunicornProcess;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/runicorn-s3-pgart-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
-
-size_t Append(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
-struct Reply {
-  long status = 0;
-  std::string body;
-  std::string detail() const {
-    boost::system::error_code ec;
-    auto v = bj::parse(body, ec);
-    if (ec || !v.is_object() || !v.as_object().contains("detail") || !v.at("detail").is_string()) return "";
-    return std::string(v.at("detail").as_string());
-  }
-};
-
-// One request through libcurl; a JSON body when `body` is given.
-Reply Http(const std::string& method, const std::string& url, const std::string* body = nullptr) {
-  Reply r;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
-  curl_slist* headers = nullptr;
-  if (body != nullptr) {
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
-  }
-  curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  return r;
-}
-Reply Get(const std::string& url) { return Http("GET", url); }
+using Reply = runicorn::testing::HttpReply;
+using runicorn::testing::Http;
+using runicorn::testing::RandomBytes;
+Reply Get(const std::string& url) { return runicorn::testing::HttpGet(url); }
 
 // A writer's own store with one run that logs model versions (never shipping by itself).
 struct Writer {
@@ -147,59 +89,7 @@ struct Writer {
   }
 };
 
-// One PostgreSQL database, one bucket, and replicas of `runicorn viewer` on them.
-struct Team {
-  TempDir tmp;
-  std::string conninfo;
-  S3Location loc;
-  std::shared_ptr<S3Client> client;
-  std::shared_ptr<ObjectChunkStore> chunks;
-  std::string url;
-  std::map<std::string, std::string> env;
-
-  Team(const std::string& pg_conninfo, const std::string& endpoint, const std::string& bucket)
-      : conninfo(pg_conninfo) {
-    REQUIRE_FALSE(conninfo.empty());
-    loc.bucket = fmt::format("{}-{}", bucket, ::getpid());
-    loc.prefix = "team";
-    loc.endpoint = endpoint;
-    client = std::make_shared<S3Client>(
-        loc, runicorn::service::s3::S3Credentials{runicorn::testing::RgwTestServer::kAccessKey,
-                                                  runicorn::testing::RgwTestServer::kSecretKey, ""});
-    REQUIRE(client->CreateBucket().ok());
-    chunks = std::make_shared<ObjectChunkStore>(client);
-    url = fmt::format("s3://{}/team?endpoint={}", loc.bucket, endpoint);
-    env = {{"AWS_ACCESS_KEY_ID", runicorn::testing::RgwTestServer::kAccessKey},
-           {"AWS_SECRET_ACCESS_KEY", runicorn::testing::RgwTestServer::kSecretKey},
-           {"HOME", tmp.path.string()}};
-  }
-
-  std::unique_ptr<RunicornProcess> Replica(const std::string& name, int* port) {
-    fs::create_directories(tmp.path / name);
-    auto p = std::make_unique<RunicornProcess>(
-        "viewer",
-        std::vector<std::string>{"--storage", (tmp.path / name / "store").string(), "--port", "0", "--catalog",
-                                 conninfo, "--objects", url},
-        env, tmp.path / name);
-    *port = p->WaitForPort();
-    INFO(p->err());
-    REQUIRE(*port > 0);
-    return p;
-  }
-
-  std::set<std::string> ChunkKeys() {
-    auto listed = client->ListAll("team/chunks/");
-    REQUIRE(listed.ok());
-    std::set<std::string> keys;
-    for (const auto& o : *listed) keys.insert(o.key);
-    return keys;
-  }
-  std::set<std::string> KeysOf(const std::map<std::string, uint64_t>& digests) {
-    std::set<std::string> keys;
-    for (const auto& [hex, size] : digests) keys.insert(chunks->KeyOf(hex));
-    return keys;
-  }
-};
+using Team = runicorn::testing::TeamBackEnd;
 
 std::string Base(int port) { return fmt::format("http://127.0.0.1:{}/api", port); }
 
@@ -461,12 +351,7 @@ TEST_CASE("gc --objects keeps the chunks PostgreSQL's versions reference and del
 TEST_CASE("PostgreSQL down: artifact reads, shipped versions and aliases answer 503",
           "[s3][rgw][pg][artifacts]") {
   runicorn::testing::PgTestServer pg;  // its own server: this case stops it
-  if (!pg.available()) {
-    const char* require = std::getenv("RUNICORN_REQUIRE_PG");
-    if (require != nullptr && std::string(require) == "1") FAIL(pg.unavailable_reason());
-    WARN("SKIPPED: " << pg.unavailable_reason());
-    return;
-  }
+  RUNICORN_PG_REQUIRE_AVAILABLE(pg);
   RUNICORN_S3_TEST_SERVER(rgw);
   Team team(pg.NewDatabase(), rgw.endpoint(), "rt-pgart-down");
   int port = 0;

@@ -17,11 +17,11 @@
 #include "remote/fault_proxy.h"
 #include "remote/frame_scan.h"
 #include "remote/processes.h"
+#include "replica_fleet.h"
 #include "rgw_test_server.h"
 #include "runtrack/catalog.h"
 #include "runtrack/layout.h"
 #include "runtrack/validation.h"
-#include "service/s3/s3_client.h"
 #include "tcp_balancer.h"
 #include "test_support.h"
 #include "util/files.h"
@@ -29,7 +29,9 @@
 namespace {
 using namespace runtrack;
 namespace fs = std::filesystem;
+using runicorn::testing::FileOrMissing;
 using runicorn::testing::Spawn;
+using runicorn::testing::WaitFor;
 
 struct PointSum {
   uint64_t count = 0;
@@ -57,20 +59,6 @@ std::string WholeRecords(const fs::path& journal) {
   return bytes->substr(0, scan->valid_end);
 }
 
-std::string Bytes(const fs::path& p) {
-  auto r = util::ReadFile(p);
-  return r.ok() ? *r : std::string("<missing>");
-}
-
-template <typename F>
-bool WaitFor(F done, int limit_ms) {
-  for (int i = 0; i < limit_ms / 20; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
-
 // Runs with a journal in a store.
 int RunsWithJournal(const fs::path& root) {
   StoreLayout layout(root);
@@ -94,37 +82,8 @@ TEST_CASE("replicas: one of two SIGKILLed mid-run, the survivor holds every ackn
   REQUIRE_FALSE(db.empty());
   testing::TempDir dir;
 
-  runicorn::service::s3::S3Location loc;
-  loc.bucket = fmt::format("rt-replicas-{}", ::getpid());
-  loc.prefix = "team";
-  loc.endpoint = rgw.endpoint();
-  const runicorn::service::s3::S3Credentials creds{runicorn::testing::RgwTestServer::kAccessKey,
-                                                   runicorn::testing::RgwTestServer::kSecretKey, ""};
-  REQUIRE(runicorn::service::s3::S3Client(loc, creds).CreateBucket().ok());
-  const std::string objects = fmt::format("s3://{}/team?endpoint={}", loc.bucket, rgw.endpoint());
-
-  const std::map<std::string, std::string> env{{"HOME", dir.path().string()},
-                                               {"XDG_CONFIG_HOME", (dir.path() / "config").string()},
-                                               {"RUNICORN_TOKEN", ""},
-                                               {"AWS_ACCESS_KEY_ID", creds.access_key_id},
-                                               {"AWS_SECRET_ACCESS_KEY", creds.secret_access_key}};
-  uint16_t ports[2] = {runicorn::testing::FreePort(), 0};
-  do ports[1] = runicorn::testing::FreePort();
-  while (ports[1] == ports[0]);
-  pid_t replicas[2];
-  for (int i = 0; i < 2; ++i) {
-    const fs::path store = dir.path() / fmt::format("replica{}", i);
-    fs::create_directories(store / "runs");
-    replicas[i] = Spawn({RUNICORN_BINARY, "viewer", "--storage", store.string(), "--port", std::to_string(ports[i]),
-                         "--catalog", db, "--objects", objects, "--replica-url",
-                         fmt::format("http://127.0.0.1:{}", ports[i])},
-                        env, (dir.path() / fmt::format("replica{}.log", i)).string());
-  }
-  for (int i = 0; i < 2; ++i) {
-    INFO(Bytes(dir.path() / fmt::format("replica{}.log", i)));
-    REQUIRE(WaitFor([&] { return runicorn::testing::Listening(ports[i]); }, 60000));
-  }
-  runicorn::testing::TcpBalancer balancer({ports[0], ports[1]});
+  runicorn::testing::ReplicaFleet fleet(dir.path(), db, rgw.endpoint(), "rt-replicas");
+  runicorn::testing::TcpBalancer balancer({fleet.port(0), fleet.port(1)});
   const std::string url = fmt::format("http://127.0.0.1:{}", balancer.port());
 
   constexpr int kWriters = 8;
@@ -138,13 +97,13 @@ TEST_CASE("replicas: one of two SIGKILLed mid-run, the survivor holds every ackn
   for (int node = 0; node < kWriters; ++node) writers.push_back(writer(node));
 
   // Both replicas own live runs (the balancer alternates), then replica 1 dies mid-run.
-  REQUIRE(WaitFor([&] { return RunsWithJournal(dir.path() / "replica0") > 0 && RunsWithJournal(dir.path() / "replica1") > 0; },
+  REQUIRE(WaitFor([&] { return RunsWithJournal(fleet.store(0)) > 0 && RunsWithJournal(fleet.store(1)) > 0; },
                   60000));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   int still_running = 0;
   for (pid_t w : writers) still_running += Running(w);
-  runicorn::testing::Kill9(replicas[1]);
-  const int owned_by_dead = RunsWithJournal(dir.path() / "replica1");
+  fleet.Kill(1);
+  const int owned_by_dead = RunsWithJournal(fleet.store(1));
   // Every writer was still logging when the replica died: none could have finished its run on it.
   REQUIRE(still_running == kWriters);
   CHECK(owned_by_dead > 0);
@@ -157,13 +116,12 @@ TEST_CASE("replicas: one of two SIGKILLed mid-run, the survivor holds every ackn
                        {{"RUNICORN_TOKEN", ""}}, (dir.path() / "sync.log").string());
     CHECK(runicorn::testing::WaitExit(sync) == 0);
   }
-  ::kill(replicas[0], SIGTERM);
-  CHECK(runicorn::testing::WaitExit(replicas[0]) == 0);
+  CHECK(fleet.Stop(0) == 0);
 
-  auto catalog = Catalog::Open(dir.path() / "replica0");
+  auto catalog = Catalog::Open(fleet.store(0));
   REQUIRE(catalog.ok());
   REQUIRE((*catalog)->Refresh().ok());
-  StoreLayout survivor(dir.path() / "replica0");
+  StoreLayout survivor(fleet.store(0));
   int runs = 0, mismatched = 0;
   uint64_t points = 0;
   for (int node = 0; node < kWriters; ++node) {
@@ -174,7 +132,7 @@ TEST_CASE("replicas: one of two SIGKILLed mid-run, the survivor holds every ackn
       ++runs;
       const PointSum mine = SumPoints(local.journal_path(id));
       points += mine.count;
-      bool same = WholeRecords(local.journal_path(id)) == Bytes(survivor.journal_path(id)) &&
+      bool same = WholeRecords(local.journal_path(id)) == FileOrMissing(survivor.journal_path(id)) &&
                   SumPoints(survivor.journal_path(id)) == mine;
       auto series = (*catalog)->ReadMetric(id, "loss");
       same = same && series.ok() && series->points.size() == mine.count / 2;  // loss and accuracy per step

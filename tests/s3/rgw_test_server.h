@@ -79,7 +79,7 @@ class RgwTestServer {
     const int slot = static_cast<int>((::getpid() + 3571 * attempt) % 10000);
     mon_port_ = 12000 + slot;
     rgw_port_ = 22000 + slot;
-    const std::string script = std::filesystem::path(__FILE__).parent_path() / "rgw-start.sh";
+    const std::string script = std::filesystem::path(RUNTRACK_TESTS_DIR) / "s3" / "rgw-start.sh";
     auto t0 = std::chrono::steady_clock::now();
     std::string cmd = fmt::format("bash {} {} {} {} {} {} >{}/start.out 2>&1", script, dir_.string(), mon_port_,
                                   rgw_port_, kAccessKey, kSecretKey, dir_.string());

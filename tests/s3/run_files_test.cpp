@@ -26,7 +26,6 @@
 #include "service/run_file_source.h"
 
 #ifdef RUNICORN_HAVE_PG
-#include "pg/pg_test_server.h"
 #include "service/embedded_storage.h"
 #include "service/follow.h"
 #include "service/pg/pg_connection.h"
@@ -36,6 +35,7 @@
 #include "service/s3/object_chunk_store.h"
 #include "service/s3/object_run_files.h"
 #include "service/s3/s3_client.h"
+#include "two_replicas_fixture.h"
 #include "util/files.h"
 #endif
 
@@ -67,66 +67,9 @@ using runicorn::service::s3::S3Client;
 using runicorn::service::s3::S3Location;
 using runicorn::testing::RunicornProcess;
 
+using namespace runicorn::testing::two_replicas;
+
 namespace {
-
-size_t AppendTo(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
-std::pair<long, std::string> Get(int port, const std::string& path) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  const std::string url = fmt::format("http://127.0.0.1:{}{}", port, path);
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendTo);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_perform(curl);
-  long code = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_cleanup(curl);
-  return {code, body};
-}
-
-std::string One(const std::string& conninfo, const std::string& sql, const std::string& param) {
-  auto conn = PgConnection::Connect(conninfo);
-  if (!conn.ok()) return "";
-  auto rows = (*conn)->Exec(sql, {param});
-  if (!rows.ok() || rows->rows() != 1) return "";
-  return std::string(rows->Get(0, 0));
-}
-
-template <typename Ready>
-bool WaitFor(const Ready& ready) {
-  for (int i = 0; i < 900; ++i) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
-}
-
-struct Replica {
-  std::unique_ptr<RunicornProcess> process;
-  int port = 0;
-  Replica(const fs::path& root, const std::string& conninfo, const std::string& objects,
-          const std::map<std::string, std::string>& env, const fs::path& out_dir) {
-    fs::create_directories(out_dir);
-    process = std::make_unique<RunicornProcess>(
-        "viewer",
-        std::vector<std::string>{"--storage", root.string(), "--port", "0", "--catalog", conninfo, "--objects", objects},
-        env, out_dir);
-    port = process->WaitForPort();
-    INFO("stdout: " << process->out() << "\nstderr: " << process->err());
-    REQUIRE(port > 0);
-  }
-};
-
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::string out(n, '\0');
-  for (char& c : out) c = static_cast<char>(gen() & 0xff);
-  return out;
-}
 
 // The file_count of GET /api/v2/experiments/{id} (RunCatalog::CountRunFiles), or -1.
 int64_t FileCount(int port, const std::string& id) {
@@ -135,46 +78,16 @@ int64_t FileCount(int port, const std::string& id) {
   return boost::json::parse(body).as_object().at("file_count").to_number<int64_t>();
 }
 
-std::string ReadAll(runicorn::service::RunFileStream& stream, runtrack::Status* status) {
-  std::string out;
-  char buf[70000];
-  for (;;) {
-    auto n = stream.Read(buf, sizeof buf);
-    if (!n.ok()) {
-      *status = n.status();
-      return out;
-    }
-    if (*n == 0) return out;
-    out.append(buf, *n);
-  }
-}
-
 }  // namespace
 
 TEST_CASE("a replica serves the log and files of a run another replica published", "[s3][rgw][pg][run_files]") {
   RUNICORN_S3_TEST_SERVER(rgw);
-  runicorn::testing::PgTestServer pg;
-  if (!pg.available()) {
-    const char* require = std::getenv("RUNICORN_REQUIRE_PG");
-    if (require != nullptr && std::string(require) == "1") FAIL(pg.unavailable_reason());
-    WARN("SKIPPED: " << pg.unavailable_reason());
-    return;
-  }
-  const std::string conninfo = pg.NewDatabase();
-  REQUIRE_FALSE(conninfo.empty());
   runtrack::testing::TempDir tmp;
-  S3Location loc;
-  loc.bucket = fmt::format("rt-runfiles-{}", ::getpid());
-  loc.prefix = "team";
-  loc.endpoint = rgw.endpoint();
-  auto bucket = std::make_shared<S3Client>(
-      loc, runicorn::service::s3::S3Credentials{runicorn::testing::RgwTestServer::kAccessKey,
-                                                runicorn::testing::RgwTestServer::kSecretKey, ""});
-  REQUIRE(bucket->CreateBucket().ok());
-  const std::string objects = fmt::format("s3://{}/team?endpoint={}", loc.bucket, rgw.endpoint());
-  const std::map<std::string, std::string> env = {{"AWS_ACCESS_KEY_ID", runicorn::testing::RgwTestServer::kAccessKey},
-                                                  {"AWS_SECRET_ACCESS_KEY", runicorn::testing::RgwTestServer::kSecretKey},
-                                                  {"HOME", tmp.path().string()}};
+  TeamBackEnd team;
+  if (!team.Start(rgw, "runfiles", tmp.path())) return;
+  const std::string& conninfo = team.conninfo;
+  const S3Location& loc = team.loc;
+  const std::shared_ptr<S3Client>& bucket = team.bucket;
 
   // Replica A's store: a finished run with a 2.19 MB log, metrics, images (one of 3 MiB + 123
   // bytes: four range windows) and an environment capture, plus a file whose name a path check
@@ -209,7 +122,7 @@ TEST_CASE("a replica serves the log and files of a run another replica published
   REQUIRE(live->Flush().ok());
 
   std::optional<Replica> a;
-  a.emplace(root_a, conninfo, objects, env, tmp.path() / "out-a");
+  a.emplace(root_a, team, tmp.path() / "out-a");
   // Published: four files (not the journal, the segments, nor the refused name), and the log.
   const std::string files_sql = "SELECT string_agg(path || ':' || size, ',' ORDER BY path) FROM run_files WHERE run_id = $1";
   const std::string expected_rows =
@@ -255,7 +168,7 @@ TEST_CASE("a replica serves the log and files of a run another replica published
 
   // B never had the run: every answer byte-identical from PostgreSQL + the bucket.
   std::optional<Replica> b;
-  b.emplace(root_b, conninfo, objects, env, tmp.path() / "out-b");
+  b.emplace(root_b, team, tmp.path() / "out-b");
   CHECK(answers(b->port) == from_a);
   CHECK(FileCount(b->port, id) == FileCount(a->port, id));
   CHECK_FALSE(fs::exists(runtrack::StoreLayout(root_b).run_dir(id)));
@@ -410,7 +323,7 @@ TEST_CASE("a replica serves the log and files of a run another replica published
                                                      id, big_key),
                                          0) == 0);
   // Through HTTP on a replica: 500 with that message before any byte is sent.
-  b.emplace(root_b, conninfo, objects, env, tmp.path() / "out-b2");
+  b.emplace(root_b, team, tmp.path() / "out-b2");
   auto broken = Get(b->port, fmt::format("/api/runs/{}/media/big.png", id));
   CHECK(broken.first == 500);
   CHECK(broken.second.rfind(fmt::format("{{\"detail\":\"the file media/big.png of run {} was published to {} but "

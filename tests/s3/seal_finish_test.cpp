@@ -18,6 +18,8 @@
 #include "remote/frame_scan.h"
 #include "remote/ingest_client.h"
 #include "remote/processes.h"
+#include "replica_fleet.h"
+#include "replica_ids.h"
 #include "rgw_test_server.h"
 #include "runtrack/catalog.h"
 #include "runtrack/layout.h"
@@ -30,21 +32,9 @@
 namespace {
 using namespace runtrack;
 namespace fs = std::filesystem;
+using runicorn::testing::FileOrMissing;
 using runicorn::testing::Spawn;
-
-std::string Bytes(const fs::path& p) {
-  auto r = util::ReadFile(p);
-  return r.ok() ? *r : std::string("<missing>");
-}
-
-template <typename F>
-bool WaitFor(F done, int limit_ms) {
-  for (int i = 0; i < limit_ms / 20; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
+using runicorn::testing::WaitFor;
 
 // Every point of every metric of the run, steps and value bits, in catalog order.
 std::string PointTranscript(const fs::path& root, const std::string& id) {
@@ -79,38 +69,10 @@ TEST_CASE("finished runs: Finish returns once sealed in the bucket, and a run wh
   REQUIRE_FALSE(db.empty());
   testing::TempDir dir;
 
-  runicorn::service::s3::S3Location loc;
-  loc.bucket = fmt::format("rt-sealfinish-{}", ::getpid());
-  loc.prefix = "team";
-  loc.endpoint = rgw.endpoint();
-  const runicorn::service::s3::S3Credentials creds{runicorn::testing::RgwTestServer::kAccessKey,
-                                                   runicorn::testing::RgwTestServer::kSecretKey, ""};
-  runicorn::service::s3::S3Client bucket(loc, creds);
-  REQUIRE(bucket.CreateBucket().ok());
-  const std::string objects = fmt::format("s3://{}/team?endpoint={}", loc.bucket, rgw.endpoint());
-  const std::map<std::string, std::string> env{{"HOME", dir.path().string()},
-                                               {"XDG_CONFIG_HOME", (dir.path() / "config").string()},
-                                               {"RUNICORN_TOKEN", ""},
-                                               {"AWS_ACCESS_KEY_ID", creds.access_key_id},
-                                               {"AWS_SECRET_ACCESS_KEY", creds.secret_access_key}};
-  uint16_t ports[2] = {runicorn::testing::FreePort(), 0};
-  do ports[1] = runicorn::testing::FreePort();
-  while (ports[1] == ports[0]);
-  pid_t replicas[2];
-  for (int i = 0; i < 2; ++i) {
-    const fs::path store = dir.path() / fmt::format("replica{}", i);
-    fs::create_directories(store / "runs");
-    replicas[i] = Spawn({RUNICORN_BINARY, "viewer", "--storage", store.string(), "--port", std::to_string(ports[i]),
-                         "--catalog", db, "--objects", objects, "--replica-url",
-                         fmt::format("http://127.0.0.1:{}", ports[i])},
-                        env, (dir.path() / fmt::format("replica{}.log", i)).string());
-  }
-  for (int i = 0; i < 2; ++i) {
-    INFO(Bytes(dir.path() / fmt::format("replica{}.log", i)));
-    REQUIRE(WaitFor([&] { return runicorn::testing::Listening(ports[i]); }, 60000));
-  }
-  const std::string a_url = fmt::format("http://127.0.0.1:{}", ports[0]);
-  const std::string b_url = fmt::format("http://127.0.0.1:{}", ports[1]);
+  runicorn::testing::ReplicaFleet fleet(dir.path(), db, rgw.endpoint(), "rt-sealfinish");
+  runicorn::service::s3::S3Client bucket(fleet.location(), fleet.credentials());
+  const std::string a_url = fleet.url(0);
+  const std::string b_url = fleet.url(1);
   auto index = runicorn::service::pg::PgSegmentIndex::Open(db);
   REQUIRE(index.ok());
   auto simulate = [&](const std::string& node, const std::string& id, const std::string& server,
@@ -144,11 +106,11 @@ TEST_CASE("finished runs: Finish returns once sealed in the bucket, and a run wh
   {
     pid_t writer = simulate("node1", run1, a_url, "120");
     CHECK(runicorn::testing::WaitExit(writer) == 0);
-    INFO(Bytes(dir.path() / "node1.log"));
+    INFO(FileOrMissing(dir.path() / "node1.log"));
     const StoreLayout node(dir.path() / "node1");
     const uint64_t length = fs::file_size(node.journal_path(run1));
     // Confirmed before the writer exited: the run's points were in the bucket and the index then.
-    CHECK(Bytes(node.ship_confirmed_path(run1)) == std::to_string(length));
+    CHECK(FileOrMissing(node.ship_confirmed_path(run1)) == std::to_string(length));
     CHECK(indexed_points(run1) == 6000);  // loss and accuracy, 3000 steps each
     CHECK(objects_of(run1) >= 2);
     // Asked through the other replica: forwarded to the owner, which answers.
@@ -156,37 +118,40 @@ TEST_CASE("finished runs: Finish returns once sealed in the bucket, and a run wh
           fmt::format(R"(200 {{"durable_offset":{},"seal_required":true,"final":true,"sealed":true}})", length));
   }
 
-  // 2. The owner dies after acknowledging the whole run and before sealing it.
-  const std::string run2 = "20261204_030000_bbbbb2";
+  // 2. The owner dies after acknowledging the whole run and before sealing it. The run's bucket
+  // belongs to A (rendezvous hashing over the two replicas' ids), so A takes it.
+  const auto ids = runicorn::testing::ReplicaIdsByUrl(db);
+  REQUIRE(ids.size() == 2);
+  const std::string run2 = runicorn::testing::RunIdBelongingTo("20261204_030000", 0xbbbbb2, ids.at(a_url),
+                                                               {ids.at(a_url), ids.at(b_url)});
   const StoreLayout node2(dir.path() / "node2");
   {
     pid_t writer = simulate("node2", run2, a_url, "0");  // Finish asks once and does not wait
     CHECK(runicorn::testing::WaitExit(writer) == 0);
-    runicorn::testing::Kill9(replicas[0]);
-    INFO(Bytes(dir.path() / "node2.log"));
+    fleet.Kill(0);
+    INFO(FileOrMissing(dir.path() / "node2.log"));
     const uint64_t length = fs::file_size(node2.journal_path(run2));
-    CHECK(Bytes(node2.shipped_path(run2)) == std::to_string(length));  // A had acknowledged everything
-    CHECK(Bytes(node2.ship_confirmed_path(run2)) == "0");              // ... and sealed nothing
+    CHECK(FileOrMissing(node2.shipped_path(run2)) == std::to_string(length));  // A had acknowledged everything
+    CHECK(FileOrMissing(node2.ship_confirmed_path(run2)) == "0");              // ... and sealed nothing
     CHECK(indexed_points(run2) <= 0);
     CHECK(objects_of(run2) == 0);
-    CHECK(Bytes(StoreLayout(dir.path() / "replica0").journal_path(run2)) == Bytes(node2.journal_path(run2)));
+    CHECK(FileOrMissing(StoreLayout(fleet.store(0)).journal_path(run2)) == FileOrMissing(node2.journal_path(run2)));
   }
   // Only the writer's journal still has the acknowledged tail: `runicorn sync` finds it unconfirmed.
   pid_t sync = Spawn({RUNICORN_BINARY, "sync", "--server", b_url, "--attempts", "40", (dir.path() / "node2").string()},
                      {{"RUNICORN_TOKEN", ""}, {"RUNICORN_SEAL_WAIT", "120"}}, (dir.path() / "sync.log").string());
   CHECK(runicorn::testing::WaitExit(sync) == 0);
-  INFO("sync: " << Bytes(dir.path() / "sync.log"));
-  const std::string journal2 = Bytes(node2.journal_path(run2));
-  CHECK(Bytes(node2.ship_confirmed_path(run2)) == std::to_string(journal2.size()));
+  INFO("sync: " << FileOrMissing(dir.path() / "sync.log"));
+  const std::string journal2 = FileOrMissing(node2.journal_path(run2));
+  CHECK(FileOrMissing(node2.ship_confirmed_path(run2)) == std::to_string(journal2.size()));
   CHECK(state_at(b_url, run2) ==
         fmt::format(R"(200 {{"durable_offset":{},"seal_required":true,"final":true,"sealed":true}})", journal2.size()));
   CHECK(indexed_points(run2) == 6000);
   CHECK(objects_of(run2) >= 2);
 
-  ::kill(replicas[1], SIGTERM);
-  CHECK(runicorn::testing::WaitExit(replicas[1]) == 0);
-  const fs::path survivor = dir.path() / "replica1";
-  CHECK(Bytes(StoreLayout(survivor).journal_path(run2)) == journal2);
+  CHECK(fleet.Stop(1) == 0);
+  const fs::path survivor = fleet.store(1);
+  CHECK(FileOrMissing(StoreLayout(survivor).journal_path(run2)) == journal2);
   const std::string mine = PointTranscript(dir.path() / "node2", run2);
   CHECK(mine.find("loss 3000:") != std::string::npos);
   CHECK(PointTranscript(survivor, run2) == mine);

@@ -107,12 +107,7 @@ TEST_CASE("a replica charts a run another replica sealed, from the segment index
   // A PostgreSQL of its own: the case stops it to see what a replica answers without it.
   std::optional<runicorn::testing::PgTestServer> pg;
   pg.emplace();
-  if (!pg->available()) {
-    const char* require = std::getenv("RUNICORN_REQUIRE_PG");
-    if (require != nullptr && std::string(require) == "1") FAIL(pg->unavailable_reason());
-    WARN("SKIPPED: " << pg->unavailable_reason());
-    return;
-  }
+  RUNICORN_PG_REQUIRE_AVAILABLE((*pg));
   const std::string conninfo = pg->NewDatabase();
   REQUIRE_FALSE(conninfo.empty());
   runtrack::testing::TempDir tmp;

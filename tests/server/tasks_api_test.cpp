@@ -2,6 +2,7 @@
 // they need even without --token, and the Host/Origin checks in front of them.
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <thread>
 
 #include "runtrack/store.h"
@@ -127,6 +128,61 @@ TEST_CASE("tasks api: create, list, run, log and show a shell task", "[tasks_api
   auto cancel = c.Post("/api/tasks/t/cancel", "", kAuth);
   CHECK(cancel.status == 400);
   CHECK(cancel.detail() == "task 't' is completed; only queued or running tasks can be cancelled");
+}
+
+// The status of task `name` once it is `want`, or its last status after 10 s.
+std::string StatusOnce(HttpClient& c, const std::string& name, const std::string& want) {
+  std::string status;
+  for (int i = 0; i < 200; ++i) {
+    status = std::string(c.Get("/api/tasks/" + name, kAuth).json().at("status").as_string());
+    if (status == want) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return status;
+}
+
+TEST_CASE("tasks api: run now starts a task at once, outside the batch pool, and refuses an active one",
+          "[tasks_api]") {
+  TaskServer s;
+  HttpClient c(s.port());
+  REQUIRE(c.Post("/api/workspace/shell", "{}", kAuth).status == 200);
+  // The gate: a batch task that runs until the file "open" exists.
+  const std::string gate = (s.project() / "open").string();
+  const std::string create_blocker = fmt::format(
+      R"({{"mode":"shell","shell_text":"while [ ! -e '{}' ]; do sleep 0.05; done","name_prefix":"blocker","append_timestamp":false}})",
+      gate);
+  REQUIRE(c.Post("/api/generator/create", create_blocker, kAuth).status == 200);
+  REQUIRE(c.Post("/api/generator/create",
+                 R"({"mode":"shell","shell_text":"echo queued","name_prefix":"later","append_timestamp":false})", kAuth)
+              .status == 200);
+  REQUIRE(c.Post("/api/generator/create",
+                 R"({"mode":"shell","shell_text":"echo now","name_prefix":"now","append_timestamp":false})", kAuth)
+              .status == 200);
+  // One batch worker, busy with the blocker; "later" waits behind it.
+  auto batch = c.Post("/api/tasks/batch/run", R"({"task_names":["blocker","later"],"max_workers":1})", kAuth);
+  REQUIRE(batch.status == 200);
+  REQUIRE(StatusOnce(c, "blocker", "running") == "running");
+
+  auto run = c.Post("/api/tasks/now/run", "{}", kAuth);
+  CHECK(run.status == 200);
+  CHECK(run.json().at("ok") == bj::value(true));
+  // It completes while the pool's only worker is still held: it never waited for a slot.
+  CHECK(StatusOnce(c, "now", "completed") == "completed");
+  CHECK(c.Get("/api/tasks/blocker", kAuth).json().at("status") == bj::value("running"));
+  CHECK(c.Get("/api/tasks/later", kAuth).json().at("status") == bj::value("queued"));
+
+  // Active tasks are refused with Pyruns' 400, unknown ones with 404; nothing changes.
+  auto again = c.Post("/api/tasks/blocker/run", "{}", kAuth);
+  CHECK(again.status == 400);
+  CHECK(again.detail() == "task 'blocker' is already queued or running here");
+  auto queued = c.Post("/api/tasks/later/run", "{}", kAuth);
+  CHECK(queued.status == 400);
+  CHECK(queued.detail() == "task 'later' is already queued or running here");
+  CHECK(c.Post("/api/tasks/nosuch/run", "{}", kAuth).status == 404);
+
+  std::ofstream(gate).put('\n');
+  CHECK(StatusOnce(c, "later", "completed") == "completed");
+  CHECK(StatusOnce(c, "blocker", "completed") == "completed");
 }
 
 TEST_CASE("tasks api: notes and env are optimistic (409 on a stale expected value)", "[tasks_api]") {

@@ -140,7 +140,7 @@ TEST_CASE("llm service config: an unreadable file is refused naming it", "[v1con
 }
 
 TEST_CASE("llm service config: the reference service ships as JSON and TOML, alike", "[v1config]") {
-  const fs::path examples = fs::path(__FILE__).parent_path().parent_path().parent_path() / "examples" / "llm_service";
+  const fs::path examples = fs::path(RUNTRACK_TESTS_DIR).parent_path() / "examples" / "llm_service";
   auto json = LoadLlmServiceConfig(examples / "service.json");
   auto toml = LoadLlmServiceConfig(examples / "service.toml");
   REQUIRE(json.ok());

@@ -4,52 +4,13 @@
 // file leaves the local store unchanged, and a run that is not compacted still pulls by offsets.
 #include <catch2/catch.hpp>
 
-#include "compacted_run_support.h"
-#include "service/ingest_service.h"
-#include "service/ssh/pull_sync.h"
-#include "service/ssh/remote_service.h"
-#include "service/ssh/ssh_session.h"
+#include "pull_fixture.h"
 
 namespace runicorn::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using service::ssh::PullSyncOptions;
 using service::ssh::PullSyncReport;
-
-std::unique_ptr<service::ssh::SshSession> Connect(const Sshd& sshd, const fs::path& known_hosts) {
-  REQUIRE(service::ssh::SshSession::ConfirmHostKey("127.0.0.1", sshd.port(), sshd.host_fingerprint(), known_hosts).ok());
-  service::ssh::SshCredentials c;
-  c.host = "127.0.0.1";
-  c.port = sshd.port();
-  c.username = sshd.user();
-  c.private_key_path = sshd.client_key().string();
-  c.use_agent = false;
-  service::ssh::ConnectError e;
-  auto s = service::ssh::SshSession::Connect(c, known_hosts, &e);
-  INFO(e.status.message());
-  REQUIRE(s != nullptr);
-  return s;
-}
-
-// The local side as the viewer has it: a store and its journal receiver.
-struct Local {
-  rt::TempDir dir;
-  runtrack::StoreLayout layout{dir.path() / "store"};
-  std::unique_ptr<service::IngestService> ingest;
-  Local() {
-    fs::create_directories(layout.runs_dir());
-    ingest = std::make_unique<service::IngestService>(layout);
-  }
-  PullSyncReport Pull(service::ssh::SshSession& session, const fs::path& remote_root, bool compacted = true) {
-    PullSyncOptions o;
-    if (compacted) o.compacted = service::ssh::IngestInstaller(*ingest, layout);
-    auto r = service::ssh::PullSync(session, remote_root.string(), service::ssh::IngestAppender(*ingest), o);
-    INFO(r.status().ToString());
-    REQUIRE(r.ok());
-    return *r;
-  }
-};
 
 uint64_t SealedBytes(const runtrack::CompactedRunFiles& run) {
   uint64_t n = 0;
@@ -66,11 +27,11 @@ TEST_CASE("pull sync brings a run compacted before its first pull whole and then
   if (!SshdAvailable()) return;
   Sshd sshd;
   rt::TempDir remote;
-  Local local;
+  PullLocal local;
   const std::string id = WriteCompactedRun(remote.path(), 5000);
   const runtrack::CompactedRunFiles run = ReadCompactedRun(remote.path(), id);
   const runtrack::StoreLayout remote_layout(remote.path());
-  auto session = Connect(sshd, local.dir.path() / "ssh_known_hosts");
+  auto session = Connect(sshd, local.known_hosts);
 
   // Without an installer, today's refusal: nothing wrong is stored.
   const PullSyncReport refused = local.Pull(*session, remote.path(), false);
@@ -131,8 +92,8 @@ TEST_CASE("pull sync replaces a partly pulled copy by the run compacted since an
   if (!SshdAvailable()) return;
   Sshd sshd;
   rt::TempDir remote;
-  Local local;
-  auto session = Connect(sshd, local.dir.path() / "ssh_known_hosts");
+  PullLocal local;
+  auto session = Connect(sshd, local.known_hosts);
   const runtrack::StoreLayout remote_layout(remote.path());
   constexpr int kSteps = 4000;
   const bool judged_crashed = GENERATE(false, true);
@@ -229,7 +190,7 @@ TEST_CASE("pull sync of a compacted run with a damaged remote segment names the 
   if (!SshdAvailable()) return;
   Sshd sshd;
   rt::TempDir remote;
-  Local local;
+  PullLocal local;
   const std::string id = WriteCompactedRun(remote.path(), 3000);
   const runtrack::StoreLayout remote_layout(remote.path());
   const runtrack::CompactedRunFiles run = ReadCompactedRun(remote.path(), id);
@@ -240,7 +201,7 @@ TEST_CASE("pull sync of a compacted run with a damaged remote segment names the 
     bytes[300] ^= 0x10;
     std::ofstream(remote_layout.segments_dir(id) / name, std::ios::binary | std::ios::trunc) << bytes;
   }
-  auto session = Connect(sshd, local.dir.path() / "ssh_known_hosts");
+  auto session = Connect(sshd, local.known_hosts);
   const PullSyncReport r = local.Pull(*session, remote.path());
   CHECK(r.runs.empty());
   REQUIRE(r.skipped.size() == 1);
@@ -254,7 +215,7 @@ TEST_CASE("pull sync of a sealed run that is not compacted still goes by offsets
   if (!SshdAvailable()) return;
   Sshd sshd;
   rt::TempDir remote;
-  Local local;
+  PullLocal local;
   std::string id;
   {
     auto store = rt::OpenStore(remote.path());
@@ -275,7 +236,7 @@ TEST_CASE("pull sync of a sealed run that is not compacted still goes by offsets
   const runtrack::StoreLayout remote_layout(remote.path());
   REQUIRE(fs::is_directory(remote_layout.segments_dir(id)));
   const std::string journal = ReadAll(remote_layout.journal_path(id));
-  auto session = Connect(sshd, local.dir.path() / "ssh_known_hosts");
+  auto session = Connect(sshd, local.known_hosts);
 
   const PullSyncReport first = local.Pull(*session, remote.path());
   CHECK(first.skipped.empty());
@@ -293,7 +254,7 @@ TEST_CASE("a run pulled whole before its remote compaction stays as it is", "[ss
   if (!SshdAvailable()) return;
   Sshd sshd;
   rt::TempDir remote;
-  Local local;
+  PullLocal local;
   std::string id;
   {
     auto store = rt::OpenStore(remote.path());
@@ -304,7 +265,7 @@ TEST_CASE("a run pulled whole before its remote compaction stays as it is", "[ss
   }
   const runtrack::StoreLayout remote_layout(remote.path());
   const std::string original = ReadAll(remote_layout.journal_path(id));
-  auto session = Connect(sshd, local.dir.path() / "ssh_known_hosts");
+  auto session = Connect(sshd, local.known_hosts);
   const PullSyncReport first = local.Pull(*session, remote.path());
   REQUIRE(first.runs.size() == 1);
   CHECK(first.bytes_fetched == original.size());

@@ -3,11 +3,10 @@
 // re-reads the replaced copy, so the API answers every step once.
 #include <catch2/catch.hpp>
 
-#include "compacted_run_support.h"
+#include "pull_fixture.h"
 #include "server_fixture.h"
 #include "service/ssh/pull_sync.h"
 #include "service/ssh/remote_service.h"
-#include "service/ssh/ssh_session.h"
 
 namespace runicorn::testing {
 
@@ -22,19 +21,7 @@ TEST_CASE("a viewer pulling a run compacted after a partial pull serves every st
   service::IngestService& ingest = viewer.ctx().services->ingest;
   service::ssh::PullSyncOptions options;
   options.compacted = service::ssh::IngestInstaller(ingest, local);
-  REQUIRE(service::ssh::SshSession::ConfirmHostKey("127.0.0.1", sshd.port(), sshd.host_fingerprint(),
-                                                   known.path() / "ssh_known_hosts")
-              .ok());
-  service::ssh::SshCredentials c;
-  c.host = "127.0.0.1";
-  c.port = sshd.port();
-  c.username = sshd.user();
-  c.private_key_path = sshd.client_key().string();
-  c.use_agent = false;
-  service::ssh::ConnectError e;
-  auto session = service::ssh::SshSession::Connect(c, known.path() / "ssh_known_hosts", &e);
-  INFO(e.status.message());
-  REQUIRE(session != nullptr);
+  auto session = Connect(sshd, known.path() / "ssh_known_hosts");
   auto pull = [&] {
     auto r = service::ssh::PullSync(*session, remote.path().string(), service::ssh::IngestAppender(ingest), options);
     INFO(r.status().ToString());

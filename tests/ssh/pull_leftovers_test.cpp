@@ -8,57 +8,16 @@
 
 #include <catch2/catch.hpp>
 
-#include "compacted_run_support.h"
+#include "pull_fixture.h"
 #include "journal/journal_compaction.h"
 #include "journal/journal_format.h"
-#include "service/ingest_service.h"
 #include "service/ssh/pull_compacted.h"
-#include "service/ssh/pull_sync.h"
-#include "service/ssh/remote_service.h"
-#include "service/ssh/ssh_session.h"
 
 namespace runicorn::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using service::ssh::PullSyncOptions;
 using service::ssh::PullSyncReport;
-
-std::unique_ptr<service::ssh::SshSession> Connect(const Sshd& sshd, const fs::path& known_hosts) {
-  REQUIRE(service::ssh::SshSession::ConfirmHostKey("127.0.0.1", sshd.port(), sshd.host_fingerprint(), known_hosts).ok());
-  service::ssh::SshCredentials c;
-  c.host = "127.0.0.1";
-  c.port = sshd.port();
-  c.username = sshd.user();
-  c.private_key_path = sshd.client_key().string();
-  c.use_agent = false;
-  service::ssh::ConnectError e;
-  auto s = service::ssh::SshSession::Connect(c, known_hosts, &e);
-  INFO(e.status.message());
-  REQUIRE(s != nullptr);
-  return s;
-}
-
-// The local side as the viewer has it: a store (its known_hosts file outside it) and its receiver.
-struct Local {
-  rt::TempDir dir;
-  runtrack::StoreLayout layout{dir.path() / "store"};
-  fs::path known_hosts = dir.path() / "ssh_known_hosts";
-  std::unique_ptr<service::IngestService> ingest;
-  Local() {
-    fs::create_directories(layout.runs_dir());
-    ingest = std::make_unique<service::IngestService>(layout);
-  }
-  service::ssh::CompactedRunTarget Target() { return service::ssh::IngestInstaller(*ingest, layout); }
-  PullSyncReport Pull(service::ssh::SshSession& session, const fs::path& remote_root, bool compacted = true) {
-    PullSyncOptions o;
-    if (compacted) o.compacted = Target();
-    auto r = service::ssh::PullSync(session, remote_root.string(), service::ssh::IngestAppender(*ingest), o);
-    INFO(r.status().ToString());
-    REQUIRE(r.ok());
-    return *r;
-  }
-};
 
 // Every path under `root` with its size (folders as "/"), one per line, sorted: the store as a
 // reader of its files sees it.
@@ -110,7 +69,7 @@ TEST_CASE("a pull of a remote run the receiver refuses leaves nothing in the loc
   if (!SshdAvailable()) return;
   Sshd sshd;
   rt::TempDir remote;
-  Local local;
+  PullLocal local;
   // Two remote runs: one whose journal has a bad header, one whose first record fails its CRC.
   const runtrack::StoreLayout remote_layout(remote.path());
   const std::string bad_header = "20261204_010101_aaaaaa", bad_crc = "20261204_010101_bbbbbb";
@@ -145,7 +104,7 @@ TEST_CASE("a pull of a compacted run without an installer leaves nothing in the 
   if (!SshdAvailable()) return;
   Sshd sshd;
   rt::TempDir remote;
-  Local local;
+  PullLocal local;
   const std::string id = WriteCompactedRun(remote.path(), 2000);
   auto session = Connect(sshd, local.known_hosts);
   const std::string before = Listing(local.layout.root());
@@ -162,7 +121,7 @@ TEST_CASE("sealed files of several MB are pulled through a bounded buffer and in
   if (!SshdAvailable()) return;
   Sshd sshd;
   rt::TempDir remote;
-  Local local;
+  PullLocal local;
   std::string id;
   {
     // Random doubles barely compress: about 8 bytes a point, so one segment of several MB.
@@ -211,7 +170,7 @@ TEST_CASE("sealed files of several MB are pulled through a bounded buffer and in
     bytes[bytes.size() / 2] ^= 0x10;
     std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
   }
-  Local other;
+  PullLocal other;
   const std::string before = Listing(other.layout.root());
   const PullSyncReport bad = other.Pull(*session, remote2.path());
   CHECK(bad.runs.empty());
@@ -225,7 +184,7 @@ TEST_CASE("a remote compacted journal of exactly the length of a local prefix co
   if (!SshdAvailable()) return;
   Sshd sshd;
   rt::TempDir remote;
-  Local local;
+  PullLocal local;
   const std::string id = WriteCompactedRun(remote.path(), 3000);
   const runtrack::StoreLayout remote_layout(remote.path());
   const std::string compacted = ReadAll(remote_layout.journal_path(id));
@@ -260,7 +219,7 @@ TEST_CASE("a whole local copy of the remote journal's length costs no read", "[s
   if (!SshdAvailable()) return;
   Sshd sshd;
   rt::TempDir remote;
-  Local local;
+  PullLocal local;
   const std::string id = WriteCompactedRun(remote.path(), 3000);
   const runtrack::StoreLayout remote_layout(remote.path());
   const std::string compacted = ReadAll(remote_layout.journal_path(id));

@@ -29,6 +29,7 @@ constexpr const char* kUsage =
     "       runicorn artifacts stats [--json]\n"
     "       runicorn artifacts download NAME[:VERSION] --output DIR [--json] [--progress | --no-progress]\n"
     "                                  [--objects s3://BUCKET/PREFIX?endpoint=URL&region=R]\n"
+    "                                  [--catalog postgresql://... (with --objects; password: PGPASSWORD/.pgpass)]\n"
     "                                   (VERSION: 3, v3, latest or an alias; default latest)\n"
     "  common: [--storage DIR]\n";
 
@@ -44,11 +45,11 @@ std::string VersionPath(const service::VersionRef& ref, const char* suffix = "")
 
 }  // namespace
 
-int RunArtifacts(const std::vector<std::string>& argv) {
+int RunArtifacts(const std::vector<std::string>& argv, const CatalogArtifactsOpener& open_catalog) {
   auto args = Args::Parse(argv, {"json", "deleted", "permanent", "progress", "no-progress"});
   if (!args.ok() || args->positional().empty()) return Usage();
   // download opens only the artifact files, not the catalog, and has flags of its own.
-  if (args->positional()[0] == "download") return RunArtifactDownload(*args);
+  if (args->positional()[0] == "download") return RunArtifactDownload(*args, open_catalog);
   if (!args->Unknown({"json", "deleted", "permanent", "type", "storage"}).empty()) return Usage();
   const auto& pos = args->positional();
   const std::string& sub = pos[0];

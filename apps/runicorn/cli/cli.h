@@ -14,6 +14,7 @@
 
 #include <boost/json/value.hpp>
 
+#include "cli/artifact_download.h"
 #include "cli/store_access.h"
 #include "runtrack/status.h"
 
@@ -75,8 +76,8 @@ void PrintJson(const boost::json::value& v);
 // Subcommands.
 int RunRuns(const std::vector<std::string>& argv);
 int RunExport(const std::vector<std::string>& argv);
-int RunArtifacts(const std::vector<std::string>& argv);
-int RunArtifactDownload(const Args& args);  // `artifacts download`; positional()[0] is "download"
+// `open_catalog`: for `artifacts download --catalog` (artifact_download.h).
+int RunArtifacts(const std::vector<std::string>& argv, const CatalogArtifactsOpener& open_catalog = {});
 int RunGc(const std::vector<std::string>& argv);
 int RunConfig(const std::vector<std::string>& argv);
 int RunDemo(const std::vector<std::string>& argv);

@@ -119,11 +119,13 @@ Response HandleGetTask(const AppContext& ctx, const Request& req) {
 Response HandleRunTask(const AppContext& ctx, const Request& req) {
   RUNICORN_ASSIGN_OR_RESPOND(auto* svc, Tasks(ctx));
   RUNICORN_ASSIGN_OR_RESPOND(auto body, ParseStrictJsonObject(req.body, {}));
-  RUNICORN_ASSIGN_OR_RESPOND(auto report, svc->Run({req.Param("name")}, 1));
-  if (!report.skipped.empty()) {
-    Status why = report.skipped.front().second;
-    // Pyruns answers a task it cannot start with 400 (already active or unloadable).
-    return ErrorResponse(why.code() == runtrack::StatusCode::kNotFound ? why : Status::InvalidArgument(why.message()));
+  // Pyruns' "run now": at once, outside the batch pool (its slots stay free for batch runs).
+  if (Status why = svc->RunNow(req.Param("name")); !why.ok()) {
+    // Pyruns answers a task it cannot start with 400 (already active or unloadable); a missing
+    // task is 404 and an unreachable shared queue 503, as their codes say.
+    const bool as_is = why.code() == runtrack::StatusCode::kNotFound || why.code() == runtrack::StatusCode::kBusy ||
+                       why.code() == runtrack::StatusCode::kInvalidArgument;
+    return ErrorResponse(as_is ? why : Status::InvalidArgument(why.message()));
   }
   return WithTask(svc, req.Param("name"));
 }

@@ -72,7 +72,7 @@ runtrack::Result<service::GenerateResult> Run(const AppContext& ctx, const servi
                        "unavailable");
     return runtrack::Status::Busy("not enabled");
   }
-  service::ModelService models(ctx.services->layout);
+  service::ModelService models(ctx.services->layout, ctx.services->dataset_artifacts);
   int retry_after = 0;
   auto out = models.Generate(r, ctx.services->training->config(), &ctx.services->training->generations(), &retry_after);
   if (!out.ok()) {
@@ -93,14 +93,14 @@ runtrack::Result<service::GenerateResult> Run(const AppContext& ctx, const servi
 Response HandleV1ListModels(const AppContext& ctx, const Request&) {
   // Jobs that completed since the last sweep show their model at once.
   if (ctx.services->training) (void)ctx.services->training->FinalizeCompleted();
-  service::ModelService models(ctx.services->layout);
+  service::ModelService models(ctx.services->layout, ctx.services->dataset_artifacts);
   auto list = models.List();
   if (!list.ok()) return V1ErrorFor(list.status());
   return Response::Json(encode::V1ModelList(*list, service::NowIsoUtc()));
 }
 
 Response HandleV1GetModel(const AppContext& ctx, const Request& req) {
-  service::ModelService models(ctx.services->layout);
+  service::ModelService models(ctx.services->layout, ctx.services->dataset_artifacts);
   auto m = models.Get(req.Param("model_id"));
   if (!m.ok()) return V1ErrorFor(m.status(), "model_id");
   return Response::Json(encode::V1ModelDetail(*m));

@@ -81,8 +81,9 @@ std::optional<Response> IngestForwarding::Route(const Request& req, const std::s
   if (!owner.ok()) return ForwardUnavailable(owner.status().message());
   if (owner->here) return std::nullopt;
   if (std::string_view by = req.Header(kForwardedByHeader); !by.empty())
-    return ForwardUnavailable(fmt::format("run {} was forwarded here by replica {}, but replica {} owns it now; retry",
-                                   run_id, by.substr(0, 200), owner->replica_id));
+    return ForwardUnavailable(fmt::format("run {} was forwarded here by replica {}, but replica {} {} now; retry", run_id,
+                                          by.substr(0, 200), owner->replica_id,
+                                          owner->unclaimed ? "is the one its bucket belongs to" : "owns it"));
   if (in_flight_.fetch_add(1) >= options_.max_in_flight) {
     in_flight_.fetch_sub(1);
     return ForwardUnavailable(fmt::format("run {} is owned by replica {}, and this replica is already forwarding as many "
@@ -156,8 +157,9 @@ Response IngestForwarding::Forward(const Request& req, const service::RunOwner& 
     forwarded_.fetch_add(1);
     return r;
   }
-  return ForwardUnavailable(fmt::format("run {} is owned by replica {} at {}, which does not answer ({}); retry later",
-                                 req.Param("run_id"), owner.replica_id, owner.url, failure));
+  return ForwardUnavailable(fmt::format("run {} {} replica {} at {}, which does not answer ({}); retry later",
+                                        req.Param("run_id"), owner.unclaimed ? "belongs to" : "is owned by",
+                                        owner.replica_id, owner.url, failure));
 }
 
 std::unique_ptr<IngestForwarding::Connection> IngestForwarding::TakeIdle(const std::string& url) const {

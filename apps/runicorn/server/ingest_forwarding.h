@@ -1,7 +1,9 @@
 // Ingest among viewer replicas (docs/SCALE-OUT.md "Replicas"): a replica appends only to the runs
-// it owns (service::RunOwnership); an ingest PUT for a run another replica owns is forwarded to the
-// owner's --replica-url — same method, target, headers (authorisation included) and body — and the
-// owner's answer is returned as it is. The writer cannot tell a forwarded answer from a local one.
+// it owns (service::RunOwnership); an ingest PUT for a run another replica owns — or, when nobody
+// holds the run's bucket, for a run whose bucket belongs to another live replica (`unclaimed`: it
+// takes the bucket when the request arrives) — is forwarded to that replica's --replica-url —
+// same method, target, headers (authorisation included) and body — and its answer is returned as
+// it is. The writer cannot tell a forwarded answer from a local one.
 //
 // Forwarded requests carry `X-Runicorn-Forwarded-By: <replica id>` and are never forwarded a
 // second time: a replica that receives one for a run it does not own (ownership moved meanwhile)

@@ -1,7 +1,9 @@
 #include "server/read_forwarding.h"
 
 #include <algorithm>
+#include <charconv>
 #include <deque>
+#include <limits>
 #include <vector>
 
 #include <boost/asio/connect.hpp>
@@ -16,6 +18,9 @@
 #include "runtrack/json_parse.h"
 #include "runtrack/validation.h"
 #include "server/ingest_forwarding.h"
+#include "server/params.h"
+#include "server/stream_following.h"
+#include "server/url.h"
 
 namespace runicorn::server {
 namespace beast = boost::beast;
@@ -194,6 +199,17 @@ class OwnerBody final : public BodySource {
   std::unique_ptr<http::response_parser<http::buffer_body>> parser_;
 };
 
+// The answer to a forwarded HEAD: the owner's length, and no bytes.
+class HeadOnlyBody final : public BodySource {
+ public:
+  explicit HeadOnlyBody(std::optional<uint64_t> length) : length_(length) {}
+  std::optional<uint64_t> size() const override { return length_; }
+  Result<size_t> Read(char*, size_t) override { return size_t{0}; }
+
+ private:
+  std::optional<uint64_t> length_;
+};
+
 // Sends `req` to the owner and reads its answer's header; the body stays in the connection.
 Response ForwardRead(const std::shared_ptr<ReadForwarding::Shared>& shared, InFlight slot, const Request& req,
                      const service::RunOwner& owner, const std::string& self_id) {
@@ -252,7 +268,18 @@ Response ForwardRead(const std::shared_ptr<ReadForwarding::Shared>& shared, InFl
       if (!NotRelayed(field.name_string())) r.AddHeader(std::string(field.name_string()), std::string(field.value()));
     if (parser->is_done()) {  // no body (304, HEAD, an empty one): nothing to stream
       if (parser->keep_alive()) shared->GiveBack(owner.url, std::move(conn));
-      return r;
+      if (req.method != "HEAD") return r;
+      // HEAD: the session would send Content-Length 0 for an empty body; the owner's length (or
+      // its chunked encoding) is what a GET would have, so it goes back unchanged.
+      std::optional<uint64_t> length;
+      if (!head.chunked()) {
+        length = 0;
+        auto text = head[http::field::content_length];
+        std::from_chars(text.data(), text.data() + text.size(), *length);
+      }
+      Response headers_only = Response::Stream(std::make_shared<HeadOnlyBody>(length), r.content_type, r.status);
+      headers_only.headers = std::move(r.headers);
+      return headers_only;
     }
     const std::string content_type = r.content_type;
     Response streamed = Response::Stream(
@@ -390,21 +417,30 @@ bool ReadForwarding::Ended(const std::string& run_id, const service::RunCatalog&
   return ended;
 }
 
-ReadForwarding::Decision ReadForwarding::Decide(const Request& req, const service::RunCatalog& catalog) const {
+ReadForwarding::Decision ReadForwarding::Decide(const Request& req, const service::RunCatalog& catalog,
+                                                bool for_stream) const {
   const std::string& run_id = req.Param("run_id");
   if (!runtrack::ValidateRunId(run_id).ok()) return {};  // refused locally, as always
   // Ownership unknown (PostgreSQL down): local data is all there is, as with one viewer.
   auto owner = ownership_->Find(run_id, /*allow_cached=*/true);
-  if (!owner.ok() || !owner->has_value() || (*owner)->here) return {};
+  if (!owner.ok()) return {};
+  const bool forwarded = !req.Header(kForwardedByHeader).empty();
+  if (!owner->has_value() || (*owner)->here) {
+    // Served here; a stream of a live run may still have to follow a later owner (not one another
+    // replica relays: that replica follows).
+    Decision here;
+    here.live = for_stream && !forwarded && ctx_ && !Ended(run_id, catalog);
+    return here;
+  }
   if (Ended(run_id, catalog)) return {};
-  if (std::string_view by = req.Header(kForwardedByHeader); !by.empty())
+  if (forwarded)
     return {std::nullopt, fmt::format("run {} was forwarded here by replica {}, but replica {} owns it now; retry",
-                                      run_id, by.substr(0, 200), (*owner)->replica_id)};
-  return {**owner, std::nullopt};
+                                      run_id, req.Header(kForwardedByHeader).substr(0, 200), (*owner)->replica_id)};
+  return {**owner, std::nullopt, true};
 }
 
 std::optional<Response> ReadForwarding::Route(const Request& req, const service::RunCatalog& catalog) const {
-  Decision d = Decide(req, catalog);
+  Decision d = Decide(req, catalog, /*for_stream=*/false);
   if (d.refusal) return ForwardUnavailable(std::move(*d.refusal));
   if (!d.owner) return std::nullopt;
   auto slot = InFlight::Take(shared_);
@@ -420,34 +456,125 @@ std::optional<Response> ReadForwarding::Route(const Request& req, const service:
   return r;
 }
 
-std::optional<Result<std::unique_ptr<StreamSource>>> ReadForwarding::RouteStream(
-    const Request& req, const service::RunCatalog& catalog) const {
-  Decision d = Decide(req, catalog);
-  if (d.refusal) return Result<std::unique_ptr<StreamSource>>(Status::Busy(std::move(*d.refusal)));
-  if (!d.owner) return std::nullopt;
+namespace {
+// Set while a following stream opens its upstream here through the stream factories, which call
+// RouteStream again: that call must serve here, never route a second time.
+thread_local bool tl_serving_here = false;
+
+// The request with ?after_step= replaced (metric streams), in its parameters and its target.
+Request WithAfterStep(const Request& req, std::optional<int64_t> after) {
+  if (!after) return req;
+  Request out = req;
+  QueryParams query;
+  std::string encoded;
+  for (const auto& [k, v] : req.query.items()) {
+    if (k == "after_step") continue;
+    query.Add(k, v);
+    encoded += fmt::format("{}{}={}", encoded.empty() ? "" : "&", PercentEncode(k), PercentEncode(v));
+  }
+  query.Add("after_step", std::to_string(*after));
+  encoded += fmt::format("{}after_step={}", encoded.empty() ? "" : "&", *after);
+  out.query = std::move(query);
+  out.target = req.target.substr(0, req.target.find('?')) + "?" + encoded;
+  return out;
+}
+}  // namespace
+
+Result<std::unique_ptr<StreamSource>> ReadForwarding::OpenRelay(const Request& req, const service::RunOwner& owner) const {
   const std::string& run_id = req.Param("run_id");
-  auto address = ParseReplicaUrl(d.owner->url);
-  if (!address.ok()) return Result<std::unique_ptr<StreamSource>>(address.status());
+  auto address = ParseReplicaUrl(owner.url);
+  if (!address.ok()) return address.status();
+  auto stream = std::make_unique<OwnerStream>(owner.replica_id);
   Status opened;
-  auto stream = std::make_unique<OwnerStream>(d.owner->replica_id);
   {
     auto slot = InFlight::Take(shared_);
     if (!slot)
-      return Result<std::unique_ptr<StreamSource>>(Status::Busy(fmt::format(
+      return Status::Busy(fmt::format(
           "run {} is live on replica {}, and this replica is already forwarding as many requests as it may; retry",
-          run_id, d.owner->replica_id)));
+          run_id, owner.replica_id));
     opened = stream->Open(*address, req, ownership_->replica_id(), shared_->options);
   }
-  if (opened.code() == runtrack::StatusCode::kBusy) {
-    auto now = ownership_->Find(run_id, /*allow_cached=*/false);
-    if (now.ok() && (!now->has_value() || (*now)->here)) return std::nullopt;  // the owner died: serve here
-    return Result<std::unique_ptr<StreamSource>>(Status::Busy(fmt::format(
-        "run {} is live on replica {} at {}, which does not answer: {}; retry later", run_id, d.owner->replica_id,
-        d.owner->url, opened.message())));
-  }
-  if (!opened.ok()) return Result<std::unique_ptr<StreamSource>>(opened);
+  if (opened.code() == runtrack::StatusCode::kBusy)
+    return Status::Busy(fmt::format("run {} is live on replica {} at {}, which does not answer: {}; retry later", run_id,
+                                    owner.replica_id, owner.url, opened.message()));
+  if (!opened.ok()) return opened;
   shared_->streams.fetch_add(1);
-  return Result<std::unique_ptr<StreamSource>>(std::unique_ptr<StreamSource>(std::move(stream)));
+  return std::unique_ptr<StreamSource>(std::move(stream));
+}
+
+Result<std::unique_ptr<StreamSource>> ReadForwarding::OpenLocal(const Request& req) const {
+  const bool logs = req.segments.size() >= 2 && req.segments[req.segments.size() - 2] == "logs";
+  tl_serving_here = true;
+  auto made = logs ? MakeLogStream(*ctx_, req) : MakeMetricStream(*ctx_, req);
+  tl_serving_here = false;
+  return made;
+}
+
+std::optional<Result<std::unique_ptr<StreamSource>>> ReadForwarding::FollowStream(
+    const Request& req, const Decision& d, const service::RunCatalog& catalog) const {
+  using Following = OwnerFollowingStream;
+  Following::Start start;
+  start.kind = req.segments.size() >= 2 && req.segments[req.segments.size() - 2] == "logs" ? Following::Kind::kLogs
+                                                                                          : Following::Kind::kMetrics;
+  const bool explicit_start = req.query.Has("after_step");
+  if (start.kind == Following::Kind::kMetrics && !explicit_start && !d.owner) {
+    // Served here from the run's current end: the floors the local follower starts from, so a
+    // switch resumes each metric exactly after them (read just before the follower starts: a point
+    // indexed between the two reads is sent, never skipped).
+    auto detail = catalog.GetRun(req.Param("run_id"));
+    if (detail.ok())
+      for (const auto& m : detail->metrics) start.floors[m.name] = m.max_step;
+  }
+  if (start.kind == Following::Kind::kMetrics && explicit_start) {
+    auto after = GetInt(req.query, "after_step", std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
+    if (!after.ok()) return Result<std::unique_ptr<StreamSource>>(after.status());
+    if (*after) start.other_floor = **after;
+  }
+  start.floors_known = start.kind == Following::Kind::kLogs || explicit_start || !d.owner;
+  if (d.owner) {
+    auto relay = OpenRelay(req, *d.owner);
+    if (relay.ok()) {
+      start.owner = d.owner;
+      start.source = std::move(*relay);
+    } else if (relay.status().code() == runtrack::StatusCode::kBusy) {
+      // The owner does not answer: if it died (its lock is free), what is here is the answer.
+      auto now = ownership_->Find(req.Param("run_id"), /*allow_cached=*/false);
+      if (!now.ok() || (now->has_value() && !(*now)->here)) return Result<std::unique_ptr<StreamSource>>(relay.status());
+      return FollowStream(req, Decision{std::nullopt, std::nullopt, true}, catalog);
+    } else {
+      return Result<std::unique_ptr<StreamSource>>(relay.status());
+    }
+  } else {
+    auto local = OpenLocal(req);
+    if (!local.ok()) return Result<std::unique_ptr<StreamSource>>(local.status());
+    start.source = std::move(*local);
+  }
+  const std::string run_id = req.Param("run_id");
+  std::shared_ptr<service::RunOwnership> ownership = ownership_;
+  auto find = [ownership, run_id](bool allow_cached) { return ownership->Find(run_id, allow_cached); };
+  auto open = [this, req](const std::optional<service::RunOwner>& owner,
+                          std::optional<int64_t> after) -> Result<std::unique_ptr<StreamSource>> {
+    Request positioned = WithAfterStep(req, after);
+    if (owner && !owner->here) return OpenRelay(positioned, *owner);
+    return OpenLocal(positioned);
+  };
+  return Result<std::unique_ptr<StreamSource>>(
+      std::unique_ptr<StreamSource>(std::make_unique<Following>(std::move(start), find, open)));
+}
+
+std::optional<Result<std::unique_ptr<StreamSource>>> ReadForwarding::RouteStream(
+    const Request& req, const service::RunCatalog& catalog) const {
+  if (tl_serving_here) return std::nullopt;
+  Decision d = Decide(req, catalog, /*for_stream=*/true);
+  if (d.refusal) return Result<std::unique_ptr<StreamSource>>(Status::Busy(std::move(*d.refusal)));
+  if (d.live && ctx_) return FollowStream(req, d, catalog);
+  if (!d.owner) return std::nullopt;
+  auto relay = OpenRelay(req, *d.owner);
+  if (!relay.ok() && relay.status().code() == runtrack::StatusCode::kBusy) {
+    auto now = ownership_->Find(req.Param("run_id"), /*allow_cached=*/false);
+    if (now.ok() && (!now->has_value() || (*now)->here)) return std::nullopt;  // the owner died: serve here
+  }
+  return relay;
 }
 
 }  // namespace runicorn::server

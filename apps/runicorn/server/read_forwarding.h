@@ -21,11 +21,17 @@
 // the previous one, through one buffer of at most `max_buffer_bytes`, so a 10^7-point export
 // costs bounded memory here whatever its size (and a slow client slows the owner, not memory).
 //
+// A HEAD is forwarded as a HEAD: the owner's Content-Length and entity headers come back as they
+// are, with no body.
+//
 // WebSocket streams are proxied message by message (OwnerStream in read_forwarding.cpp): the
 // upgrade is forwarded with the request's headers; the owner's messages are read without blocking
 // each time the local session polls (it polls only once its previous messages are written), so a
 // slow browser stops the reads from the owner (TCP backpressure) instead of queueing here. Either
-// side closing closes the other.
+// side closing closes the other. With the replica's own stream factories attached
+// (AttachLocalStreams), a stream of a live run follows its owner instead: opened here while nobody
+// owns the run, it switches to relaying once a replica takes it; relayed from an owner that dies,
+// it goes on from the next owner or from here (server/stream_following.h).
 //
 // Loops and deadlock: as for ingest (ingest_forwarding.h): a forwarded request that reaches a
 // replica which does not own the run is not forwarded again (503 + Retry-After); at most
@@ -76,6 +82,10 @@ class ReadForwarding {
   std::optional<runtrack::Result<std::unique_ptr<StreamSource>>> RouteStream(
       const Request& req, const service::RunCatalog& catalog) const;
 
+  // Streams of a live run follow its owner (stream_following.h), served here through `ctx`'s own
+  // stream factories (streams.h). Call before serving; `ctx` outlives this object's streams.
+  void AttachLocalStreams(const AppContext* ctx) { ctx_ = ctx; }
+
   // Counters for tests and health: reads answered by an owner, streams proxied, and the largest
   // size the proxy's buffer for an owner's answer ever reached (never above max_buffer_bytes).
   uint64_t forwarded() const;
@@ -89,12 +99,20 @@ class ReadForwarding {
   struct Decision {
     std::optional<service::RunOwner> owner;
     std::optional<std::string> refusal;
+    bool live = false;  // a live run whose owner is known (now, or nobody): a stream may follow it
   };
-  Decision Decide(const Request& req, const service::RunCatalog& catalog) const;
+  Decision Decide(const Request& req, const service::RunCatalog& catalog, bool for_stream) const;
+  // The stream route relayed from `owner` (the upgrade forwarded), under an in-flight slot.
+  runtrack::Result<std::unique_ptr<StreamSource>> OpenRelay(const Request& req, const service::RunOwner& owner) const;
+  // The stream route served here by the attached factories (never routed again).
+  runtrack::Result<std::unique_ptr<StreamSource>> OpenLocal(const Request& req) const;
+  std::optional<runtrack::Result<std::unique_ptr<StreamSource>>> FollowStream(const Request& req, const Decision& d,
+                                                                              const service::RunCatalog& catalog) const;
   bool Ended(const std::string& run_id, const service::RunCatalog& catalog) const;
 
   std::shared_ptr<service::RunOwnership> ownership_;
   std::shared_ptr<Shared> shared_;
+  const AppContext* ctx_ = nullptr;
   mutable std::mutex state_mu_;
   mutable std::map<std::string, std::pair<bool, std::chrono::steady_clock::time_point>> ended_;
 };

@@ -122,25 +122,8 @@ Router BuildApiRouter() {
     r.Add(std::move(import));
   }
   {
-    // Journal shipping (docs/REMOTE.md): the body is zstd-compressed journal bytes, not JSON.
-    Route ingest;
-    ingest.method = "PUT";
-    ingest.pattern = "/api/ingest/{run_id}/{stream}";
-    ingest.handler = HandleIngest;
-    ingest.rate_class = "ingest";
-    ingest.raw_body = true;
-    ingest.ingest_scope = true;  // an ingest token may call it, and nothing else (auth.h)
-    r.Add(std::move(ingest));
-    // Whether a shipped run is sealed beyond its owner's disk (docs/REMOTE.md "Sealed confirmation").
-    Route ingest_state;
-    ingest_state.method = "GET";
-    ingest_state.pattern = "/api/ingest/{run_id}/state";
-    ingest_state.handler = HandleIngestState;
-    ingest_state.rate_class = "ingest";
-    ingest_state.ingest_scope = true;
-    r.Add(std::move(ingest_state));
-    // Artifact shipping (docs/REMOTE.md "Artifacts"): the same scope and rate class; chunk and
-    // manifest bodies are raw bytes. More literal characters than {run_id}/{stream}, so they win.
+    // Shipping (docs/REMOTE.md): an ingest token may call these routes, and nothing else (auth.h);
+    // they share one rate class.
     auto ingest_route = [&r](const char* method, const char* pattern, Handler h, bool raw_body) {
       Route route;
       route.method = method;
@@ -151,6 +134,12 @@ Router BuildApiRouter() {
       route.ingest_scope = true;
       r.Add(std::move(route));
     };
+    // Journals: the body is zstd-compressed journal bytes, not JSON.
+    ingest_route("PUT", "/api/ingest/{run_id}/{stream}", HandleIngest, true);
+    // Whether a shipped run is sealed beyond its owner's disk (docs/REMOTE.md "Sealed confirmation").
+    ingest_route("GET", "/api/ingest/{run_id}/state", HandleIngestState, false);
+    // Artifacts (docs/REMOTE.md "Artifacts"): chunk and manifest bodies are raw bytes. More literal
+    // characters than {run_id}/{stream}, so they win.
     ingest_route("POST", "/api/ingest/chunks/missing", HandleIngestMissingChunks, false);
     ingest_route("PUT", "/api/ingest/chunks/{digest}", HandleIngestChunk, true);
     ingest_route("PUT", "/api/ingest/artifacts/{name}/v{version}", HandleIngestArtifact, true);

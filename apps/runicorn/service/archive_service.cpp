@@ -7,10 +7,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <set>
 #include <system_error>
@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "runtrack/json_codec.h"
+#include "runtrack/json_parse.h"
 #include "runtrack/run.h"
 
 namespace runicorn::service {
@@ -131,24 +132,37 @@ class ZipWriter {
  public:
   explicit ZipWriter(archive* a) : a_(a) {}
   Status Add(const std::string& name, std::string_view data, double mtime) {
+    RUNTRACK_RETURN_IF_ERROR(Header(name, data.size(), mtime));
+    if (!data.empty() && archive_write_data(a_, data.data(), data.size()) < 0) return Error(name);
+    return Status::Ok();
+  }
+  // A run file, streamed through one buffer: exactly stream.size() bytes, or the stream's error.
+  Status AddStream(const std::string& name, RunFileStream& stream, double mtime) {
+    RUNTRACK_RETURN_IF_ERROR(Header(name, stream.size(), mtime));
+    std::vector<char> buf(256 * 1024);
+    uint64_t written = 0;
+    for (;;) {
+      RUNTRACK_ASSIGN_OR_RETURN(size_t n, stream.Read(buf.data(), buf.size()));
+      if (n == 0) break;
+      if (archive_write_data(a_, buf.data(), n) < 0) return Error(name);
+      written += n;
+    }
+    if (written != stream.size())
+      return Status::Corruption(fmt::format("{}: {} bytes read of {}", name, written, stream.size()));
+    return Status::Ok();
+  }
+
+ private:
+  Status Header(const std::string& name, uint64_t size, double mtime) {
     std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(), archive_entry_free);
     archive_entry_set_pathname(e.get(), name.c_str());
     archive_entry_set_filetype(e.get(), AE_IFREG);
     archive_entry_set_perm(e.get(), 0644);
-    archive_entry_set_size(e.get(), static_cast<la_int64_t>(data.size()));
+    archive_entry_set_size(e.get(), static_cast<la_int64_t>(size));
     archive_entry_set_mtime(e.get(), static_cast<time_t>(mtime), 0);
     if (archive_write_header(a_, e.get()) != ARCHIVE_OK) return Error(name);
-    if (!data.empty() && archive_write_data(a_, data.data(), data.size()) < 0) return Error(name);
     return Status::Ok();
   }
-  Status AddFile(const std::string& name, const fs::path& file, double mtime) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return Status::IOError(fmt::format("cannot read {}", file.string()));
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return Add(name, data, mtime);
-  }
-
- private:
   Status Error(const std::string& name) {
     return Status::IOError(fmt::format("cannot write {} into the zip: {}", name, archive_error_string(a_)));
   }
@@ -159,6 +173,56 @@ class ZipWriter {
 constexpr const char* kMediaIndex = "images.jsonl";
 
 const char* RunicornStatus(runtrack::RunStatus s) { return runtrack::RunStatusName(s).data(); }
+
+// `v` with every object's keys in bytewise order, at any depth.
+bj::value SortedKeys(const bj::value& v) {
+  if (v.is_array()) {
+    bj::array out;
+    for (const bj::value& e : v.as_array()) out.push_back(SortedKeys(e));
+    return out;
+  }
+  if (!v.is_object()) return v;
+  std::vector<const bj::key_value_pair*> fields;
+  for (const bj::key_value_pair& kv : v.as_object()) fields.push_back(&kv);
+  std::sort(fields.begin(), fields.end(), [](const auto* a, const auto* b) { return a->key() < b->key(); });
+  bj::object out;
+  for (const bj::key_value_pair* kv : fields) out.emplace(kv->key(), SortedKeys(kv->value()));
+  return out;
+}
+
+// index.json with each run's summary in SortedKeys order, as its summary.json.
+std::string IndexWithSortedSummaries(const std::string& index_json) {
+  boost::system::error_code ec;
+  bj::value index = runtrack::ParseJson(index_json, ec);
+  if (ec || !index.is_object()) return index_json;
+  bj::value* runs = index.as_object().if_contains("runs");
+  if (runs == nullptr || !runs->is_array()) return index_json;
+  for (bj::value& run : runs->as_array())
+    if (bj::value* summary = run.is_object() ? run.as_object().if_contains("summary") : nullptr)
+      *summary = SortedKeys(*summary);
+  return bj::serialize(index);
+}
+
+// Calls `line` for each line of the stream (without its '\n'; a last line without one too), read
+// through one buffer.
+template <typename Line>
+Status ForEachLine(RunFileStream& stream, const Line& line) {
+  std::string pending;
+  std::vector<char> buf(64 * 1024);
+  for (;;) {
+    RUNTRACK_ASSIGN_OR_RETURN(size_t n, stream.Read(buf.data(), buf.size()));
+    if (n == 0) break;
+    pending.append(buf.data(), n);
+    size_t start = 0;
+    for (size_t nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n', start)) {
+      line(std::string_view(pending).substr(start, nl - start));
+      start = nl + 1;
+    }
+    pending.erase(0, start);
+  }
+  if (!pending.empty()) line(std::string_view(pending));
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -354,7 +418,7 @@ Result<ExportedZip> ArchiveService::ExportZip(const std::vector<runtrack::RunDet
     return fail(Status::IOError(fmt::format("cannot write {}: {}", out.file.string(), archive_error_string(a.get()))));
   ZipWriter zip(a.get());
   const double now = static_cast<double>(::time(nullptr));
-  if (Status s = zip.Add("index.json", index_json, now); !s.ok()) return fail(s);
+  if (Status s = zip.Add("index.json", IndexWithSortedSummaries(index_json), now); !s.ok()) return fail(s);
   for (size_t i = 0; i < runs.size(); ++i) {
     const runtrack::RunSummary& r = runs[i].run;
     const std::string dir = "runs/" + (paths[i].empty() ? "" : paths[i] + "/") + r.id + "/";
@@ -372,6 +436,7 @@ Result<ExportedZip> ArchiveService::ExportZip(const std::vector<runtrack::RunDet
       summary["best_metric_value"] = runtrack::json::Number(r.best_metric_value);
       summary["best_metric_step"] = r.best_metric_step ? bj::value(*r.best_metric_step) : bj::value(nullptr);
     }
+    summary = SortedKeys(summary).as_object();  // JSONB (a shared back end's catalog) keeps no order
     for (auto [file, body] : {std::pair<const char*, bj::object*>{"meta.json", &meta}, {"status.json", &status},
                               {"summary.json", &summary}})
       if (Status s = zip.Add(dir + file, Json(*body), mtime); !s.ok()) return fail(s);
@@ -392,12 +457,17 @@ Result<ExportedZip> ArchiveService::ExportZip(const std::vector<runtrack::RunDet
       events += fmt::format("{{\"ts\": {}, \"type\": \"metrics\", \"data\": {{{}}}}}\n", t, data);
     }
     // Image events from our media index (media/images.jsonl: key, path, step, caption, time).
-    const fs::path media = layout_.media_dir(r.id);
-    if (std::ifstream index(media / kMediaIndex); index) {
-      for (std::string line; std::getline(index, line);) {
+    const std::string media = folders_.Relative(r.id, layout_.media_dir(r.id));
+    const std::string media_index = media + "/" + kMediaIndex;
+    auto index_size = folders_.Size(r.id, media_index);
+    if (!index_size.ok()) return fail(index_size.status());
+    if (*index_size) {
+      auto index = folders_.Open(r.id, media_index);
+      if (!index.ok()) return fail(index.status());
+      Status lines = ForEachLine(**index, [&](std::string_view line) {
         boost::system::error_code jec;
-        bj::value v = bj::parse(line, jec);
-        if (jec || !v.is_object()) continue;  // a torn last line of a live run
+        bj::value v = runtrack::ParseJson(line, jec);
+        if (jec || !v.is_object()) return;  // a torn last line of a live run
         bj::object& o = v.as_object();
         const bj::value* time = o.if_contains("time");
         const double ts = time != nullptr && time->is_number() ? time->to_number<double>() : mtime;
@@ -406,21 +476,28 @@ Result<ExportedZip> ArchiveService::ExportZip(const std::vector<runtrack::RunDet
                         {"step", o.contains("step") ? o["step"] : bj::value(nullptr)},
                         {"caption", o.contains("caption") ? o["caption"] : bj::value(nullptr)}};
         events += fmt::format("{{\"ts\": {}, \"type\": \"image\", \"data\": {}}}\n", PyFloat(ts), Json(data));
-      }
+      });
+      if (!lines.ok()) return fail(lines);
     }
     if (Status s = zip.Add(dir + "events.jsonl", events, mtime); !s.ok()) return fail(s);
     auto log = runs_.ReadLog(r.id, 0);
     if (!log.ok() && log.status().code() != runtrack::StatusCode::kNotFound) return fail(log.status());
     if (Status s = zip.Add(dir + "logs.txt", log.ok() ? *log : std::string(), mtime); !s.ok()) return fail(s);
-    std::error_code ec;
-    if (fs::is_regular_file(layout_.environment_path(r.id), ec))
-      if (Status s = zip.AddFile(dir + "environment.json", layout_.environment_path(r.id), mtime); !s.ok()) return fail(s);
-    for (fs::recursive_directory_iterator it(media, ec), end; !ec && it != end; it.increment(ec)) {
-      std::error_code fec;
-      if (it->is_symlink(fec) || !it->is_regular_file(fec) || it->path() == media / kMediaIndex) continue;
-      std::string rel = fs::relative(it->path(), media, fec).generic_string();
-      if (fec) continue;
-      if (Status s = zip.AddFile(dir + "media/" + rel, it->path(), mtime); !s.ok()) return fail(s);
+    // Run files, streamed from this store's folder or, for another replica's run, the bucket.
+    auto add_file = [&](const std::string& name, const std::string& path) -> Status {
+      RUNTRACK_ASSIGN_OR_RETURN(auto stream, folders_.Open(r.id, path));
+      return zip.AddStream(name, *stream, mtime);
+    };
+    const std::string environment = folders_.Relative(r.id, layout_.environment_path(r.id));
+    auto environment_size = folders_.Size(r.id, environment);
+    if (!environment_size.ok()) return fail(environment_size.status());
+    if (*environment_size)
+      if (Status s = add_file(dir + "environment.json", environment); !s.ok()) return fail(s);
+    auto media_files = folders_.List(r.id, media);
+    if (!media_files.ok()) return fail(media_files.status());
+    for (const PublishedRunFile& f : *media_files) {
+      if (f.path == media_index) continue;
+      if (Status s = add_file(dir + f.path, f.path); !s.ok()) return fail(s);
     }
     ++out.runs;
   }

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "runtrack/import.h"
 #include "runtrack/layout.h"
 #include "runtrack/status.h"
+#include "service/run_folder_files.h"
 #include "service/storage.h"
 
 namespace runicorn::service {
@@ -48,7 +50,11 @@ struct ExportedZip {
 class ArchiveService {
  public:
   ArchiveService(const RunCatalog& runs, const MetricReader& metrics, const runtrack::StoreLayout& layout)
-      : runs_(runs), metrics_(metrics), layout_(layout) {}
+      : runs_(runs), metrics_(metrics), layout_(layout), folders_(layout) {}
+
+  // With a shared back end: a run whose folder is not on this disk is exported from what its
+  // replica published (RunFileSource), with the owner's bytes. Set before serving.
+  void UseRemoteFiles(std::shared_ptr<const RunFileSource> files) { folders_.UseRemoteFiles(std::move(files)); }
 
   // Imports the archive held in `archive` (zip, tar, tar.gz; recognised by content, not by
   // name). InvalidArgument "Invalid archive: ..." when it is none of those, is corrupt or exceeds
@@ -63,8 +69,15 @@ class ArchiveService {
   // Writes the runs (ids validated by the caller's listing) as
   //   index.json                       {"path", "exact", "total_runs", "runs": [...]} (as json export)
   //   runs/<path>/<run_id>/meta.json, status.json, summary.json, events.jsonl, logs.txt,
-  //   environment.json (when captured), media/...
-  // into a new temporary zip. `index_json` is the index.json text.
+  //   environment.json (when captured), media/... (every regular file below media/ but its index,
+  //   by path; links are not followed)
+  // into a new temporary zip. `index_json` is the index.json text. summary.json, and each run's
+  // "summary" in index.json, has its keys sorted (bytewise, at every depth): PostgreSQL's JSONB
+  // keeps no key order, so this is what makes every replica of a shared back end write the same
+  // bytes. Files are streamed into the zip (bounded
+  // memory whatever their size). A run held by another replica is read from what it published
+  // (UseRemoteFiles); its errors fail the whole export and remove the zip — FailedPrecondition for
+  // a live run or one not published yet, Corruption for a damaged object — never a partial zip.
   runtrack::Result<ExportedZip> ExportZip(const std::vector<runtrack::RunDetail>& runs,
                                           const std::vector<std::string>& paths, const std::string& index_json) const;
 
@@ -72,6 +85,7 @@ class ArchiveService {
   const RunCatalog& runs_;
   const MetricReader& metrics_;
   const runtrack::StoreLayout& layout_;
+  RunFolderFiles folders_;
 };
 
 // Extracts `archive` into the existing folder `dest` (see the file comment). Exposed for tests.

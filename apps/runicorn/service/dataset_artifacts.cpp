@@ -3,7 +3,8 @@
 namespace runicorn::service {
 using runtrack::Result;
 
-Result<std::vector<runtrack::ArtifactSummary>> LocalDatasetArtifacts::ListArtifacts(runtrack::ArtifactType type) {
+Result<std::vector<runtrack::ArtifactSummary>> LocalDatasetArtifacts::ListArtifacts(
+    std::optional<runtrack::ArtifactType> type) {
   RUNTRACK_ASSIGN_OR_RETURN(auto store, runtrack::ArtifactStore::Open(layout_.root()));
   return store.ListArtifacts(type);
 }

@@ -1,11 +1,15 @@
-// Where DatasetService (/api/v1/datasets) keeps its `dataset` artifacts: this store's own
-// artifacts/ and blobs/ (LocalDatasetArtifacts, the default), or the team's catalog and bucket
-// with `viewer --catalog … --objects …` (pg/pg_dataset_artifacts.h), so a dataset uploaded
-// through one replica is listed, read and processed through any other.
+// Where the training service API keeps its artifacts: the `dataset` versions of DatasetService
+// (/api/v1/datasets) and the `model` versions of ModelService (/api/v1/models, /generate) and
+// TrainingService (/api/v1/train: its dataset, base model and logged model, with lineage). This
+// store's own artifacts/ and blobs/ (LocalDatasetArtifacts, the default), or the team's catalog
+// and bucket with `viewer --catalog … --objects …` (pg/pg_dataset_artifacts.h), so a dataset
+// uploaded through one replica is trained on through any other, and the model it gives is listed
+// and generated with through every replica.
 //
 // Thread safety: implementations allow every method from any number of threads at once.
 #pragma once
 
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -18,8 +22,9 @@ namespace runicorn::service {
 class DatasetArtifacts {
  public:
   virtual ~DatasetArtifacts() = default;
-  // Names with at least one ready version of `type`, sorted by name.
-  virtual runtrack::Result<std::vector<runtrack::ArtifactSummary>> ListArtifacts(runtrack::ArtifactType type) = 0;
+  // Names with at least one ready version of `type` (nullopt: of any type), sorted by name.
+  virtual runtrack::Result<std::vector<runtrack::ArtifactSummary>> ListArtifacts(
+      std::optional<runtrack::ArtifactType> type) = 0;
   // Ready versions of one name, ascending.
   virtual runtrack::Result<std::vector<runtrack::ArtifactVersionInfo>> ListVersions(std::string_view name) = 0;
   // One version, soft-deleted included; NotFound as the artifact store words it.
@@ -36,7 +41,8 @@ class DatasetArtifacts {
 class LocalDatasetArtifacts final : public DatasetArtifacts {
  public:
   explicit LocalDatasetArtifacts(runtrack::StoreLayout layout) : layout_(std::move(layout)) {}
-  runtrack::Result<std::vector<runtrack::ArtifactSummary>> ListArtifacts(runtrack::ArtifactType type) override;
+  runtrack::Result<std::vector<runtrack::ArtifactSummary>> ListArtifacts(
+      std::optional<runtrack::ArtifactType> type) override;
   runtrack::Result<std::vector<runtrack::ArtifactVersionInfo>> ListVersions(std::string_view name) override;
   runtrack::Result<runtrack::ArtifactVersionInfo> GetVersion(std::string_view name, int version) override;
   runtrack::Result<runtrack::ArtifactHandle> Use(std::string_view spec, std::string_view using_run_id) override;

@@ -180,13 +180,11 @@ std::optional<std::pair<std::string, std::string>> ValidateGenerate(const Genera
 }
 
 Result<std::vector<ModelInfo>> ModelService::List() {
-  auto store = runtrack::ArtifactStore::Open(layout_.root());
-  if (!store.ok()) return store.status();
-  auto names = store->ListArtifacts(runtrack::ArtifactType::kModel);
+  auto names = artifacts_->ListArtifacts(runtrack::ArtifactType::kModel);
   if (!names.ok()) return names.status();
   std::vector<ModelInfo> out;
   for (const auto& n : *names) {
-    auto versions = store->ListVersions(n.name, false);
+    auto versions = artifacts_->ListVersions(n.name);
     if (!versions.ok()) return versions.status();
     for (const auto& v : *versions)
       if (v.status == "ready") out.push_back(ToInfo(v, layout_));
@@ -198,9 +196,7 @@ Result<std::vector<ModelInfo>> ModelService::List() {
 Result<ModelInfo> ModelService::Get(const std::string& id) {
   auto parsed = ParseModelId(id);
   if (!parsed.ok()) return parsed.status();
-  auto store = runtrack::ArtifactStore::Open(layout_.root());
-  if (!store.ok()) return store.status();
-  auto v = store->GetVersion(parsed->first, parsed->second);
+  auto v = artifacts_->GetVersion(parsed->first, parsed->second);
   if (!v.ok() || v->type != runtrack::ArtifactType::kModel || v->status != "ready") {
     if (v.ok() || v.status().code() == runtrack::StatusCode::kNotFound)
       return Status::NotFound(fmt::format("Model not found: {}", id));
@@ -233,9 +229,7 @@ Result<std::string> ModelService::Unpack(const ModelInfo& model) {
   if (fs::exists(files, ec)) return files.string();
   fs::create_directories(dir, ec);
   if (ec) return Status::IOError(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
-  auto store = runtrack::ArtifactStore::Open(layout_.root());
-  if (!store.ok()) return store.status();
-  auto handle = store->Use(model.id, "");
+  auto handle = artifacts_->Use(model.id, "");
   if (!handle.ok()) return handle.status();
   // Complete or absent: unpacked beside, then renamed into place.
   const fs::path partial = dir / "files.partial";

@@ -20,12 +20,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "runtrack/layout.h"
 #include "runtrack/status.h"
+#include "service/dataset_artifacts.h"
 
 namespace runicorn::service {
 
@@ -78,7 +80,12 @@ class ModelService {
   static constexpr size_t kMaxPrompts = 64;
   static constexpr size_t kMaxPromptBytes = 16384;
 
-  explicit ModelService(runtrack::StoreLayout layout) : layout_(std::move(layout)) {}
+  // `artifacts` null: this store's own (LocalDatasetArtifacts over `layout`); the viewer passes
+  // the team's catalog and bucket with `--catalog … --objects …`. The unpacked files and usage
+  // statistics stay in `layout`'s model cache either way.
+  explicit ModelService(runtrack::StoreLayout layout, std::shared_ptr<DatasetArtifacts> artifacts = nullptr)
+      : layout_(std::move(layout)),
+        artifacts_(artifacts ? std::move(artifacts) : std::make_shared<LocalDatasetArtifacts>(layout_)) {}
 
   // Every ready model version, newest first.
   runtrack::Result<std::vector<ModelInfo>> List();
@@ -97,6 +104,7 @@ class ModelService {
   runtrack::Result<std::string> Unpack(const ModelInfo& model);
 
   runtrack::StoreLayout layout_;
+  std::shared_ptr<DatasetArtifacts> artifacts_;
 };
 
 // The first field of `r` out of range as (field, message), or nullopt.

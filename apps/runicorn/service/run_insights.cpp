@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <iterator>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "runtrack/json_codec.h"
+#include "runtrack/json_parse.h"
 #include "runtrack/validation.h"
 
 namespace runicorn::service {
@@ -18,10 +18,6 @@ using runtrack::Result;
 using runtrack::Status;
 
 namespace {
-
-// environment.json is written by Runicorn's SDK (a few KiB of pip freeze); anything far larger is
-// not one, and is not worth reading into a response.
-constexpr uintmax_t kMaxEnvironmentBytes = 16u << 20;
 
 uint64_t TreeBytes(const fs::path& dir) {
   uint64_t total = 0;
@@ -109,16 +105,27 @@ Result<EnvironmentCapture> RunInsights::Environment(const std::string& run_id) c
   RUNTRACK_ASSIGN_OR_RETURN(auto detail, GetRun(run_id));
   (void)detail;
   EnvironmentCapture out;
-  // The id was validated by GetRun, so the path stays inside <root>/runs/<id>/.
-  const fs::path path = layout_.environment_path(run_id);
-  std::error_code ec;
-  if (fs::is_symlink(path, ec) || !fs::is_regular_file(path, ec)) return out;
-  if (fs::file_size(path, ec) > kMaxEnvironmentBytes || ec) return out;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return out;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The id was validated by GetRun; the file is read without following links, from this store's
+  // folder or from what the replica holding the run published.
+  const std::string path = folders_.Relative(run_id, layout_.environment_path(run_id));
+  auto size = folders_.Size(run_id, path);
+  if (!size.ok() && size.status().code() == runtrack::StatusCode::kFailedPrecondition) return out;
+  if (!size.ok()) return size.status();
+  if (!*size || **size > kMaxEnvironmentBytes) return out;
+  auto stream = folders_.Open(run_id, path);
+  if (!stream.ok()) {
+    if (stream.status().code() == runtrack::StatusCode::kNotFound) return out;  // removed since
+    return stream.status();
+  }
+  auto text = ReadRunFileStream(**stream, kMaxEnvironmentBytes);
+  if (!text.ok()) {
+    // A local file that changed while read is "not captured" now, as before; the bucket's
+    // answers (a damaged object) are errors.
+    if (!folders_.Remote(run_id) && text.status().code() == runtrack::StatusCode::kIOError) return out;
+    return text.status();
+  }
   boost::system::error_code parse_ec;
-  bj::value v = bj::parse(text, parse_ec);
+  bj::value v = runtrack::ParseJson(*text, parse_ec);
   // A half-written or foreign file (or one with Python's NaN tokens, which Boost.JSON 1.81 cannot
   // read) is "not captured", not a server error.
   if (parse_ec || !v.is_object()) return out;

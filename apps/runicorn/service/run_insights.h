@@ -15,6 +15,7 @@
 #include "runtrack/catalog.h"
 #include "runtrack/layout.h"
 #include "service/artifact_service.h"
+#include "service/run_folder_files.h"
 #include "service/storage.h"
 
 namespace runicorn::service {
@@ -78,7 +79,12 @@ class CatalogMaintenance {
 class RunInsights {
  public:
   RunInsights(const RunCatalog& runs, ArtifactService& artifacts, const runtrack::StoreLayout& layout)
-      : runs_(runs), artifacts_(artifacts), layout_(layout) {}
+      : runs_(runs), artifacts_(artifacts), layout_(layout), folders_(layout) {}
+
+  // With a shared back end: the environment of a run whose folder is not on this disk is read from
+  // what its replica published (RunFileSource), byte-identical to the owner's answer. Set before
+  // serving.
+  void UseRemoteFiles(std::shared_ptr<const RunFileSource> files) { folders_.UseRemoteFiles(std::move(files)); }
 
   // NotFound "Run not found" / InvalidArgument for a malformed id, as RunService::Get.
   runtrack::Result<RunArtifacts> Artifacts(const std::string& run_id) const;
@@ -88,8 +94,15 @@ class RunInsights {
   // Every ready version whose producing run the catalog knows, oldest first.
   runtrack::Result<std::vector<VersionPerformance>> PerformanceHistory(
       const std::string& name, std::optional<runtrack::ArtifactType> type) const;
-  // The run must exist; available=false when it has no (readable) environment.json.
+  // The run must exist; available=false when it has no (readable) environment.json: none, a link,
+  // larger than kMaxEnvironmentBytes, not a JSON object — and, for another replica's run, while
+  // it is live or not published yet (FailedPrecondition from the source: what this replica
+  // answered before it could read the bucket). A damaged object (Corruption) or PostgreSQL down
+  // (Busy) is an error.
   runtrack::Result<EnvironmentCapture> Environment(const std::string& run_id) const;
+  // environment.json is written by Runicorn's SDK (a few KiB of pip freeze); anything far larger
+  // is not one, and is not worth reading into a response.
+  static constexpr uint64_t kMaxEnvironmentBytes = 16u << 20;
   runtrack::Result<runtrack::RunDetail> Progress(const std::string& run_id) const;
   runtrack::Result<AnalyticsOverview> Overview() const;
   // FailedPrecondition when no maintenance is attached (a CLI process without the catalog).
@@ -101,6 +114,7 @@ class RunInsights {
   const RunCatalog& runs_;
   ArtifactService& artifacts_;
   const runtrack::StoreLayout& layout_;
+  RunFolderFiles folders_;
 };
 
 }  // namespace runicorn::service

@@ -3,7 +3,10 @@
 // When several `runicorn viewer` replicas share one catalog, each live run has exactly one owner:
 // the only replica that appends to the run's journal on its disk. The others forward the run's
 // ingest to the owner. The implementation on PostgreSQL (service/pg/pg_run_ownership.h) holds one
-// advisory lock per owned run; a replica that dies loses its locks with its connection.
+// advisory lock per owned bucket of runs; a replica that dies loses its locks with its connection.
+// A bucket nobody holds belongs to its preferred live replica (rendezvous hashing), which takes it
+// when the bucket's first ingest reaches it; a holder lets a bucket go once another replica is
+// preferred for it and none of its runs there depends on its disk (ReleaseUnpreferred).
 //
 // Thread safety: implementations are called by any number of handler threads at once.
 #pragma once
@@ -11,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "runtrack/status.h"
 
@@ -20,13 +24,29 @@ struct RunOwner {
   bool here = false;       // this replica owns the run (it just took it or held it): append locally
   std::string replica_id;  // the owner's id (this replica's when `here`)
   std::string url;         // the owner's --replica-url, where its ingest is forwarded to
+  // Nobody holds the run's bucket yet: `replica_id` is the live replica it belongs to, which
+  // takes it when the forwarded ingest arrives there (Claim only; Find answers nullopt).
+  bool unclaimed = false;
+};
+
+// What this replica's store holds, for letting buckets go (service/local_run_activity.h).
+class LocalRunActivity {
+ public:
+  virtual ~LocalRunActivity() = default;
+  // Every run this replica's store has a folder of (any state).
+  virtual runtrack::Result<std::vector<std::string>> Runs() = 0;
+  // True once nothing of the run depends on this replica's disk any more: it ended, is no longer
+  // arriving, and every point is sealed in the bucket and listed by the segment index. An error
+  // counts as "not settled" for the caller.
+  virtual runtrack::Result<bool> Settled(std::string_view run_id) = 0;
 };
 
 class RunOwnership {
  public:
   virtual ~RunOwnership() = default;
 
-  // Takes `run_id` when no replica owns it, and answers who owns it. Busy when ownership cannot be
+  // Takes `run_id` when no replica owns it and this replica is the one its bucket belongs to, and
+  // answers who owns it (or, `unclaimed`, who will take it). Busy when ownership cannot be
   // decided now (the catalog is unreachable, or the owner registered no URL): the caller answers
   // 503 and the writer retries; it never appends without owning the run.
   virtual runtrack::Result<RunOwner> Claim(std::string_view run_id) = 0;

@@ -325,6 +325,14 @@ Result<RunTasksReport> TaskService::Run(const std::vector<std::string>& names, i
   return RunTasksReport{std::move(s.queued), std::move(s.skipped)};
 }
 
+Status TaskService::RunNow(const std::string& name) {
+  RUNTRACK_RETURN_IF_ERROR(CheckName(name));
+  RUNTRACK_RETURN_IF_ERROR(CurrentWorkspace().status());
+  std::lock_guard lock(mu_);
+  RUNTRACK_RETURN_IF_ERROR(EnsureRunnerLocked(options_.shared_queue ? options_.shared_workers : 1));
+  return runner_->RunNow(name);
+}
+
 Result<runtrack::CancelOutcome> TaskService::Cancel(const std::string& name) {
   RUNTRACK_RETURN_IF_ERROR(CheckName(name));
   RUNTRACK_RETURN_IF_ERROR(CurrentWorkspace().status());

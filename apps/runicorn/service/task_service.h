@@ -38,8 +38,9 @@ struct TaskServiceOptions {
   std::chrono::milliseconds cancel_grace{1500};
   // Set (`viewer --catalog`, docs/SCALE-OUT.md "Tasks on PostgreSQL"): makes the queue a workspace
   // shares with the other replicas. The runner then starts with StartRunner, runs
-  // `shared_workers` tasks at a time taken from that queue, checks it every `scan_interval` for
-  // cancels and dead replicas, and Run/Cancel/Reorder go through it. Unset: this process's queue.
+  // `shared_workers` tasks at a time taken from that queue (1..32, `viewer --task-workers`),
+  // checks it every `scan_interval` for cancels and dead replicas, and Run/RunNow/Cancel/Reorder
+  // go through it. Unset: this process's queue.
   std::function<runtrack::Result<std::shared_ptr<runtrack::SharedTaskQueue>>(const runtrack::Workspace&)>
       shared_queue;
   int shared_workers = 1;
@@ -136,6 +137,11 @@ class TaskService {
   // Claims and queues the tasks on this process's runner (started with `workers` if it is not
   // running yet). InvalidArgument when `names` is empty or workers is outside 1..32.
   runtrack::Result<RunTasksReport> Run(const std::vector<std::string>& names, int workers);
+  // Runs one task at once on this process's runner, outside its pool (Pyruns' "run now"), also
+  // while every worker is busy. With a shared queue the task is entered there claimed by this
+  // replica, so no other replica runs it. FailedPrecondition with the runner's words when it is
+  // already queued or running; Busy when the shared queue does not answer (folder unchanged).
+  runtrack::Status RunNow(const std::string& name);
   runtrack::Result<runtrack::CancelOutcome> Cancel(const std::string& name);
   // Blocks until this process's runner is idle; Busy after `timeout`. Ok when there is no runner.
   runtrack::Status WaitIdle(std::chrono::milliseconds timeout);

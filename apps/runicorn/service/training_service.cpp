@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -103,6 +105,55 @@ std::string JobStatusName(runtrack::TaskStatus s) {
   return "failed";
 }
 
+// One job of the Training page from its job.json facts and its status.
+JobSummary SummaryOf(const json::object& facts, JobStatus status) {
+  JobSummary j;
+  j.status = std::move(status);
+  if (const auto* c = facts.if_contains("created_at"); c != nullptr && c->is_number()) j.created_at = c->to_number<double>();
+  const std::string& st = j.status.status;
+  if (st == "completed" || st == "failed" || st == "canceled") j.finished_at = j.status.updated_at;
+  if (const auto* d = facts.if_contains("dataset"); d != nullptr && d->is_string()) j.dataset = std::string(d->as_string());
+  if (const auto* m = facts.if_contains("model_name"); m != nullptr && m->is_string())
+    j.model_name = std::string(m->as_string());
+  if (const auto* u = facts.if_contains("user"); u != nullptr && u->is_string()) j.user = std::string(u->as_string());
+  if (const auto* c = facts.if_contains("config"); c != nullptr && c->is_object())
+    if (const auto* n = c->as_object().if_contains("num_epochs"); n != nullptr && n->is_int64()) j.num_epochs = n->as_int64();
+  return j;
+}
+
+bool Ended(const std::string& status) { return status == "completed" || status == "failed" || status == "canceled"; }
+
+// A board job as readers report it: one its replica left unfinished when it went away is failed.
+BoardJob Settled(BoardJob b) {
+  if (!b.owner_alive && !Ended(b.status.status)) {
+    b.status.status = "failed";
+    b.status.error = fmt::format("the replica that ran this job ({}) is gone; the job did not finish", b.replica_id);
+  }
+  return b;
+}
+
+// The board unreachable is "retry later" (503), as the team's artifacts answer.
+Status TeamUnavailable(const Status& s) {
+  if (s.code() == runtrack::StatusCode::kIOError)
+    return Status::Busy(fmt::format("the team catalog is unreachable: {}", s.message()));
+  return s;
+}
+
+// What identifies a published status: any change of it is published again.
+std::string StatusText(const JobStatus& s) {
+  json::object metrics;
+  for (const auto& [k, v] : s.metrics)
+    if (std::isfinite(v)) metrics[k] = v;
+  return json::serialize(json::object{{"status", s.status},
+                                      {"progress", s.progress},
+                                      {"metrics", metrics},
+                                      {"run_id", s.run_id},
+                                      {"started_at", s.started_at ? json::value(*s.started_at) : json::value()},
+                                      {"updated_at", s.updated_at},
+                                      {"model_id", s.model_id ? json::value(*s.model_id) : json::value()},
+                                      {"error", s.error}});
+}
+
 }  // namespace
 
 bool IsUuid(std::string_view s) {
@@ -114,10 +165,13 @@ bool IsUuid(std::string_view s) {
   return true;
 }
 
-TrainingService::TrainingService(runtrack::StoreLayout layout, LlmServiceConfig config, const RunService& runs)
+TrainingService::TrainingService(runtrack::StoreLayout layout, LlmServiceConfig config, const RunService& runs,
+                                 std::shared_ptr<DatasetArtifacts> artifacts, std::shared_ptr<TrainingJobBoard> board)
     : layout_(std::move(layout)),
       config_(std::move(config)),
       runs_(runs),
+      artifacts_(artifacts ? std::move(artifacts) : std::make_shared<LocalDatasetArtifacts>(layout_)),
+      board_(std::move(board)),
       generations_(config_.generate_concurrency, config_.generate_queue,
                    std::chrono::seconds(config_.generate_timeout_seconds)) {
   sweep_ = std::thread([this] { SweepLoop(); });
@@ -145,7 +199,10 @@ void TrainingService::SweepLoop() {
       active = runner_ != nullptr;
     }
     // Only a process that runs jobs sweeps; others finalise on read.
-    if (active) (void)FinalizeCompleted();
+    if (active) {
+      (void)FinalizeCompleted();
+      if (board_) SyncBoard();
+    }
     lock.lock();
   }
 }
@@ -207,9 +264,7 @@ Result<TrainStarted> TrainingService::Train(const TrainRequest& req, FieldError*
   if (!model_name.ok()) return model_name.status();
   {
     // Refused now rather than after training: a name is one artifact type's.
-    auto store = runtrack::ArtifactStore::Open(layout_.root());
-    if (!store.ok()) return store.status();
-    auto all = store->ListArtifacts();
+    auto all = artifacts_->ListArtifacts(std::nullopt);
     if (!all.ok()) return all.status();
     for (const auto& a : *all)
       if (a.name == *model_name && a.type != runtrack::ArtifactType::kModel) {
@@ -219,7 +274,7 @@ Result<TrainStarted> TrainingService::Train(const TrainRequest& req, FieldError*
       }
   }
 
-  DatasetService datasets(layout_);
+  DatasetService datasets(layout_, artifacts_);
   auto dataset = datasets.Get(req.dataset_path);
   if (!dataset.ok()) {
     if (dataset.status().code() == runtrack::StatusCode::kInvalidArgument)
@@ -229,7 +284,7 @@ Result<TrainStarted> TrainingService::Train(const TrainRequest& req, FieldError*
   }
   std::optional<ModelInfo> base;
   if (req.base_model) {
-    ModelService models(layout_);
+    ModelService models(layout_, artifacts_);
     auto m = models.Resolve(*req.base_model);
     if (!m.ok()) {
       if (error != nullptr)
@@ -255,15 +310,14 @@ Result<TrainStarted> TrainingService::Train(const TrainRequest& req, FieldError*
     fs::remove_all(job, rm);
     return s;
   };
-  auto store = runtrack::ArtifactStore::Open(layout_.root());
-  if (!store.ok()) return fail(store.status());
+  // On the team back end the handles read chunks from the bucket.
   {
-    auto handle = store->Use(dataset->id, "");
+    auto handle = artifacts_->Use(dataset->id, "");
     if (!handle.ok()) return fail(handle.status());
     if (Status s = handle->Download(job / "dataset"); !s.ok()) return fail(s);
   }
   if (base) {
-    auto handle = store->Use(base->id, "");
+    auto handle = artifacts_->Use(base->id, "");
     if (!handle.ok()) return fail(handle.status());
     if (Status s = handle->Download(job / "base_model"); !s.ok()) return fail(s);
   }
@@ -306,14 +360,19 @@ Result<TrainStarted> TrainingService::Train(const TrainRequest& req, FieldError*
   t.shell_text = fmt::format("cd {} && exec {} {}\n", ShellQuote(config_.dir.string()), config_.trainer,
                              ShellQuote((job / "config.json").string()));
   t.env = {{"RUNICORN_DIR", layout_.root().string()}};
-  std::lock_guard<std::mutex> lock(mu_);
-  auto names = workspace_->CreateTasks(t);
-  if (!names.ok()) return fail(names.status());
-  if (names->size() != 1 || names->front() != started.task_id)
-    return fail(Status::Internal("the task runner named the training task unexpectedly"));
-  auto report = runner_->Submit(*names);
-  if (!report.ok()) return report.status();
-  if (!report->skipped.empty()) return report->skipped.front().second;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto names = workspace_->CreateTasks(t);
+    if (!names.ok()) return fail(names.status());
+    if (names->size() != 1 || names->front() != started.task_id)
+      return fail(Status::Internal("the task runner named the training task unexpectedly"));
+    auto report = runner_->Submit(*names);
+    if (!report.ok()) return report.status();
+    if (!report->skipped.empty()) return report->skipped.front().second;
+  }
+  // Other replicas see the job at once (best effort: the sweep publishes it otherwise).
+  if (board_)
+    if (auto st = GetStatus(started.task_id); st.ok()) Publish(*st);
   return started;
 }
 
@@ -357,15 +416,13 @@ Result<std::string> TrainingService::Finalize(const std::string& task_id) {
                                      {"metrics", metric_obj},
                                      {"trained_by", facts->at("user")}});
   if (Status s = artifact->AddDir(job / "output"); !s.ok()) return s;
-  auto store = runtrack::ArtifactStore::Open(layout_.root());
-  if (!store.ok()) return store.status();
   // Lineage dataset -> run -> model (and base model -> run).
-  if (auto used = store->Use(dataset, run_id); !used.ok()) return used.status();
+  if (auto used = artifacts_->Use(dataset, run_id); !used.ok()) return used.status();
   if (facts->at("base_model").is_string())
-    if (auto used = store->Use(facts->at("base_model").as_string(), run_id); !used.ok()) return used.status();
-  auto version = store->Log(*artifact, run_id);
+    if (auto used = artifacts_->Use(facts->at("base_model").as_string(), run_id); !used.ok()) return used.status();
+  auto version = artifacts_->Log(*artifact, run_id);
   if (!version.ok()) return version.status();
-  std::string id = fmt::format("{}:v{}", artifact->name(), *version);
+  std::string id = fmt::format("{}:v{}", artifact->name(), version->version);
   if (Status s = WriteTextFileAtomic(job / "model", id); !s.ok()) return s;
   return id;
 }
@@ -387,8 +444,117 @@ Status TrainingService::FinalizeCompleted() {
   return Status::Ok();
 }
 
+bool TrainingService::IsLocal(const std::string& task_id) const {
+  std::error_code ec;
+  return fs::exists(layout_.training_job_dir(task_id) / "job.json", ec);
+}
+
 Result<JobStatus> TrainingService::GetStatus(const std::string& task_id) {
   if (!IsUuid(task_id)) return Status::InvalidArgument(fmt::format("Invalid task id '{}': expected a UUID", task_id.substr(0, 64)));
+  if (!board_ || IsLocal(task_id)) {
+    auto st = LocalStatus(task_id);
+    if (st.ok() && board_) Publish(*st);
+    return st;
+  }
+  auto remote = RemoteJob(task_id);
+  if (!remote.ok()) return remote.status();
+  return std::move(remote->status);
+}
+
+Result<BoardJob> TrainingService::RemoteJob(const std::string& task_id) {
+  auto b = board_->Get(task_id);
+  if (!b.ok()) return TeamUnavailable(b.status());
+  return Settled(std::move(*b));
+}
+
+void TrainingService::Publish(const JobStatus& status) {
+  const std::string text = StatusText(status);
+  {
+    std::lock_guard<std::mutex> lock(published_mu_);
+    if (published_[status.task_id] == text) return;
+  }
+  auto facts = ReadTextFile(layout_.training_job_dir(status.task_id) / "job.json");
+  if (!facts.ok()) return;
+  boost::system::error_code ec;
+  json::value parsed = runtrack::ParseJson(*facts, ec);
+  if (ec || !parsed.is_object()) return;
+  double created_at = 0;
+  if (const auto* c = parsed.as_object().if_contains("created_at"); c != nullptr && c->is_number())
+    created_at = c->to_number<double>();
+  // Failures are retried by the next sweep (nothing is remembered as published).
+  if (!board_->Publish(*facts, created_at, status).ok()) return;
+  std::lock_guard<std::mutex> lock(published_mu_);
+  published_[status.task_id] = text;
+  if (Ended(status.status)) published_ended_.insert(status.task_id);
+}
+
+void TrainingService::SyncBoard() {
+  std::error_code ec;
+  const fs::path jobs = layout_.training_job_dir("").parent_path();
+  std::vector<std::string> ids;
+  for (fs::directory_iterator it(jobs, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string id = it->path().filename().string();
+    if (IsUuid(id)) ids.push_back(std::move(id));
+  }
+  for (const auto& id : ids) {
+    {
+      // Ended and published as such: nothing changes any more.
+      std::lock_guard<std::mutex> lock(published_mu_);
+      if (published_ended_.count(id) != 0) continue;
+    }
+    (void)GetStatus(id);  // publishes a change
+  }
+  auto requests = board_->CancelRequests();
+  if (!requests.ok()) return;
+  for (const auto& id : *requests) {
+    if (!IsUuid(id) || !IsLocal(id)) continue;
+    (void)LocalCancel(id);
+    (void)GetStatus(id);  // publishes "canceled" (or how it ended first)
+  }
+}
+
+Result<JobCanceled> TrainingService::Cancel(const std::string& task_id) {
+  if (!IsUuid(task_id)) return Status::InvalidArgument(fmt::format("Invalid task id '{}': expected a UUID", task_id.substr(0, 64)));
+  if (!board_ || IsLocal(task_id)) {
+    auto canceled = LocalCancel(task_id);
+    if (canceled.ok() && board_)
+      if (auto st = LocalStatus(task_id); st.ok()) Publish(*st);
+    return canceled;
+  }
+  return RemoteCancel(task_id);
+}
+
+Result<JobCanceled> TrainingService::RemoteCancel(const std::string& task_id) {
+  auto ended = [&](const JobStatus& st) {
+    return Status::FailedPrecondition(fmt::format("Training job {} already ended ({})", task_id, st.status));
+  };
+  auto job = RemoteJob(task_id);
+  if (!job.ok()) return job.status();
+  if (Ended(job->status.status)) return ended(job->status);
+  auto requested = board_->RequestCancel(task_id);
+  if (!requested.ok()) return TeamUnavailable(requested.status());
+  // Answered as a local cancel is: once the job is gone. The owner's sweep acts within a second
+  // or so, then waits for the trainer's process group.
+  const auto deadline = std::chrono::steady_clock::now() + kRemoteCancelWait;
+  for (;;) {
+    job = RemoteJob(task_id);
+    if (!job.ok()) return job.status();
+    if (job->status.status == "canceled") {
+      JobCanceled out;
+      out.task_id = task_id;
+      out.canceled_at = job->status.updated_at;
+      return out;
+    }
+    if (Ended(job->status.status)) return ended(job->status);
+    if (std::chrono::steady_clock::now() > deadline)
+      return Status::Busy(fmt::format("Training job {} runs on replica {}, which has not confirmed the cancel yet; "
+                                      "the request stands: check its status",
+                                      task_id, job->replica_id));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+Result<JobStatus> TrainingService::LocalStatus(const std::string& task_id) {
   const fs::path job = layout_.training_job_dir(task_id);
   auto facts = ReadJsonObject(job / "job.json");
   if (!facts.ok()) {
@@ -446,7 +612,7 @@ Result<JobStatus> TrainingService::GetStatus(const std::string& task_id) {
   return out;
 }
 
-Result<JobCanceled> TrainingService::Cancel(const std::string& task_id) {
+Result<JobCanceled> TrainingService::LocalCancel(const std::string& task_id) {
   auto st = GetStatus(task_id);
   if (!st.ok()) return st.status();
   if (st->status != "queued" && st->status != "running")
@@ -474,29 +640,33 @@ Result<std::vector<JobSummary>> TrainingService::ListJobs() {
   std::vector<JobSummary> out;
   std::error_code ec;
   const fs::path jobs = layout_.training_job_dir("").parent_path();  // the folder of every job dir
-  if (!fs::exists(jobs, ec)) return out;
-  for (fs::directory_iterator it(jobs, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string id = it->path().filename().string();
-    if (!IsUuid(id)) continue;  // only folders this service made
-    auto facts = ReadJsonObject(it->path() / "job.json");
-    auto status = GetStatus(id);
-    // A job being created (no task yet) or removed meanwhile is not listed; other faults are.
-    if (!facts.ok() || (!status.ok() && status.status().code() == runtrack::StatusCode::kNotFound)) continue;
-    if (!status.ok()) return status.status();
-    JobSummary j;
-    j.status = std::move(*status);
-    j.created_at = facts->at("created_at").to_number<double>();
-    const std::string& st = j.status.status;
-    if (st == "completed" || st == "failed" || st == "canceled") j.finished_at = j.status.updated_at;
-    if (const auto* d = facts->if_contains("dataset"); d != nullptr && d->is_string()) j.dataset = std::string(d->as_string());
-    if (const auto* m = facts->if_contains("model_name"); m != nullptr && m->is_string())
-      j.model_name = std::string(m->as_string());
-    if (const auto* u = facts->if_contains("user"); u != nullptr && u->is_string()) j.user = std::string(u->as_string());
-    if (const auto* c = facts->if_contains("config"); c != nullptr && c->is_object())
-      if (const auto* n = c->as_object().if_contains("num_epochs"); n != nullptr && n->is_int64()) j.num_epochs = n->as_int64();
-    out.push_back(std::move(j));
+  if (fs::exists(jobs, ec)) {
+    for (fs::directory_iterator it(jobs, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string id = it->path().filename().string();
+      if (!IsUuid(id)) continue;  // only folders this service made
+      auto facts = ReadJsonObject(it->path() / "job.json");
+      auto status = GetStatus(id);
+      // A job being created (no task yet) or removed meanwhile is not listed; other faults are.
+      if (!facts.ok() || (!status.ok() && status.status().code() == runtrack::StatusCode::kNotFound)) continue;
+      if (!status.ok()) return status.status();
+      out.push_back(SummaryOf(*facts, std::move(*status)));
+    }
+    if (ec) return Status::IOError(fmt::format("cannot list {}: {}", jobs.string(), ec.message()));
   }
-  if (ec) return Status::IOError(fmt::format("cannot list {}: {}", jobs.string(), ec.message()));
+  if (board_) {
+    // The jobs other replicas run, as they published them.
+    std::set<std::string> local;
+    for (const auto& j : out) local.insert(j.status.task_id);
+    auto published = board_->List();
+    if (!published.ok()) return TeamUnavailable(published.status());
+    for (auto& b : *published) {
+      if (local.count(b.status.task_id) != 0) continue;
+      boost::system::error_code jec;
+      json::value facts = runtrack::ParseJson(b.facts, jec);
+      if (jec || !facts.is_object()) continue;
+      out.push_back(SummaryOf(facts.as_object(), Settled(std::move(b)).status));
+    }
+  }
   std::sort(out.begin(), out.end(), [](const JobSummary& a, const JobSummary& b) {
     return a.created_at != b.created_at ? a.created_at > b.created_at : a.status.task_id < b.status.task_id;
   });
@@ -506,6 +676,13 @@ Result<std::vector<JobSummary>> TrainingService::ListJobs() {
 Result<runtrack::TaskLogChunk> TrainingService::ReadJobLog(const std::string& task_id, const runtrack::TaskLogQuery& query) {
   auto st = GetStatus(task_id);  // validates the id and makes sure the workspace is open
   if (!st.ok()) return st.status();
+  if (board_ && !IsLocal(task_id)) {
+    auto job = RemoteJob(task_id);
+    if (!job.ok()) return job.status();
+    return Status::FailedPrecondition(fmt::format(
+        "Training job {} runs on replica {}{}: its log is kept on that replica's disk and served there", task_id,
+        job->replica_id, job->owner_alive ? "" : " (which is gone)"));
+  }
   std::lock_guard<std::mutex> lock(mu_);
   return workspace_->ReadTaskLog(task_id, query);
 }

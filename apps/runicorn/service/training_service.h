@@ -20,16 +20,25 @@
 // config names (the store is $RUNICORN_DIR), so status metrics are that run's latest values; the
 // model artifact is produced by that run and the run used the dataset (lineage).
 //
+// Artifacts (datasets, base models, the logged model) are the `DatasetArtifacts` the viewer's
+// /api/v1/datasets uses: this store's own by default, the team's catalog and bucket with
+// `viewer --catalog … --objects …`. With a `TrainingJobBoard` (`viewer --catalog`), every change
+// of a job this replica runs is published there (on reads and from the 1 s sweep), jobs other
+// replicas run are answered from it, and a cancel of such a job is a request its owner's sweep
+// carries out (docs/SCALE-OUT.md "Training on the team back end").
+//
 // Thread safety: every method may be called from any number of threads at once.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,10 +46,12 @@
 #include "runtrack/layout.h"
 #include "runtrack/status.h"
 #include "runtrack/tasks.h"
+#include "service/dataset_artifacts.h"
 #include "service/dataset_service.h"  // FieldError
 #include "service/generation_gate.h"
 #include "service/llm_service_config.h"
 #include "service/run_service.h"
+#include "service/training_job_board.h"
 
 namespace runicorn::service {
 
@@ -67,18 +78,7 @@ struct TrainStarted {
   double created_at = 0;
 };
 
-// queued | running | completed | failed | canceled (the API's spelling).
-struct JobStatus {
-  std::string task_id;
-  std::string status;
-  double progress = 0;                      // 0..100
-  std::map<std::string, double> metrics;    // the run's latest value of each metric
-  std::string run_id;
-  std::optional<double> started_at;         // the run's start
-  double updated_at = 0;
-  std::optional<std::string> model_id;      // once the model artifact exists
-  std::string error;                        // failed: why
-};
+// JobStatus (queued | running | completed | failed | canceled): training_job_board.h.
 
 // One job as the viewer's Training page lists it (GET /api/training/jobs): its status plus what
 // it was asked to do.
@@ -100,7 +100,11 @@ struct JobCanceled {
 class TrainingService {
  public:
   // `runs` reads the tracked runs (the viewer's catalog); it must outlive the service.
-  TrainingService(runtrack::StoreLayout layout, LlmServiceConfig config, const RunService& runs);
+  // `artifacts` null: this store's own (LocalDatasetArtifacts); `board` null: jobs are this
+  // replica's only.
+  TrainingService(runtrack::StoreLayout layout, LlmServiceConfig config, const RunService& runs,
+                  std::shared_ptr<DatasetArtifacts> artifacts = nullptr,
+                  std::shared_ptr<TrainingJobBoard> board = nullptr);
   // Stops the sweep and the runner (queued jobs become canceled, running ones failed).
   ~TrainingService();
   TrainingService(const TrainingService&) = delete;
@@ -114,14 +118,19 @@ class TrainingService {
   // InvalidArgument (with `error`) for bad values; NotFound (field dataset_path / base_model)
   // for a dataset or base model that does not exist; Busy (503) without a trainer.
   runtrack::Result<TrainStarted> Train(const TrainRequest& request, FieldError* error);
-  // InvalidArgument for an id that is not a UUID; NotFound for an unknown one.
+  // InvalidArgument for an id that is not a UUID; NotFound for an unknown one. A job another
+  // replica runs: as it last published it, and failed when that replica is gone.
   runtrack::Result<JobStatus> GetStatus(const std::string& task_id);
-  // FailedPrecondition when the job already ended.
+  // FailedPrecondition when the job already ended. A job another replica runs: answered once
+  // that replica canceled it (Busy when it has not within kRemoteCancelWait).
   runtrack::Result<JobCanceled> Cancel(const std::string& task_id);
-  // Every job in the store, newest first (the Training page; no /api/v1 token needed).
+  static constexpr std::chrono::seconds kRemoteCancelWait{15};
+  // Every job in the store (and on the board), newest first (the Training page; no /api/v1
+  // token needed).
   runtrack::Result<std::vector<JobSummary>> ListJobs();
   // The job's task log (the trainer's stdout and stderr) as the task runner keeps it; errors as
-  // GetStatus, and NotFound while the job has no log yet.
+  // GetStatus, NotFound while the job has no log yet, and FailedPrecondition for a job another
+  // replica runs (its log is on that replica's disk).
   runtrack::Result<runtrack::TaskLogChunk> ReadJobLog(const std::string& task_id, const runtrack::TaskLogQuery& query);
   // Logs the models of completed jobs not finalised yet (what the background sweep does).
   runtrack::Status FinalizeCompleted();
@@ -130,10 +139,27 @@ class TrainingService {
   runtrack::Status EnsureRunner();
   runtrack::Result<std::string> Finalize(const std::string& task_id);
   void SweepLoop();
+  // A job of this replica (its folder holds job.json).
+  bool IsLocal(const std::string& task_id) const;
+  runtrack::Result<JobStatus> LocalStatus(const std::string& task_id);
+  runtrack::Result<JobCanceled> LocalCancel(const std::string& task_id);
+  runtrack::Result<JobCanceled> RemoteCancel(const std::string& task_id);
+  // The board's copy of a job another replica runs; failed when that replica is gone.
+  runtrack::Result<BoardJob> RemoteJob(const std::string& task_id);
+  // Publishes a local job's status when it changed since this process last published it.
+  void Publish(const JobStatus& status);
+  // The sweep's board work: publishes every local job not yet published as ended, and cancels
+  // those whose cancel another replica received.
+  void SyncBoard();
 
   runtrack::StoreLayout layout_;
   LlmServiceConfig config_;
   const RunService& runs_;
+  std::shared_ptr<DatasetArtifacts> artifacts_;
+  std::shared_ptr<TrainingJobBoard> board_;
+  std::mutex published_mu_;
+  std::map<std::string, std::string> published_;  // task id -> the status text last published
+  std::set<std::string> published_ended_;         // ... of those, the ones published as ended
   GenerationGate generations_;
   std::mutex mu_;  // guards workspace_, runner_ and finalisation
   std::unique_ptr<runtrack::Workspace> workspace_;

@@ -32,9 +32,12 @@
 #include "service/pg/pg_segment_index.h"
 #include "service/pg/pg_user_repository.h"
 #include "service/pg/pg_shared_task_queue.h"
+#include "service/pg/pg_training_jobs.h"
 #endif
 #include "service/s3/catalog_references.h"
 #include "service/s3/finished_run_sealer.h"
+#include "service/local_run_activity.h"
+#include "service/periodic_pass.h"
 #include "service/s3/object_chunk_pool.h"
 #include "service/s3/object_chunk_source.h"
 #include "service/s3/object_metric_reader.h"
@@ -60,7 +63,7 @@ constexpr const char* kUsage =
     "                       [--token-file FILE | --token T] [--threads N] [--insecure]\n"
     "                       [--rate-limits FILE] [--web-root DIR] [--max-body BYTES]\n"
     "                       [--max-connections N] [--allowed-origin ORIGIN]... [--allowed-host NAME]...\n"
-    "                       [--trusted-proxy ADDR]... [--tasks-root DIR]\n"
+    "                       [--trusted-proxy ADDR]... [--tasks-root DIR] [--task-workers N]\n"
     "                       [--ingest-token-file FILE] [--ingest-lease SECONDS]\n"
     "                       [--llm-service FILE]\n"
     "                       [--objects s3://BUCKET/PREFIX?endpoint=URL&region=R]\n"
@@ -126,7 +129,7 @@ int RunViewer(const std::vector<std::string>& argv) {
   auto unknown = args->Unknown({"storage", "host", "port", "token", "token-file", "threads", "insecure",
                                 "rate-limits", "web-root", "max-body", "max-connections", "allowed-origin",
                                 "allowed-host", "trusted-proxy", "help", "tasks-root", "ingest-token-file",
-                                "ingest-lease", "llm-service", "objects", "catalog", "replica-url"});
+                                "ingest-lease", "llm-service", "objects", "catalog", "replica-url", "task-workers"});
   if (args->Has("help") || !unknown.empty() || !args->positional().empty()) {
     if (!unknown.empty()) std::fprintf(stderr, "runicorn viewer: unknown option %s\n", unknown[0].c_str());
     std::fputs(kUsage, args->Has("help") ? stdout : stderr);
@@ -187,6 +190,9 @@ int RunViewer(const std::vector<std::string>& argv) {
     aopts.ingest_token = std::move(*token);
   }
   auto ingest_lease = int_opt("ingest-lease", 0, 7 * 24 * 3600, 300);
+  // With --catalog: how many tasks this replica runs at once from the shared queue (Pyruns' pool size).
+  auto task_workers = int_opt("task-workers", 1, 32, 1);
+  if (!task_workers) return kExitUsage;
   if (!ingest_lease) return kExitUsage;
 
   server::OriginPolicyOptions origins;
@@ -323,7 +329,12 @@ int RunViewer(const std::vector<std::string>& argv) {
       (*catalog)->UseRunFiles(run_file_source);
     }
     context.UseRunCatalog(std::move(*catalog), [mirror](bool changed) { return mirror->Pass(changed); });
-    if (run_file_source) context.services->media.UseRemoteFiles(run_file_source);
+    if (run_file_source) {
+      context.services->media.UseRemoteFiles(run_file_source);
+      // The zip export and the environment panel of another replica's run too.
+      context.services->archives.UseRemoteFiles(run_file_source);
+      context.services->insights.UseRemoteFiles(run_file_source);
+    }
     if (shared_artifacts) {
       auto pool = std::make_shared<service::s3::ObjectChunkPool>(bucket);
       context.services->artifact_ingest.UseShared(
@@ -408,6 +419,7 @@ int RunViewer(const std::vector<std::string>& argv) {
     }
   }
   context.services->ingest.SetLease(std::chrono::seconds(*ingest_lease));
+  service::PeriodicPass bucket_release;  // with --replica-url and --objects: lets buckets go
   // --replica-url (docs/SCALE-OUT.md "Replicas"): this viewer is one of several on the --catalog
   // database; it appends only to runs it owns (a PostgreSQL advisory lock per run) and forwards the
   // ingest of other runs to their owner. The URL is where the other replicas reach this one.
@@ -433,8 +445,24 @@ int RunViewer(const std::vector<std::string>& argv) {
     forwarding.max_in_flight = static_cast<size_t>(sopts.threads - 1);
     std::printf("runicorn viewer: replica %s, reached at %s\n", (*ownership)->replica_id().c_str(),
                 replica_url->c_str());
-    std::shared_ptr<service::RunOwnership> owners(std::move(*ownership));
+    std::shared_ptr<service::pg::PgRunOwnership> pg_owners(std::move(*ownership));
+    std::shared_ptr<service::RunOwnership> owners = pg_owners;
     context.ingest_forwarding = std::make_shared<server::IngestForwarding>(owners, forwarding);
+    // Buckets move to the replicas now preferred for them once nothing of theirs depends on this
+    // disk (docs/SCALE-OUT.md "Rebalancing"); only with --objects, where finished runs are sealed
+    // beyond this disk.
+    if (finished_runs) {
+      auto activity = std::make_shared<service::StoreRunActivity>(runtrack::StoreLayout(context.root), finished_runs);
+      bucket_release.Start(std::chrono::seconds(5), [pg_owners, activity] {
+        auto pass = pg_owners->ReleaseUnpreferred(*activity);
+        if (pass.ok() && pass->released > 0)
+          std::printf("runicorn viewer: released %zu run bucket(s) to the replicas now preferred for them\n",
+                      pass->released);
+        else if (!pass.ok())
+          std::fprintf(stderr, "runicorn viewer: bucket release pass: %s\n", pass.status().message().c_str());
+        std::fflush(stdout);
+      });
+    }
     // Reads of a live run another replica owns are answered there (read_forwarding.h). They wait on
     // a worker (headers) and then an I/O thread (the relayed body): one of each stays free for
     // the reads forwarded here.
@@ -442,6 +470,8 @@ int RunViewer(const std::vector<std::string>& argv) {
     server::ReadForwardingOptions reads;
     reads.max_in_flight = static_cast<size_t>(std::min(sopts.threads, sopts.heavy_threads) - 1);
     context.read_forwarding = std::make_shared<server::ReadForwarding>(owners, reads);
+    // Streams of a live run follow it to a new owner (server/stream_following.h).
+    context.read_forwarding->AttachLocalStreams(&context);
 #endif
   }
 
@@ -474,6 +504,7 @@ int RunViewer(const std::vector<std::string>& argv) {
     topts.project_root = args->Get("tasks-root") ? std::filesystem::path(*args->Get("tasks-root"))
                                                  : std::filesystem::current_path(ec);
     topts.runicorn_dir = context.root;
+    topts.shared_workers = static_cast<int>(*task_workers);
 #ifdef RUNICORN_HAVE_PG
     // --catalog (docs/SCALE-OUT.md "Tasks on PostgreSQL"): every replica whose task workspace is
     // the same folder (a shared file system) takes tasks from one queue in PostgreSQL.
@@ -517,8 +548,22 @@ int RunViewer(const std::vector<std::string>& argv) {
     // A generation holds a worker-pool thread while it runs or waits its turn (routes.cpp marks
     // /api/v1/generate heavy): the pool gets that many more, so metric reads keep theirs.
     sopts.heavy_threads += llm.generate_concurrency + llm.generate_queue;
+    // --catalog (docs/SCALE-OUT.md "Training on the team back end"): datasets and models are the
+    // team's (with --objects), and every replica answers every job through PostgreSQL's board.
+    std::shared_ptr<service::TrainingJobBoard> training_board;
+#ifdef RUNICORN_HAVE_PG
+    if (auto conninfo = args->Get("catalog")) {
+      auto board = service::pg::PgTrainingJobs::Open(*conninfo);
+      if (!board.ok()) {
+        std::fprintf(stderr, "runicorn viewer: cannot use the PostgreSQL catalog: %s\n", board.status().message().c_str());
+        return kExitError;
+      }
+      training_board = std::move(*board);
+    }
+#endif
     context.services->training = std::make_shared<service::TrainingService>(
-        runtrack::StoreLayout(context.root), std::move(llm), context.services->runs);
+        runtrack::StoreLayout(context.root), std::move(llm), context.services->runs,
+        context.services->dataset_artifacts, std::move(training_board));
   }
   server::Api api(context, aopts);
   auto srv = server::HttpServer::Start(api, sopts, !aopts.token.empty());
@@ -549,6 +594,7 @@ int RunViewer(const std::vector<std::string>& argv) {
   (*srv)->Wait();
   srv->reset();
   indexer.Stop();
+  bucket_release.Stop();
   if (finished_runs) finished_runs->Stop();
   if (objects) objects->Stop();
   if (run_files) run_files->Stop();

@@ -62,7 +62,8 @@ class ScratchStore {
 
 }  // namespace
 
-Result<std::vector<runtrack::ArtifactSummary>> PgDatasetArtifacts::ListArtifacts(runtrack::ArtifactType type) {
+Result<std::vector<runtrack::ArtifactSummary>> PgDatasetArtifacts::ListArtifacts(
+    std::optional<runtrack::ArtifactType> type) {
   return Served(RetryDroppedConnections([&] { return repository_->ListArtifacts(type); }));
 }
 

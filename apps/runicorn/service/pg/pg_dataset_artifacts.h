@@ -29,7 +29,8 @@ class PgDatasetArtifacts final : public DatasetArtifacts {
                      std::filesystem::path scratch_parent)
       : repository_(std::move(repository)), pool_(std::move(pool)), scratch_parent_(std::move(scratch_parent)) {}
 
-  runtrack::Result<std::vector<runtrack::ArtifactSummary>> ListArtifacts(runtrack::ArtifactType type) override;
+  runtrack::Result<std::vector<runtrack::ArtifactSummary>> ListArtifacts(
+      std::optional<runtrack::ArtifactType> type) override;
   runtrack::Result<std::vector<runtrack::ArtifactVersionInfo>> ListVersions(std::string_view name) override;
   runtrack::Result<runtrack::ArtifactVersionInfo> GetVersion(std::string_view name, int version) override;
   // The handle reads chunks from the bucket (the repository's attached source).

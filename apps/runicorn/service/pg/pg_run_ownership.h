@@ -9,8 +9,20 @@
 // The replica registers itself in `replicas` (migration 5) with the backend pid of that connection;
 // the owner of a run is the `replicas` row whose backend pid holds the run's lock in pg_locks.
 //
-// Locks are kept for the life of the process (a released run could be taken by a replica whose
-// copy is shorter while its writer has already compacted; see SCALE-OUT.md).
+// Which replica a bucket belongs to: its *preferred* live replica, by rendezvous (HRW) hashing of
+// the bucket and the replica ids (ReplicaScore). A replica is live while its ownership session
+// holds the shared advisory lock kLivenessLockKey (taken at registration; a dead session frees it,
+// so a reused backend pid never looks live). Claim takes a free bucket only where it is
+// preferred; elsewhere it answers the preferred replica (`unclaimed`), the ingest is forwarded
+// there and taken on arrival. The lock decides, never the hash: two replicas that disagree on the
+// live set for a moment still cannot both hold a bucket.
+//
+// Rebalancing (ReleaseUnpreferred, run by a periodic pass): a held bucket another live replica is
+// preferred for is unlocked once no ingest claimed it here for `claim_quiet` and every run of it in
+// this store is settled (ended, sealed, in the bucket and the segment index): the new holder
+// serves those runs from the bucket, so nothing acknowledged stays only on this disk. Claims and
+// the final re-check before the unlock are serialised by the session mutex (docs/SCALE-OUT.md
+// "Rebalancing" has the argument).
 //
 // Thread safety: Claim from any number of threads; the connection is used under a mutex.
 #pragma once
@@ -22,6 +34,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "service/pg/pg_connection.h"
 #include "service/run_ownership.h"
@@ -45,11 +58,34 @@ inline constexpr uint64_t kOwnershipLockClass = 0x72756E73;
 // The run's advisory lock key: kOwnershipLockClass in the high 32 bits, the run's bucket
 // (RunIdHash % kOwnershipBuckets) in the low ones.
 int64_t RunLockKey(std::string_view run_id);
+inline uint64_t RunBucket(std::string_view run_id) { return RunIdHash(run_id) % kOwnershipBuckets; }
+
+// Held SHARED by every live replica's ownership session ("live" in the high 32 bits).
+inline constexpr int64_t kLivenessLockKey = static_cast<int64_t>(0x6C697665ull << 32);
+
+// Rendezvous hashing: the replica with the highest score for a bucket is the one it belongs to.
+// FNV-1a 64 of the id, mixed with the bucket by SplitMix64's finaliser. A wire format between
+// replicas, like RunIdHash (a test pins values).
+uint64_t ReplicaScore(uint64_t bucket, std::string_view replica_id);
+// The id with the highest score for `bucket` (ties: the smaller id); "" for an empty list.
+std::string PreferredReplica(uint64_t bucket, const std::vector<std::string>& replica_ids);
+
+// What one ReleaseUnpreferred pass saw and did (logs, tests).
+struct BucketRelease {
+  size_t held = 0;           // buckets held when the pass started
+  size_t unpreferred = 0;    // of them, preferred elsewhere now
+  size_t recently_claimed = 0;  // ... kept: an ingest claimed them here less than claim_quiet ago
+  size_t busy = 0;           // ... kept: a run of them here is not settled
+  size_t released = 0;       // ... unlocked
+};
 
 struct PgRunOwnershipOptions {
   std::string conninfo;    // as for --catalog (no password in it)
   std::string replica_url; // where other replicas forward this one's ingest ("": they cannot)
   std::string replica_id;  // "": <host>-<pid>-<random>
+  // A bucket an ingest claimed here less than this long ago is never released: the claim's append
+  // creates the run's folder at once, and the release checks the folders (see ReleaseUnpreferred).
+  std::chrono::milliseconds claim_quiet{10000};
 };
 
 class PgRunOwnership : public RunOwnership {
@@ -65,6 +101,16 @@ class PgRunOwnership : public RunOwnership {
   static constexpr std::chrono::milliseconds kOwnerCacheTtl{1000};
   const std::string& replica_id() const override { return options_.replica_id; }
 
+  // Lets go of the buckets another live replica is preferred for, where nothing depends on this
+  // replica's disk (see the top of this file). Busy/IOError when PostgreSQL cannot be asked (then
+  // nothing is released).
+  runtrack::Result<BucketRelease> ReleaseUnpreferred(LocalRunActivity& activity);
+
+  // The ids of the live replicas (their sessions hold kLivenessLockKey), sorted.
+  runtrack::Result<std::vector<std::string>> LiveReplicas();
+  // The buckets (RunBucket) this replica holds now, sorted (tests, logs).
+  std::vector<uint64_t> HeldBuckets();
+
   // The backend pid of the ownership connection (tests terminate it to simulate a lost session).
   int backend_pid();
 
@@ -73,6 +119,15 @@ class PgRunOwnership : public RunOwnership {
   // A fresh ownership connection, registered; every lock of the old one is gone.
   runtrack::Status Reconnect();
   runtrack::Result<RunOwner> ClaimLocked(std::string_view run_id, int64_t key);
+  struct LiveReplica {
+    std::string id, url;
+  };
+  // Live replicas with a URL (others cannot be forwarded to), plus this one; on conn_ (mu_ held).
+  runtrack::Result<std::vector<LiveReplica>> LiveLocked();
+  // The session is usable: reconnected (and registered) if it had died. mu_ held.
+  runtrack::Status EnsureSession();
+  // Find's cache entry for `key` (mu_ held, so a release or claim and the cache never disagree).
+  void CacheOwner(int64_t key, std::optional<RunOwner> owner, std::chrono::steady_clock::time_point now);
 
   const PgRunOwnershipOptions options_;
   // Timed: a stalled PostgreSQL must not hold every I/O thread in Claim (they answer 503 instead).
@@ -80,6 +135,8 @@ class PgRunOwnership : public RunOwnership {
   std::unique_ptr<PgConnection> conn_;
   int backend_pid_ = 0;
   std::set<int64_t> held_;  // keys locked on conn_ (a lock is taken once: they are re-entrant)
+  // When a Claim last answered `here` for a held key (pruned with the key).
+  std::map<int64_t, std::chrono::steady_clock::time_point> last_claim_;
   // Find's answers by key (at most kOwnershipBuckets entries), under their own mutex so a cached
   // answer never waits for a claim in progress.
   struct CachedOwner {

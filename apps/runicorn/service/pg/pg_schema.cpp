@@ -275,6 +275,34 @@ CREATE TABLE run_files (
   PRIMARY KEY (run_id, path)
 );
 )sql"},
+    {8, "training_jobs: training jobs as their replicas publish them",
+     R"sql(
+-- Training jobs of /api/v1/train as the replica that runs each publishes it (service/pg/
+-- pg_training_jobs.h, docs/SCALE-OUT.md "Training on the team back end"): job.json's facts and the
+-- latest status, so any replica answers status and lists. owner_key is the presence lock
+-- (pg_advisory_lock(class, owner_key)) of the owner's session: a queued or running job whose lock
+-- nobody holds belongs to a replica that is gone. cancel_requested: a cancel received by another
+-- replica, carried out by the owner.
+CREATE TABLE training_jobs (
+  task_id text COLLATE "C" PRIMARY KEY
+    CHECK (task_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'),
+  replica_id text NOT NULL,
+  owner_key integer NOT NULL CHECK (owner_key > 0),
+  facts jsonb NOT NULL CHECK (jsonb_typeof(facts) = 'object'),
+  status text NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed', 'canceled')),
+  progress double precision NOT NULL DEFAULT 0,
+  metrics jsonb NOT NULL DEFAULT '{}',
+  model_id text,
+  error text NOT NULL DEFAULT '',
+  run_id text NOT NULL,
+  created_at double precision NOT NULL,
+  started_at double precision,
+  updated_at double precision NOT NULL,
+  cancel_requested boolean NOT NULL DEFAULT false
+);
+CREATE INDEX training_jobs_created ON training_jobs (created_at DESC, task_id);
+CREATE INDEX training_jobs_owner ON training_jobs (replica_id) WHERE cancel_requested;
+)sql"},
 };
 
 // Any constant; every runicorn process migrating a database takes the same one.

@@ -55,6 +55,13 @@ Result<std::optional<runtrack::SharedTaskClaim>> PgSharedTaskQueue::ClaimNext() 
   return std::optional<runtrack::SharedTaskClaim>(runtrack::SharedTaskClaim{c.name, c.id, c.claim_key, c.attempts});
 }
 
+Result<runtrack::SharedTaskClaim> PgSharedTaskQueue::SubmitClaimed(const runtrack::SharedTaskSubmission& task) {
+  auto r = queue_->SubmitClaimed(
+      workspace_, {task.name, "{}", task.task_order >= 0 ? std::optional<int64_t>(task.task_order) : std::nullopt});
+  if (!r.ok()) return QueueUnavailable(r.status());
+  return runtrack::SharedTaskClaim{r->name, r->id, r->claim_key, r->attempts};
+}
+
 Status PgSharedTaskQueue::Start(const runtrack::SharedTaskClaim& claim) {
   return QueueUnavailable(queue_->Start(ToPg(claim)));
 }

@@ -24,6 +24,7 @@ class PgSharedTaskQueue final : public runtrack::SharedTaskQueue {
 
   runtrack::Result<runtrack::SubmitReport> Submit(const std::vector<runtrack::SharedTaskSubmission>& tasks) override;
   runtrack::Result<std::optional<runtrack::SharedTaskClaim>> ClaimNext() override;
+  runtrack::Result<runtrack::SharedTaskClaim> SubmitClaimed(const runtrack::SharedTaskSubmission& task) override;
   runtrack::Status Start(const runtrack::SharedTaskClaim& claim) override;
   runtrack::Status Finish(const runtrack::SharedTaskClaim& claim, std::string_view status,
                           std::optional<int> exit_code, std::string_view reason) override;

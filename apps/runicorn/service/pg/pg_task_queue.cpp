@@ -4,7 +4,6 @@
 
 #include <charconv>
 #include <chrono>
-#include <random>
 
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
@@ -84,12 +83,6 @@ Status CheckSpec(const std::string& spec) {
   return Status::Ok();
 }
 
-std::string DefaultReplicaId() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "unknown");
-  return fmt::format("{}:{}", host, ::getpid());
-}
-
 Status NoLongerClaimed(const TaskClaim& claim) {
   return Status::FailedPrecondition(fmt::format(
       "task '{}' is no longer claimed by this replica (finished, released, or recovered after this replica's "
@@ -111,62 +104,28 @@ Result<std::unique_ptr<PgTaskQueue>> PgTaskQueue::Open(const std::string& connin
   return queue;
 }
 
-PgTaskQueue::~PgTaskQueue() {
-  // Closing the session releases the lock too, but only once the backend has processed the
-  // disconnect; unlocking first makes this replica's claims recoverable when the destructor returns.
-  std::lock_guard lock(mu_);
-  if (presence_ && presence_->healthy())
-    (void)presence_->Exec("SELECT pg_advisory_unlock($1::integer, $2::integer)",
-                          {std::to_string(kPresenceLockClass), std::to_string(key_)});
-}
+PgTaskQueue::PgTaskQueue(std::string conninfo, std::string replica_id)
+    : replica_id_(std::move(replica_id)),
+      readers_(conninfo, 2),
+      presence_(conninfo, kPresenceLockClass, "SELECT 1 FROM task_queue WHERE claim_key = $1", "the task queue") {}
+
+// presence_'s destructor releases the lock: this replica's claims are recoverable then.
+PgTaskQueue::~PgTaskQueue() = default;
 
 int PgTaskQueue::presence_backend_pid() const {
   std::lock_guard lock(mu_);
-  return backend_pid_;
+  return presence_.backend_pid();
 }
 
-Status PgTaskQueue::EnsurePresence() {
-  if (presence_ && presence_->healthy()) return Status::Ok();
-  presence_.reset();
-  RUNTRACK_ASSIGN_OR_RETURN(auto conn, PgConnection::Connect(conninfo_));
-  std::random_device rd;
-  std::uniform_int_distribution<int32_t> dist(1, INT32_MAX);
-  // A key no live entry carries (a dead replica's leftovers would look alive under it) and no
-  // other session holds.
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    const int32_t key = dist(rd);
-    RUNTRACK_ASSIGN_OR_RETURN(
-        PgResult r,
-        conn->Exec("SELECT CASE WHEN EXISTS (SELECT 1 FROM task_queue WHERE claim_key = $2) THEN false"
-                   " ELSE pg_try_advisory_lock($1::integer, $2::integer) END, pg_backend_pid()",
-                   {std::to_string(kPresenceLockClass), std::to_string(key)}));
-    if (r.Get(0, 0) == "t") {
-      key_ = key;
-      backend_pid_ = Number<int>(r.Get(0, 1));
-      presence_ = std::move(conn);
-      return Status::Ok();
-    }
-  }
-  return Status::Busy("postgresql: no free presence lock key for the task queue");
-}
+Status PgTaskQueue::EnsurePresence() { return presence_.Ensure(); }
 
 Result<PgResult> PgTaskQueue::Write(std::string_view sql, const PgParams& params) {
   return WriteWith(sql, [&] { return params; });
 }
 
+// Safe for every write here: each is one statement conditioned on the state it changes.
 Result<PgResult> PgTaskQueue::WriteWith(std::string_view sql, const std::function<PgParams()>& params) {
-  // A session that broke (PostgreSQL restarted, the backend was terminated) fails its next
-  // statement; the statement is sent once more on a new session with a new key. Safe for every
-  // write here: each is one statement conditioned on the state it changes.
-  for (int attempt = 0;; ++attempt) {
-    RUNTRACK_RETURN_IF_ERROR(EnsurePresence());
-    auto r = presence_->Exec(sql, params());
-    if (r.ok() || presence_->healthy() || attempt == 1) {
-      if (!r.ok() && !presence_->healthy()) presence_.reset();
-      return r;
-    }
-    presence_.reset();
-  }
+  return presence_.Exec(sql, params);
 }
 
 Result<TaskQueueSubmitReport> PgTaskQueue::Submit(std::string_view workspace, const std::vector<TaskSubmission>& tasks) {
@@ -178,11 +137,11 @@ Result<TaskQueueSubmitReport> PgTaskQueue::Submit(std::string_view workspace, co
   std::lock_guard lock(mu_);
   TaskQueueSubmitReport report;
   RUNTRACK_RETURN_IF_ERROR(EnsurePresence());
-  auto tx = PgTransaction::Begin(*presence_);
+  auto tx = PgTransaction::Begin(presence_.session());
   if (!tx.ok()) return Unavailable(tx.status());
   const std::string now = PgFloat(NowSeconds());
   for (const auto& t : tasks) {
-    auto r = presence_->Exec(
+    auto r = presence_.session().Exec(
         "INSERT INTO task_queue (workspace, name, spec, task_order, state, submitted_by, submitted_at)"
         " VALUES ($1, $2, $3::jsonb, $4, 'queued', $5, $6)"
         " ON CONFLICT (workspace, name) WHERE state IN ('queued', 'claimed', 'running') DO NOTHING RETURNING id",
@@ -212,7 +171,7 @@ Result<std::optional<TaskClaim>> PgTaskQueue::ClaimNext(std::string_view workspa
                              " RETURNING id, workspace, name, spec::text, attempts",
                              kClaimOrder),
                  [&]() -> PgParams {
-                   return {std::string(workspace), replica_id_, std::to_string(key_), PgFloat(NowSeconds())};
+                   return {std::string(workspace), replica_id_, std::to_string(presence_.key()), PgFloat(NowSeconds())};
                  });
   if (!r.ok()) return Unavailable(r.status());
   if (r->rows() == 0) return std::optional<TaskClaim>();
@@ -222,8 +181,40 @@ Result<std::optional<TaskClaim>> PgTaskQueue::ClaimNext(std::string_view workspa
   c.name = std::string(r->Get(0, 2));
   c.spec = std::string(r->Get(0, 3));
   c.attempts = Number<int>(r->Get(0, 4));
-  c.claim_key = key_;  // the key the statement was sent with: Write() is over, key_ is that session's
+  c.claim_key = presence_.key();  // the key the statement was sent with: Write() is over, it is that session's
   return std::optional<TaskClaim>(std::move(c));
+}
+
+Result<TaskClaim> PgTaskQueue::SubmitClaimed(std::string_view workspace, const TaskSubmission& task) {
+  RUNTRACK_RETURN_IF_ERROR(CheckWorkspace(workspace));
+  RUNTRACK_RETURN_IF_ERROR(runtrack::CheckTaskName(task.name));
+  RUNTRACK_RETURN_IF_ERROR(CheckSpec(task.spec));
+  std::lock_guard lock(mu_);
+  // The live-name index decides (as for Submit): a task queued, claimed or running already is
+  // left as it is. The row is born claimed under this session's presence key, so it is never
+  // visible as queued to another replica's ClaimNext, and a dead replica's RunNow entry is
+  // recovered like any claim.
+  auto r = WriteWith("INSERT INTO task_queue (workspace, name, spec, task_order, state, submitted_by, submitted_at,"
+                     " claimed_by, claim_key, claimed_at, attempts)"
+                     " VALUES ($1, $2, $3::jsonb, $4, 'claimed', $5, $6, $5, $7, $6, 1)"
+                     " ON CONFLICT (workspace, name) WHERE state IN ('queued', 'claimed', 'running') DO NOTHING"
+                     " RETURNING id, attempts",
+                     [&]() -> PgParams {
+                       return {std::string(workspace), task.name, task.spec,
+                               task.task_order ? PgParam(std::to_string(*task.task_order)) : PgParam(std::nullopt),
+                               replica_id_, PgFloat(NowSeconds()), std::to_string(presence_.key())};
+                     });
+  if (!r.ok()) return Unavailable(r.status());
+  if (r->rows() == 0)
+    return Status::FailedPrecondition(fmt::format("task '{}' is already queued or running", task.name));
+  TaskClaim c;
+  c.id = Number<int64_t>(r->Get(0, 0));
+  c.workspace = std::string(workspace);
+  c.name = task.name;
+  c.spec = task.spec;
+  c.attempts = Number<int>(r->Get(0, 1));
+  c.claim_key = presence_.key();  // the key the statement was sent with (see ClaimNext)
+  return c;
 }
 
 Status PgTaskQueue::Start(const TaskClaim& claim) {

@@ -7,7 +7,7 @@
 // Order: as the local runner (lib/tasks/task_runner.cpp) — tasks with a manual order (`task_order`,
 // Pyruns' reorder) first, lowest first; then the rest; FIFO (submission order) among equals.
 //
-// Lifecycle of an entry: queued → claimed (ClaimNext) → running (Start) → completed | failed |
+// Lifecycle of an entry: queued → claimed (ClaimNext), or entered claimed (SubmitClaimed) → running (Start) → completed | failed |
 // cancelled (Finish); claimed → queued again (Release: the runner could not start it); queued →
 // cancelled (Cancel); claimed | running → cancel_requested set (Cancel; the claimer's runner polls
 // CancelRequested and acts). A task name is live (queued, claimed or running) at most once per
@@ -41,6 +41,7 @@
 #include "runtrack/status.h"
 #include "runtrack/tasks.h"
 #include "service/pg/pg_connection.h"
+#include "service/pg/pg_presence.h"
 
 namespace runicorn::service::pg {
 
@@ -110,6 +111,11 @@ class PgTaskQueue {
                                                  const std::vector<TaskSubmission>& tasks);
   // The next runnable task of `workspace`, now claimed by this replica; nullopt when none.
   runtrack::Result<std::optional<TaskClaim>> ClaimNext(std::string_view workspace);
+  // Enters one task already claimed by this replica (RunNow: it runs here at once): one INSERT,
+  // so the entry is never queued and no other replica can claim it. attempts is 1, submitted_by
+  // and claimed_by this replica. FailedPrecondition "task 'x' is already queued or running" when
+  // the name is live in the workspace (nothing changed); InvalidArgument as Submit.
+  runtrack::Result<TaskClaim> SubmitClaimed(std::string_view workspace, const TaskSubmission& task);
   // claimed → running.
   runtrack::Status Start(const TaskClaim& claim);
   // claimed | running → `status` (completed, failed or cancelled), with the exit code and reason.
@@ -137,8 +143,7 @@ class PgTaskQueue {
   int presence_backend_pid() const;
 
  private:
-  PgTaskQueue(std::string conninfo, std::string replica_id)
-      : conninfo_(std::move(conninfo)), replica_id_(std::move(replica_id)), readers_(conninfo_, 2) {}
+  PgTaskQueue(std::string conninfo, std::string replica_id);
   // Opens the presence session with a fresh key when there is none or it broke. Under mu_.
   runtrack::Status EnsurePresence();
   // One write on the presence session (reconnected first if needed). Under mu_.
@@ -146,13 +151,10 @@ class PgTaskQueue {
   // The same with parameters made after the session is sure (they may name its key).
   runtrack::Result<PgResult> WriteWith(std::string_view sql, const std::function<PgParams()>& params);
 
-  const std::string conninfo_;
   const std::string replica_id_;
   mutable PgPool readers_;
   mutable std::mutex mu_;
-  std::unique_ptr<PgConnection> presence_;
-  int32_t key_ = 0;
-  int backend_pid_ = 0;
+  PgPresence presence_;  // under mu_
 };
 
 }  // namespace runicorn::service::pg

@@ -143,27 +143,26 @@ Status RunFilePublisher::Write(const std::string& run_id, const RunFileSet& set,
     for (const RunFileRow& f : before->files) old_keys.insert(f.object_key);
   }
   std::set<std::string> keys;
-  auto put = [&](const std::string& key, uint64_t size, const auto& bytes) -> Status {
+  auto put = [&](const std::string& key, uint64_t size, const auto& upload) -> Status {
     if (!keys.insert(key).second) return Status::Ok();  // the same content twice in this run
     auto head = client_->HeadObject(key);
     if (head.ok() && head->size == size) return Status::Ok();  // content-addressed: already right
     if (!head.ok() && head.status().code() != StatusCode::kNotFound) return head.status();
-    RUNTRACK_ASSIGN_OR_RETURN(std::string content, bytes());
-    RUNTRACK_RETURN_IF_ERROR(client_->PutObject(key, content));
+    RUNTRACK_RETURN_IF_ERROR(upload());
     ++report->objects_put;
     return Status::Ok();
   };
   if (!set.log_key.empty())
-    RUNTRACK_RETURN_IF_ERROR(put(set.log_key, set.log_size, [&]() -> Result<std::string> { return log; }));
+    RUNTRACK_RETURN_IF_ERROR(put(set.log_key, set.log_size, [&] { return client_->PutObject(set.log_key, log); }));
   const fs::path dir = runtrack::StoreLayout(root_).run_dir(run_id);
   for (const RunFileRow& f : set.files)
-    RUNTRACK_RETURN_IF_ERROR(put(f.object_key, f.size, [&]() -> Result<std::string> {
-      std::string content;
-      RUNTRACK_RETURN_IF_ERROR(ReadPieces(dir / f.path, [&](std::string_view piece) { content.append(piece); }));
-      // Changed since it was hashed: publishing it under this key would break the key's promise.
-      if (content.size() != f.size || Sha256Hex(content) != f.sha256)
+    RUNTRACK_RETURN_IF_ERROR(put(f.object_key, f.size, [&]() -> Status {
+      // Streamed, and committed only if the bytes sent still hash to the key's SHA-256: a file
+      // changed since it was hashed would break the key's promise (Busy; a later pass retries).
+      auto uploaded = UploadFile(*client_, f.object_key, dir / f.path, f.sha256, upload_);
+      if (!uploaded.ok() && uploaded.status().code() == StatusCode::kBusy)
         return Status::Busy(fmt::format("run file {} of run {} changed while it was published; retried", f.path, run_id));
-      return content;
+      return uploaded.status();
     }));
   RUNTRACK_RETURN_IF_ERROR(index_->ReplaceRun(run_id, set));
   written_[run_id] = set;
@@ -216,6 +215,12 @@ Result<RunFilePublishReport> RunFilePublisher::Publish() {
   for (const auto& [id, set] : written_)
     if (!listed.count(id)) gone.push_back(id);
   for (const std::string& id : gone) RUNTRACK_RETURN_IF_ERROR(Remove(id, &report));
+  if (full) {
+    const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    RUNTRACK_ASSIGN_OR_RETURN(report.stale_uploads_aborted,
+                              AbortStaleMultipartUploads(*client_, client_->location().Key("runfiles/"), now,
+                                                         kStaleUploadSeconds));
+  }
   return report;
 }
 

@@ -18,8 +18,13 @@
 // one transaction, then the run's objects the new rows no longer name are deleted. A run that
 // left the local catalog (permanently deleted here) has its rows and objects removed.
 //
-// Memory: a file is read to hash it and read again to upload it (S3 single-part PUT): at most one
-// file at a time is in memory, and files over kMaxFileBytes are not published (reported).
+// Size and memory: a file is read to hash it (1 MiB pieces) and read again to upload it
+// (s3_file_upload.h): one PUT up to FileUploadOptions::multipart_threshold (64 MiB by default),
+// else a multipart upload in parts of part_size (64 MiB), with bounded memory (one part buffer) and
+// the SHA-256 of the bytes sent checked against the hashed one before the object is committed (a
+// file changed in between is retried by a later pass). Files up to kMaxFileBytes (5 TiB, S3's
+// largest object) are published; larger ones are reported. Every 15th pass also aborts the
+// multipart uploads under runfiles/ older than a day: what a replica that died mid-upload left.
 //
 // Thread safety: Publish calls are serialised; the background thread is started and stopped by
 // the owner.
@@ -37,6 +42,7 @@
 #include "runtrack/status.h"
 #include "service/periodic_pass.h"
 #include "service/s3/run_file_index.h"
+#include "service/s3/s3_file_upload.h"
 #include "service/s3/s3_client.h"
 #include "service/storage.h"
 
@@ -47,18 +53,22 @@ struct RunFilePublishReport {
   uint64_t runs_removed = 0;    // sets of runs gone from the local store
   uint64_t objects_put = 0;
   uint64_t objects_deleted = 0;
+  uint64_t stale_uploads_aborted = 0;  // multipart uploads a dead publisher left (AbortStaleMultipartUploads)
   std::vector<std::string> skipped;  // "run/path: why", files not published
 };
 
 class RunFilePublisher {
  public:
-  static constexpr uint64_t kMaxFileBytes = 512ull << 20;
+  static constexpr uint64_t kMaxFileBytes = 5ull << 40;  // S3's largest object
+  // An unfinished multipart upload under runfiles/ older than this is taken as a dead publisher's.
+  static constexpr double kStaleUploadSeconds = 24 * 3600;
 
   // `local` is this replica's own run index (the embedded store whose folder is `root`); it must
-  // outlive the publisher.
+  // outlive the publisher. `upload` sets the single-PUT/multipart threshold and the part size.
   RunFilePublisher(std::shared_ptr<S3Client> client, std::shared_ptr<RunFileIndex> index, std::filesystem::path root,
-                   const RunCatalog& local)
-      : client_(std::move(client)), index_(std::move(index)), root_(std::move(root)), local_(local) {}
+                   const RunCatalog& local, FileUploadOptions upload = {})
+      : client_(std::move(client)), index_(std::move(index)), root_(std::move(root)), local_(local),
+        upload_(std::move(upload)) {}
   ~RunFilePublisher() { Stop(); }
 
   // One pass. The first failing run stops the pass with its error; the others are tried by the next.
@@ -84,6 +94,7 @@ class RunFilePublisher {
   std::shared_ptr<RunFileIndex> index_;
   std::filesystem::path root_;
   const RunCatalog& local_;
+  const FileUploadOptions upload_;
 
   std::mutex pass_mu_;                         // serialises passes; guards what follows
   uint64_t passes_ = 0;

@@ -4,13 +4,13 @@
 #include <openssl/evp.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
+
+#include "service/s3/s3_xml.h"
 
 namespace runicorn::service::s3 {
 
@@ -33,10 +33,10 @@ using runtrack::Status;
 
 struct S3Client::Request {
   const char* op = "";          // for messages: "PutObject", ...
-  std::string method;           // GET, PUT, HEAD, DELETE
+  std::string method;           // GET, PUT, POST, HEAD, DELETE
   std::string key;              // "" for bucket-level requests
   std::string query;            // canonical: sorted, encoded
-  std::string_view body;        // PUT only
+  std::string_view body;        // PUT and POST only
   std::optional<std::pair<uint64_t, uint64_t>> range;  // [first, last]
   const BodySink* sink = nullptr;
   std::atomic<uint64_t>* counter = nullptr;
@@ -75,61 +75,6 @@ std::string UriEncode(std::string_view s, bool keep_slash) {
     }
   }
   return out;
-}
-
-std::string XmlUnescape(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '&') {
-      out.push_back(s[i]);
-      continue;
-    }
-    static const std::pair<std::string_view, char> kEntities[] = {
-        {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
-    bool done = false;
-    for (auto [entity, ch] : kEntities)
-      if (s.substr(i, entity.size()) == entity) {
-        out.push_back(ch);
-        i += entity.size() - 1;
-        done = true;
-        break;
-      }
-    if (!done) out.push_back('&');
-  }
-  return out;
-}
-
-// The text of the first <tag>...</tag> at or after `from`; S3's XML replies are flat enough that
-// this is all a client needs (error code/message, list entries).
-std::optional<std::string_view> XmlField(std::string_view xml, std::string_view tag, size_t from = 0,
-                                         size_t* end = nullptr) {
-  std::string open = fmt::format("<{}>", tag), close = fmt::format("</{}>", tag);
-  size_t b = xml.find(open, from);
-  if (b == std::string_view::npos) return std::nullopt;
-  b += open.size();
-  size_t e = xml.find(close, b);
-  if (e == std::string_view::npos) return std::nullopt;
-  if (end) *end = e + close.size();
-  return xml.substr(b, e - b);
-}
-
-std::string StripQuotes(std::string s) {
-  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') return s.substr(1, s.size() - 2);
-  return s;
-}
-
-// "2026-12-03T15:04:05.123Z" (S3's LastModified) as seconds since the epoch; 0 if unreadable.
-double ParseIsoTime(std::string_view text) {
-  std::tm tm{};
-  int millis = 0;
-  const std::string s(text);
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                  &tm.tm_sec) != 6)
-    return 0;
-  if (size_t dot = s.find('.'); dot != std::string::npos) std::sscanf(s.c_str() + dot + 1, "%3d", &millis);
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<double>(::timegm(&tm)) + millis / 1000.0;
 }
 
 Status ValidateKey(std::string_view key) {
@@ -197,7 +142,7 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
       value.remove_suffix(1);
-    if (name == "etag") t->etag = StripQuotes(std::string(value));
+    if (name == "etag") t->etag = xml::StripQuotes(std::string(value));
     if (name == "content-length") t->content_length = std::strtoull(std::string(value).c_str(), nullptr, 10);
   }
   return size * n;
@@ -277,8 +222,11 @@ Result<S3Client::Reply> S3Client::SendOnce(const Request& req, bool* retryable) 
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-  if (req.method == "PUT") {
+  if (req.method == "PUT" || req.method == "POST") {
+    // A POST body goes through the same read callback as a PUT's (the method name replaced), so
+    // curl adds no form Content-Type and a rewind works the same.
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    if (req.method == "POST") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "POST");
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, OnRead);
     curl_easy_setopt(curl, CURLOPT_READDATA, &t);
     curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, OnSeek);
@@ -310,8 +258,8 @@ Result<S3Client::Reply> S3Client::SendOnce(const Request& req, bool* retryable) 
   }
   if (http >= 200 && http < 300) return Reply{http, std::move(t.received), std::move(t.etag), t.content_length};
 
-  std::string code = std::string(XmlField(t.received, "Code").value_or(""));
-  std::string message = XmlUnescape(XmlField(t.received, "Message").value_or(""));
+  std::string code = std::string(xml::Field(t.received, "Code").value_or(""));
+  std::string message = xml::Unescape(xml::Field(t.received, "Message").value_or(""));
   std::string detail = code.empty() ? fmt::format("HTTP {}", http) : fmt::format("HTTP {} {}", http, code);
   if (!message.empty()) detail += ": " + message;
   std::string text = fmt::format("s3: {} {}: {}", req.op, where, detail);
@@ -419,19 +367,19 @@ Result<S3ListPage> S3Client::ListObjects(std::string_view prefix, std::string_vi
   req.counter = &counts_.list;
   RUNTRACK_ASSIGN_OR_RETURN(auto reply, Send(req));
   S3ListPage page;
-  std::string_view xml = reply.body;
+  std::string_view body = reply.body;
   size_t pos = 0, end = 0;
-  while (auto contents = XmlField(xml, "Contents", pos, &end)) {
+  while (auto contents = xml::Field(body, "Contents", pos, &end)) {
     S3ObjectInfo info;
-    info.key = XmlUnescape(XmlField(*contents, "Key").value_or(""));
-    info.size = std::strtoull(std::string(XmlField(*contents, "Size").value_or("0")).c_str(), nullptr, 10);
-    info.etag = StripQuotes(XmlUnescape(XmlField(*contents, "ETag").value_or("")));
-    info.last_modified = ParseIsoTime(XmlField(*contents, "LastModified").value_or(""));
+    info.key = xml::Unescape(xml::Field(*contents, "Key").value_or(""));
+    info.size = std::strtoull(std::string(xml::Field(*contents, "Size").value_or("0")).c_str(), nullptr, 10);
+    info.etag = xml::StripQuotes(xml::Unescape(xml::Field(*contents, "ETag").value_or("")));
+    info.last_modified = xml::ParseIsoTime(xml::Field(*contents, "LastModified").value_or(""));
     page.objects.push_back(std::move(info));
     pos = end;
   }
-  if (XmlField(xml, "IsTruncated").value_or("false") == "true") {
-    page.next_token = XmlUnescape(XmlField(xml, "NextContinuationToken").value_or(""));
+  if (xml::Field(body, "IsTruncated").value_or("false") == "true") {
+    page.next_token = xml::Unescape(xml::Field(body, "NextContinuationToken").value_or(""));
     if (page.next_token.empty())
       return Status::Corruption("s3: ListObjectsV2 answered IsTruncated without a NextContinuationToken");
   }
@@ -447,6 +395,93 @@ Result<std::vector<S3ObjectInfo>> S3Client::ListAll(std::string_view prefix) {
     token = std::move(page.next_token);
   } while (!token.empty());
   return all;
+}
+
+Result<std::string> S3Client::CreateMultipartUpload(std::string_view key) {
+  RUNTRACK_RETURN_IF_ERROR(ValidateKey(key));
+  Request req;
+  req.op = "CreateMultipartUpload";
+  req.method = "POST";
+  req.key = std::string(key);
+  // "uploads=", not "uploads": libcurl signs the query as written and SigV4's canonical form of a
+  // valueless parameter has the '='.
+  req.query = "uploads=";
+  req.counter = &counts_.post;
+  RUNTRACK_ASSIGN_OR_RETURN(auto reply, Send(req));
+  return ParseCreateMultipartUploadAnswer(reply.body, key);
+}
+
+Result<std::string> S3Client::UploadPart(std::string_view key, std::string_view upload_id, int part_number,
+                                         std::string_view bytes) {
+  RUNTRACK_RETURN_IF_ERROR(ValidateKey(key));
+  if (part_number < 1 || part_number > kMaxMultipartParts)
+    return Status::InvalidArgument(fmt::format("s3: part numbers are 1..{} (got {})", kMaxMultipartParts, part_number));
+  if (upload_id.empty()) return Status::InvalidArgument("s3: UploadPart needs an upload id");
+  Request req;
+  req.op = "UploadPart";
+  req.method = "PUT";
+  req.key = std::string(key);
+  req.query = fmt::format("partNumber={}&uploadId={}", part_number, UriEncode(upload_id, false));
+  req.body = bytes;  // Send signs this part's own SHA-256
+  req.counter = &counts_.put;
+  RUNTRACK_ASSIGN_OR_RETURN(auto reply, Send(req));
+  return CheckUploadPartETag(reply.etag);
+}
+
+Status S3Client::CompleteMultipartUpload(std::string_view key, std::string_view upload_id,
+                                         const std::vector<S3CompletedPart>& parts) {
+  RUNTRACK_RETURN_IF_ERROR(ValidateKey(key));
+  if (upload_id.empty()) return Status::InvalidArgument("s3: CompleteMultipartUpload needs an upload id");
+  RUNTRACK_ASSIGN_OR_RETURN(const std::string body, FormatCompleteMultipartUpload(parts));
+  Request req;
+  req.op = "CompleteMultipartUpload";
+  req.method = "POST";
+  req.key = std::string(key);
+  req.query = "uploadId=" + UriEncode(upload_id, false);
+  req.body = body;
+  req.counter = &counts_.post;
+  RUNTRACK_ASSIGN_OR_RETURN(auto reply, Send(req));
+  return CheckCompleteMultipartUploadAnswer(reply.body);
+}
+
+Status S3Client::AbortMultipartUpload(std::string_view key, std::string_view upload_id) {
+  RUNTRACK_RETURN_IF_ERROR(ValidateKey(key));
+  if (upload_id.empty()) return Status::InvalidArgument("s3: AbortMultipartUpload needs an upload id");
+  Request req;
+  req.op = "AbortMultipartUpload";
+  req.method = "DELETE";
+  req.key = std::string(key);
+  req.query = "uploadId=" + UriEncode(upload_id, false);
+  req.counter = &counts_.del;
+  auto reply = Send(req);
+  if (!reply.ok() && reply.status().code() == runtrack::StatusCode::kNotFound &&
+      reply.status().message().find("NoSuchUpload") != std::string::npos)
+    return Status::Ok();
+  return reply.status();
+}
+
+Result<std::vector<S3MultipartUploadInfo>> S3Client::ListMultipartUploads(std::string_view prefix) {
+  std::vector<S3MultipartUploadInfo> all;
+  std::string key_marker, upload_id_marker;
+  for (;;) {
+    Request req;
+    req.op = "ListMultipartUploads";
+    req.method = "GET";
+    // Sorted, as ListObjects: key-marker < prefix < upload-id-marker < uploads.
+    if (!key_marker.empty()) req.query += "key-marker=" + UriEncode(key_marker, false) + "&";
+    req.query += "prefix=" + UriEncode(prefix, false) + "&";
+    if (!upload_id_marker.empty()) req.query += "upload-id-marker=" + UriEncode(upload_id_marker, false) + "&";
+    req.query += "uploads=";
+    req.counter = &counts_.list;
+    RUNTRACK_ASSIGN_OR_RETURN(auto reply, Send(req));
+    RUNTRACK_ASSIGN_OR_RETURN(auto page, ParseListMultipartUploadsAnswer(reply.body));
+    for (auto& upload : page.uploads) all.push_back(std::move(upload));
+    if (page.next_key_marker.empty()) return all;
+    if (page.next_key_marker == key_marker && page.next_upload_id_marker == upload_id_marker)
+      return Status::Corruption("s3: ListMultipartUploads answered the same page marker twice");
+    key_marker = std::move(page.next_key_marker);
+    upload_id_marker = std::move(page.next_upload_id_marker);
+  }
 }
 
 Status S3Client::CreateBucket() {

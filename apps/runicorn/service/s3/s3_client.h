@@ -3,10 +3,17 @@
 // Ceph RGW requires; URLs are path-style (endpoint/bucket/key), which every S3-compatible server
 // accepts.
 //
+// Objects larger than one comfortable PUT go up as a multipart upload (CreateMultipartUpload,
+// UploadPart, CompleteMultipartUpload; AbortMultipartUpload to give one up): each part is one
+// request with its own payload hash, so it is signed and retried like a PUT. s3_file_upload.h
+// drives them for a file; s3_multipart.h parses their answers.
+//
 // Errors: 403 -> FailedPrecondition with S3's error code and message, 404 -> NotFound, other 4xx
 // -> InvalidArgument, 5xx and network failures -> IOError after retries (every call here is
 // idempotent: a PUT of one key with the same bytes, a GET, HEAD, DELETE or list page may be
-// repeated safely), backing off 100 ms, 400 ms, 1.6 s. Messages start with "s3:" and name the
+// repeated safely; of the multipart calls, a repeated Create may leave the first upload
+// unfinished and a repeated Complete may answer NoSuchUpload for an object it made, see
+// s3_file_upload.h), backing off 100 ms, 400 ms, 1.6 s. Messages start with "s3:" and name the
 // operation, bucket and key; they never contain a credential.
 //
 // Connections: idle curl easy handles are kept in a small pool and reused, so consecutive
@@ -29,6 +36,7 @@
 #include "runtrack/status.h"
 #include "service/s3/s3_credentials.h"
 #include "service/s3/s3_location.h"
+#include "service/s3/s3_multipart.h"
 
 namespace runicorn::service::s3 {
 
@@ -58,6 +66,7 @@ struct S3ClientOptions {
 // Requests sent, by kind, for tests and benchmarks (each retry counts).
 struct S3RequestCounts {
   std::atomic<uint64_t> put{0}, get{0}, head{0}, del{0}, list{0};
+  std::atomic<uint64_t> post{0};  // CreateMultipartUpload, CompleteMultipartUpload (UploadPart is a put)
   std::atomic<uint64_t> connections{0};  // new TCP connections the requests needed (curl's count)
 };
 
@@ -93,6 +102,21 @@ class S3Client {
                                            int max_keys = 1000);
   // Every key under `prefix`, following the pages.
   runtrack::Result<std::vector<S3ObjectInfo>> ListAll(std::string_view prefix);
+  // Multipart upload of one object. CreateMultipartUpload answers the upload id. UploadPart sends
+  // part `part_number` (1..10000; every part but the last >= 5 MiB, which S3 checks at Complete)
+  // and answers its ETag; a retry resends the same bytes under the same number, which replaces
+  // the part. CompleteMultipartUpload makes the object from `parts` (ascending numbers); its answer
+  // is checked even after HTTP 200 (S3 reports late failures in the body). Until Complete or
+  // Abort, the parts are stored (and billed) but no object is visible; AbortMultipartUpload frees
+  // them, and answers OK for an upload already gone (NoSuchUpload).
+  runtrack::Result<std::string> CreateMultipartUpload(std::string_view key);
+  runtrack::Result<std::string> UploadPart(std::string_view key, std::string_view upload_id, int part_number,
+                                           std::string_view bytes);
+  runtrack::Status CompleteMultipartUpload(std::string_view key, std::string_view upload_id,
+                                           const std::vector<S3CompletedPart>& parts);
+  runtrack::Status AbortMultipartUpload(std::string_view key, std::string_view upload_id);
+  // Every unfinished multipart upload of a key starting with `prefix`, following the pages.
+  runtrack::Result<std::vector<S3MultipartUploadInfo>> ListMultipartUploads(std::string_view prefix);
   // Creates the bucket (tests and first setup); AlreadyExists when it exists.
   runtrack::Status CreateBucket();
   // HEAD on the bucket: OK when it exists and the credentials may use it.
