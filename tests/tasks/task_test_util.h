@@ -2,6 +2,7 @@
 // assertion about speed), file reads, and process liveness.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -42,7 +43,15 @@ inline void WriteText(const std::filesystem::path& p, const std::string& text) {
 // Gone = no such process, or a zombie waiting for a reaper that is not us.
 inline bool ProcessGone(pid_t pid) {
   if (::kill(pid, 0) != 0) return true;
-  std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
+  // Read with read(2): the process may be reaped between kill() and here, and a stream would then
+  // throw from underflow (ESRCH) instead of answering "gone".
+  std::string stat(4096, '\0');
+  const int fd = ::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  const ssize_t n = ::read(fd, stat.data(), stat.size());
+  ::close(fd);
+  if (n <= 0) return true;
+  stat.resize(static_cast<size_t>(n));
   size_t close = stat.rfind(')');
   return close == std::string::npos || (close + 2 < stat.size() && stat[close + 2] == 'Z');
 }
