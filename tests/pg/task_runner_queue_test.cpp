@@ -158,6 +158,29 @@ std::map<std::string, int> QueueStates(PgTaskQueue& q, const fs::path& root) {
   return out;
 }
 
+// `asker`'s cancel of the task "slow" that replica `runner` runs: a request the runner carries out.
+// The task ends cancelled in its folder and in the queue with the local runner's records, and a
+// second cancel is refused in the local runner's words.
+void CheckCancelRequestCarriedOut(TaskService& asker, PgTaskQueue& observer, const fs::path& root,
+                                  const std::string& runner) {
+  auto cancelled = asker.Cancel("slow");
+  INFO(cancelled.status().ToString());
+  REQUIRE(cancelled.ok());
+  CHECK(*cancelled == CancelOutcome::kRequested);
+  REQUIRE(WaitUntil([&] {
+    return FolderStatus(root, "slow") == "cancelled" && Entry(observer, root, "slow")->state == "cancelled";
+  }));
+  auto entry = Entry(observer, root, "slow");
+  CHECK(Describe(*entry) == fmt::format("slow|cancelled|attempts=1|by={}|exit=-15|cancelled_by_user", runner));
+  CHECK(entry->cancel_requested);
+  const fs::path task = root / "_pyruns_" / "_shell_" / "tasks" / "slow";
+  CHECK(Slurp(task / "run_logs" / "error.log").find("reason=cancelled_by_user") != std::string::npos);
+  CHECK(Slurp(task / "run_logs" / "run1.log").find("[PYRUNS] Final status: cancelled") != std::string::npos);
+  auto twice = asker.Cancel("slow");
+  CHECK(twice.status().code() == StatusCode::kFailedPrecondition);
+  CHECK(twice.status().message() == "task 'slow' is cancelled; only queued or running tasks can be cancelled");
+}
+
 pid_t PostmasterPidOf(const PgTestServer& pg) {
   std::ifstream f(pg.dir() / "data" / "postmaster.pid");
   pid_t pid = 0;
@@ -284,23 +307,7 @@ TEST_CASE("pg task runner: a cancel sent through replica A stops the task replic
   CHECK(again->skipped[0].second.code() == StatusCode::kFailedPrecondition);
   CHECK(again->skipped[0].second.message().rfind("task 'slow' is already running (runner ", 0) == 0);
   // ... and its cancel is a request that B carries out.
-  auto cancelled = a->Cancel("slow");
-  INFO(cancelled.status().ToString());
-  REQUIRE(cancelled.ok());
-  CHECK(*cancelled == CancelOutcome::kRequested);
-  REQUIRE(WaitUntil([&] { return FolderStatus(root, "slow") == "cancelled"; }));
-  auto observer = OpenQueue(conninfo, "observer");
-  REQUIRE(WaitUntil([&] { return Entry(*observer, root, "slow")->state == "cancelled"; }));
-  auto entry = Entry(*observer, root, "slow");
-  CHECK(Describe(*entry) == "slow|cancelled|attempts=1|by=B|exit=-15|cancelled_by_user");
-  CHECK(entry->cancel_requested);
-  const fs::path task = root / "_pyruns_" / "_shell_" / "tasks" / "slow";
-  CHECK(Slurp(task / "run_logs" / "error.log").find("reason=cancelled_by_user") != std::string::npos);
-  CHECK(Slurp(task / "run_logs" / "run1.log").find("[PYRUNS] Final status: cancelled") != std::string::npos);
-  // Over: cancelling again is refused with the local runner's words.
-  auto twice = a->Cancel("slow");
-  CHECK(twice.status().code() == StatusCode::kFailedPrecondition);
-  CHECK(twice.status().message() == "task 'slow' is cancelled; only queued or running tasks can be cancelled");
+  CheckCancelRequestCarriedOut(*a, *OpenQueue(conninfo, "observer"), root, "B");
 }
 
 TEST_CASE("pg task runner: PostgreSQL unreachable at submit is Busy (503) and leaves the folder as it was",
@@ -626,22 +633,7 @@ TEST_CASE("pg task runner: a cancel sent through replica B stops the task RunNow
   auto observer = OpenQueue(conninfo, "observer");
   CHECK(Describe(*Entry(*observer, root, "slow")) == "slow|running|attempts=1|by=A|exit=-|");
 
-  auto cancelled = b->Cancel("slow");
-  INFO(cancelled.status().ToString());
-  REQUIRE(cancelled.ok());
-  CHECK(*cancelled == CancelOutcome::kRequested);
-  REQUIRE(WaitUntil([&] {
-    return FolderStatus(root, "slow") == "cancelled" && Entry(*observer, root, "slow")->state == "cancelled";
-  }));
-  auto entry = Entry(*observer, root, "slow");
-  CHECK(Describe(*entry) == "slow|cancelled|attempts=1|by=A|exit=-15|cancelled_by_user");
-  CHECK(entry->cancel_requested);
-  const fs::path task = root / "_pyruns_" / "_shell_" / "tasks" / "slow";
-  CHECK(Slurp(task / "run_logs" / "error.log").find("reason=cancelled_by_user") != std::string::npos);
-  CHECK(Slurp(task / "run_logs" / "run1.log").find("[PYRUNS] Final status: cancelled") != std::string::npos);
-  auto twice = b->Cancel("slow");
-  CHECK(twice.status().code() == StatusCode::kFailedPrecondition);
-  CHECK(twice.status().message() == "task 'slow' is cancelled; only queued or running tasks can be cancelled");
+  CheckCancelRequestCarriedOut(*b, *observer, root, "A");
 }
 
 TEST_CASE("pg task runner: RunNow while PostgreSQL is unreachable is Busy (503) and leaves the folder as it was",
