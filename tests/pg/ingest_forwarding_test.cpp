@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "pg/in_process_replica.h"
 #include "pg/pg_test_support.h"
 #include "pg/replica_preference.h"
 #include "pg/shipping_writer.h"
@@ -26,32 +27,8 @@ namespace http = boost::beast::http;
 
 namespace {
 
-struct Replica {
-  std::unique_ptr<TestServer> server;
-  std::shared_ptr<PgRunOwnership> ownership;
-  std::shared_ptr<IngestForwarding> forwarding;
-  std::string url;
-  std::string name;
-  fs::path journal(const std::string& run) const {
-    return runtrack::StoreLayout(server->store().root()).journal_path(run);
-  }
-};
-
 Replica StartReplica(const std::string& db, const std::string& name, const std::string& token = {}) {
-  ServerConfig config;
-  config.token = token;
-  config.body_limit = 8u << 20;
-  Replica r;
-  r.server = std::make_unique<TestServer>(config);
-  r.url = fmt::format("http://127.0.0.1:{}", r.server->port());
-  auto ownership = PgRunOwnership::Open({db, r.url, name});
-  INFO(ownership.status().ToString());
-  REQUIRE(ownership.ok());
-  r.ownership = std::move(*ownership);
-  r.name = name;
-  r.forwarding = std::make_shared<IngestForwarding>(r.ownership, runicorn::server::IngestForwardingOptions{});
-  r.server->ctx().ingest_forwarding = r.forwarding;  // before any request reaches it
-  return r;
+  return StartInProcessReplica(db, name, token);
 }
 
 std::string FileOrMissing(const fs::path& p) {

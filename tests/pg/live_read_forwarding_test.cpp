@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include "pg/in_process_replica.h"
 #include "pg/pg_test_support.h"
 #include "pg/replica_preference.h"
 #include "pg/shipping_writer.h"
@@ -29,36 +30,9 @@ namespace bj = boost::json;
 
 namespace {
 
-struct Replica {
-  std::unique_ptr<TestServer> server;
-  std::shared_ptr<PgRunOwnership> ownership;
-  std::shared_ptr<ReadForwarding> reads;
-  std::string url;
-  std::string name;
-};
-
 Replica StartReplica(const std::string& db, const std::string& name, const std::string& token = {},
                      ReadForwardingOptions options = {}) {
-  ServerConfig config;
-  config.token = token;
-  config.body_limit = 8u << 20;
-  config.pg_catalog = db;
-  Replica r;
-  r.server = std::make_unique<TestServer>(config);
-  r.url = fmt::format("http://127.0.0.1:{}", r.server->port());
-  auto ownership = PgRunOwnership::Open({db, r.url, name});
-  INFO(ownership.status().ToString());
-  REQUIRE(ownership.ok());
-  r.ownership = std::move(*ownership);
-  r.name = name;
-  r.reads = std::make_shared<ReadForwarding>(r.ownership, options);
-  // As the viewer does: live streams follow their run's owner (server/stream_following.h).
-  r.reads->AttachLocalStreams(&r.server->ctx());
-  // Before any request reaches it.
-  r.server->ctx().ingest_forwarding =
-      std::make_shared<IngestForwarding>(r.ownership, runicorn::server::IngestForwardingOptions{});
-  r.server->ctx().read_forwarding = r.reads;
-  return r;
+  return StartInProcessReplica(db, name, token, options);
 }
 
 // Reads WebSocket messages until `done` says enough (or 10 s pass: then the test fails on them).
@@ -190,6 +164,7 @@ TEST_CASE("a live run owned by another replica is read through this one byte for
   SECTION("owner gone: this replica answers from what it has, at once") {
     a.server.reset();
     a.reads.reset();
+    a.forwarding.reset();  // it holds the ownership session too
     a.ownership.reset();  // its PostgreSQL session ends: the run's lock is free
     // PostgreSQL ends the closed session's backend (and frees its lock) asynchronously.
     for (int i = 0; i < 200; ++i) {
@@ -477,6 +452,7 @@ TEST_CASE("a relayed stream whose owner dies goes on from the replica that takes
   a.server->ctx().read_forwarding.reset();
   a.server.reset();
   a.reads.reset();
+  a.forwarding.reset();  // it holds the ownership session too
   a.ownership.reset();
   w.Log(120, 150);
   w.Text("line three");
@@ -513,6 +489,7 @@ TEST_CASE("a stream relayed without after_step is closed with a reason when its 
   a.server->ctx().read_forwarding.reset();
   a.server.reset();
   a.reads.reset();
+  a.forwarding.reset();  // it holds the ownership session too
   a.ownership.reset();
   CHECK_FALSE(ws.Next(std::chrono::milliseconds(8000)).has_value());
   CHECK(ws.last_error == boost::beast::websocket::error::closed);
