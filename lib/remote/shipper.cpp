@@ -232,31 +232,34 @@ struct JournalShipper::Impl {
     t.confirm_every = every;
   }
 
-  // One sealed-confirmation question for a caught-up run that wants one (seal_confirm.h).
-  void ConfirmRun(const std::string& key, const StoreLayout& from, const std::string& id,
+  // One sealed-confirmation question for a caught-up run that wants one (seal_confirm.h). True
+  // when the server failed to answer (the round backs off).
+  bool ConfirmRun(const std::string& key, const StoreLayout& from, const std::string& id,
                   remote::IngestClient& client, std::chrono::milliseconds* wait, int* failures) {
     const auto now = std::chrono::steady_clock::now();
     {
       std::lock_guard g(mu);
       auto it = runs.find(key);
-      if (it == runs.end() || !it->second.confirm || it->second.confirm_done || now < it->second.next_confirm) return;
+      if (it == runs.end() || !it->second.confirm || it->second.confirm_done || now < it->second.next_confirm)
+        return false;
     }
     remote::ConfirmOutcome c;
     if (AwaitsSealConfirmation(from, id)) {
       ShipProgress p;
       c = remote::ConfirmStep(from, id, client, &p);
+      if (c.kind != remote::ConfirmOutcome::kRetry) *failures = 0;  // the server answered
     } else {
       c.kind = remote::ConfirmOutcome::kConfirmed;  // confirmed earlier, or a journal that is not ours to confirm
     }
     if (c.kind == remote::ConfirmOutcome::kRetry) {
       *wait = remote::Backoff(options, (*failures)++, c.retry_after);
       NoteFailure(remote::StepOutcome{remote::StepOutcome::kRetry, c.error, c.retry_after});
-      return;
+      return true;
     }
     {
       std::lock_guard g(mu);
       auto it = runs.find(key);
-      if (it == runs.end()) return;
+      if (it == runs.end()) return false;
       Tracked& t = it->second;
       const auto after = std::chrono::steady_clock::now();
       t.next_confirm = after + t.confirm_every;
@@ -286,6 +289,7 @@ struct JournalShipper::Impl {
       if (t.confirm_done && t.leftover && t.artifacts_current) runs.erase(it);
     }
     done_cv.notify_all();
+    return false;
   }
 
   // The backlog: every tracked journal's bytes past its acknowledged offset (one stat and one
@@ -334,7 +338,8 @@ struct JournalShipper::Impl {
 
   // After the run's journal round: its artifact versions the server lacks, one version per step,
   // on this thread (never in Log()). A refused version stops artifact shipping for the run only.
-  void ShipArtifacts(const std::string& id, uint64_t this_round, remote::ArtifactClient& client, size_t* part,
+  // True when the server failed to answer (the round backs off).
+  bool ShipArtifacts(const std::string& id, uint64_t this_round, remote::ArtifactClient& client, size_t* part,
                      std::chrono::milliseconds* wait, int* failures) {
     ArtifactShipProgress p;
     remote::StepOutcome step;
@@ -343,11 +348,13 @@ struct JournalShipper::Impl {
       if (step.kind != remote::StepOutcome::kProgress) break;
     }
     if (step.kind == remote::StepOutcome::kRetry) *wait = remote::Backoff(options, (*failures)++, step.retry_after);
+    else if (p.requests > 0) *failures = 0;  // the server answered
     NoteFailure(step);
+    const bool server_failed = step.kind == remote::StepOutcome::kRetry;
     {
       std::lock_guard g(mu);
       auto it = runs.find(id);
-      if (it == runs.end()) return;
+      if (it == runs.end()) return server_failed;
       it->second.artifacts_round = this_round;
       it->second.artifacts_current = step.kind == remote::StepOutcome::kCaughtUp ||
                                      step.kind == remote::StepOutcome::kFatal;
@@ -358,6 +365,7 @@ struct JournalShipper::Impl {
       }
     }
     done_cv.notify_all();
+    return server_failed;
   }
 
   // After the runs of a round: alias changes anywhere in the store. When the round already found
@@ -416,7 +424,10 @@ struct JournalShipper::Impl {
         it->second.last_put = std::chrono::steady_clock::now();
     }
     std::chrono::milliseconds wait = options.interval;
-    bool server_failed = false;  // in this round
+    // In this round. Whether to go on is decided by this round alone: `failures` only sizes the
+    // backoff, and the backoff is over once a round starts. (Gating on `failures` once stalled a
+    // caught-up run for good: its round makes no journal request that could reset the count.)
+    bool server_failed = false;
     for (const Job& j : jobs) {
       ShipProgress p;
       bool caught_up = false;
@@ -462,12 +473,11 @@ struct JournalShipper::Impl {
         auto it = runs.find(j.key);
         artifacts_stopped = j.system || it == runs.end() || !it->second.artifact_fatal.ok();
       }
-      if (*failures == 0 && !artifacts_stopped && !stopping) {
-        ShipArtifacts(j.id, this_round, artifact_client, part, &wait, failures);
-        server_failed = server_failed || *failures > 0;
-      }
-      if (caught_up && *failures == 0 && !stopping) ConfirmRun(j.key, j.from, j.id, client, &wait, failures);
-      if (*failures > 0) break;  // the server is unreachable or busy: back off for all runs
+      if (!server_failed && !artifacts_stopped && !stopping)
+        server_failed = ShipArtifacts(j.id, this_round, artifact_client, part, &wait, failures);
+      if (caught_up && !server_failed && !stopping)
+        server_failed = ConfirmRun(j.key, j.from, j.id, client, &wait, failures);
+      if (server_failed) break;  // the server is unreachable or busy: back off for all runs
     }
     if (!stopping) SweepAliases(this_round, artifact_client, !server_failed, &wait, failures);
     return wait;

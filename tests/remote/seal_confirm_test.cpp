@@ -185,6 +185,39 @@ TEST_CASE("seal confirmation: a server with less than was acknowledged gets the 
   }
 }
 
+TEST_CASE("seal confirmation: a question the server did not answer is asked again after the backoff",
+          "[remote][seal]") {
+  // Once a run is acknowledged whole no more journal bytes go: the question itself is the only
+  // request, so its own failure must not stop the next round from asking (it once did: a busy
+  // replica's one 503 left a writer waiting out RUNICORN_SEAL_WAIT for a run sealed long before).
+  testing::TempDir dir;
+  const fs::path root = dir.path() / "writer";
+  RestartableViewer viewer(dir.path() / "central", dir.path() / "config.json");
+  const std::string id = FinishedShippedRun(root, viewer.url(), 100);
+  const StoreLayout local(root);
+  const std::string journal = Bytes(local.journal_path(id));
+  REQUIRE(Bytes(local.ship_confirmed_path(id)) == std::to_string(journal.size()));
+  REQUIRE(util::WriteFileAtomic(local.ship_confirmed_path(id), "0", false).ok());  // not confirmed in time
+
+  // Every connection refused until the shipper has asked once; then the server answers.
+  runicorn::testing::FaultProxy proxy(viewer.port(), {.refuse = 1.0, .cut = 0, .delay = 0});
+  StoreOptions so;
+  so.server = fmt::format("http://127.0.0.1:{}", proxy.port());
+  auto store = Store::Open(root, so);
+  REQUIRE(store.ok());
+  for (int i = 0; i < 500 && proxy.refused() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(proxy.refused() >= 1);
+  proxy.set_rates({.refuse = 0, .cut = 0, .delay = 0});
+  // Adopted runs are asked every 5 s: two chances.
+  bool confirmed = false;
+  for (int i = 0; i < 600 && !confirmed; ++i) {
+    confirmed = Bytes(local.ship_confirmed_path(id)) == std::to_string(journal.size());
+    if (!confirmed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(confirmed);
+  CHECK(proxy.connections() > proxy.refused());
+}
+
 TEST_CASE("seal confirmation: runs shipped by an older build (no ship-confirmed file) are never asked about",
           "[remote][seal]") {
   testing::TempDir dir;

@@ -73,8 +73,11 @@ TEST_CASE("replicas: a third replica joins, sealed runs' buckets move to it, and
     std::vector<pid_t> writers;
     for (const auto& id : ids) writers.push_back(simulate(id, steps));
     for (size_t i = 0; i < writers.size(); ++i) {
-      INFO(FileOrMissing(dir.path() / ("writer-" + ids[i] + ".log")));
+      const std::string log = dir.path() / ("writer-" + ids[i] + ".log");
       CHECK(runicorn::testing::WaitExit(writers[i]) == 0);
+      // Finish() was told the run is sealed: it did not wait RUNICORN_SEAL_WAIT out.
+      INFO(FileOrMissing(log));
+      CHECK(FileOrMissing(log).find("did not confirm it sealed") == std::string::npos);
     }
   };
 
