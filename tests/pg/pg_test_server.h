@@ -1,7 +1,9 @@
 // A private PostgreSQL 15 for tests: initdb + pg_ctl in a temporary folder, listening only on a
 // Unix socket inside that folder (listen_addresses='' : no TCP port is opened), stopped by PID
-// when the program exits. One server per test program (PgTestServer::Shared()); each test case
-// takes a fresh database from NewDatabase(), so cases never see each other's rows.
+// when the program exits. Test cases use Shared(): under ctest the run's shared server
+// (shared_test_servers.h: started once by a fixture), otherwise one per test program. Each case
+// takes a fresh database from NewDatabase() (named after its PID), so cases never see each other's
+// rows. A case that stops, restarts or reconfigures its server starts one of its own.
 //
 // initdb refuses to run as root, so under root (CI) the server runs as the `postgres` user the
 // Debian package creates (or `nobody`), owning the temporary folder.
@@ -28,6 +30,8 @@
 
 #include <fmt/format.h>
 
+#include "../shared_test_servers.h"
+
 namespace runicorn::testing {
 
 class PgTestServer {
@@ -36,8 +40,39 @@ class PgTestServer {
   static constexpr int kPort = 5432;  // only names the socket file; the folder is private
 
   static PgTestServer& Shared() {
-    static PgTestServer server;
+    static PgTestServer server = [] {
+      if (auto handover = SharedServerHandover("postgresql")) return PgTestServer(Attached{*handover});
+      return PgTestServer();
+    }();
     return server;
+  }
+
+  // The fixture's start case: this server outlives the process, described in `handover` (its
+  // folder) for the cases to attach to; a server that did not start leaves its reason.
+  bool HandOver(const std::filesystem::path& handover) {
+    if (!available()) {
+      WriteHandover(handover.string() + ".unavailable", {reason_});
+      return false;
+    }
+    if (!WriteHandover(handover, {dir_.string()})) return false;
+    owned_ = false;
+    return true;
+  }
+
+  // The fixture's stop case (and a start case cleaning up after an interrupted run): stops the
+  // server `handover` describes by its postmaster's PID, and removes its folder and the handover.
+  static void StopHandedOver(const std::filesystem::path& handover) {
+    const auto lines = ReadHandover(handover);
+    // Only a folder this header made (a handover names nothing else unless edited by hand).
+    if (!lines.empty() && std::filesystem::path(lines[0]).filename().string().rfind("runicorn-pg-", 0) == 0) {
+      PgTestServer server(Attached{handover});
+      if (!ProcessIsOneOf(server.postmaster_pid_, {"postgres"})) server.postmaster_pid_ = 0;
+      server.owned_ = true;
+      server.Stop();
+    }
+    std::error_code ec;
+    std::filesystem::remove(handover, ec);
+    std::filesystem::remove(handover.string() + ".unavailable", ec);
   }
 
   bool available() const { return postmaster_pid_ > 0; }
@@ -48,10 +83,11 @@ class PgTestServer {
     return fmt::format("host={} port={} user=postgres dbname={}", dir_.string(), kPort, database);
   }
 
-  // Creates an empty database and returns its conninfo; "" on error (see createdb.log).
+  // Creates an empty database and returns its conninfo; "" on error (see createdb.log). Named after
+  // this process too: every case of a ctest run may share the server.
   std::string NewDatabase() {
     static std::atomic<int> counter{0};
-    std::string name = fmt::format("t{}", counter++);
+    std::string name = fmt::format("t{}_{}", ::getpid(), counter++);
     std::string cmd = fmt::format("{}/createdb -h {} -p {} -U postgres {} >>{}/createdb.log 2>&1", kBinDir,
                                   dir_.string(), kPort, name, dir_.string());
     return std::system(cmd.c_str()) == 0 ? conninfo(name) : std::string();
@@ -60,11 +96,34 @@ class PgTestServer {
   // A server of one's own (tests use Shared()); `extra_options` are more "-c name=value" flags
   // for the postmaster (benchmarks: shared_buffers).
   explicit PgTestServer(const std::string& extra_options = "") { Start(extra_options); }
-  ~PgTestServer() { Stop(); }
+  ~PgTestServer() {
+    if (owned_) Stop();
+  }
   PgTestServer(const PgTestServer&) = delete;
   PgTestServer& operator=(const PgTestServer&) = delete;
 
  private:
+  struct Attached {
+    std::filesystem::path handover;
+  };
+
+  // The run's shared server, as its handover file describes it; not stopped by this process.
+  explicit PgTestServer(Attached shared) : owned_(false) {
+    const auto lines = ReadHandover(shared.handover);
+    if (lines.size() != 1) {
+      // The start case leaves why it could not start one (e.g. PostgreSQL 15 not installed).
+      const auto why = ReadHandover(shared.handover.string() + ".unavailable");
+      reason_ = !why.empty() ? why.front()
+                             : fmt::format("the shared PostgreSQL is not running ({} is missing: see the output "
+                                           "of ctest's 'pg: start the shared PostgreSQL')", shared.handover.string());
+      return;
+    }
+    dir_ = lines[0];
+    std::ifstream pid_file(dir_ / "data" / "postmaster.pid");
+    pid_file >> postmaster_pid_;
+    if (postmaster_pid_ <= 0) reason_ = fmt::format("the shared PostgreSQL in {} has no postmaster.pid", lines[0]);
+  }
+
   void Start(const std::string& extra_options) {
     for (const char* tool : {"initdb", "pg_ctl", "createdb"}) {
       std::string path = fmt::format("{}/{}", kBinDir, tool);
@@ -129,11 +188,7 @@ class PgTestServer {
   // SIGINT is PostgreSQL's "fast" shutdown: sessions are ended, nothing waits for clients.
   void Stop() {
     if (postmaster_pid_ > 0) {
-      ::kill(postmaster_pid_, SIGINT);
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-      while (::kill(postmaster_pid_, 0) == 0 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      if (::kill(postmaster_pid_, 0) == 0) ::kill(postmaster_pid_, SIGKILL);
+      StopProcesses({postmaster_pid_}, SIGINT, std::chrono::seconds(30));
       postmaster_pid_ = 0;
     }
     if (!dir_.empty()) {
@@ -145,6 +200,7 @@ class PgTestServer {
   std::filesystem::path dir_;
   std::string reason_;
   pid_t postmaster_pid_ = 0;
+  bool owned_ = true;  // stopped and removed by this object
 };
 
 }  // namespace runicorn::testing

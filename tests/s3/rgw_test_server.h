@@ -1,8 +1,10 @@
 // A private S3 server for tests: a one-node Ceph cluster (mon + bluestore OSD on a sparse file)
 // and a RADOS gateway on a loopback port, in a temporary folder (tests/s3/rgw-start.sh, the
-// notes' measured recipe: ~19 s to the first HTTP 200). One per test program (Shared()), stopped
-// by PID when the program exits. Ports are chosen from the PID so parallel programs do not meet,
-// below the ephemeral port range, and a start that fails is retried on other ports.
+// notes' measured recipe: ~19 s to the first HTTP 200). Shared() is the one a test program uses:
+// under ctest, the run's shared server (shared_test_servers.h: started once by a fixture, each case
+// in buckets of its own); otherwise one started for this program and stopped by PID when it exits.
+// Ports are chosen from the PID so parallel programs do not meet, below the ephemeral port range,
+// and a start that fails is retried on other ports.
 //
 // Why Ceph RGW and not a lighter server: MinIO, SeaweedFS and Garage are not in Debian 12, and
 // RGW is a production S3 implementation with real SigV4 checking; a fake would not catch a
@@ -26,6 +28,8 @@
 
 #include <fmt/format.h>
 
+#include "../shared_test_servers.h"
+
 namespace runicorn::testing {
 
 class RgwTestServer {
@@ -34,22 +38,74 @@ class RgwTestServer {
   static constexpr const char* kSecretKey = "runicorn-test-secret-do-not-print";
 
   static RgwTestServer& Shared() {
-    static RgwTestServer server;
+    static RgwTestServer server = [] {
+      if (auto handover = SharedServerHandover("rgw")) return RgwTestServer(Attached{*handover});
+      return RgwTestServer();
+    }();
     return server;
   }
 
-  bool available() const { return !pids_.empty(); }
+  // The fixture's start case: this server outlives the process, described in `handover` (its
+  // folder and port) for the cases to attach to; a server that did not start leaves its reason.
+  bool HandOver(const std::filesystem::path& handover) {
+    if (!available()) {
+      WriteHandover(handover.string() + ".unavailable", {reason_});
+      return false;
+    }
+    if (!WriteHandover(handover, {dir_.string(), std::to_string(rgw_port_)})) return false;
+    owned_ = false;
+    return true;
+  }
+
+  // The fixture's stop case (and a start case cleaning up after an interrupted run): stops the
+  // server `handover` describes, by the PIDs in its folder, and removes both.
+  static void StopHandedOver(const std::filesystem::path& handover) {
+    const auto lines = ReadHandover(handover);
+    // Only a folder this header made (a handover names nothing else unless edited by hand).
+    if (!lines.empty() && std::filesystem::path(lines[0]).filename().string().rfind("runicorn-rgw-", 0) == 0) {
+      RgwTestServer server(Attached{handover});
+      server.owned_ = true;
+      server.Stop();
+    }
+    std::error_code ec;
+    std::filesystem::remove(handover, ec);
+    std::filesystem::remove(handover.string() + ".unavailable", ec);
+  }
+
+  bool available() const { return attached_ || !pids_.empty(); }
   const std::string& unavailable_reason() const { return reason_; }
   std::string endpoint() const { return fmt::format("http://127.0.0.1:{}", rgw_port_); }
   const std::filesystem::path& dir() const { return dir_; }
   double startup_seconds() const { return startup_seconds_; }
 
   RgwTestServer() { Start(); }
-  ~RgwTestServer() { Stop(); }
+  ~RgwTestServer() {
+    if (owned_) Stop();
+  }
   RgwTestServer(const RgwTestServer&) = delete;
   RgwTestServer& operator=(const RgwTestServer&) = delete;
 
  private:
+  struct Attached {
+    std::filesystem::path handover;
+  };
+
+  // The run's shared server, as its handover file describes it; not stopped by this process.
+  explicit RgwTestServer(Attached shared) : owned_(false) {
+    const auto lines = ReadHandover(shared.handover);
+    if (lines.size() != 2) {
+      // The start case leaves why it could not start one (e.g. radosgw not installed).
+      const auto why = ReadHandover(shared.handover.string() + ".unavailable");
+      reason_ = !why.empty() ? why.front()
+                             : fmt::format("the shared Ceph RGW is not running ({} is missing: see the output of "
+                                           "ctest's 's3: start the shared Ceph RGW')", shared.handover.string());
+      return;
+    }
+    dir_ = lines[0];
+    rgw_port_ = std::atoi(lines[1].c_str());
+    attached_ = true;
+  }
+
   void Start() {
     for (const char* tool : {"/usr/bin/radosgw", "/usr/bin/ceph-mon", "/usr/bin/ceph-osd", "/usr/bin/radosgw-admin"}) {
       if (::access(tool, X_OK) != 0) {
@@ -98,20 +154,17 @@ class RgwTestServer {
   }
 
   void KillAll() {
-    // Also the daemons a failed start left behind (their pid files).
+    // The daemons' pid files: also those a failed start left behind, and a handed-over server's.
     for (const char* name : {"client.rgw.a", "osd.0", "mon.a"}) {
       std::ifstream f(dir_ / "run" / (std::string(name) + ".pid"));
       pid_t pid = 0;
       if (f >> pid && pid > 0 && std::find(pids_.begin(), pids_.end(), pid) == pids_.end()) pids_.push_back(pid);
     }
+    std::vector<pid_t> ceph;
+    for (pid_t pid : pids_)
+      if (ProcessIsOneOf(pid, {"radosgw", "ceph-osd", "ceph-mon"})) ceph.push_back(pid);
     // Gateway first, then the OSD, then the monitor: the order they depend on each other.
-    for (pid_t pid : pids_) ::kill(pid, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    for (pid_t pid : pids_) {
-      while (::kill(pid, 0) == 0 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (::kill(pid, 0) == 0) ::kill(pid, SIGKILL);
-    }
+    StopProcesses(ceph, SIGTERM, std::chrono::seconds(15));
     pids_.clear();
   }
 
@@ -130,6 +183,8 @@ class RgwTestServer {
   int rgw_port_ = 0;
   double startup_seconds_ = 0;
   bool keep_dir_ = false;
+  bool attached_ = false;  // the run's shared server (Shared() under ctest)
+  bool owned_ = true;      // stopped and removed by this object
 };
 
 }  // namespace runicorn::testing
