@@ -4,12 +4,16 @@
 #ifdef RUNICORN_HAVE_PG
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "pg/in_process_replica.h"
 #include "pg/pg_test_support.h"
 #include "pg/replica_preference.h"
 #include "pg/shipping_writer.h"
+#include "pg/silent_listener.h"
+#include "pg/store_state.h"
 #include "remote/frame_scan.h"
 #include "runtrack/remote.h"
 #include "runtrack/store.h"
@@ -29,6 +33,31 @@ namespace {
 
 Replica StartReplica(const std::string& db, const std::string& name, const std::string& token = {}) {
   return StartInProcessReplica(db, name, token);
+}
+
+// `r`, before any request reached it, with its ownership reopened (same id and URL) with
+// `claim_quiet` and its ingest forwarding with `forwarding`.
+void Reconfigure(Replica& r, const std::string& db, std::chrono::milliseconds claim_quiet,
+                 runicorn::server::IngestForwardingOptions forwarding) {
+  r.server->ctx().ingest_forwarding.reset();
+  r.forwarding.reset();
+  r.ownership.reset();  // its row and session go first: one row per replica id
+  auto ownership = PgRunOwnership::Open({db, r.url, r.name, claim_quiet});
+  INFO(ownership.status().ToString());
+  REQUIRE(ownership.ok());
+  r.ownership = std::move(*ownership);
+  r.forwarding = std::make_shared<IngestForwarding>(r.ownership, forwarding);
+  r.server->ctx().ingest_forwarding = r.forwarding;
+}
+
+// A writer whose run's bucket belongs to `replica` among `ids` and is none of `taken`.
+std::unique_ptr<ShippingWriter> WriterPreferring(const std::string& replica, const std::vector<std::string>& ids,
+                                                 const std::set<uint64_t>& taken) {
+  for (;;) {
+    auto w = std::make_unique<ShippingWriter>();
+    const uint64_t bucket = runicorn::service::pg::RunBucket(w->id());
+    if (!taken.count(bucket) && runicorn::service::pg::PreferredReplica(bucket, ids) == replica) return w;
+  }
 }
 
 std::string FileOrMissing(const fs::path& p) {
@@ -99,6 +128,9 @@ TEST_CASE("ingest sent to a replica that does not own the run is appended by the
         fmt::format("run {} is owned by replica {} at {}, which does not answer (", w.id(), a.name, a.url);
     CHECK(r.detail().substr(0, expected_prefix.size()) == expected_prefix);
     CHECK(FileOrMissing(b.journal(w.id())) == "<missing>");
+    // A's bucket is HELD: B never takes it over while A's session lives, answering or not.
+    CHECK(b.forwarding->unanswered() == 1);
+    CHECK(b.ownership->HeldBuckets().empty());
   }
 }
 
@@ -184,25 +216,6 @@ TEST_CASE("a new run reaching a replica its bucket does not belong to is forward
   CHECK(b.forwarding->forwarded() == 0);
   CHECK(b.ownership->HeldBuckets() == std::vector<uint64_t>{runicorn::service::pg::RunBucket(w.id())});
   CHECK(a.ownership->HeldBuckets().empty());
-
-  SECTION("the preferred replica does not answer: 503 naming it, nothing appended anywhere") {
-    ShippingWriter other;
-    REQUIRE(runicorn::service::pg::RunBucket(other.id()) != runicorn::service::pg::RunBucket(w.id()));
-    Replica c = StartReplica(db, IdPreferredFor(other.id(), "replica-c", {"replica-a", b.name}));
-    const std::string c_url = c.url;
-    c.server.reset();  // its PostgreSQL session lives on: alive but not answering
-    other.Log(0, 10);
-    HttpClient ca(a.server->port());
-    auto r = ca.Request(http::verb::put, fmt::format("/api/ingest/{}/0?offset=0", other.id()), "",
-                        {{"content-type", "application/octet-stream"}});
-    CHECK(r.status == 503);
-    CHECK(r.header("retry-after") == "1");
-    const std::string prefix =
-        fmt::format("run {} belongs to replica {} at {}, which does not answer (", other.id(), c.name, c_url);
-    CHECK(r.detail().substr(0, prefix.size()) == prefix);
-    CHECK(FileOrMissing(a.journal(other.id())) == "<missing>");
-    CHECK(a.ownership->HeldBuckets().empty());
-  }
 }
 
 TEST_CASE("replica urls: only http://HOST:PORT, checked before the viewer starts", "[pg][replicas]") {
@@ -236,6 +249,100 @@ TEST_CASE("replica urls: only http://HOST:PORT, checked before the viewer starts
   CHECK(run("--replica-url ftp://x:1") ==
         std::make_pair(2, std::string("runicorn viewer: --replica-url 'ftp://x:1': only http:// is supported "
                                       "(expected http://HOST:PORT, the address other replicas reach this one at)\n")));
+}
+
+TEST_CASE("a free bucket whose preferred replica is live but does not answer is taken by the replica reached",
+          "[pg][replicas][rebalance]") {
+  // B's HTTP: refused (nothing listens at its URL), or accepted and never answered (hung).
+  const bool hung = GENERATE(false, true);
+  CAPTURE(hung);
+  RUNICORN_PG_TEST_SERVER(pg);
+  const std::string db = pg.NewDatabase();
+  REQUIRE_FALSE(db.empty());
+  using runicorn::service::pg::RunBucket;
+  ShippingWriter w;
+  Replica a = StartReplica(db, "replica-a");
+  runicorn::server::IngestForwardingOptions options;
+  options.request_timeout = std::chrono::milliseconds(1000);  // what a hung B costs, once
+  Reconfigure(a, db, std::chrono::milliseconds(0), options);
+  // B is live (its PostgreSQL session holds the liveness lock) and preferred for w's run.
+  const std::string b_id = IdPreferredFor(w.id(), "replica-b", {"replica-a"});
+  const std::vector<std::string> ids{"replica-a", b_id};
+  SilentListener silent;
+  const std::string b_url = hung ? silent.url() : RefusingUrl();
+  auto b_session = PgRunOwnership::Open({db, b_url, b_id});
+  REQUIRE(b_session.ok());
+  REQUIRE(a.ownership->Claim(w.id())->unclaimed);  // A would forward it to B
+
+  w.Log(0, 1500);
+  REQUIRE(w.run->Finish().ok());
+  runtrack::ShipProgress p = w.Ship(a.url);
+  const std::string whole = w.WholeRecords();
+  CHECK(p.acknowledged == whole.size());
+  CHECK(p.confirmed);
+  CHECK(FileOrMissing(a.journal(w.id())) == whole);  // every point once, appended by A
+  CHECK(a.ownership->HeldBuckets() == std::vector<uint64_t>{RunBucket(w.id())});
+  CHECK(a.forwarding->unanswered() == 1);  // only the first request tried B
+  CHECK(a.forwarding->forwarded() == 0);
+  CHECK(silent.accepted() == (hung ? 1 : 0));
+  auto at_b = (*b_session)->Claim(w.id());  // B, live, cannot take it too
+  REQUIRE(at_b.ok());
+  CHECK_FALSE(at_b->here);
+  CHECK(at_b->replica_id == "replica-a");
+
+  // Another run of a bucket B is preferred for: A takes it without trying B again.
+  auto w2 = WriterPreferring(b_id, ids, {RunBucket(w.id())});
+  w2->Log(0, 300);
+  REQUIRE(w2->run->Finish().ok());
+  runtrack::ShipProgress p2 = w2->Ship(a.url);
+  CHECK(p2.acknowledged == w2->WholeRecords().size());
+  CHECK(FileOrMissing(a.journal(w2->id())) == w2->WholeRecords());
+  CHECK(a.forwarding->unanswered() == 1);
+  CHECK(silent.accepted() == (hung ? 1 : 0));
+  std::vector<uint64_t> both{RunBucket(w.id()), RunBucket(w2->id())};
+  std::sort(both.begin(), both.end());
+  CHECK(a.ownership->HeldBuckets() == both);
+
+  // Both runs settled: still not handed to B while B is remembered unreachable.
+  StoreState disk;
+  disk.runs = {w.id(), w2->id()};
+  disk.settled = disk.runs;
+  auto kept = a.ownership->ReleaseUnpreferred(disk);
+  REQUIRE(kept.ok());
+  CHECK(kept->unpreferred == 2);
+  CHECK(kept->unreachable == 2);
+  CHECK(kept->released == 0);
+
+  // B comes back answering HTTP (same id, its real address).
+  b_session->reset();
+  Replica b = StartReplica(db, b_id);
+  auto before_answer = a.ownership->ReleaseUnpreferred(disk);  // A has not heard from B yet
+  REQUIRE(before_answer.ok());
+  CHECK(before_answer->unreachable == 2);
+  CHECK(before_answer->released == 0);
+  // A run B took directly; its next request through A is forwarded to B and answered.
+  auto w3 = WriterPreferring(b_id, ids, {RunBucket(w.id()), RunBucket(w2->id())});
+  w3->Log(0, 100);
+  w3->Ship(b.url);
+  w3->Log(100, 200);
+  runtrack::ShipProgress p3 = w3->Ship(a.url);
+  CHECK(p3.acknowledged == w3->WholeRecords().size());
+  CHECK(FileOrMissing(b.journal(w3->id())) == w3->WholeRecords());
+  CHECK(a.forwarding->forwarded() == static_cast<uint64_t>(p3.requests) + 1);  // + its seal question
+  // B answered, so A gives its buckets back: the runs there are settled.
+  auto released = a.ownership->ReleaseUnpreferred(disk);
+  REQUIRE(released.ok());
+  CHECK(released->unreachable == 0);
+  CHECK(released->released == 2);
+  CHECK(a.ownership->HeldBuckets().empty());
+  // And B's new runs are B's again: a new one sent to A is forwarded, B takes the bucket.
+  auto w4 = WriterPreferring(b_id, ids, {RunBucket(w.id()), RunBucket(w2->id()), RunBucket(w3->id())});
+  w4->Log(0, 100);
+  runtrack::ShipProgress p4 = w4->Ship(a.url);
+  CHECK(p4.acknowledged == w4->WholeRecords().size());
+  CHECK(FileOrMissing(b.journal(w4->id())) == w4->WholeRecords());
+  CHECK(FileOrMissing(a.journal(w4->id())) == "<missing>");
+  CHECK(a.forwarding->unanswered() == 1);
 }
 
 #endif  // RUNICORN_HAVE_PG

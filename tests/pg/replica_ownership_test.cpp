@@ -9,6 +9,7 @@
 
 #include "pg/pg_test_support.h"
 #include "pg/replica_preference.h"
+#include "pg/store_state.h"
 #include "service/pg/pg_run_ownership.h"
 
 using namespace runicorn::testing;
@@ -231,21 +232,6 @@ TEST_CASE("a replica holds one lock per bucket, not per run, so its lock count s
 
 namespace {
 
-// The local store as a release pass sees it: the runs on "disk" and which of them are settled
-// (ended, sealed, in the bucket and the index). The real one is service/local_run_activity.h,
-// tested end to end in tests/s3/replica_rebalance_test.cpp.
-class StoreState : public runicorn::service::LocalRunActivity {
- public:
-  runtrack::Result<std::vector<std::string>> Runs() override { return std::vector<std::string>(runs.begin(), runs.end()); }
-  runtrack::Result<bool> Settled(std::string_view run_id) override {
-    ++asked;
-    if (failing.count(std::string(run_id))) return runtrack::Status::IOError("cannot read the run");
-    return settled.count(std::string(run_id)) > 0;
-  }
-  std::set<std::string> runs, settled, failing;
-  int asked = 0;
-};
-
 uint64_t Bucket(const std::string& run) { return runicorn::service::pg::RunBucket(run); }
 
 }  // namespace
@@ -467,6 +453,110 @@ TEST_CASE("a bucket an ingest claimed lately is never released, whatever the sto
   CHECK(pass->recently_claimed == pass->unpreferred);
   CHECK(pass->released == 0);
   CHECK(disk.asked == 0);
+}
+
+TEST_CASE("a free bucket whose preferred replica did not answer is taken where its ingest arrived, a held one never",
+          "[pg][replicas][rebalance]") {
+  RUNICORN_PG_TEST_SERVER(pg);
+  const std::string db = pg.NewDatabase();
+  REQUIRE_FALSE(db.empty());
+  auto a = Replica(db, "replica-a", "http://127.0.0.1:1111", std::chrono::milliseconds(0));
+  auto b = Replica(db, "replica-b", "http://127.0.0.1:2222");
+  const std::vector<std::string> ids{"replica-a", "replica-b"};
+  int next = 0;
+  const std::string held_by_b = RunPreferring("replica-b", ids, next);
+  std::string free_run = RunPreferring("replica-b", ids, next);
+  while (Bucket(free_run) == Bucket(held_by_b)) free_run = RunPreferring("replica-b", ids, next);
+  std::string later_run = RunPreferring("replica-b", ids, next);
+  while (Bucket(later_run) == Bucket(held_by_b) || Bucket(later_run) == Bucket(free_run))
+    later_run = RunPreferring("replica-b", ids, next);
+  const std::string of_a = RunPreferring("replica-a", ids, next);
+  REQUIRE(Claim(*b, held_by_b).here);
+
+  // A bucket b holds stays b's, however unreachable b is said to be: exactly one owner.
+  auto refused = a->ClaimInsteadOf(held_by_b, "replica-b", std::chrono::hours(1));
+  REQUIRE(refused.ok());
+  CHECK_FALSE(refused->here);
+  CHECK_FALSE(refused->unclaimed);
+  CHECK(refused->replica_id == "replica-b");
+  CHECK(refused->url == "http://127.0.0.1:2222");
+  CHECK(a->HeldBuckets().empty());
+  CHECK(Rows(db, fmt::format(kRunLocksOf, a->backend_pid())) == std::vector<std::string>{"0"});
+
+  // b is remembered unreachable now: a free bucket b is preferred for is taken by a, with the
+  // same exclusive lock, so b (still live) cannot take it too and is told a owns it.
+  RunOwner taken = Claim(*a, free_run);
+  CHECK(taken.here);
+  CHECK(a->HeldBuckets() == std::vector<uint64_t>{Bucket(free_run)});
+  CHECK(Rows(db, fmt::format(kRunLocksOf, a->backend_pid())) == std::vector<std::string>{"1"});
+  RunOwner at_b = Claim(*b, free_run);
+  CHECK_FALSE(at_b.here);
+  CHECK(at_b.replica_id == "replica-a");
+
+  // A release pass keeps the bucket while b is unreachable, and does not even read the store.
+  StoreState disk;
+  disk.runs = {free_run, of_a};
+  disk.settled = disk.runs;
+  auto kept = a->ReleaseUnpreferred(disk);
+  REQUIRE(kept.ok());
+  CHECK(kept->held == 1);
+  CHECK(kept->unpreferred == 1);
+  CHECK(kept->unreachable == 1);
+  CHECK(kept->released == 0);
+  CHECK(disk.asked == 0);
+  CHECK(a->HeldBuckets() == std::vector<uint64_t>{Bucket(free_run)});
+
+  SECTION("b answers again: its new runs wait for it, and the bucket goes back once settled") {
+    a->NoteReachable("replica-b");
+    RunOwner forwarded = Claim(*a, later_run);
+    CHECK_FALSE(forwarded.here);
+    CHECK(forwarded.unclaimed);
+    CHECK(forwarded.replica_id == "replica-b");
+    disk.settled.erase(free_run);  // its run is still live here: kept
+    auto busy = a->ReleaseUnpreferred(disk);
+    REQUIRE(busy.ok());
+    CHECK(busy->unreachable == 0);
+    CHECK(busy->busy == 1);
+    CHECK(busy->released == 0);
+    disk.settled.insert(free_run);
+    auto released = a->ReleaseUnpreferred(disk);
+    REQUIRE(released.ok());
+    CHECK(released->unreachable == 0);
+    CHECK(released->released == 1);
+    CHECK(a->HeldBuckets().empty());
+    CHECK(Claim(*b, free_run).here);
+  }
+  SECTION("a bad run id is refused, and nothing is remembered for it") {
+    a->NoteReachable("replica-b");
+    CHECK(a->ClaimInsteadOf("../x", "replica-b", std::chrono::hours(1)).status().code() ==
+          StatusCode::kInvalidArgument);
+    CHECK(Claim(*a, later_run).unclaimed);  // b is not passed over
+    CHECK(a->HeldBuckets() == std::vector<uint64_t>{Bucket(free_run)});
+  }
+  SECTION("the memory of an unreachable replica ends by itself") {
+    // Remembered for no time at all: expired by the claim that follows.
+    auto not_taken = a->ClaimInsteadOf(later_run, "replica-b", std::chrono::milliseconds(0));
+    REQUIRE(not_taken.ok());
+    CHECK_FALSE(not_taken->here);
+    CHECK(not_taken->unclaimed);
+    CHECK(not_taken->replica_id == "replica-b");
+    auto released = a->ReleaseUnpreferred(disk);
+    REQUIRE(released.ok());
+    CHECK(released->released == 1);
+    CHECK(a->HeldBuckets().empty());
+  }
+  SECTION("only the replica that did not answer is passed over") {
+    auto c = Replica(db, "replica-c", "http://127.0.0.1:3333");
+    int more = next;
+    std::string of_c = RunPreferring("replica-c", {"replica-a", "replica-b", "replica-c"}, more);
+    while (Bucket(of_c) == Bucket(free_run) || Bucket(of_c) == Bucket(held_by_b))
+      of_c = RunPreferring("replica-c", {"replica-a", "replica-b", "replica-c"}, more);
+    RunOwner waits = Claim(*a, of_c);
+    CHECK_FALSE(waits.here);
+    CHECK(waits.unclaimed);
+    CHECK(waits.replica_id == "replica-c");
+    CHECK(a->HeldBuckets() == std::vector<uint64_t>{Bucket(free_run)});
+  }
 }
 
 #endif  // RUNICORN_HAVE_PG

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "runtrack/validation.h"
+#include "server/deadline_io.h"
 
 namespace runicorn::server {
 namespace beast = boost::beast;
@@ -90,16 +91,32 @@ std::optional<Response> IngestForwarding::Route(const Request& req, const std::s
                                    "requests as it may; retry",
                                    run_id, owner->replica_id));
   }
-  Response answer = Forward(req, *owner);
+  std::string failure;
+  std::optional<Response> answer = Forward(req, *owner, failure);
   in_flight_.fetch_sub(1);
-  return answer;
+  if (answer) {
+    ownership_->NoteReachable(owner->replica_id);
+    return answer;
+  }
+  unanswered_.fetch_add(1);
+  if (owner->unclaimed) {
+    // Nobody holds the bucket and its replica did not answer: take it here (see the header). Not
+    // forwarded anywhere else, so no loop; a holder that appeared meanwhile keeps it.
+    auto taken = ownership_->ClaimInsteadOf(run_id, owner->replica_id, options_.remember_unreachable);
+    if (taken.ok() && taken->here) return std::nullopt;
+  }
+  return ForwardUnavailable(fmt::format("run {} {} replica {} at {}, which does not answer ({}); retry later", run_id,
+                                        owner->unclaimed ? "belongs to" : "is owned by", owner->replica_id, owner->url,
+                                        failure));
 }
 
-Response IngestForwarding::Forward(const Request& req, const service::RunOwner& owner) const {
+std::optional<Response> IngestForwarding::Forward(const Request& req, const service::RunOwner& owner,
+                                                  std::string& failure) const {
   auto address = ParseReplicaUrl(owner.url);
-  if (!address.ok())
-    return ForwardUnavailable(fmt::format("the run's owner, replica {}, registered an unusable address: {}", owner.replica_id,
-                                   address.status().message()));
+  if (!address.ok()) {
+    failure = fmt::format("it registered an unusable address: {}", address.status().message());
+    return std::nullopt;
+  }
   http::request<http::string_body> out{http::string_to_verb(req.method), req.target, 11};
   for (const auto& [name, value] : req.headers)
     if (!IsHopByHopHeader(name)) out.set(name, value);
@@ -116,7 +133,6 @@ Response IngestForwarding::Forward(const Request& req, const service::RunOwner& 
   out.body() = req.body;
   out.prepare_payload();
 
-  std::string failure;
   // An idle kept-alive connection may have been closed by the owner meanwhile: then once more on a
   // fresh one. Resending is safe: an ingest at an offset is idempotent (the owner compares the
   // overlap), so a request the owner applied before the connection broke is applied once.
@@ -130,18 +146,22 @@ Response IngestForwarding::Forward(const Request& req, const service::RunOwner& 
       auto endpoints = resolver.resolve(address->host, address->port, ec);
       if (!ec) {
         conn->stream.expires_after(options_.connect_timeout);
-        conn->stream.connect(endpoints, ec);
+        ec = RunWithDeadline(conn->io, [&](auto handler) { conn->stream.async_connect(endpoints, std::move(handler)); });
       }
       if (ec) {
         failure = ec.message();
         break;
       }
     }
+    // With deadlines (deadline_io.h): a replica that accepted the connection and never answers
+    // (hung) is given up after request_timeout, not waited for forever.
     conn->stream.expires_after(options_.request_timeout);
-    http::write(conn->stream, out, ec);
+    ec = RunWithDeadline(conn->io, [&](auto handler) { http::async_write(conn->stream, out, std::move(handler)); });
     http::response_parser<http::string_body> parser;
     parser.body_limit(options_.max_answer_bytes);
-    if (!ec) http::read(conn->stream, conn->buffer, parser, ec);
+    if (!ec)
+      ec = RunWithDeadline(conn->io,
+                           [&](auto handler) { http::async_read(conn->stream, conn->buffer, parser, std::move(handler)); });
     if (ec) {
       failure = ec.message();
       if (reused) continue;
@@ -157,9 +177,7 @@ Response IngestForwarding::Forward(const Request& req, const service::RunOwner& 
     forwarded_.fetch_add(1);
     return r;
   }
-  return ForwardUnavailable(fmt::format("run {} {} replica {} at {}, which does not answer ({}); retry later",
-                                        req.Param("run_id"), owner.unclaimed ? "belongs to" : "is owned by",
-                                        owner.replica_id, owner.url, failure));
+  return std::nullopt;
 }
 
 std::unique_ptr<IngestForwarding::Connection> IngestForwarding::TakeIdle(const std::string& url) const {

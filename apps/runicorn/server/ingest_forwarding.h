@@ -5,6 +5,17 @@
 // same method, target, headers (authorisation included) and body — and its answer is returned as
 // it is. The writer cannot tell a forwarded answer from a local one.
 //
+// A free bucket's replica that does not answer: when the forward for an `unclaimed` bucket gets no
+// HTTP answer at all (the connection is refused or times out, or the request gets no answer in
+// time) — a replica whose PostgreSQL session lives but whose HTTP is hung, firewalled or
+// registered at a wrong --replica-url — this replica takes the bucket itself
+// (RunOwnership::ClaimInsteadOf: still the one exclusive lock) and handles the request locally,
+// instead of answering 503 to every new run of that replica's buckets until its session ends. The
+// replica is remembered as unreachable for `remember_unreachable`, so its other free buckets are
+// taken at once, without a connect timeout each; an answered forward to it (any status) ends that.
+// An answer with an HTTP status — 401, 409, 503 … — is the replica answering: passed on, never a
+// fallback. A bucket some replica HOLDS is never taken over (503, as before): exactly one owner.
+//
 // Forwarded requests carry `X-Runicorn-Forwarded-By: <replica id>` and are never forwarded a
 // second time: a replica that receives one for a run it does not own (ownership moved meanwhile)
 // answers 503 with Retry-After, and the writer retries through whichever replica it reaches.
@@ -51,10 +62,19 @@ bool IsHopByHopHeader(const std::string& name);
 
 struct IngestForwardingOptions {
   size_t max_in_flight = 1;                          // forwards waiting at once (see above)
-  std::chrono::milliseconds connect_timeout{2000};   // the owner is unreachable after this
+  // The owner is unreachable after this. Short, because the writer's request waits on it (on an
+  // I/O thread) and, for a free bucket, it is what a hung or firewalled preferred replica costs
+  // before this replica takes the bucket; replicas are on one network, where a connection takes
+  // well under a millisecond. Not shorter: 2 s still survives one lost SYN (the kernel resends it
+  // after 1 s).
+  std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds request_timeout{30000};  // the whole exchange, fsync included
   size_t max_answer_bytes = 1u << 20;                // an ingest answer is a small JSON object
   size_t idle_connections_per_owner = 4;             // kept-alive connections reused for forwards
+  // How long a free bucket's replica whose forward got no answer is passed over (see above): long
+  // enough that its other buckets' new runs do not each pay a connect timeout, short enough that
+  // a replica back up soon gets its buckets back (the release pass hands them over once settled).
+  std::chrono::milliseconds remember_unreachable{30000};
 };
 
 class IngestForwarding {
@@ -69,11 +89,15 @@ class IngestForwarding {
 
   // Forwards answered by an owner (tests and /api/health-style counters).
   uint64_t forwarded() const { return forwarded_; }
+  // Forwards that got no answer from the replica they went to (tests count connection attempts).
+  uint64_t unanswered() const { return unanswered_; }
 
   class Connection;
 
  private:
-  Response Forward(const Request& req, const service::RunOwner& owner) const;
+  // The replica's answer, or nullopt with `failure` set when it gave none (no connection, an
+  // unusable address, no answer in time).
+  std::optional<Response> Forward(const Request& req, const service::RunOwner& owner, std::string& failure) const;
   std::unique_ptr<Connection> TakeIdle(const std::string& url) const;
   void GiveBack(const std::string& url, std::unique_ptr<Connection> conn) const;
 
@@ -81,6 +105,7 @@ class IngestForwarding {
   const IngestForwardingOptions options_;
   mutable std::atomic<size_t> in_flight_{0};
   mutable std::atomic<uint64_t> forwarded_{0};
+  mutable std::atomic<uint64_t> unanswered_{0};
   mutable std::mutex mu_;
   mutable std::vector<std::pair<std::string, std::unique_ptr<Connection>>> idle_;
 };

@@ -11,6 +11,7 @@
 // Thread safety: implementations are called by any number of handler threads at once.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,11 +46,28 @@ class RunOwnership {
  public:
   virtual ~RunOwnership() = default;
 
-  // Takes `run_id` when no replica owns it and this replica is the one its bucket belongs to, and
-  // answers who owns it (or, `unclaimed`, who will take it). Busy when ownership cannot be
+  // Takes `run_id` when no replica owns it and this replica is the one its bucket belongs to (or
+  // that one is remembered unreachable, see ClaimInsteadOf), and answers who owns it (or,
+  // `unclaimed`, who will take it). Busy when ownership cannot be
   // decided now (the catalog is unreachable, or the owner registered no URL): the caller answers
   // 503 and the writer retries; it never appends without owning the run.
   virtual runtrack::Result<RunOwner> Claim(std::string_view run_id) = 0;
+
+  // Claim, after the forward of `run_id`'s ingest to `unreachable` — the live replica its free
+  // bucket belongs to (an `unclaimed` answer) — got no HTTP answer at all (no connection, or none
+  // in time): `unreachable` is remembered as such for `remember_for`, during which a free bucket
+  // it is preferred for is taken here, where its ingest arrived, instead of waiting for it; and
+  // no bucket held here is released to it. A bucket some replica holds is never taken: its holder
+  // is answered as by Claim. The default never takes a bucket it is not preferred for.
+  virtual runtrack::Result<RunOwner> ClaimInsteadOf(std::string_view run_id, std::string_view unreachable,
+                                                    std::chrono::milliseconds remember_for) {
+    (void)unreachable;
+    (void)remember_for;
+    return Claim(run_id);
+  }
+  // A forward to `replica_id` was answered (any HTTP status): it is reachable again, so it gets
+  // its free buckets back (see ClaimInsteadOf).
+  virtual void NoteReachable(std::string_view replica_id) { (void)replica_id; }
 
   // Who owns `run_id` now, WITHOUT taking it (reads of a live run, server/read_forwarding.h):
   // nullopt when no replica does (no ingest reached one yet, or its owner died). With

@@ -187,8 +187,8 @@ Result<BucketRelease> PgRunOwnership::ReleaseUnpreferred(LocalRunActivity& activ
     auto it = last_claim_.find(key);
     return it != last_claim_.end() && it->second + options_.claim_quiet > t0;
   };
-  auto preferred_here = [&](int64_t key, const std::vector<std::string>& ids) {
-    return PreferredReplica(static_cast<uint64_t>(key) & 0xffffffffu, ids) == options_.replica_id;
+  auto preferred = [&](int64_t key, const std::vector<std::string>& ids) {
+    return PreferredReplica(static_cast<uint64_t>(key) & 0xffffffffu, ids);
   };
   auto live_ids = [&]() -> Result<std::vector<std::string>> {
     RUNTRACK_ASSIGN_OR_RETURN(auto live, LiveLocked());
@@ -206,8 +206,15 @@ Result<BucketRelease> PgRunOwnership::ReleaseUnpreferred(LocalRunActivity& activ
     RUNTRACK_ASSIGN_OR_RETURN(auto ids, live_ids());
     report.held = held_.size();
     for (int64_t key : held_) {
-      if (preferred_here(key, ids)) continue;
+      const std::string to = preferred(key, ids);
+      if (to == options_.replica_id) continue;
       ++report.unpreferred;
+      // Handing a bucket to a replica that does not answer would make its next run pay a failed
+      // forward and take the bucket back here: kept until it answers again.
+      if (Unreachable(to, t0)) {
+        ++report.unreachable;
+        continue;
+      }
       if (claimed_lately(key)) {
         ++report.recently_claimed;
         continue;
@@ -238,7 +245,13 @@ Result<BucketRelease> PgRunOwnership::ReleaseUnpreferred(LocalRunActivity& activ
       ++report.busy;
       continue;
     }
-    if (!held_.count(key) || preferred_here(key, ids)) continue;
+    if (!held_.count(key)) continue;
+    const std::string to = preferred(key, ids);
+    if (to == options_.replica_id) continue;
+    if (Unreachable(to, std::chrono::steady_clock::now())) {  // marked while the store was read
+      ++report.unreachable;
+      continue;
+    }
     if (claimed_lately(key)) {
       ++report.recently_claimed;
       continue;
@@ -271,6 +284,32 @@ Result<RunOwner> PgRunOwnership::Claim(std::string_view run_id) {
     // locks with it: a new session re-takes each run on its next ingest, or finds its new owner.
     if (owner.ok() || conn_->healthy() || attempt == 1) return owner;
   }
+}
+
+Result<RunOwner> PgRunOwnership::ClaimInsteadOf(std::string_view run_id, std::string_view unreachable,
+                                                std::chrono::milliseconds remember_for) {
+  if (Status v = runtrack::ValidateRunId(run_id); !v.ok()) return v;  // nothing remembered for a bad request
+  if (unreachable != options_.replica_id) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard marks(unreachable_mu_);
+    for (auto it = unreachable_until_.begin(); it != unreachable_until_.end();)
+      it = it->second <= now ? unreachable_until_.erase(it) : std::next(it);
+    unreachable_until_[std::string(unreachable)] = now + remember_for;
+  }
+  // An ordinary claim from here on: it takes the bucket only if it is free and its preferred
+  // replica is the one just marked (or this one); a holder, whoever it is, keeps it.
+  return Claim(run_id);
+}
+
+void PgRunOwnership::NoteReachable(std::string_view replica_id) {
+  std::lock_guard marks(unreachable_mu_);
+  if (auto it = unreachable_until_.find(replica_id); it != unreachable_until_.end()) unreachable_until_.erase(it);
+}
+
+bool PgRunOwnership::Unreachable(const std::string& replica_id, std::chrono::steady_clock::time_point now) {
+  std::lock_guard marks(unreachable_mu_);
+  auto it = unreachable_until_.find(replica_id);
+  return it != unreachable_until_.end() && now < it->second;
 }
 
 Result<std::optional<RunOwner>> PgRunOwnership::Find(std::string_view run_id, bool allow_cached) {
@@ -337,13 +376,17 @@ Result<RunOwner> PgRunOwnership::ClaimLocked(std::string_view run_id, int64_t ke
       CacheOwner(key, owner, now);
       return owner;
     }
-    // Free: it belongs to its preferred live replica, which takes it when the ingest arrives.
+    // Free: it belongs to its preferred live replica, which takes it when the ingest arrives —
+    // unless that replica did not answer a forward lately (ClaimInsteadOf): then it is taken here,
+    // where the ingest arrived, rather than waiting for a replica that may never answer. Only the
+    // preferred replica is skipped, not replaced by the next preferred one: another replica does
+    // not know this one's marks and would send the ingest back towards the unreachable one.
     auto live = LiveLocked();
     if (!live.ok()) return Undecided(run_id, live.status());
     std::vector<std::string> ids;
     for (const auto& r : *live) ids.push_back(r.id);
     const std::string preferred = PreferredReplica(u & 0xffffffffu, ids);
-    if (preferred != options_.replica_id) {
+    if (preferred != options_.replica_id && !Unreachable(preferred, now)) {
       for (const auto& r : *live)
         if (r.id == preferred) return RunOwner{false, r.id, r.url, /*unclaimed=*/true};
     }

@@ -17,6 +17,11 @@
 // there and taken on arrival. The lock decides, never the hash: two replicas that disagree on the
 // live set for a moment still cannot both hold a bucket.
 //
+// Unreachable preferred replicas (ClaimInsteadOf): a replica whose session lives but whose HTTP
+// does not answer a forward is remembered as unreachable for a while; meanwhile a free bucket it
+// is preferred for is taken by the replica its ingest reached (the same exclusive lock, so still
+// one holder), and buckets so taken are not released to it until it answers again.
+//
 // Rebalancing (ReleaseUnpreferred, run by a periodic pass): a held bucket another live replica is
 // preferred for is unlocked once no ingest claimed it here for `claim_quiet` and every run of it in
 // this store is settled (ended, sealed, in the bucket and the segment index): the new holder
@@ -74,6 +79,7 @@ std::string PreferredReplica(uint64_t bucket, const std::vector<std::string>& re
 struct BucketRelease {
   size_t held = 0;           // buckets held when the pass started
   size_t unpreferred = 0;    // of them, preferred elsewhere now
+  size_t unreachable = 0;    // ... kept: the replica preferred for them did not answer a forward lately
   size_t recently_claimed = 0;  // ... kept: an ingest claimed them here less than claim_quiet ago
   size_t busy = 0;           // ... kept: a run of them here is not settled
   size_t released = 0;       // ... unlocked
@@ -96,6 +102,10 @@ class PgRunOwnership : public RunOwnership {
   ~PgRunOwnership() override;
 
   runtrack::Result<RunOwner> Claim(std::string_view run_id) override;
+  // Never marks this replica itself. Remembering lives in memory: a restarted replica forgets.
+  runtrack::Result<RunOwner> ClaimInsteadOf(std::string_view run_id, std::string_view unreachable,
+                                            std::chrono::milliseconds remember_for) override;
+  void NoteReachable(std::string_view replica_id) override;
   // One pg_locks look-up per bucket and second at most: answers are kept kOwnerCacheTtl.
   runtrack::Result<std::optional<RunOwner>> Find(std::string_view run_id, bool allow_cached) override;
   static constexpr std::chrono::milliseconds kOwnerCacheTtl{1000};
@@ -128,6 +138,8 @@ class PgRunOwnership : public RunOwnership {
   runtrack::Status EnsureSession();
   // Find's cache entry for `key` (mu_ held, so a release or claim and the cache never disagree).
   void CacheOwner(int64_t key, std::optional<RunOwner> owner, std::chrono::steady_clock::time_point now);
+  // `replica_id` did not answer a forward less than its remember_for ago (ClaimInsteadOf).
+  bool Unreachable(const std::string& replica_id, std::chrono::steady_clock::time_point now);
 
   const PgRunOwnershipOptions options_;
   // Timed: a stalled PostgreSQL must not hold every I/O thread in Claim (they answer 503 instead).
@@ -145,6 +157,11 @@ class PgRunOwnership : public RunOwnership {
   };
   std::mutex cache_mu_;
   std::map<int64_t, CachedOwner> owner_cache_;
+  // Replicas that did not answer a forward, until when (one entry per live replica at most, expired
+  // ones pruned when one is added). Own mutex: NoteReachable runs on I/O threads after every
+  // answered forward and must not wait for a claim's PostgreSQL round trip (order: mu_, then this).
+  std::mutex unreachable_mu_;
+  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> unreachable_until_;
 };
 
 }  // namespace runicorn::service::pg
