@@ -2,8 +2,9 @@
 // `runicorn viewer --catalog … --objects … --llm-service FILE` replicas on one PostgreSQL 15 and one
 // Ceph RGW bucket. A dataset uploaded through A is trained on through B; the model B logs is listed,
 // downloaded, traced and generated with through A; A answers B's job status exactly as B does,
-// cancels B's job, and reports a job whose replica is gone as failed. Nothing lands in either
-// replica's own artifacts/.
+// cancels B's job, serves B's job logs by forwarding to B (replicas started with --replica-url),
+// and reports a job whose replica is gone as failed. Nothing lands in either replica's own
+// artifacts/.
 #include <catch2/catch.hpp>
 
 #ifdef RUNICORN_HAVE_PG
@@ -17,13 +18,17 @@
 #include <vector>
 
 #include <boost/json.hpp>
+#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include "pg/pg_test_server.h"
+#include "remote/fault_proxy.h"
+#include "replica_ids.h"
 #include "rgw_test_server.h"
 #include "runicorn_process.h"
 #include "runtrack/artifacts.h"
 #include "runtrack/layout.h"
+#include "service/pg/pg_run_ownership.h"
 #include "service/pg/pg_training_jobs.h"
 #include "service/pg/pg_user_repository.h"
 #include "team_fixture.h"
@@ -43,7 +48,7 @@ const std::string kQaJson =
 // $1 is the job's config.json. The model named "held" waits (recording its pid) until canceled;
 // any other gets model.bin and a copy of the dataset file it was handed.
 const char* kTrainer = R"(job=$(dirname "$1")
-if grep -q '"model_name":"held"' "$1"; then echo $$ > "$job/trainer.pid"; sleep 60 & wait; exit 0; fi
+if grep -q '"model_name":"held"' "$1"; then echo "holding $$"; echo $$ > "$job/trainer.pid"; sleep 60 & wait; exit 0; fi
 cp "$job/dataset/data.json" "$job/output/trained_on.json"
 echo "trained on $(wc -c < "$job/dataset/data.json") bytes"
 printf weights > "$job/output/model.bin"
@@ -57,6 +62,10 @@ json.dump({"generated_texts": [[weights + "|" + p] for p in req["prompts"]]}, op
 )";
 
 std::string Base(int port) { return fmt::format("http://127.0.0.1:{}/api", port); }
+
+// The replicas' viewer --token (RUNICORN_TOKEN: never on a command line). The /api/v1 routes take
+// their own users' tokens instead.
+const std::string kViewerToken = "training-replicas-viewer-token";
 
 void WriteFile(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
@@ -78,17 +87,22 @@ struct TrainingTeam : runicorn::testing::TeamBackEnd {
     WriteFile(llm_config, R"({"trainer": "/bin/sh train.sh", "generator": "/usr/bin/python3 gen.py"})");
   }
 
-  // Like TeamBackEnd::Replica, with --llm-service.
+  // Like TeamBackEnd::Replica, with --llm-service, the viewer token, and --replica-url (so the
+  // other replica forwards this one's job logs here) on a port chosen now.
   std::unique_ptr<RunicornProcess> TrainingReplica(const std::string& name, int* port) {
     fs::create_directories(tmp.path / name);
+    const int chosen = runicorn::testing::FreePort();
+    auto with_token = env;
+    with_token["RUNICORN_TOKEN"] = kViewerToken;
     auto p = std::make_unique<RunicornProcess>(
         "viewer",
-        std::vector<std::string>{"--storage", (tmp.path / name / "store").string(), "--port", "0", "--catalog",
-                                 conninfo, "--objects", url, "--llm-service", llm_config.string()},
-        env, tmp.path / name);
+        std::vector<std::string>{"--storage", (tmp.path / name / "store").string(), "--port", std::to_string(chosen),
+                                 "--catalog", conninfo, "--objects", url, "--llm-service", llm_config.string(),
+                                 "--replica-url", fmt::format("http://127.0.0.1:{}", chosen)},
+        with_token, tmp.path / name);
     *port = p->WaitForPort();
     INFO(p->err());
-    REQUIRE(*port > 0);
+    REQUIRE(*port == chosen);
     return p;
   }
 
@@ -96,6 +110,42 @@ struct TrainingTeam : runicorn::testing::TeamBackEnd {
     return runtrack::StoreLayout(tmp.path / replica / "store").training_job_dir(task_id);
   }
 };
+
+// GET with the viewer token and one more request header (`extra` "Name: value"); the reply's
+// Retry-After header (or "") into `retry_after`.
+HttpReply GetWithHeader(const std::string& url, const std::string& extra, std::string* retry_after) {
+  HttpReply r;
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, runicorn::testing::team_detail::AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+  auto header = +[](char* data, size_t size, size_t n, void* user) -> size_t {
+    const std::string line(data, size * n);
+    if (line.rfind("Retry-After:", 0) == 0 || line.rfind("retry-after:", 0) == 0) {
+      std::string value = line.substr(12);
+      while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
+      while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+      *static_cast<std::string*>(user) = value;
+    }
+    return size * n;
+  };
+  retry_after->clear();
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, retry_after);
+  curl_slist* headers = curl_slist_append(nullptr, ("Authorization: Bearer " + kViewerToken).c_str());
+  headers = curl_slist_append(headers, extra.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return r;
+}
+
+// A job's log through one replica (the Training page's route, under the viewer token).
+HttpReply LogAt(int port, const std::string& id, const std::string& query = "") {
+  return HttpGet(Base(port) + "/training/jobs/" + id + "/log" + query, kViewerToken);
+}
 
 HttpReply Post(int port, const std::string& path, const std::string& body, const std::string& token) {
   return Http("POST", Base(port) + path, &body, "application/json", token);
@@ -190,9 +240,9 @@ TEST_CASE("a dataset uploaded through replica A trains through replica B, and A 
   REQUIRE(detail.status == 200);
   CHECK(detail.json().at("task_id") == bj::value(id));
   CHECK(detail.json().at("dataset") == bj::value("qa:v1"));
-  CHECK(HttpGet(Base(port_a) + "/artifacts/qa-model/v1/download?path=model.bin").body == "weights");
-  CHECK(HttpGet(Base(port_a) + "/artifacts/qa-model/v1/download?path=trained_on.json").body == kQaJson);
-  const HttpReply lineage = HttpGet(Base(port_a) + "/artifacts/qa-model/v1/lineage?max_depth=2");
+  CHECK(HttpGet(Base(port_a) + "/artifacts/qa-model/v1/download?path=model.bin", kViewerToken).body == "weights");
+  CHECK(HttpGet(Base(port_a) + "/artifacts/qa-model/v1/download?path=trained_on.json", kViewerToken).body == kQaJson);
+  const HttpReply lineage = HttpGet(Base(port_a) + "/artifacts/qa-model/v1/lineage?max_depth=2", kViewerToken);
   REQUIRE(lineage.status == 200);
   std::set<std::string> edges;
   const bj::value graph = lineage.json();
@@ -214,6 +264,17 @@ TEST_CASE("a dataset uploaded through replica A trains through replica B, and A 
   const std::string held_id(held.json().at("task_id").as_string());
   REQUIRE(Eventually([&] { return fs::exists(team.JobDir("b", held_id) / "trainer.pid"); }));
   REQUIRE(WaitStatusAt(port_a, held_id, token, "running"));
+  // The running job's log through A is B's answer, byte for byte (forwarded to B's --replica-url).
+  const std::string held_pid = runicorn::testing::Slurp(team.JobDir("b", held_id) / "trainer.pid");
+  REQUIRE(Eventually([&] { return LogAt(port_b, held_id).body.find("holding") != std::string::npos; }));
+  {
+    const HttpReply at_b = LogAt(port_b, held_id);
+    const HttpReply at_a = LogAt(port_a, held_id);
+    INFO(at_a.body);
+    CHECK(at_a.status == 200);
+    CHECK(at_a.body == at_b.body);
+    CHECK(std::string(at_a.json().at("content").as_string()).find("holding " + held_pid) != std::string::npos);
+  }
   const HttpReply canceled = Post(port_a, "/v1/train/cancel/" + held_id, "", token);
   INFO(canceled.body);
   REQUIRE(canceled.status == 200);
@@ -231,7 +292,7 @@ TEST_CASE("a dataset uploaded through replica A trains through replica B, and A 
 
   // The Training page of either replica lists both jobs; a remote job's log is its replica's.
   for (int port : {port_a, port_b}) {
-    const HttpReply jobs = HttpGet(Base(port) + "/training/jobs");
+    const HttpReply jobs = HttpGet(Base(port) + "/training/jobs", kViewerToken);
     REQUIRE(jobs.status == 200);
     const bj::value listed = jobs.json();
     const auto& list = listed.at("jobs").as_array();
@@ -244,12 +305,52 @@ TEST_CASE("a dataset uploaded through replica A trains through replica B, and A 
     CHECK(list.at(1).at("model_name") == bj::value("qa-model"));
     CHECK(list.at(1).at("user") == bj::value("ada"));
   }
-  const HttpReply log = HttpGet(Base(port_a) + "/training/jobs/" + id + "/log");
-  CHECK(log.status == 409);
-  CHECK(log.detail().find(fmt::format("Training job {} runs on replica ", id)) == 0);
-  const HttpReply own_log = HttpGet(Base(port_b) + "/training/jobs/" + id + "/log");
-  CHECK(own_log.status == 200);
-  CHECK(own_log.body.find("trained on 83 bytes") != std::string::npos);
+  // A finished job's log through A is B's answer, byte for byte: whole, its tail, from an offset.
+  const HttpReply own_log = LogAt(port_b, id);
+  REQUIRE(own_log.status == 200);
+  const std::string content(own_log.json().at("content").as_string());
+  CHECK(content.find("trained on 83 bytes\n") != std::string::npos);
+  REQUIRE(content.size() > 12);
+  for (const auto& [query, expected] :
+       std::vector<std::pair<std::string, std::string>>{{"", content},
+                                                        {"?tail_bytes=7", content.substr(content.size() - 7)},
+                                                        {"?offset=3&tail_bytes=5", content.substr(3, 5)}}) {
+    const HttpReply at_b = LogAt(port_b, id, query);
+    const HttpReply at_a = LogAt(port_a, id, query);
+    INFO(query << " " << at_a.body);
+    CHECK(at_a.status == 200);
+    CHECK(at_a.body == at_b.body);
+    CHECK(at_a.json().at("content") == bj::value(expected));
+  }
+  // Bad input is refused by the replica it reached: no token or a wrong one (never forwarded),
+  // an id that is no UUID, an unknown job.
+  for (const std::string& bad : {std::string(), std::string("wrong-token")}) {
+    const HttpReply refused = HttpGet(Base(port_a) + "/training/jobs/" + id + "/log", bad);
+    CHECK(refused.status == 401);
+    CHECK(refused.detail() == "Not authenticated");
+  }
+  const HttpReply not_uuid = LogAt(port_a, "not-a-uuid");
+  CHECK(not_uuid.status == 400);
+  CHECK(not_uuid.detail() == "Invalid task id 'not-a-uuid': expected a UUID");
+  const std::string unknown_id = "00000000-0000-4000-8000-000000000404";
+  const HttpReply unknown = LogAt(port_a, unknown_id);
+  CHECK(unknown.status == 404);
+  CHECK(unknown.detail() == "Training job not found: " + unknown_id);
+  // A request another replica forwarded is answered by the owner, and never forwarded again by
+  // a replica that does not run the job (no loops between replicas).
+  const std::string b_id = runicorn::testing::ReplicaIdsByUrl(team.conninfo).at(fmt::format("http://127.0.0.1:{}", port_b));
+  std::string retry_after;
+  const HttpReply marked_at_b =
+      GetWithHeader(Base(port_b) + "/training/jobs/" + id + "/log", "X-Runicorn-Forwarded-By: replica-z", &retry_after);
+  CHECK(marked_at_b.status == 200);
+  CHECK(marked_at_b.body == own_log.body);
+  const HttpReply marked_at_a =
+      GetWithHeader(Base(port_a) + "/training/jobs/" + id + "/log", "X-Runicorn-Forwarded-By: replica-z", &retry_after);
+  CHECK(marked_at_a.status == 503);
+  CHECK(retry_after == "1");
+  CHECK(marked_at_a.detail() == fmt::format("the log of training job {} was forwarded here by replica replica-z, but "
+                                            "replica {} runs the job; it is not forwarded again",
+                                            id, b_id));
 
   // A job whose replica is gone (its presence session ended) reads failed everywhere, and cannot
   // be canceled.
@@ -267,6 +368,29 @@ TEST_CASE("a dataset uploaded through replica A trains through replica B, and A 
                               running)
                 .ok());
     CHECK(StatusAt(port_a, ghost_id, token).at("status") == bj::value("running"));
+    // Its log: the ghost registered no --replica-url, so no replica can reach it.
+    const HttpReply no_url = LogAt(port_a, ghost_id);
+    CHECK(no_url.status == 409);
+    CHECK(no_url.detail() == fmt::format("Training job {} runs on replica ghost-replica, which was started without "
+                                         "--replica-url: no other replica can reach it, so its log is served only there",
+                                         ghost_id));
+    {
+      // Registered with a URL where nothing answers: 503, retry later.
+      runicorn::service::pg::PgRunOwnershipOptions registered;
+      registered.conninfo = team.conninfo;
+      registered.replica_url = fmt::format("http://127.0.0.1:{}", runicorn::testing::FreePort());
+      registered.replica_id = "ghost-replica";
+      auto ownership = runicorn::service::pg::PgRunOwnership::Open(registered);
+      REQUIRE(ownership.ok());
+      const HttpReply unreachable =
+          GetWithHeader(Base(port_a) + "/training/jobs/" + ghost_id + "/log", "Accept: application/json", &retry_after);
+      CHECK(unreachable.status == 503);
+      CHECK(retry_after == "1");
+      CHECK(unreachable.detail().rfind(fmt::format("training job {} runs on replica ghost-replica at {}, which does not "
+                                                   "answer (",
+                                                   ghost_id, registered.replica_url),
+                                       0) == 0);
+    }
   }
   const bj::value ghost = StatusAt(port_a, ghost_id, token);
   CHECK(ghost.at("status") == bj::value("failed"));
@@ -274,6 +398,12 @@ TEST_CASE("a dataset uploaded through replica A trains through replica B, and A 
   CHECK(ghost.at("progress") == bj::value(40.0));
   CheckV1Error(Post(port_b, "/v1/train/cancel/" + ghost_id, "", token), 409, "CONFLICT",
                fmt::format("Training job {} already ended (failed)", ghost_id), "task_id", "conflict");
+  // Its log went with its disk.
+  const HttpReply gone_log = LogAt(port_a, ghost_id);
+  CHECK(gone_log.status == 409);
+  CHECK(gone_log.detail() == fmt::format("Training job {} ran on replica ghost-replica, which is gone: its log was kept "
+                                         "on that replica's disk and cannot be read from another replica",
+                                         ghost_id));
 
   // Neither replica's own store holds an artifact: datasets and models are the team's.
   for (const char* replica : {"a", "b"}) {
@@ -281,8 +411,17 @@ TEST_CASE("a dataset uploaded through replica A trains through replica B, and A 
     REQUIRE(own.ok());
     CHECK(own->ListArtifacts()->empty());
   }
-  a->Stop();
+  // B stops: its jobs' logs are gone with it, as A says (once B's board session has ended).
   b->Stop();
+  HttpReply after_b;
+  CHECK(Eventually([&] {
+    after_b = LogAt(port_a, id);
+    return after_b.status == 409;
+  }));
+  CHECK(after_b.detail() == fmt::format("Training job {} ran on replica {}, which is gone: its log was kept on that "
+                                        "replica's disk and cannot be read from another replica",
+                                        id, b_id));
+  a->Stop();
 }
 
 #else

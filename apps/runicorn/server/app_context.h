@@ -19,6 +19,7 @@ namespace runicorn::server {
 
 class IngestForwarding;  // server/ingest_forwarding.h
 class ReadForwarding;    // server/read_forwarding.h
+class TrainingLogForwarding;  // server/training_log_forwarding.h
 
 struct AppContext {
   std::filesystem::path root;          // absolute store root
@@ -54,6 +55,9 @@ struct AppContext {
   // `viewer --replica-url`: reads and live streams of a live run another replica owns are answered
   // by that replica (docs/SCALE-OUT.md "Reads of a live run"; null: every read is answered here).
   std::shared_ptr<ReadForwarding> read_forwarding;
+  // `viewer --catalog`: the log of a training job another replica runs is read from that replica
+  // (docs/SCALE-OUT.md "Training on the team back end"; null: only this replica's jobs have logs).
+  std::shared_ptr<TrainingLogForwarding> training_log_forwarding;
 
   // Opens the catalog and artifact store of `root` (created if missing). kBusy when another
   // process holds the catalog. On a disk too full to open the catalog read-write it is opened

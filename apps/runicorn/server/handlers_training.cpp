@@ -6,6 +6,7 @@
 #include "server/errors.h"
 #include "server/handlers.h"
 #include "server/params.h"
+#include "server/training_log_forwarding.h"
 #include "service/training_service.h"
 
 namespace runicorn::server {
@@ -27,8 +28,13 @@ Response HandleTrainingJobLog(const AppContext& ctx, const Request& req) {
   if (offset) q.offset = static_cast<uint64_t>(*offset);
   q.max_bytes = static_cast<size_t>(tail.value_or(50000));
   const std::string& id = req.Param("task_id");
-  RUNICORN_ASSIGN_OR_RESPOND(auto chunk, ctx.services->training->ReadJobLog(id, q));
-  return Response::Json(encode::TaskLog(id, chunk));
+  auto chunk = ctx.services->training->ReadJobLog(id, q);
+  // Another replica runs the job: its log is on that replica's disk, and read from there
+  // (training_log_forwarding.h). Parameters were checked first, so bad ones are refused here.
+  if (!chunk.ok() && chunk.status().code() == runtrack::StatusCode::kFailedPrecondition && ctx.training_log_forwarding)
+    if (auto forwarded = ctx.training_log_forwarding->Route(req, id)) return std::move(*forwarded);
+  RUNICORN_ASSIGN_OR_RESPOND(auto log, std::move(chunk));
+  return Response::Json(encode::TaskLog(id, log));
 }
 
 }  // namespace runicorn::server

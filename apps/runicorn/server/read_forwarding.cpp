@@ -17,6 +17,7 @@
 
 #include "runtrack/json_parse.h"
 #include "runtrack/validation.h"
+#include "server/deadline_io.h"
 #include "server/ingest_forwarding.h"
 #include "server/params.h"
 #include "server/stream_following.h"
@@ -56,17 +57,6 @@ bool NotRelayed(beast::string_view name) {
 std::string HostHeader(const ReplicaAddress& a) {
   const bool v6 = a.host.find(':') != std::string::npos;
   return fmt::format("{}{}{}:{}", v6 ? "[" : "", a.host, v6 ? "]" : "", a.port);
-}
-
-// Runs one asynchronous operation on `io` to its end. Beast's synchronous operations ignore the
-// tcp_stream's deadline; its asynchronous ones honour it, so a stalled owner times out.
-template <class Start>
-beast::error_code RunToEnd(net::io_context& io, Start start) {
-  beast::error_code result = net::error::operation_aborted;
-  start([&result](beast::error_code ec, auto&&...) { result = ec; });
-  io.restart();
-  io.run();
-  return result;
 }
 
 }  // namespace
@@ -142,7 +132,7 @@ Result<std::unique_ptr<OwnerConnection>> Connect(const ReplicaAddress& address, 
   auto endpoints = resolver.resolve(address.host, address.port, ec);
   if (!ec) {
     conn->stream.expires_after(o.connect_timeout);
-    ec = RunToEnd(conn->io, [&](auto handler) { conn->stream.async_connect(endpoints, std::move(handler)); });
+    ec = RunWithDeadline(conn->io, [&](auto handler) { conn->stream.async_connect(endpoints, std::move(handler)); });
   }
   if (ec) return Status::IOError(ec.message());
   return conn;
@@ -151,11 +141,12 @@ Result<std::unique_ptr<OwnerConnection>> Connect(const ReplicaAddress& address, 
 // The owner's body, pulled by the session one piece at a time into the session's own buffer.
 class OwnerBody final : public BodySource {
  public:
-  OwnerBody(std::shared_ptr<ReadForwarding::Shared> shared, InFlight slot, std::string url,
+  OwnerBody(std::shared_ptr<ReadForwarding::Shared> shared, InFlight slot, std::string url, std::string owner_label,
             std::unique_ptr<OwnerConnection> conn, std::unique_ptr<http::response_parser<http::buffer_body>> parser)
       : shared_(std::move(shared)),
         slot_(std::move(slot)),
         url_(std::move(url)),
+        owner_label_(std::move(owner_label)),
         conn_(std::move(conn)),
         parser_(std::move(parser)) {}
 
@@ -177,14 +168,14 @@ class OwnerBody final : public BodySource {
       body.data = out;
       body.size = capacity;
       conn_->stream.expires_after(shared_->options.read_timeout);
-      beast::error_code ec = RunToEnd(conn_->io, [&](auto handler) {
+      beast::error_code ec = RunWithDeadline(conn_->io, [&](auto handler) {
         http::async_read_some(conn_->stream, conn_->buffer, *parser_, std::move(handler));
       });
       if (ec == http::error::need_buffer) ec = {};
       shared_->NoteBuffer(conn_->buffer.capacity());
       if (ec) {
         conn_.reset();
-        return Status::IOError(fmt::format("the run's owner at {} stopped answering: {}", url_, ec.message()));
+        return Status::IOError(fmt::format("{} at {} stopped answering: {}", owner_label_, url_, ec.message()));
       }
       const size_t n = capacity - body.size;
       if (n > 0) return n;
@@ -195,6 +186,7 @@ class OwnerBody final : public BodySource {
   std::shared_ptr<ReadForwarding::Shared> shared_;
   InFlight slot_;
   std::string url_;
+  std::string owner_label_;
   std::unique_ptr<OwnerConnection> conn_;
   std::unique_ptr<http::response_parser<http::buffer_body>> parser_;
 };
@@ -210,14 +202,21 @@ class HeadOnlyBody final : public BodySource {
   std::optional<uint64_t> length_;
 };
 
+// How a forward's failures name what was read and who answers it: "run X is live" / "the run's
+// owner" for a live run; a training job's log says so instead (ReadForwarding::ForwardTo).
+struct ForwardSubject {
+  std::string busy;   // "<subject> on replica R at URL, which does not answer"
+  std::string owner;  // "<owner>, replica R, registered an unusable address", "<owner> at URL stopped answering"
+};
+
 // Sends `req` to the owner and reads its answer's header; the body stays in the connection.
 Response ForwardRead(const std::shared_ptr<ReadForwarding::Shared>& shared, InFlight slot, const Request& req,
-                     const service::RunOwner& owner, const std::string& self_id) {
+                     const service::RunOwner& owner, const std::string& self_id, const ForwardSubject& subject) {
   const ReadForwardingOptions& o = shared->options;
   auto address = ParseReplicaUrl(owner.url);
   if (!address.ok())
-    return ForwardUnavailable(fmt::format("the run's owner, replica {}, registered an unusable address: {}", owner.replica_id,
-                                   address.status().message()));
+    return ForwardUnavailable(fmt::format("{}, replica {}, registered an unusable address: {}", subject.owner,
+                                          owner.replica_id, address.status().message()));
   http::request<http::empty_body> out{http::string_to_verb(req.method), req.target, 11};
   for (const auto& [name, value] : req.headers)
     if (!NotForwarded(name)) out.set(name, value);
@@ -245,13 +244,13 @@ Response ForwardRead(const std::shared_ptr<ReadForwarding::Shared>& shared, InFl
     }
     conn->stream.expires_after(o.read_timeout);
     beast::error_code ec =
-        RunToEnd(conn->io, [&](auto handler) { http::async_write(conn->stream, out, std::move(handler)); });
+        RunWithDeadline(conn->io, [&](auto handler) { http::async_write(conn->stream, out, std::move(handler)); });
     auto parser = std::make_unique<http::response_parser<http::buffer_body>>();
     parser->body_limit(boost::none);  // bounded by the buffer, not by a size: bodies stream
     parser->header_limit(static_cast<uint32_t>(std::min<size_t>(o.max_buffer_bytes, 64u << 10)));
     if (req.method == "HEAD") parser->skip(true);
     if (!ec)
-      ec = RunToEnd(conn->io,
+      ec = RunWithDeadline(conn->io,
                     [&](auto handler) { http::async_read_header(conn->stream, conn->buffer, *parser, std::move(handler)); });
     shared->NoteBuffer(conn->buffer.capacity());
     if (ec) {
@@ -283,13 +282,13 @@ Response ForwardRead(const std::shared_ptr<ReadForwarding::Shared>& shared, InFl
     }
     const std::string content_type = r.content_type;
     Response streamed = Response::Stream(
-        std::make_shared<OwnerBody>(shared, std::move(slot), owner.url, std::move(conn), std::move(parser)),
+        std::make_shared<OwnerBody>(shared, std::move(slot), owner.url, subject.owner, std::move(conn), std::move(parser)),
         content_type, r.status);
     streamed.headers = std::move(r.headers);
     return streamed;
   }
-  return ForwardUnavailable(fmt::format("run {} is live on replica {} at {}, which does not answer ({}); retry later",
-                                 req.Param("run_id"), owner.replica_id, owner.url, failure));
+  return ForwardUnavailable(fmt::format("{} on replica {} at {}, which does not answer ({}); retry later", subject.busy,
+                                        owner.replica_id, owner.url, failure));
 }
 
 // A WebSocket stream relayed from the owner. Poll runs what the private io_context has ready
@@ -310,7 +309,7 @@ class OwnerStream final : public StreamSource {
     auto& lowest = beast::get_lowest_layer(ws_);
     if (!ec) {
       lowest.expires_after(o.connect_timeout);
-      ec = RunToEnd(io_, [&](auto handler) { lowest.async_connect(endpoints, std::move(handler)); });
+      ec = RunWithDeadline(io_, [&](auto handler) { lowest.async_connect(endpoints, std::move(handler)); });
     }
     if (ec) return Status::Busy(fmt::format("cannot reach it ({})", ec.message()));
     std::vector<std::pair<std::string, std::string>> headers;
@@ -327,7 +326,7 @@ class OwnerStream final : public StreamSource {
     ws_.read_message_max(kMaxMessage);
     lowest.expires_after(o.read_timeout);
     websocket::response_type res;
-    ec = RunToEnd(io_, [&](auto handler) { ws_.async_handshake(res, HostHeader(address), req.target, std::move(handler)); });
+    ec = RunWithDeadline(io_, [&](auto handler) { ws_.async_handshake(res, HostHeader(address), req.target, std::move(handler)); });
     if (ec == websocket::error::upgrade_declined) return Refusal(res);
     if (ec) return Status::Busy(fmt::format("its upgrade failed ({})", ec.message()));
     lowest.expires_never();
@@ -448,13 +447,26 @@ std::optional<Response> ReadForwarding::Route(const Request& req, const service:
     return ForwardUnavailable(fmt::format("run {} is live on replica {}, and this replica is already forwarding as many "
                                    "requests as it may; retry",
                                    req.Param("run_id"), d.owner->replica_id));
-  Response r = ForwardRead(shared_, std::move(*slot), req, *d.owner, ownership_->replica_id());
+  Response r = ForwardRead(shared_, std::move(*slot), req, *d.owner, ownership_->replica_id(),
+                           {fmt::format("run {} is live", req.Param("run_id")), "the run's owner"});
   if (r.status != 503 || r.stream) return r;
   // The owner did not answer: if it died meanwhile (its lock is free), what is here is the answer.
   auto now = ownership_->Find(req.Param("run_id"), /*allow_cached=*/false);
   if (now.ok() && (!now->has_value() || (*now)->here)) return std::nullopt;
   return r;
 }
+
+Response ReadForwarding::ForwardTo(const Request& req, const service::RunOwner& owner, const std::string& subject,
+                                   const std::string& owner_label) const {
+  auto slot = InFlight::Take(shared_);
+  if (!slot)
+    return ForwardUnavailable(fmt::format(
+        "{} on replica {}, and this replica is already forwarding as many requests as it may; retry", subject,
+        owner.replica_id));
+  return ForwardRead(shared_, std::move(*slot), req, owner, ownership_->replica_id(), {subject, owner_label});
+}
+
+const std::string& ReadForwarding::replica_id() const { return ownership_->replica_id(); }
 
 namespace {
 // Set while a following stream opens its upstream here through the stream factories, which call

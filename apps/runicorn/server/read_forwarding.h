@@ -82,6 +82,15 @@ class ReadForwarding {
   std::optional<runtrack::Result<std::unique_ptr<StreamSource>>> RouteStream(
       const Request& req, const service::RunCatalog& catalog) const;
 
+  // Forwards `req` to `owner` as a read of a live run is forwarded (the same headers, in-flight
+  // slots and streamed body), for a read whose owner is known without run ownership: a training
+  // job's log (training_log_forwarding.h). `subject` and `owner_label` name them in a 503 ("training
+  // job ID runs" / "the job's replica").
+  Response ForwardTo(const Request& req, const service::RunOwner& owner, const std::string& subject,
+                     const std::string& owner_label) const;
+  // This replica's id, as its forwards name it (X-Runicorn-Forwarded-By).
+  const std::string& replica_id() const;
+
   // Streams of a live run follow its owner (stream_following.h), served here through `ctx`'s own
   // stream factories (streams.h). Call before serving; `ctx` outlives this object's streams.
   void AttachLocalStreams(const AppContext* ctx) { ctx_ = ctx; }

@@ -6,7 +6,8 @@
 // Another replica answers status and job lists from the board, and a cancel it receives is a
 // request on the board that the owner's sweep carries out. A job whose owner is gone (its session
 // with the board ended: the process died or lost PostgreSQL) cannot progress: readers report it
-// failed. The PostgreSQL implementation is pg/pg_training_jobs.h.
+// failed. What only the owner's disk holds (the job's log) is forwarded to the owner's URL
+// (server/training_log_forwarding.h). The PostgreSQL implementation is pg/pg_training_jobs.h.
 //
 // Thread safety: implementations allow every method from any number of threads at once.
 #pragma once
@@ -40,6 +41,10 @@ struct BoardJob {
   std::string facts;             // the job's job.json (a JSON object)
   double created_at = 0;         // when it was submitted
   std::string replica_id;        // the replica that runs it
+  // Where the other replicas reach that replica: the --replica-url it registered for run ownership
+  // under the same id (`viewer --replica-url` gives the board the ownership's id); "" when it
+  // registered none (started without --replica-url), so its job's log is read only there.
+  std::string replica_url;
   bool owner_alive = false;      // that replica is still connected to the board
   bool cancel_requested = false;
 };

@@ -20,6 +20,7 @@
 #include "server/indexer.h"
 #include "server/ingest_forwarding.h"
 #include "server/read_forwarding.h"
+#include "server/training_log_forwarding.h"
 #include "server/params.h"
 #ifdef RUNICORN_HAVE_PG
 #include "service/pg/pg_artifact_ingest.h"
@@ -553,12 +554,17 @@ int RunViewer(const std::vector<std::string>& argv) {
     std::shared_ptr<service::TrainingJobBoard> training_board;
 #ifdef RUNICORN_HAVE_PG
     if (auto conninfo = args->Get("catalog")) {
-      auto board = service::pg::PgTrainingJobs::Open(*conninfo);
+      // With --replica-url the board knows this replica by its run-ownership id, so the others
+      // find its URL and read its jobs' logs here (server/training_log_forwarding.h).
+      auto board = service::pg::PgTrainingJobs::Open(
+          *conninfo, context.read_forwarding ? context.read_forwarding->replica_id() : std::string());
       if (!board.ok()) {
         std::fprintf(stderr, "runicorn viewer: cannot use the PostgreSQL catalog: %s\n", board.status().message().c_str());
         return kExitError;
       }
       training_board = std::move(*board);
+      context.training_log_forwarding =
+          std::make_shared<server::TrainingLogForwarding>(training_board, context.read_forwarding);
     }
 #endif
     context.services->training = std::make_shared<service::TrainingService>(

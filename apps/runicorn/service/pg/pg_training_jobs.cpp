@@ -20,8 +20,12 @@ using runtrack::Status;
 namespace {
 
 constexpr const char* kColumns =
-    "task_id, replica_id, facts::text, status, progress, metrics::text, model_id, error, run_id, created_at,"
-    " started_at, updated_at, cancel_requested";
+    "j.task_id, j.replica_id, j.facts::text, j.status, j.progress, j.metrics::text, j.model_id, j.error, j.run_id,"
+    " j.created_at, j.started_at, j.updated_at, j.cancel_requested";
+
+// The tables a job is read from: its row, and the owner's registration for run ownership (table
+// `replicas`, pg_run_ownership.h), which holds its --replica-url when it was given one.
+constexpr const char* kJobTables = "training_jobs j LEFT JOIN replicas r ON r.replica_id = j.replica_id";
 
 // The job's owner holds its presence lock. ($1: kTrainingPresenceLockClass.)
 constexpr const char* kOwnerAlive =
@@ -64,6 +68,7 @@ Result<BoardJob> JobOf(const PgResult& r, int i) {
   j.status.updated_at = Double(r.Get(i, 11));
   j.cancel_requested = r.Get(i, 12) == "t";
   j.owner_alive = r.Get(i, 13) == "t";
+  j.replica_url = std::string(r.Get(i, 14));
   return j;
 }
 
@@ -142,7 +147,8 @@ Result<BoardJob> PgTrainingJobs::Get(const std::string& task_id) {
   return RetryDroppedConnections([&]() -> Result<BoardJob> {
     RUNTRACK_ASSIGN_OR_RETURN(auto conn, readers_.Acquire());
     RUNTRACK_ASSIGN_OR_RETURN(
-        PgResult r, conn->Exec(fmt::format("SELECT {}, {} FROM training_jobs j WHERE task_id = $2", kColumns, kOwnerAlive),
+        PgResult r, conn->Exec(fmt::format("SELECT {}, {}, COALESCE(r.url, '') FROM {} WHERE j.task_id = $2", kColumns,
+                                           kOwnerAlive, kJobTables),
                                {std::to_string(kTrainingPresenceLockClass), task_id}));
     if (r.rows() == 0) return Status::NotFound(fmt::format("Training job not found: {}", task_id));
     return JobOf(r, 0);
@@ -153,8 +159,8 @@ Result<std::vector<BoardJob>> PgTrainingJobs::List() {
   return RetryDroppedConnections([&]() -> Result<std::vector<BoardJob>> {
     RUNTRACK_ASSIGN_OR_RETURN(auto conn, readers_.Acquire());
     RUNTRACK_ASSIGN_OR_RETURN(
-        PgResult r, conn->Exec(fmt::format("SELECT {}, {} FROM training_jobs j ORDER BY created_at DESC, task_id",
-                                           kColumns, kOwnerAlive),
+        PgResult r, conn->Exec(fmt::format("SELECT {}, {}, COALESCE(r.url, '') FROM {} ORDER BY j.created_at DESC, j.task_id",
+                                           kColumns, kOwnerAlive, kJobTables),
                                {std::to_string(kTrainingPresenceLockClass)}));
     std::vector<BoardJob> out;
     for (int i = 0; i < r.rows(); ++i) {

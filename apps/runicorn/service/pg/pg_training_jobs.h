@@ -31,7 +31,9 @@ inline constexpr int32_t kTrainingPresenceLockClass = 0x746a;
 class PgTrainingJobs final : public TrainingJobBoard {
  public:
   // Connects, brings the schema up to date and takes the presence lock. `replica_id` "": the
-  // host name and pid. IOError when PostgreSQL cannot be reached.
+  // host name and pid; a replica that takes part in run ownership passes that id, so readers find
+  // its --replica-url (BoardJob::replica_url, from the `replicas` table). IOError when PostgreSQL
+  // cannot be reached.
   static runtrack::Result<std::unique_ptr<PgTrainingJobs>> Open(const std::string& conninfo,
                                                                 std::string replica_id = "");
   // Releases the presence lock: this replica's unfinished jobs read as failed from then on.
