@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "pg/pg_test_support.h"
+#include "service/pg/pg_run_ownership.h"
 #include "service/pg/pg_training_jobs.h"
 
 namespace {
@@ -57,6 +58,7 @@ TEST_CASE("pg training jobs: published, read, canceled through another replica, 
   auto job = reader->Get(kId);
   REQUIRE(job.ok());
   CHECK(job->replica_id == "replica-a");
+  CHECK(job->replica_url.empty());  // A takes no part in run ownership (no --replica-url)
   CHECK(job->owner_alive);
   CHECK_FALSE(job->cancel_requested);
   CHECK(job->facts == facts);
@@ -68,6 +70,21 @@ TEST_CASE("pg training jobs: published, read, canceled through another replica, 
   CHECK(job->status.started_at == 1767225601.5);
   CHECK(job->status.updated_at == 1767225630.25);
   CHECK_FALSE(job->status.model_id.has_value());
+
+  // Registered for run ownership, A is reached at its --replica-url: where a job's log is read
+  // (server/training_log_forwarding.h).
+  {
+    auto ownership = runicorn::service::pg::PgRunOwnership::Open({db, "http://127.0.0.1:23301", "replica-a"});
+    INFO(ownership.status().ToString());
+    REQUIRE(ownership.ok());
+    auto registered = reader->Get(kId);
+    REQUIRE(registered.ok());
+    CHECK(registered->replica_url == "http://127.0.0.1:23301");
+    auto listed = reader->List();
+    REQUIRE(listed.ok());
+    REQUIRE(listed->size() == 1);
+    CHECK(listed->front().replica_url == "http://127.0.0.1:23301");
+  }
 
   // A cancel through B is a request only A sees, kept across A's next publication.
   REQUIRE(owner->CancelRequests()->empty());
