@@ -41,6 +41,20 @@ inline std::vector<std::string> ReadHandover(const std::filesystem::path& file) 
   return lines;
 }
 
+// The handover of the run's shared `server` ("Ceph RGW", "PostgreSQL"), `lines` lines long; nullopt
+// with `reason` set when there is none: why the start case could not start it (what it left in
+// <handover>.unavailable), else that it is not running.
+inline std::optional<std::vector<std::string>> AttachHandover(const std::filesystem::path& file, size_t lines,
+                                                              const std::string& server, std::string& reason) {
+  auto handover = ReadHandover(file);
+  if (handover.size() == lines) return handover;
+  const auto why = ReadHandover(file.string() + ".unavailable");
+  reason = !why.empty() ? why.front()
+                        : "the shared " + server + " is not running (" + file.string() +
+                              " is missing: see the output of ctest's start case for it)";
+  return std::nullopt;
+}
+
 // Written aside and renamed, so a case never reads half a handover.
 inline bool WriteHandover(const std::filesystem::path& file, const std::vector<std::string>& lines) {
   std::error_code ec;

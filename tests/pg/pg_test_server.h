@@ -109,19 +109,13 @@ class PgTestServer {
 
   // The run's shared server, as its handover file describes it; not stopped by this process.
   explicit PgTestServer(Attached shared) : owned_(false) {
-    const auto lines = ReadHandover(shared.handover);
-    if (lines.size() != 1) {
-      // The start case leaves why it could not start one (e.g. PostgreSQL 15 not installed).
-      const auto why = ReadHandover(shared.handover.string() + ".unavailable");
-      reason_ = !why.empty() ? why.front()
-                             : fmt::format("the shared PostgreSQL is not running ({} is missing: see the output "
-                                           "of ctest's 'pg: start the shared PostgreSQL')", shared.handover.string());
-      return;
-    }
-    dir_ = lines[0];
+    // (Without one, reason_ says why: e.g. PostgreSQL 15 not installed.)
+    const auto lines = AttachHandover(shared.handover, 1, "PostgreSQL", reason_);
+    if (!lines) return;
+    dir_ = (*lines)[0];
     std::ifstream pid_file(dir_ / "data" / "postmaster.pid");
     pid_file >> postmaster_pid_;
-    if (postmaster_pid_ <= 0) reason_ = fmt::format("the shared PostgreSQL in {} has no postmaster.pid", lines[0]);
+    if (postmaster_pid_ <= 0) reason_ = fmt::format("the shared PostgreSQL in {} has no postmaster.pid", (*lines)[0]);
   }
 
   void Start(const std::string& extra_options) {

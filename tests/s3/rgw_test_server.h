@@ -92,17 +92,11 @@ class RgwTestServer {
 
   // The run's shared server, as its handover file describes it; not stopped by this process.
   explicit RgwTestServer(Attached shared) : owned_(false) {
-    const auto lines = ReadHandover(shared.handover);
-    if (lines.size() != 2) {
-      // The start case leaves why it could not start one (e.g. radosgw not installed).
-      const auto why = ReadHandover(shared.handover.string() + ".unavailable");
-      reason_ = !why.empty() ? why.front()
-                             : fmt::format("the shared Ceph RGW is not running ({} is missing: see the output of "
-                                           "ctest's 's3: start the shared Ceph RGW')", shared.handover.string());
-      return;
-    }
-    dir_ = lines[0];
-    rgw_port_ = std::atoi(lines[1].c_str());
+    // (Without one, reason_ says why: e.g. radosgw not installed.)
+    const auto lines = AttachHandover(shared.handover, 2, "Ceph RGW", reason_);
+    if (!lines) return;
+    dir_ = (*lines)[0];
+    rgw_port_ = std::atoi((*lines)[1].c_str());
     attached_ = true;
   }
 
