@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -57,5 +58,9 @@ class SealedObjectSource {
 // so a damaged local file never reaches a shared bucket. Corruption naming what failed.
 // Memory: the object plus one batch of decoded points.
 Status VerifySealedObject(const SealedObjectRef& ref, SealedObjectKind kind, std::string_view bytes);
+// The same check of the object in the file at `path`, read block by block (pread): memory is one
+// block and one batch of decoded points, whatever the object's size. NotFound when there is no
+// file, IOError when it cannot be read.
+Status VerifySealedFile(const SealedObjectRef& ref, SealedObjectKind kind, const std::filesystem::path& path);
 
 }  // namespace runtrack

@@ -1,5 +1,5 @@
-// VerifySealedObject (include/runtrack/sealed_objects.h): the whole-object check a publisher runs
-// before it copies a sealed object to a shared place.
+// VerifySealedObject / VerifySealedFile (include/runtrack/sealed_objects.h): the whole-object check a
+// publisher runs before it copies a sealed object to a shared place.
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -8,6 +8,7 @@
 #include "runtrack/sealed_objects.h"
 #include "segments/byte_source.h"
 #include "segments/lod_blocks.h"
+#include "segments/object_footer.h"
 #include "segments/segment_reader.h"
 
 namespace runtrack {
@@ -33,15 +34,14 @@ class ViewByteSource final : public segments::ByteSource {
 // Points decoded at a time: bounds the memory of checking a 10^8-point segment (32 B a point).
 constexpr uint64_t kVerifyBatch = 1 << 16;
 
-}  // namespace
-
-Status VerifySealedObject(const SealedObjectRef& ref, SealedObjectKind kind, std::string_view bytes) {
+// Both entry points: `source` holds the object's bytes (in memory, or a file read by range).
+Status VerifySealedSource(const SealedObjectRef& ref, SealedObjectKind kind,
+                          const std::shared_ptr<const segments::ByteSource>& source) {
   const bool segment = kind == SealedObjectKind::kSegment;
   const std::string what = fmt::format("{} of series {} of run {} ({} points)", segment ? "segment" : "LOD object",
                                        ref.series, ref.run_id, ref.point_count);
-  if (bytes.size() != ref.size_of(kind))
-    return Status::Corruption(fmt::format("{} is {} bytes, the catalog recorded {}", what, bytes.size(), ref.size_of(kind)));
-  auto source = std::make_shared<const ViewByteSource>(bytes);
+  if (source->size() != ref.size_of(kind))
+    return Status::Corruption(fmt::format("{} is {} bytes, the catalog recorded {}", what, source->size(), ref.size_of(kind)));
   if (!segment) {
     auto pyramid = segments::DecodeLodPyramid(*source);
     if (!pyramid.ok()) return Status::Corruption(fmt::format("{}: {}", what, pyramid.status().message()));
@@ -49,7 +49,11 @@ Status VerifySealedObject(const SealedObjectRef& ref, SealedObjectKind kind, std
       return Status::Corruption(fmt::format("{} covers {} points", what, pyramid->count()));
     return Status::Ok();
   }
-  if (catalog::SegmentFooterCrc(bytes) != ref.footer_crc32c)
+  // The footer CRC sits in the trailer, the object's last bytes.
+  std::string trailer;
+  if (source->size() >= segments::kTrailerSize)
+    RUNTRACK_RETURN_IF_ERROR(source->ReadAt(source->size() - segments::kTrailerSize, segments::kTrailerSize, &trailer));
+  if (catalog::SegmentFooterCrc(trailer) != ref.footer_crc32c)
     return Status::Corruption(fmt::format("{} is not the one the catalog recorded (footer CRC differs)", what));
   auto reader = segments::SegmentReader::Open(source);
   if (!reader.ok()) return Status::Corruption(fmt::format("{}: {}", what, reader.status().message()));
@@ -62,6 +66,17 @@ Status VerifySealedObject(const SealedObjectRef& ref, SealedObjectKind kind, std
       return Status::Corruption(fmt::format("{}: {}", what, s.message()));
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status VerifySealedObject(const SealedObjectRef& ref, SealedObjectKind kind, std::string_view bytes) {
+  return VerifySealedSource(ref, kind, std::make_shared<const ViewByteSource>(bytes));
+}
+
+Status VerifySealedFile(const SealedObjectRef& ref, SealedObjectKind kind, const std::filesystem::path& path) {
+  RUNTRACK_ASSIGN_OR_RETURN(std::unique_ptr<segments::FileByteSource> file, segments::FileByteSource::Open(path));
+  return VerifySealedSource(ref, kind, std::shared_ptr<const segments::ByteSource>(std::move(file)));
 }
 
 }  // namespace runtrack

@@ -1,7 +1,7 @@
 // The library's half of sealed segments in a bucket, without a gateway: a catalog whose run
 // folder lacks the segment and LOD files reads them from CatalogOptions::sealed_objects (here an
 // in-memory source), on every read path, bit for bit; bytes the source gets wrong are Corruption,
-// never points. Plus VerifySealedObject, which guards uploads.
+// never points. Plus VerifySealedObject and VerifySealedFile, which guard uploads.
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -224,5 +224,28 @@ TEST_CASE("sealed objects missing from the run folder are read from the attached
     CHECK(VerifySealedObject(first, SealedObjectKind::kLod, lod).ok());
     lod[lod.size() / 2] ^= 1;
     CHECK(VerifySealedObject(first, SealedObjectKind::kLod, lod).code() == StatusCode::kCorruption);
+
+    // VerifySealedFile (reads the file by ranges) gives the same answers for the same bytes.
+    const fs::path file = dir.path() / "checked.seg";
+    auto write = [&](const std::string& bytes) { std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes; };
+    write(good);
+    CHECK(VerifySealedFile(first, SealedObjectKind::kSegment, file).ok());
+    CHECK(VerifySealedFile(other, SealedObjectKind::kSegment, file).message() ==
+          VerifySealedObject(other, SealedObjectKind::kSegment, good).message());
+    write(flipped);
+    s = VerifySealedFile(first, SealedObjectKind::kSegment, file);
+    CHECK(s.code() == StatusCode::kCorruption);
+    CHECK(s.message() == VerifySealedObject(first, SealedObjectKind::kSegment, flipped).message());
+    write(good.substr(1));
+    CHECK(VerifySealedFile(first, SealedObjectKind::kSegment, file).message() ==
+          VerifySealedObject(first, SealedObjectKind::kSegment, good.substr(1)).message());
+    write(lod);
+    CHECK(VerifySealedFile(first, SealedObjectKind::kLod, file).code() == StatusCode::kCorruption);
+    write(source->objects[Key(first, SealedObjectKind::kLod)]);
+    CHECK(VerifySealedFile(first, SealedObjectKind::kLod, file).ok());
+    write("");  // shorter than a trailer
+    CHECK(VerifySealedFile(first, SealedObjectKind::kSegment, file).code() == StatusCode::kCorruption);
+    CHECK(VerifySealedFile(first, SealedObjectKind::kSegment, dir.path() / "absent.seg").code() ==
+          StatusCode::kNotFound);
   }
 }

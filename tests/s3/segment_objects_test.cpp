@@ -29,6 +29,7 @@
 #include "service/s3/object_segment_source.h"
 #include "service/s3/object_segment_store.h"
 #include "service/s3/s3_client.h"
+#include "service/s3/s3_file_upload.h"
 
 #ifndef RUNICORN_BINARY
 #error "RUNICORN_BINARY must name the runicorn executable (set by apps/CMakeLists.txt)"
@@ -248,6 +249,58 @@ TEST_CASE("sealed segments and LOD objects in the bucket: publish, read back, gc
     CHECK(from_replica->uploaded == 0);
     CHECK(from_replica->already_present == 16);
     CHECK(client->counts().put == puts + 1);  // its own reference list only
+  }
+
+  SECTION("objects over the multipart threshold go up in parts from the file, byte for byte") {
+    auto bucket = NewBucket(server);
+    auto objects = std::make_shared<ObjectSegmentStore>(bucket);
+    // The middle object size as the threshold, so both ways of uploading are taken; parts are
+    // still >= 5 MiB, so each object over it goes up as one (last) part.
+    std::vector<uint64_t> sizes;
+    for (const auto& ref : *refs) sizes.insert(sizes.end(), {ref.segment_size, ref.lod_size});
+    std::sort(sizes.begin(), sizes.end());
+    SegmentPublisherOptions options;
+    FileUploadOptions& small = options.upload;
+    small.multipart_threshold = sizes[sizes.size() / 2];
+    small.part_size = 5ull << 20;
+    uint64_t over = 0;
+    for (const auto& ref : *refs)
+      for (SealedObjectKind kind : {SealedObjectKind::kSegment, SealedObjectKind::kLod})
+        over += ref.size_of(kind) > small.multipart_threshold;
+    REQUIRE(over > 0);
+    REQUIRE(over < 16);
+    // What a publisher that died mid-upload left: an unfinished upload under segments/, and one
+    // elsewhere (not the segment publisher's to abort).
+    const std::string left_key = prefix + "dead-replica-upload.seg";
+    REQUIRE(bucket->CreateMultipartUpload(left_key).ok());
+    REQUIRE(bucket->CreateMultipartUpload("team/runfiles/unrelated").ok());
+    options.stale_upload_seconds = 0;  // (a day by default: a younger one may still be running)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the gateway's clock has milliseconds
+    ObjectSegmentPublisher parts(s.root, objects, ListOf(*catalog), options);
+    auto pass = parts.Push();
+    INFO(pass.status().ToString());
+    REQUIRE(pass.ok());
+    CHECK(pass->stale_uploads_aborted == 1);
+    CHECK(pass->uploaded == 16);
+    CHECK(pass->multipart_uploads == over);
+    for (const auto& ref : *refs) {
+      for (SealedObjectKind kind : {SealedObjectKind::kSegment, SealedObjectKind::kLod}) {
+        const StoreLayout layout(s.root);
+        const fs::path local = kind == SealedObjectKind::kSegment
+                                   ? layout.segment_path(ref.run_id, ref.series, ref.point_count)
+                                   : layout.lod_path(ref.run_id, ref.series, ref.point_count);
+        auto bytes = bucket->GetObject(objects->KeyOf(ref, kind));
+        REQUIRE(bytes.ok());
+        std::ifstream in(local, std::ios::binary);
+        CHECK(*bytes == std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+      }
+    }
+    // Its own uploads left nothing unfinished; the other folder's upload is still there.
+    auto unfinished = bucket->ListMultipartUploads("team/");
+    REQUIRE(unfinished.ok());
+    REQUIRE(unfinished->size() == 1);
+    CHECK(unfinished->front().key == "team/runfiles/unrelated");
+    CHECK(parts.Push()->stale_uploads_aborted == 0);  // only the first pass looks
   }
 
   SECTION("a damaged local file is reported and never uploaded; the series stays unlisted") {

@@ -1,13 +1,13 @@
 #include "service/s3/object_segment_publisher.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "runtrack/layout.h"
 #include "runtrack/validation.h"
 #include "service/s3/object_segment_references.h"
+#include "service/s3/s3_file_upload.h"
 
 namespace runicorn::service::s3 {
 
@@ -15,22 +15,6 @@ using runtrack::Result;
 using runtrack::SealedObjectKind;
 using runtrack::SealedObjectRef;
 using runtrack::Status;
-
-namespace {
-
-// NotFound when the file is absent (a replica without it, or evicted), IOError otherwise.
-Result<std::string> ReadWholeFile(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return Status::NotFound("no file " + path.string());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError("cannot read " + path.string());
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) return Status::IOError("cannot read " + path.string());
-  return std::move(out).str();
-}
-
-}  // namespace
 
 Result<bool> ObjectSegmentPublisher::PublishSeries(const SealedObjectRef& ref, SegmentPublishReport* report,
                                                    bool* corrupt) {
@@ -46,23 +30,25 @@ Result<bool> ObjectSegmentPublisher::PublishSeries(const SealedObjectRef& ref, S
     const std::filesystem::path path = kind == SealedObjectKind::kSegment
                                            ? layout.segment_path(ref.run_id, ref.series, ref.point_count)
                                            : layout.lod_path(ref.run_id, ref.series, ref.point_count);
-    auto bytes = ReadWholeFile(path);
-    if (!bytes.ok() && bytes.status().code() == runtrack::StatusCode::kNotFound) {
+    const Status checked = runtrack::VerifySealedFile(ref, kind, path);
+    if (checked.code() == runtrack::StatusCode::kNotFound) {
       ++report->missing;  // a run deleted or re-sealed meanwhile, or a replica without the file
       complete = false;
       continue;
     }
-    if (!bytes.ok()) return bytes.status();
-    if (!runtrack::VerifySealedObject(ref, kind, *bytes).ok()) {
+    if (checked.code() == runtrack::StatusCode::kCorruption) {
       ++report->corrupt;
       *corrupt = true;
       complete = false;
       continue;
     }
-    RUNTRACK_ASSIGN_OR_RETURN(bool uploaded, objects_->PutIfAbsent(ref, kind, *bytes));
+    if (!checked.ok()) return checked;
+    int parts = 0;
+    RUNTRACK_ASSIGN_OR_RETURN(bool uploaded, objects_->PutFileIfAbsent(ref, kind, path, options_.upload, &parts));
     if (uploaded) {
       ++report->uploaded;
-      report->bytes_uploaded += bytes->size();
+      report->bytes_uploaded += ref.size_of(kind);
+      if (parts > 0) ++report->multipart_uploads;
     } else {
       ++report->already_present;
     }
@@ -72,6 +58,7 @@ Result<bool> ObjectSegmentPublisher::PublishSeries(const SealedObjectRef& ref, S
 
 Result<SegmentPublishReport> ObjectSegmentPublisher::Push() {
   std::lock_guard<std::mutex> pass(pass_mu_);
+  SegmentPublishReport report;
   if (!seeded_) {
     // What this store listed before a restart is in the bucket already (it lists confirmed
     // objects only, and gc keeps what any list names).
@@ -79,9 +66,13 @@ Result<SegmentPublishReport> ObjectSegmentPublisher::Push() {
     in_bucket_.insert(listed.begin(), listed.end());
     published_ = std::vector<std::string>(listed.begin(), listed.end());
     std::sort(published_->begin(), published_->end());
+    // And what a process that died mid-upload left (its own or another replica's).
+    const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    RUNTRACK_ASSIGN_OR_RETURN(report.stale_uploads_aborted,
+                              AbortStaleMultipartUploads(objects_->client(), objects_->SegmentsPrefix(), now,
+                                                         options_.stale_upload_seconds));
     seeded_ = true;
   }
-  SegmentPublishReport report;
   RUNTRACK_ASSIGN_OR_RETURN(std::vector<SealedObjectRef> refs, list_());
   report.series = refs.size();
   Status failed;

@@ -4,14 +4,15 @@
 //
 // A pass asks the catalog for every sealed series (Catalog::ListSealedObjects: committed index
 // entries only, whose files are durable) and, for each one not yet confirmed in the bucket: HEAD
-// (another replica may have put it), else reads the local file, checks it whole
-// (runtrack::VerifySealedObject: a damaged local file is reported and never uploaded) and PUTs
-// it. Confirmed series are remembered; the store's segment reference list
+// (another replica may have put it), else checks the local file whole (runtrack::VerifySealedFile:
+// a damaged local file is reported and never uploaded) and uploads it from the file (one PUT, or
+// a multipart upload above FileUploadOptions::multipart_threshold). Confirmed series are remembered; the store's segment reference list
 // (object_segment_references.h) is rewritten when the confirmed live set changed — after the
 // uploads, so gc's grace period covers an object uploaded before it is listed. A restart reads
 // that list back (one GET) instead of HEADing or re-uploading everything.
 //
-// Memory: one object at a time (a segment is ~5.3 B a point: 53 MB for 10^7 points).
+// Memory: bounded whatever a series' size (a segment is ~5.3 B a point: 530 MB for 10^8 points):
+// the check reads one block at a time, the upload at most max(threshold, part size) bytes.
 // Thread safety: Push may be called from several threads; passes are serialised.
 #pragma once
 
@@ -39,8 +40,19 @@ struct SegmentPublishReport {
   uint64_t bytes_uploaded = 0;
   uint64_t already_present = 0;  // objects found in the bucket by HEAD this pass
   uint64_t missing = 0;          // objects neither on this disk nor in the bucket (not listed)
-  uint64_t corrupt = 0;          // local objects failing VerifySealedObject (skipped, not listed)
+  uint64_t corrupt = 0;          // local objects failing VerifySealedFile (skipped, not listed)
+  uint64_t multipart_uploads = 0;  // of the uploads, those that went up in parts
+  uint64_t stale_uploads_aborted = 0;  // unfinished multipart uploads under segments/ (first pass)
   bool references_published = false;
+};
+
+struct SegmentPublisherOptions {
+  // When an object goes up in parts, and how large they are (tests make them small).
+  FileUploadOptions upload;
+  // A process that dies mid-upload leaves its parts in the bucket (s3_file_upload.h): the first
+  // pass of every publisher aborts the unfinished uploads under segments/ older than this (any
+  // replica's: a younger one may still be running somewhere).
+  double stale_upload_seconds = 24 * 3600;
 };
 
 class ObjectSegmentPublisher {
@@ -49,8 +61,9 @@ class ObjectSegmentPublisher {
 
   // `root` is the store (its segment files, and the name of its reference list); `list` returns
   // the catalog's sealed series (Catalog::ListSealedObjects).
-  ObjectSegmentPublisher(std::filesystem::path root, std::shared_ptr<ObjectSegmentStore> objects, ListFn list)
-      : root_(std::move(root)), objects_(std::move(objects)), list_(std::move(list)) {}
+  ObjectSegmentPublisher(std::filesystem::path root, std::shared_ptr<ObjectSegmentStore> objects, ListFn list,
+                         SegmentPublisherOptions options = {})
+      : root_(std::move(root)), objects_(std::move(objects)), list_(std::move(list)), options_(std::move(options)) {}
   ~ObjectSegmentPublisher() { Stop(); }
 
   // One pass. The first failing request stops the uploads; the list is still published for what
@@ -77,6 +90,7 @@ class ObjectSegmentPublisher {
   std::filesystem::path root_;
   std::shared_ptr<ObjectSegmentStore> objects_;
   ListFn list_;
+  SegmentPublisherOptions options_;
   ConfirmedFn on_confirmed_;
   std::mutex pass_mu_;
   bool seeded_ = false;                           // guarded by pass_mu_
