@@ -22,6 +22,8 @@ Result<bool> ObjectSegmentPublisher::PublishSeries(const SealedObjectRef& ref, S
   bool complete = true;
   for (SealedObjectKind kind : {SealedObjectKind::kSegment, SealedObjectKind::kLod}) {
     if (ref.size_of(kind) == 0) continue;  // sealed without a LOD object
+    // Absent, or a wrong-sized object under a name that fixes the size (a foreign writer's): the
+    // right bytes replace it.
     RUNTRACK_ASSIGN_OR_RETURN(bool present, objects_->Contains(ref, kind));
     if (present) {
       ++report->already_present;
@@ -43,15 +45,10 @@ Result<bool> ObjectSegmentPublisher::PublishSeries(const SealedObjectRef& ref, S
       continue;
     }
     if (!checked.ok()) return checked;
-    int parts = 0;
-    RUNTRACK_ASSIGN_OR_RETURN(bool uploaded, objects_->PutFileIfAbsent(ref, kind, path, options_.upload, &parts));
-    if (uploaded) {
-      ++report->uploaded;
-      report->bytes_uploaded += ref.size_of(kind);
-      if (parts > 0) ++report->multipart_uploads;
-    } else {
-      ++report->already_present;
-    }
+    RUNTRACK_ASSIGN_OR_RETURN(int parts, objects_->PutFile(ref, kind, path, options_.upload));
+    ++report->uploaded;
+    report->bytes_uploaded += ref.size_of(kind);
+    if (parts > 0) ++report->multipart_uploads;
   }
   return complete;
 }

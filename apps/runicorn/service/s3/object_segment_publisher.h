@@ -51,8 +51,8 @@ struct SegmentPublisherOptions {
   FileUploadOptions upload;
   // A process that dies mid-upload leaves its parts in the bucket (s3_file_upload.h): the first
   // pass of every publisher aborts the unfinished uploads under segments/ older than this (any
-  // replica's: a younger one may still be running somewhere).
-  double stale_upload_seconds = 24 * 3600;
+  // replica's).
+  double stale_upload_seconds = kStaleMultipartUploadSeconds;
 };
 
 class ObjectSegmentPublisher {

@@ -62,27 +62,21 @@ Result<bool> ObjectSegmentStore::Contains(const SealedObjectRef& ref, SealedObje
   return head.status();
 }
 
-Result<bool> ObjectSegmentStore::PutFileIfAbsent(const SealedObjectRef& ref, SealedObjectKind kind,
-                                                 const std::filesystem::path& path, const FileUploadOptions& options,
-                                                 int* parts) {
+Result<int> ObjectSegmentStore::PutFile(const SealedObjectRef& ref, SealedObjectKind kind,
+                                        const std::filesystem::path& path, const FileUploadOptions& options) {
   std::error_code ec;
   const uint64_t size = std::filesystem::file_size(path, ec);
   if (ec) return Status::IOError(fmt::format("{}: {}", path.string(), ec.message()));
   if (size != ref.size_of(kind))
     return Status::InvalidArgument(fmt::format("{}: {} bytes, the catalog recorded {}", NameOf(ref), size,
                                                ref.size_of(kind)));
-  RUNTRACK_ASSIGN_OR_RETURN(bool present, Contains(ref, kind));
-  if (present) return false;
-  // Absent, or a wrong-sized object under a name that fixes the size (a foreign writer's): the
-  // right bytes replace it.
   const std::string key = KeyOf(ref, kind);
   RUNTRACK_ASSIGN_OR_RETURN(FileUploadResult sent, UploadFile(*client_, key, path, std::nullopt, options));
   if (sent.size != ref.size_of(kind)) {
     (void)client_->DeleteObject(key);  // a sealed file never changes: something rewrote it
     return Status::Busy(fmt::format("{} changed while it was uploaded ({} bytes sent)", path.string(), sent.size));
   }
-  if (parts != nullptr) *parts = sent.parts;
-  return true;
+  return sent.parts;
 }
 
 Result<std::string> ObjectSegmentStore::ReadRange(const SealedObjectRef& ref, SealedObjectKind kind, uint64_t offset,

@@ -44,16 +44,14 @@ class ObjectSegmentStore {
   // The name of an object key of this layout (nullopt for any other key: left alone by gc).
   std::optional<std::string> NameOfKey(std::string_view key) const;
 
-  // Uploads the file at `path` as the object unless the bucket has it already with the right size
-  // (HEAD first: another replica of the store may have put it), with bounded memory
-  // (s3_file_upload.h: one PUT up to options.multipart_threshold, else parts from one reused
-  // buffer). True when it uploaded; `*parts` gets the upload's part count (0: one PUT). The caller
-  // has checked the file (runtrack::VerifySealedFile); a file whose size is not the one `ref`
-  // records is InvalidArgument before any upload, and one that changed size meanwhile is removed
-  // from the bucket again (Busy).
-  runtrack::Result<bool> PutFileIfAbsent(const runtrack::SealedObjectRef& ref, runtrack::SealedObjectKind kind,
-                                         const std::filesystem::path& path, const FileUploadOptions& options,
-                                         int* parts = nullptr);
+  // Uploads the file at `path` as the object with bounded memory (s3_file_upload.h: one PUT up to
+  // options.multipart_threshold, else parts from one reused buffer) and answers the upload's part
+  // count (0: one PUT). The caller has asked Contains first (another replica may have put it; a
+  // race that puts the same bytes twice is harmless: the name fixes them) and checked the file
+  // (runtrack::VerifySealedFile). A file whose size is not the one `ref` records is
+  // InvalidArgument before any upload; one that changed size meanwhile is removed again (Busy).
+  runtrack::Result<int> PutFile(const runtrack::SealedObjectRef& ref, runtrack::SealedObjectKind kind,
+                                const std::filesystem::path& path, const FileUploadOptions& options);
   // Whether the object is in the bucket with the size `ref` records.
   runtrack::Result<bool> Contains(const runtrack::SealedObjectRef& ref, runtrack::SealedObjectKind kind);
   // Exactly bytes [offset, offset + length): NotFound when absent, Corruption when the object is

@@ -219,7 +219,7 @@ Result<RunFilePublishReport> RunFilePublisher::Publish() {
     const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     RUNTRACK_ASSIGN_OR_RETURN(report.stale_uploads_aborted,
                               AbortStaleMultipartUploads(*client_, client_->location().Key("runfiles/"), now,
-                                                         kStaleUploadSeconds));
+                                                         kStaleMultipartUploadSeconds));
   }
   return report;
 }

@@ -60,8 +60,6 @@ struct RunFilePublishReport {
 class RunFilePublisher {
  public:
   static constexpr uint64_t kMaxFileBytes = 5ull << 40;  // S3's largest object
-  // An unfinished multipart upload under runfiles/ older than this is taken as a dead publisher's.
-  static constexpr double kStaleUploadSeconds = 24 * 3600;
 
   // `local` is this replica's own run index (the embedded store whose folder is `root`); it must
   // outlive the publisher. `upload` sets the single-PUT/multipart threshold and the part size.

@@ -49,6 +49,10 @@ runtrack::Result<FileUploadResult> UploadFile(S3Client& client, std::string_view
                                               const std::optional<std::string>& expected_sha256,
                                               const FileUploadOptions& options = {});
 
+// How old an unfinished multipart upload must be before a publisher aborts it as a dead process's:
+// a younger one may still be running in another replica.
+inline constexpr double kStaleMultipartUploadSeconds = 24 * 3600;
+
 // Aborts the unfinished multipart uploads under `prefix` started more than `min_age_seconds`
 // before `now` (seconds since the epoch): what a process that died mid-upload left. Younger ones
 // may still be running in another replica and are left alone. Returns how many were aborted.
