@@ -23,32 +23,15 @@
 #include "server/training_log_forwarding.h"
 #include "server/params.h"
 #ifdef RUNICORN_HAVE_PG
-#include "service/pg/pg_artifact_ingest.h"
-#include "service/pg/pg_artifact_mirror.h"
-#include "service/pg/pg_dataset_artifacts.h"
-#include "service/pg/pg_viewer_artifacts.h"
-#include "service/pg/pg_viewer_catalog.h"
 #include "service/pg/pg_run_ownership.h"
-#include "service/pg/pg_run_files.h"
-#include "service/pg/pg_segment_index.h"
-#include "service/pg/pg_user_repository.h"
 #include "service/pg/pg_shared_task_queue.h"
 #include "service/pg/pg_training_jobs.h"
 #endif
-#include "service/s3/catalog_references.h"
-#include "service/s3/finished_run_sealer.h"
 #include "service/local_run_activity.h"
 #include "service/periodic_pass.h"
-#include "service/s3/object_chunk_pool.h"
-#include "service/s3/object_chunk_source.h"
-#include "service/s3/object_metric_reader.h"
-#include "service/s3/object_segment_publisher.h"
-#include "service/s3/object_segment_source.h"
-#include "service/s3/object_run_files.h"
-#include "service/s3/run_file_publisher.h"
-#include "service/s3/segment_index_publisher.h"
-#include "service/s3/objects_option.h"
+#include "service/s3/finished_run_sealer.h"
 #include "service/viewer_endpoint.h"
+#include "viewer/team_backend.h"
 #include "viewer/viewer_command.h"
 
 #ifndef RUNICORN_WEB_SOURCE_DIR
@@ -239,24 +222,18 @@ int RunViewer(const std::vector<std::string>& argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const std::filesystem::path root = ResolveStorage(*args);
-  // --objects (docs/SCALE-OUT.md): the team's bucket, checked before anything starts; the catalog
-  // reads sealed segments its disk lacks from it, so it is opened before the catalog.
-  std::shared_ptr<service::s3::ObjectChunkStore> bucket;
-  std::shared_ptr<service::s3::ObjectSegmentStore> segment_objects;
-  if (auto url = args->Get("objects")) {
-    auto opened = service::s3::OpenObjectChunkStore(*url);
-    if (!opened.ok()) {
-      std::fprintf(stderr, "runicorn viewer: %s\n", opened.status().message().c_str());
-      return opened.status().code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
-    }
-    bucket = std::move(*opened);
-    // Shares the chunk store's client (aliasing pointer: keeps `bucket` alive).
-    segment_objects = std::make_shared<service::s3::ObjectSegmentStore>(
-        std::shared_ptr<service::s3::S3Client>(bucket, &bucket->client()));
+  // --objects and --catalog (docs/SCALE-OUT.md): the team back end (team_backend.h). The bucket is
+  // checked before anything starts; the catalog reads sealed segments its disk lacks from it, so
+  // it is opened before the catalog.
+  TeamBackendOptions team_options;
+  team_options.catalog = args->Get("catalog");
+  team_options.objects = args->Get("objects");
+  auto team_opened = TeamBackend::Open(std::move(team_options));
+  if (!team_opened.ok()) {
+    std::fprintf(stderr, "runicorn viewer: %s\n", team_opened.status().message().c_str());
+    return team_opened.status().code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
   }
-  auto ctx = server::AppContext::Open(
-      root, service::DefaultUserConfigFile(),
-      segment_objects ? std::make_shared<service::s3::ObjectSegmentSource>(segment_objects) : nullptr);
+  auto ctx = server::AppContext::Open(root, service::DefaultUserConfigFile(), (*team_opened)->segment_source());
   if (!ctx.ok()) {
     if (ctx.status().code() == runtrack::StatusCode::kBusy)
       std::fprintf(stderr, "runicorn: the catalog of %s is held by another process (is another `runicorn viewer` "
@@ -266,159 +243,13 @@ int RunViewer(const std::vector<std::string>& argv) {
     return ExitCodeFor(ctx.status());
   }
   server::AppContext& context = **ctx;
-  // --catalog (docs/SCALE-OUT.md "Viewer on PostgreSQL"): the run index in PostgreSQL, shared by
-  // replicas; this store's runs are mirrored into it after every index pass. The password comes
-  // from PGPASSWORD / ~/.pgpass / PGPASSFILE only (a URL with one is refused: `ps` shows it).
-  std::unique_ptr<service::s3::CatalogReferencesPublisher> catalog_references;
-  std::shared_ptr<service::s3::SegmentIndex> segment_index;  // with --catalog and --objects
-  std::shared_ptr<service::s3::RunFileIndex> run_file_index;  // with --catalog and --objects
-  std::shared_ptr<service::RunFileSource> run_file_source;    // with --catalog and --objects
-#ifdef RUNICORN_HAVE_PG
-  std::unique_ptr<service::pg::PgArtifactMirror> artifact_mirror;  // with --catalog and --objects
-#endif
-  if (auto conninfo = args->Get("catalog")) {
-#ifdef RUNICORN_HAVE_PG
-    auto catalog = service::pg::PgViewerCatalog::Open(*conninfo, *context.storage);
-    if (!catalog.ok()) {
-      std::fprintf(stderr, "runicorn viewer: cannot use the PostgreSQL catalog: %s\n",
-                   catalog.status().message().c_str());
-      return catalog.status().code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
-    }
-    service::pg::PgRunMirror* mirror = &(*catalog)->mirror();
-    // With --objects, artifacts are the team's too (docs/SCALE-OUT.md "Artifact ingest on
-    // PostgreSQL"): versions and aliases in PostgreSQL, chunks in the bucket, for reads and for
-    // shipped artifacts; set before UseRunCatalog, which builds the services over it. Without
-    // --objects artifacts stay in this store: a catalog listing versions whose chunks sit on one
-    // replica's disk would offer downloads the other replicas cannot serve.
-    std::shared_ptr<service::pg::PgArtifactRepository> shared_artifacts;
-    if (bucket) {
-      auto opened = service::pg::PgArtifactRepository::Open(
-          *conninfo, {context.root, std::make_shared<service::s3::ObjectChunkSource>(bucket)});
-      if (!opened.ok()) {
-        std::fprintf(stderr, "runicorn viewer: cannot use the PostgreSQL catalog: %s\n",
-                     opened.status().message().c_str());
-        return kExitError;
-      }
-      shared_artifacts = std::move(*opened);
-      context.artifact_repository = std::make_unique<service::pg::PgViewerArtifacts>(shared_artifacts);
-    } else {
-      std::fprintf(stderr, "runicorn viewer: --catalog without --objects: artifacts stay in this replica's store "
-                           "(add --objects s3://... to share them through PostgreSQL and the bucket)\n");
-    }
-    // With --objects, runs other replicas sealed are charted from the bucket, found through the
-    // segment index in PostgreSQL (docs/SCALE-OUT.md "Segment index in PostgreSQL"); set before
-    // UseRunCatalog, which builds the services over it.
-    if (segment_objects) {
-      auto index = service::pg::PgSegmentIndex::Open(*conninfo);
-      if (!index.ok()) {
-        std::fprintf(stderr, "runicorn viewer: cannot use the PostgreSQL catalog: %s\n", index.status().message().c_str());
-        return kExitError;
-      }
-      segment_index = std::move(*index);
-      context.metric_reader = std::make_unique<service::s3::ObjectMetricReader>(
-          *context.storage, *context.storage, segment_index, segment_objects,
-          std::make_shared<service::s3::ObjectSegmentSource>(segment_objects), context.root);
-      // ... and their logs and run files too (docs/SCALE-OUT.md "Run logs and run files in the bucket").
-      auto files = service::pg::PgRunFiles::Open(*conninfo);
-      if (!files.ok()) {
-        std::fprintf(stderr, "runicorn viewer: cannot use the PostgreSQL catalog: %s\n", files.status().message().c_str());
-        return kExitError;
-      }
-      run_file_index = std::move(*files);
-      run_file_source = std::make_shared<service::s3::ObjectRunFiles>(
-          run_file_index, std::shared_ptr<service::s3::S3Client>(bucket, &bucket->client()));
-      (*catalog)->UseRunFiles(run_file_source);
-    }
-    context.UseRunCatalog(std::move(*catalog), [mirror](bool changed) { return mirror->Pass(changed); });
-    if (run_file_source) {
-      context.services->media.UseRemoteFiles(run_file_source);
-      // The zip export and the environment panel of another replica's run too.
-      context.services->archives.UseRemoteFiles(run_file_source);
-      context.services->insights.UseRemoteFiles(run_file_source);
-    }
-    if (shared_artifacts) {
-      auto pool = std::make_shared<service::s3::ObjectChunkPool>(bucket);
-      context.services->artifact_ingest.UseShared(
-          pool, std::make_shared<service::pg::PgSharedArtifacts>(shared_artifacts, pool));
-      // The chunks PostgreSQL's versions reference, as a list `gc --objects` keeps.
-      catalog_references = std::make_unique<service::s3::CatalogReferencesPublisher>(
-          bucket, *conninfo, context.root, [shared_artifacts] { return shared_artifacts->ReferencedChunks(); });
-      catalog_references->StartInBackground(std::chrono::seconds(2));
-      // Versions local processes log into this store are published to the team (docs/SCALE-OUT.md
-      // "Local artifacts on a replica"), and /api/v1/datasets keeps its datasets there directly.
-      artifact_mirror = std::make_unique<service::pg::PgArtifactMirror>(context.root, shared_artifacts, pool);
-      artifact_mirror->StartInBackground(std::chrono::seconds(2));
-      context.services->dataset_artifacts = std::make_shared<service::pg::PgDatasetArtifacts>(
-          shared_artifacts, pool, std::filesystem::temp_directory_path());
-    }
-    // The training service API's users and token key in PostgreSQL too (docs/SCALE-OUT.md "Users,
-    // tokens and tasks on PostgreSQL"): every replica accepts the same tokens and removals.
-    auto users = service::pg::PgUserRepository::Open(*conninfo);
-    if (!users.ok()) {
-      std::fprintf(stderr, "runicorn viewer: cannot use the PostgreSQL catalog: %s\n", users.status().message().c_str());
-      return kExitError;
-    }
-    context.services->users = std::move(*users);
-#else
-    std::fprintf(stderr, "runicorn viewer: --catalog %s: this runicorn was built without libpq (libpq-dev)\n",
-                 conninfo->rfind("postgres", 0) == 0 ? "postgresql://..." : "...");
-    return kExitUsage;
-#endif
+  // Declared after the context, so on every return its publishers stop before the catalog closes.
+  std::unique_ptr<TeamBackend> team = std::move(*team_opened);
+  if (auto s = team->Attach(context); !s.ok()) {
+    std::fprintf(stderr, "runicorn viewer: %s\n", s.message().c_str());
+    return s.code() == runtrack::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
   }
-  // --objects (docs/SCALE-OUT.md): the store's artifact chunks are published to an S3 bucket
-  // shared by the team; credentials from AWS_* variables or a credentials file only.
-  std::unique_ptr<service::s3::ObjectChunkMirror> objects;
-  std::unique_ptr<service::s3::ObjectSegmentPublisher> segments;
-  std::unique_ptr<service::s3::RunFilePublisher> run_files;  // with --catalog and --objects
-  std::shared_ptr<service::s3::FinishedRunSealer> finished_runs;  // with --catalog and --objects
-  if (bucket) {
-    objects = std::make_unique<service::s3::ObjectChunkMirror>(runtrack::StoreLayout(context.root).blobs_dir(), bucket);
-    // Artifact downloads read chunks missing from blobs/ from the bucket (verified), and the
-    // mirror keeps this store's list of referenced chunks there for `gc --objects`.
-    service::FileArtifactRepository& repository = context.storage->artifacts();
-    repository.SetMissingChunkSource(std::make_shared<service::s3::ObjectChunkSource>(objects->objects()));
-    objects->PublishReferencesOf(context.root, [&repository] { return repository.ReferencedChunks(); });
-    objects->StartInBackground(std::chrono::seconds(2));
-    // Sealed metric segments and LOD objects go to the bucket too, and this store's list of them
-    // stays current there for `gc --objects` (object_segment_publisher.h).
-    service::EmbeddedStorage& storage = *context.storage;
-    segments = std::make_unique<service::s3::ObjectSegmentPublisher>(
-        context.root, segment_objects, [&storage]() -> runtrack::Result<std::vector<runtrack::SealedObjectRef>> {
-          auto catalog = storage.current_catalog();
-          if (!catalog) return runtrack::Status::IOError("the catalog is not open");
-          return catalog->ListSealedObjects();
-        });
-    // ... and, with --catalog, into the segment index, once a run's objects are all in the bucket.
-    if (segment_index) {
-      auto index_publisher = std::make_shared<service::s3::SegmentIndexPublisher>(
-          segment_index, segment_objects, [&storage]() -> runtrack::Result<std::vector<runtrack::SealedSeriesInfo>> {
-            auto catalog = storage.current_catalog();
-            if (!catalog) return runtrack::Status::IOError("the catalog is not open");
-            return catalog->ListSealedSeries();
-          });
-      segments->OnConfirmed([index_publisher](const std::vector<runtrack::SealedObjectRef>& confirmed) {
-        return index_publisher->Publish(confirmed);
-      });
-      // A shipped run is sealed and published as soon as it ends, and its writer is told when it
-      // no longer depends on this replica's disk (docs/SCALE-OUT.md "Finished runs").
-      service::s3::ObjectSegmentPublisher* publisher = segments.get();
-      finished_runs = std::make_shared<service::s3::FinishedRunSealer>(
-          context.root, [&storage] { return storage.current_catalog(); }, segment_index, [publisher] {
-            auto pass = publisher->Push();
-            return pass.ok() ? runtrack::Status::Ok() : pass.status();
-          });
-      context.services->ingest.SetSealing(finished_runs);
-    }
-    segments->StartInBackground(std::chrono::seconds(2));
-    // With --catalog: this store's finished runs' logs and files go to the bucket and into
-    // PostgreSQL, so every replica serves them (run_file_publisher.h).
-    if (run_file_index) {
-      run_files = std::make_unique<service::s3::RunFilePublisher>(
-          std::shared_ptr<service::s3::S3Client>(bucket, &bucket->client()), run_file_index, context.root,
-          *context.storage);
-      run_files->StartInBackground(std::chrono::seconds(2));
-    }
-  }
+  std::shared_ptr<service::s3::FinishedRunSealer> finished_runs = team->finished_runs();
   context.services->ingest.SetLease(std::chrono::seconds(*ingest_lease));
   service::PeriodicPass bucket_release;  // with --replica-url and --objects: lets buckets go
   // --replica-url (docs/SCALE-OUT.md "Replicas"): this viewer is one of several on the --catalog
@@ -601,14 +432,7 @@ int RunViewer(const std::vector<std::string>& argv) {
   srv->reset();
   indexer.Stop();
   bucket_release.Stop();
-  if (finished_runs) finished_runs->Stop();
-  if (objects) objects->Stop();
-  if (run_files) run_files->Stop();
-  if (segments) segments->Stop();
-  if (catalog_references) catalog_references->Stop();
-#ifdef RUNICORN_HAVE_PG
-  if (artifact_mirror) artifact_mirror->Stop();
-#endif
+  team->Stop();
   ctx->reset();  // closes the catalog
   std::printf("runicorn viewer: stopped\n");
   return kExitOk;

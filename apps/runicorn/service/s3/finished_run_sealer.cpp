@@ -20,7 +20,7 @@ FinishedRunSealer::FinishedRunSealer(std::filesystem::path root, CatalogFn catal
       index_(std::move(index)),
       publish_(std::move(publish)),
       options_(options),
-      thread_([this] { Loop(); }) {}
+      thread_(options.background ? std::thread([this] { Loop(); }) : std::thread()) {}
 
 FinishedRunSealer::~FinishedRunSealer() { Stop(); }
 
@@ -108,7 +108,6 @@ Result<RunSealState> FinishedRunSealer::State(std::string_view run_id, std::stri
 }
 
 void FinishedRunSealer::Loop() {
-  const runtrack::StoreLayout layout(root_);
   std::unique_lock l(mu_);
   while (!stop_) {
     if (pending_.empty()) {
@@ -117,50 +116,62 @@ void FinishedRunSealer::Loop() {
     }
     cv_.wait_for(l, options_.period, [&] { return stop_; });
     if (stop_) break;
-    std::vector<std::string> runs;
-    for (const auto& [id, until] : pending_) runs.push_back(id);
     l.unlock();
-
-    std::vector<std::string> done;
-    bool seal = false, publish = false;
-    Status failed;
-    std::shared_ptr<runtrack::Catalog> catalog = catalog_();
-    auto sealed = catalog ? catalog->ListSealedObjects() : Result<std::vector<runtrack::SealedObjectRef>>(
-                                                               Status::IOError("the catalog is not open"));
-    for (const std::string& id : runs) {
-      if (!sealed.ok()) break;
-      auto local = LocalState(id, runtrack::kDefaultJournalStream, &*sealed);
-      if (!local.ok() || local->running) continue;  // not indexed yet, or not ended: looked at again
-      if (!local->points_sealed) {
-        // The catalog seals nothing while the receiver lingers on the run (a late rank may join).
-        std::error_code ec;
-        if (!std::filesystem::exists(layout.receiving_marker(id), ec)) seal = true;
-        continue;
-      }
-      auto indexed = Indexed(id, *local);
-      if (indexed.ok() && *indexed) done.push_back(id);
-      else publish = true;
-      if (!indexed.ok()) failed = indexed.status();
-    }
-    if (seal && catalog) {
-      auto report = catalog->SealFinishedRuns();
-      if (!report.ok()) failed = report.status();
-      else if (report->runs_failed > 0) failed = Status::IOError(report->last_error);
-      publish = true;
-    }
-    if (publish)
-      if (Status s = publish_(); !s.ok()) failed = s;
-    catalog.reset();
-
+    Status failed = Pass();
     l.lock();
-    for (const std::string& id : done) pending_.erase(id);
-    const auto now = std::chrono::steady_clock::now();
-    for (auto it = pending_.begin(); it != pending_.end();) it = now >= it->second ? pending_.erase(it) : std::next(it);
     if (!failed.ok() && failed.message() != last_error_) {
       last_error_ = failed.message();
       std::fprintf(stderr, "runicorn viewer: sealing finished runs: %s (retried)\n", last_error_.c_str());
     }
   }
+}
+
+Status FinishedRunSealer::Pass() {
+  std::lock_guard pass(pass_mu_);
+  const runtrack::StoreLayout layout(root_);
+  std::vector<std::string> runs;
+  {
+    std::lock_guard l(mu_);
+    for (const auto& [id, until] : pending_) runs.push_back(id);
+  }
+  if (runs.empty()) return Status::Ok();
+
+  std::vector<std::string> done;
+  bool seal = false, publish = false;
+  Status failed;
+  std::shared_ptr<runtrack::Catalog> catalog = catalog_();
+  auto sealed = catalog ? catalog->ListSealedObjects() : Result<std::vector<runtrack::SealedObjectRef>>(
+                                                             Status::IOError("the catalog is not open"));
+  for (const std::string& id : runs) {
+    if (!sealed.ok()) break;
+    auto local = LocalState(id, runtrack::kDefaultJournalStream, &*sealed);
+    if (!local.ok() || local->running) continue;  // not indexed yet, or not ended: looked at again
+    if (!local->points_sealed) {
+      // The catalog seals nothing while the receiver lingers on the run (a late rank may join).
+      std::error_code ec;
+      if (!std::filesystem::exists(layout.receiving_marker(id), ec)) seal = true;
+      continue;
+    }
+    auto indexed = Indexed(id, *local);
+    if (indexed.ok() && *indexed) done.push_back(id);
+    else publish = true;
+    if (!indexed.ok()) failed = indexed.status();
+  }
+  if (seal && catalog) {
+    auto report = catalog->SealFinishedRuns();
+    if (!report.ok()) failed = report.status();
+    else if (report->runs_failed > 0) failed = Status::IOError(report->last_error);
+    publish = true;
+  }
+  if (publish)
+    if (Status s = publish_(); !s.ok()) failed = s;
+  catalog.reset();
+
+  std::lock_guard l(mu_);
+  for (const std::string& id : done) pending_.erase(id);
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = pending_.begin(); it != pending_.end();) it = now >= it->second ? pending_.erase(it) : std::next(it);
+  return failed;
 }
 
 }  // namespace runicorn::service::s3

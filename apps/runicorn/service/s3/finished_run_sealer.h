@@ -15,7 +15,10 @@
 // PostgreSQL lists exactly those series (same counts, CRCs and sizes) for a run whose `runs` row
 // is not running — read from PostgreSQL, not from what this process believes it wrote.
 //
-// Thread safety: every method from any thread.
+// Without the thread (FinishedRunSealerOptions::background false) the owner looks at the noted runs
+// itself with Pass(): a test harness that publishes on demand (viewer/team_backend.h PublishNow).
+//
+// Thread safety: every method from any thread; passes are serialised.
 #pragma once
 
 #include <chrono>
@@ -39,6 +42,7 @@ struct FinishedRunSealerOptions {
   std::chrono::milliseconds period{250};              // how often noted runs are looked at
   std::chrono::milliseconds give_up{std::chrono::minutes(2)};  // a run not sealed this long after
                                                       // its last append is left to the periodic passes
+  bool background = true;  // false: no thread of its own; the owner calls Pass()
 };
 
 class FinishedRunSealer : public RunSealing {
@@ -55,6 +59,10 @@ class FinishedRunSealer : public RunSealing {
   runtrack::Result<RunSealState> State(std::string_view run_id, std::string_view stream) const override;
   // Ends the thread; later Appended calls are ignored. Call before the catalog closes.
   void Stop();
+  // One look at the noted runs, as the thread takes every `period`: seals those final here and let
+  // go by the receiver, runs the publisher pass when one is due, forgets the runs now indexed (and
+  // those past give_up). The last failure of the pass is returned; its runs stay noted.
+  runtrack::Status Pass();
 
   // Runs noted and not yet sealed (tests).
   size_t pending() const;
@@ -85,6 +93,7 @@ class FinishedRunSealer : public RunSealing {
   bool stop_ = false;
   mutable std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> pending_;  // run -> give-up
   std::string last_error_;  // the last failure printed (each distinct one once); guarded by mu_
+  std::mutex pass_mu_;      // serialises Pass() (the thread's and the owner's); taken before mu_
   std::thread thread_;  // last: started once everything above exists
 };
 
