@@ -229,8 +229,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
   // answered with "Connection: close".
   void Stop() override {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->waiting_ && self->parser_ && !self->parser_->got_some()) {
-        beast::error_code ec;
+      // A request whose bytes wait in the socket but were not read yet is on its way (a client
+      // that connected just before the server ran out of slots, say): it is read and answered.
+      beast::error_code ec;
+      const bool bytes_waiting = self->stream_.socket().available(ec) > 0;
+      if (self->waiting_ && self->parser_ && !self->parser_->got_some() && !bytes_waiting) {
         self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
         self->stream_.socket().close(ec);
       }
