@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <boost/beast/core/error.hpp>
+
 #include "server/streams.h"
 #include "server_fixture.h"
 
@@ -148,7 +150,7 @@ TEST_CASE("ten WebSocket clients that never read hold one bounded batch each and
       points += n;
     }
     INFO("points received before the drop: " << points << "; ended by: " << c->last_error.message());
-    CHECK(c->last_error != beast::error::timeout);
+    CHECK(c->last_error != boost::beast::error::timeout);
     CHECK(points < static_cast<uint64_t>(kBacklog));
   }
   REQUIRE((*run)->Finish().ok());

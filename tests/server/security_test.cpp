@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "beast_aliases.h"
 #include "raw_http.h"
 #include "server/client_address.h"
 #include "server/connection_limit.h"

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "beast_aliases.h"
 #include "server_fixture.h"
 
 namespace runicorn::testing {
@@ -36,6 +37,7 @@ TEST_CASE("an artifact file larger than any chunk downloads byte-exact in pieces
   auto store = srv.store().artifacts();
   REQUIRE(store.ok());
   REQUIRE((*store)->Log(*a, "").ok());
+  srv.Sync();  // on the team back end: published to PostgreSQL and the bucket
 
   HttpClient c(srv.port());
   auto r = c.Get("/api/artifacts/big-model/v1/download?path=weights.bin");
@@ -65,6 +67,7 @@ TEST_CASE("a corrupted chunk ends the download early instead of sending wrong by
   auto store = srv.store().artifacts();
   REQUIRE(store.ok());
   REQUIRE((*store)->Log(*a, "").ok());
+  srv.Sync();
   auto files = (*store)->ListFiles("m", 1);
   REQUIRE(files.ok());
   REQUIRE(files->files.at(0).num_chunks >= 3);
@@ -92,9 +95,19 @@ TEST_CASE("a corrupted chunk ends the download early instead of sending wrong by
   beast::error_code ec;
   http::read(sock, buffer, parser, ec);
   const std::string& got = parser.get().body();
-  CHECK(ec);  // the connection closed before Content-Length bytes arrived
-  CHECK(got.size() < bytes.size());
-  CHECK(bytes.compare(0, got.size(), got) == 0);
+  const unsigned status = parser.get().result_int();
+  INFO("status " << status << ", " << got.size() << " bytes: " << got.substr(0, 200));
+  // With a chunk source attached (the team back end's bucket) the reader loads the file's first
+  // chunk before the answer starts (ArtifactHandle::OpenFile), so damage there is an error answer;
+  // damage met later ends the body early. Either way no wrong byte is sent.
+  if (status == 500) {
+    CHECK(got.find("does not match its digest") != std::string::npos);
+  } else {
+    CHECK(status == 200);
+    CHECK(ec);  // the connection closed before Content-Length bytes arrived
+    CHECK(got.size() < bytes.size());
+    CHECK(bytes.compare(0, got.size(), got) == 0);
+  }
 }
 
 TEST_CASE("a large static file is streamed with a metadata ETag, small ones keep the content ETag",

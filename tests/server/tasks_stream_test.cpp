@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <boost/beast/websocket/error.hpp>
+
 #include "runtrack/store.h"
 #include "server_fixture.h"
 #include "service/task_service.h"
@@ -292,8 +294,8 @@ TEST_CASE("task events: ready, then every change with consecutive revisions, a w
   WriteAll(s.project() / "train.py", "print('hi')\n");
   REQUIRE(c.Post("/api/launcher/open", R"({"script_path":"train.py"})", kAuth).status == 200);
   CHECK_FALSE(ws.Next(30s));
-  CHECK(ws.last_error == websocket::error::closed);
-  CHECK(ws.stream().reason().reason == "Workspace changed");
+  CHECK(ws.last_error == boost::beast::websocket::error::closed);
+  CHECK(ws.close_reason() == "Workspace changed");
 
   CHECK(RefusedUpgrade(c, "/api/tasks/events").status == 401);
   CHECK(RefusedUpgrade(c, "/api/tasks/events?" + kTokenQuery, {{"Origin", "http://evil.example"}}).status == 403);

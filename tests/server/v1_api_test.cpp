@@ -26,16 +26,6 @@ std::string TenRowsJson() {
   return json::serialize(rows);
 }
 
-std::string ReadArtifactFile(TestServer& s, const std::string& spec, const std::string& file) {
-  auto store = runtrack::ArtifactStore::Open(s.ctx().root);
-  REQUIRE(store.ok());
-  auto handle = store->Use(spec, "");
-  REQUIRE(handle.ok());
-  auto content = handle->ReadFile(file);
-  REQUIRE(content.ok());
-  return *content;
-}
-
 }  // namespace
 
 TEST_CASE("v1 login returns an HS256 bearer token valid for an hour", "[v1]") {
@@ -115,10 +105,9 @@ TEST_CASE("v1 refuses expired, forged, alg none, malformed and removed-user toke
   TestServer s;
   AddUser(s, "ada", "correct-horse");
   HttpClient c(s.port());
-  const runtrack::StoreLayout layout(s.ctx().root);
-  auto issuer = service::TokenIssuer::Open(layout);
+  service::UserRepository& users = *s.ctx().services->users;  // users.json, or PostgreSQL's
+  auto issuer = service::TokenIssuer::Open(users);
   REQUIRE(issuer.ok());
-  service::UserStore users(layout);
   auto list = users.List();
   REQUIRE(list.ok());
   const service::UserInfo ada = list->at(0);

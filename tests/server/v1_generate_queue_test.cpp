@@ -69,8 +69,8 @@ struct GenerateEnv {
     config.generator = "/usr/bin/python3 gen.py";
     config.generate_concurrency = concurrency;
     config.generate_queue = queue;
-    s.ctx().services->training = std::make_shared<service::TrainingService>(runtrack::StoreLayout(s.ctx().root),
-                                                                            config, s.ctx().services->runs);
+    s.ctx().services->training = std::make_shared<service::TrainingService>(
+        runtrack::StoreLayout(s.ctx().root), config, s.ctx().services->runs, s.ctx().services->dataset_artifacts);
     const fs::path weights = s.dir() / "weights";
     WriteFile(weights, "w");
     auto a = runtrack::Artifact::Create("tuned", runtrack::ArtifactType::kModel);
@@ -79,6 +79,7 @@ struct GenerateEnv {
     auto store = runtrack::ArtifactStore::Open(s.ctx().root);
     REQUIRE(store.ok());
     REQUIRE(store->Log(*a, "").ok());
+    s.Sync();  // on the team back end: the model published to PostgreSQL and the bucket
     AddUser(s, "ada", "correct-horse");
     token = Login(client, "ada", "correct-horse");
   }

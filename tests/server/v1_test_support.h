@@ -5,15 +5,17 @@
 #include <regex>
 #include <string>
 
+#include "raw_http.h"
 #include "server/v1_envelope.h"
 #include "server_fixture.h"
-#include "service/user_store.h"
+#include "service/user_repository.h"
 
 namespace runicorn::testing {
 
+// Through the server's own user repository: the store's users.json, or PostgreSQL on the team
+// back end.
 inline void AddUser(TestServer& s, const std::string& name, const std::string& password) {
-  service::UserStore users{runtrack::StoreLayout(s.ctx().root)};
-  REQUIRE(users.Add(name, password).ok());
+  REQUIRE(s.ctx().services->users->Add(name, password).ok());
 }
 
 inline std::string Login(HttpClient& c, const std::string& name, const std::string& password) {
@@ -65,28 +67,21 @@ inline std::string MultipartBody(const std::vector<FormPart>& parts, const std::
 // POST with any Content-Type (HttpClient always sends application/json).
 inline HttpResult PostRaw(uint16_t port, const std::string& target, const std::string& content_type,
                           const std::string& body, const std::string& token) {
-  net::io_context ioc;
-  beast::tcp_stream stream(ioc);
-  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-  http::request<http::string_body> req(http::verb::post, target, 11);
-  req.set(http::field::host, "127.0.0.1");
-  req.set(http::field::content_type, content_type);
-  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-  req.body() = body;
-  req.prepare_payload();
-  http::write(stream, req);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(stream, buffer, res);
-  HttpResult out;
-  out.status = res.result_int();
-  out.body = res.body();
-  for (const auto& f : res) {
-    std::string name(f.name_string());
-    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    out.headers[name] = std::string(f.value());
-  }
-  return out;
+  std::map<std::string, std::string> headers{{"Host", "127.0.0.1"}, {"Content-Type", content_type}};
+  if (!token.empty()) headers["Authorization"] = "Bearer " + token;
+  return Send(port, http::verb::post, target, headers, body, /*timeout_s=*/60);
+}
+
+// File `file` of artifact version `spec` ("name:vN") as the server's download route serves it:
+// from the store, or from PostgreSQL and the bucket on the team back end.
+inline std::string ReadArtifactFile(TestServer& s, const std::string& spec, const std::string& file) {
+  const size_t colon = spec.rfind(":v");
+  REQUIRE(colon != std::string::npos);
+  HttpClient c(s.port());
+  auto r = c.Get("/api/artifacts/" + spec.substr(0, colon) + "/" + spec.substr(colon + 1) + "/download?path=" + file);
+  INFO(spec << " " << file << ": " << r.body);
+  REQUIRE(r.status == 200);
+  return r.body;
 }
 
 inline HttpResult Upload(TestServer& s, const std::string& token, const std::vector<FormPart>& parts) {

@@ -90,7 +90,7 @@ struct TrainEnv {
   void Start(service::LlmServiceConfig c) {
     config = c;
     s.ctx().services->training = std::make_shared<service::TrainingService>(
-        runtrack::StoreLayout(s.ctx().root), std::move(c), s.ctx().services->runs);
+        runtrack::StoreLayout(s.ctx().root), std::move(c), s.ctx().services->runs, s.ctx().services->dataset_artifacts);
   }
   service::TrainingService& training() { return *s.ctx().services->training; }
 
@@ -148,7 +148,8 @@ void CheckIso(const json::value& v) {
   CHECK(std::regex_match(std::string(v.as_string()), kIso));
 }
 
-// Logs a model version straight into the store; `trained` marks it as a training job's.
+// Logs a model version straight into the store (as a process on the replica's machine would; on
+// the team back end Sync() publishes it); `trained` marks it as a training job's.
 void LogModel(TestServer& s, const std::string& name, const std::string& weights, bool trained) {
   const fs::path file = s.dir() / ("weights-" + name);
   WriteFile(file, weights);
@@ -164,6 +165,7 @@ void LogModel(TestServer& s, const std::string& name, const std::string& weights
   auto store = runtrack::ArtifactStore::Open(s.ctx().root);
   REQUIRE(store.ok());
   REQUIRE(store->Log(*a, "").ok());
+  s.Sync();
 }
 
 }  // namespace
@@ -246,21 +248,19 @@ TEST_CASE("v1 train: a job runs the trainer as a task and its output becomes a m
   CHECK(d.at("last_used") == kNull);
   CHECK(d.at("usage_count") == json::value(0));
 
-  auto store = runtrack::ArtifactStore::Open(env.s.ctx().root);
-  REQUIRE(store.ok());
-  auto lineage = store->Lineage("my_model", 1);
+  // Through the server's artifact service: the store's, or PostgreSQL's and the bucket's.
+  auto lineage = env.s.ctx().services->artifacts.Lineage({"my_model", 1, runtrack::ArtifactType::kModel}, 3);
   REQUIRE(lineage.ok());
   const std::string run_id(o.at("run_id").as_string());
   auto has_edge = [&](const std::string& from, const std::string& to, const std::string& type) {
-    return std::any_of(lineage->edges.begin(), lineage->edges.end(), [&](const runtrack::LineageEdge& e) {
+    const auto& edges = lineage->graph.edges;
+    return std::any_of(edges.begin(), edges.end(), [&](const runtrack::LineageEdge& e) {
       return e.source == from && e.target == to && e.edge_type == type;
     });
   };
   CHECK(has_edge(run_id, "my_model:v1", "produces"));
   CHECK(has_edge("qa:v1", run_id, "uses"));
-  auto file = store->Use("my_model:v1", "");
-  REQUIRE(file.ok());
-  CHECK(*file->ReadFile("model.bin") == "weights");
+  CHECK(ReadArtifactFile(env.s, "my_model:v1", "model.bin") == "weights");
 }
 
 TEST_CASE("v1 train status: progress and metrics are the job's run's latest values, live", "[v1train]") {

@@ -41,8 +41,8 @@ struct JobsEnv {
     c.dir = dir;
     c.trainer = "/bin/sh gated.sh";
     c.workers = 1;
-    s.ctx().services->training =
-        std::make_shared<service::TrainingService>(runtrack::StoreLayout(s.ctx().root), c, s.ctx().services->runs);
+    s.ctx().services->training = std::make_shared<service::TrainingService>(
+        runtrack::StoreLayout(s.ctx().root), c, s.ctx().services->runs, s.ctx().services->dataset_artifacts);
     AddUser(s, "ada", "correct-horse");
     token = Login(client, "ada", "correct-horse");
     auto up = Upload(s, token, {{"file", R"([{"q":"a","r":"b"}])", "qa.json"}, {"name", "qa"}});

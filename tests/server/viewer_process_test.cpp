@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "beast_aliases.h"
 #include "raw_http.h"
 #include "server_fixture.h"
 

@@ -7,6 +7,8 @@
 
 #include <fstream>
 
+#include <boost/beast/websocket/error.hpp>
+
 #include "server_fixture.h"
 
 using namespace runicorn::testing;
@@ -129,7 +131,7 @@ TEST_CASE("server shutdown closes open WebSockets with a close frame", "[server]
   auto t0 = std::chrono::steady_clock::now();
   srv->http_server().Shutdown();
   CHECK_FALSE(ws.Next(std::chrono::seconds(3)).has_value());
-  CHECK(ws.last_error == websocket::error::closed);
+  CHECK(ws.last_error == boost::beast::websocket::error::closed);
   srv->http_server().Wait();
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
 }
