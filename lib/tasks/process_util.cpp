@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include "util/files.h"
+
 namespace runtrack::tasks {
 namespace {
 
@@ -35,8 +37,11 @@ double BootTime() {
 bool ReadStatFields(pid_t pid, char* state, pid_t* pgrp, unsigned long long* start_ticks) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  std::ifstream in(path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // read(2), not a stream: a process reaped between open and read makes the read fail with ESRCH,
+  // and libstdc++'s filebuf throws from underflow on that (seen from Cancel of a dying task).
+  auto read = util::ReadFile(path);
+  if (!read.ok()) return false;
+  const std::string& text = *read;
   size_t close = text.rfind(')');
   if (close == std::string::npos) return false;
   std::istringstream fields(text.substr(close + 2));
