@@ -81,8 +81,7 @@ class HttpClient {
 // A WebSocket client with a receive timeout.
 class WsClient {
  public:
-  // Throws boost::system::system_error when the handshake is refused; the HTTP status is then in
-  // `rejected_status`.
+  // Throws boost::system::system_error when the handshake is refused.
   WsClient(uint16_t port, const std::string& target, const std::map<std::string, std::string>& headers = {});
   ~WsClient();
   WsClient(const WsClient&) = delete;
