@@ -1,6 +1,6 @@
 // One HTTP request on a fresh connection with full control over the headers (the fixture's
 // HttpClient always sets Host and Content-Type): for tests of Host, Origin and Content-Type checks.
-// Defined in server_fixture.cpp.
+// Defined in http_test_clients.cpp.
 #pragma once
 
 #include <cstdint>

@@ -1,9 +1,10 @@
 // A real `runicorn viewer` in-process: temp store, catalog + indexer, the Api and an HttpServer on
 // an ephemeral 127.0.0.1 port; and a small HTTP/WebSocket client to talk to it.
 //
-// Declarations only: the Beast client and the server's wiring are compiled once, in
-// server_fixture.cpp (library runicorn_test_server). Instantiating Beast's templates in every test
-// file cost ~25 s of compile time per file. A test that drives Beast itself includes beast_aliases.h.
+// Declarations only: the Beast clients (http_test_clients.cpp) and the server's wiring
+// (server_fixture.cpp) are compiled once, in the library runicorn_test_server. Instantiating
+// Beast's templates in every test file cost ~25 s of compile time per file. A test that drives
+// Beast itself includes beast_aliases.h.
 #pragma once
 
 #include <chrono>

@@ -223,7 +223,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&HttpSession::DoRead, shared_from_this()));
   }
 
-  int64_t IdleSince() const override { return idle_since_.load(std::memory_order_relaxed); }
+  // A connection that has not sent its first request yet is not offered for closing during its
+  // first kFirstRequestGrace: its client may be descheduled between connect() and write(), and
+  // closing it then answers a request on its way with EOF (seen under load). A flood of idle
+  // connections is closed that much later, no more.
+  int64_t IdleSince() const override {
+    if (!received_any_.load(std::memory_order_relaxed) &&
+        std::chrono::steady_clock::now() - accepted_at_ < kFirstRequestGrace)
+      return 0;
+    return idle_since_.load(std::memory_order_relaxed);
+  }
 
   // Closes the connection now if it is between requests; otherwise the request in flight is
   // answered with "Connection: close".
@@ -256,6 +265,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
   void OnRead(beast::error_code ec, size_t) {
     waiting_ = false;
     idle_since_.store(0, std::memory_order_relaxed);
+    received_any_.store(true, std::memory_order_relaxed);
     if (ec == http::error::end_of_stream) return DoClose();
     if (ec == http::error::body_limit) return SendError(413, "Request body too large");
     if (ec == http::error::header_limit) return SendError(431, "Request header fields too large");
@@ -417,6 +427,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Ses
   uint64_t reg_id_ = 0;
   bool waiting_ = false;
   std::atomic<int64_t> idle_since_{0};
+  static constexpr std::chrono::milliseconds kFirstRequestGrace{500};
+  const std::chrono::steady_clock::time_point accepted_at_ = std::chrono::steady_clock::now();
+  std::atomic<bool> received_any_{false};
 };
 
 }  // namespace
