@@ -123,8 +123,13 @@ std::string FreshBucketUrl() {
   loc.bucket = fmt::format("api-suite-{}-{}", ::getpid(), buckets++);
   loc.prefix = "team";
   loc.endpoint = rgw.endpoint();
-  ::setenv("AWS_ACCESS_KEY_ID", RgwTestServer::kAccessKey, 1);
-  ::setenv("AWS_SECRET_ACCESS_KEY", RgwTestServer::kSecretKey, 1);
+  // Once: setenv is not safe beside other threads' getenv (earlier servers' libcurl, say).
+  static const bool credentials_set = [] {
+    ::setenv("AWS_ACCESS_KEY_ID", RgwTestServer::kAccessKey, 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", RgwTestServer::kSecretKey, 1);
+    return true;
+  }();
+  (void)credentials_set;
   service::s3::S3Client client(loc, service::s3::S3Credentials{RgwTestServer::kAccessKey, RgwTestServer::kSecretKey, ""});
   const runtrack::Status created = client.CreateBucket();
   INFO(created.ToString());
